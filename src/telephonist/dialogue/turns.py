@@ -1,0 +1,108 @@
+"""The `Assistant` seam: what the call layer sends to the assistant and what it gets back.
+
+The voice channel, `telephonist shell` and tests all talk to an assistant only through these
+types, so a scripted assistant, the built-in dialogue engine or a bridge to a remote one are
+interchangeable. Nothing here knows about audio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+__all__ = [
+    "Assistant",
+    "AssistantTurn",
+    "BargedIn",
+    "BotMessage",
+    "CollectDtmf",
+    "SessionEnd",
+    "SessionStart",
+    "Silence",
+    "UserEvent",
+    "UserText",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStart:
+    """The call connected. ``metadata`` holds call_id, stream_id, user_phone, bot_phone,
+    direction and the stream's custom parameters."""
+
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UserText:
+    """The caller said (or keyed, or typed) something."""
+
+    text: str
+    source: Literal["speech", "dtmf", "typed"] = "speech"
+    confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """The caller stayed silent for the silence timeout; ``consecutive`` counts from 1."""
+
+    consecutive: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnd:
+    """The call ended (``reason``: "caller hung up", "bot hung up", "stream closed", ...)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BargedIn:
+    """The caller interrupted the bot; ``heard_text`` is the part of the message they heard."""
+
+    heard_text: str
+    full_text: str = ""
+
+
+UserEvent = SessionStart | UserText | Silence | SessionEnd | BargedIn
+
+
+@dataclass(frozen=True, slots=True)
+class BotMessage:
+    """One thing the bot says. ``ssml`` (when set) is given to TTS engines that accept it."""
+
+    text: str
+    ssml: str | None = None
+    voice: str | None = None
+    allow_interruptions: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CollectDtmf:
+    """Ask the channel to buffer keypresses until ``length`` digits or ``finish_on_key``."""
+
+    length: int | None = None
+    finish_on_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantTurn:
+    """What the assistant wants the call to do next.
+
+    ``silence_timeout`` is the timeout in force after this turn (seconds; None = channel
+    default, 0 = do not monitor). ``state`` is a JSON-able snapshot (flow stack, slots, last
+    intent) for the inspector and logs; the channel never interprets it.
+    """
+
+    messages: tuple[BotMessage, ...] = ()
+    hang_up: bool = False
+    transfer_to: str | None = None
+    collect_dtmf: CollectDtmf | None = None
+    silence_timeout: float | None = None
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Assistant(Protocol):
+    """The dialogue engine, or a bridge to a remote one. Must never raise for bad user input."""
+
+    async def handle(self, conversation_id: str, event: UserEvent) -> AssistantTurn: ...

@@ -1,0 +1,1 @@
+"""Speech providers (ASR, TTS) and voice activity detection, each behind one small Protocol."""
