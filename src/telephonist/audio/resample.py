@@ -20,7 +20,8 @@ def resample(samples: npt.NDArray[np.floating] | npt.NDArray[np.int16], in_rate:
 
 def float_to_pcm16(samples: npt.NDArray[np.floating]) -> npt.NDArray[np.int16]:
     """Float samples in [-1, 1] to int16, clipped."""
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+    clipped: npt.NDArray[np.floating] = np.clip(samples, -1.0, 1.0)
+    return (clipped * 32767.0).astype(np.int16)
 
 
 def _as_float(samples: npt.NDArray[np.floating] | npt.NDArray[np.int16]) -> npt.NDArray[np.float32]:
@@ -35,9 +36,9 @@ class Resampler:
     def __init__(self, in_rate: int, out_rate: int) -> None:
         self.in_rate = in_rate
         self.out_rate = out_rate
-        self._stream = (
-            None if in_rate == out_rate else soxr.ResampleStream(in_rate, out_rate, 1, "float32", "HQ")
-        )
+        self._stream = None
+        if in_rate != out_rate:
+            self._stream = soxr.ResampleStream(in_rate, out_rate, 1, "float32", "HQ")
 
     def process(self, samples: npt.NDArray[np.floating] | npt.NDArray[np.int16],
                 last: bool = False) -> npt.NDArray[np.float32]:

@@ -1,0 +1,57 @@
+"""One-time stream tokens: the webhook issues one per call inside the TwiML, and the
+websocket accepts a ``start`` only with a valid, unused, unexpired token for that CallSid.
+
+Tokens are HMAC-signed (CallSid, expiry, nonce), so any instance sharing the secret can check
+them; "unused" is tracked per process until the token expires. Pure: the clock is injected.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+
+__all__ = ["StreamTokens"]
+
+
+class StreamTokens:
+    """Issues and redeems stream tokens."""
+
+    def __init__(self, secret: bytes, ttl_seconds: float, now: Callable[[], float]) -> None:
+        self._secret = secret
+        self._ttl = ttl_seconds
+        self._now = now
+        self._used: dict[str, float] = {}
+
+    def issue(self, call_sid: str) -> str:
+        """A token for ``call_sid``, valid for the TTL."""
+        expiry = int(self._now() + self._ttl)
+        nonce = secrets.token_urlsafe(12)
+        body = f"{expiry}.{nonce}"
+        return f"{body}.{self._sign(call_sid, body)}"
+
+    def redeem(self, call_sid: str, token: str) -> str | None:
+        """Consume ``token`` for ``call_sid``. Returns None if accepted, else the reason."""
+        parts = token.split(".")
+        if len(parts) != 3 or not parts[0].isdigit():
+            return "malformed stream token"
+        body = f"{parts[0]}.{parts[1]}"
+        if not hmac.compare_digest(parts[2], self._sign(call_sid, body)):
+            return "stream token does not match this call"
+        now = self._now()
+        if int(parts[0]) < now:
+            return "stream token expired"
+        self._used = {n: exp for n, exp in self._used.items() if exp >= now}
+        if parts[1] in self._used:
+            return "stream token already used"
+        self._used[parts[1]] = float(parts[0])
+        return None
+
+    def _sign(self, call_sid: str, body: str) -> str:
+        digest = hmac.new(self._secret, f"{call_sid}.{body}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:18]).decode("ascii")
+
+    def __repr__(self) -> str:
+        return f"StreamTokens(ttl_seconds={self._ttl}, secret=<redacted>)"
