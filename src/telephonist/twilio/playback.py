@@ -35,6 +35,12 @@ class Playback:
         """True while any mark we sent has not come back."""
         return bool(self._pending)
 
+    def current_message(self) -> int | None:
+        """The message playing now: the one the oldest pending mark belongs to."""
+        for mark in self._pending.values():
+            return mark.message_id
+        return None
+
     def sent(self, name: str, message_id: int, offset: int, *, final: bool) -> None:
         """We sent mark ``name`` after ``offset`` bytes of message ``message_id``."""
         self._pending[name] = PlayedMark(message_id, offset, final)

@@ -1,0 +1,1 @@
+"""One `CallSession` per call: turn-taking, barge-in, silence, DTMF, hang-up."""

@@ -1,0 +1,80 @@
+"""Call events: one stream that logs, metrics, recordings and the inspector all subscribe to.
+
+Events are cheap frozen records with a monotonic timestamp. None is emitted per audio frame.
+Subscribers are plain callables that must not block (queue work elsewhere if needed); one
+failing subscriber is logged and never breaks the call.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CallEvent", "EventBus", "EventKind"]
+
+log = logging.getLogger(__name__)
+
+
+class EventKind(enum.Enum):
+    """What happened."""
+
+    CALL_STARTED = "call.started"
+    CALL_ENDED = "call.ended"
+    SPEECH_STARTED = "speech.started"
+    SPEECH_ENDED = "speech.ended"
+    PARTIAL = "asr.partial"
+    FINAL = "asr.final"
+    TURN = "assistant.turn"
+    BOT_MESSAGE = "bot.message"
+    TTS_FIRST_BYTE = "tts.first_byte"
+    AUDIO_STARTED = "audio.started"
+    MARK_PLAYED = "audio.mark_played"
+    PLAYBACK_DONE = "audio.playback_done"
+    BARGE_IN = "barge_in"
+    SILENCE = "silence.timeout"
+    DTMF = "dtmf"
+    HANG_UP = "call.hang_up"
+    TRANSFER = "call.transfer"
+    LATENCY = "turn.latency"
+    ERROR = "error"
+    REJECTED = "stream.rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """One thing that happened in one call."""
+
+    kind: EventKind
+    call_id: str
+    at: float
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form (for logs and the inspector)."""
+        return {"kind": self.kind.value, "call_id": self.call_id, "at": self.at, **self.data}
+
+
+Subscriber = Callable[[CallEvent], None]
+
+
+class EventBus:
+    """Fan-out of call events to subscribers."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Add a subscriber; returns a function that removes it."""
+        self._subscribers.append(subscriber)
+        return lambda: self._subscribers.remove(subscriber)
+
+    def publish(self, event: CallEvent) -> None:
+        """Deliver ``event`` to every subscriber."""
+        for subscriber in self._subscribers:
+            try:
+                subscriber(event)
+            except Exception:  # a broken observer must never break a call
+                log.exception("events.subscriber_failed", extra={"kind": event.kind.value})

@@ -1,0 +1,438 @@
+"""`CallSession`: one per call, the only place that knows time, audio, speech and the assistant
+together.
+
+Inputs arrive from the server (``audio``, ``dtmf``, ``mark``, ``end``) and from the ASR
+stream; the session turns them into assistant events (one at a time, in order, on its turn
+loop) and speaks the assistant's replies. Barge-in, silence monitoring, DTMF collection and
+hang-up are decided here. Nothing in it blocks: CPU work lives in providers' threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from telephonist.audio.formats import MULAW_BYTES_PER_MS
+from telephonist.call.clock import Clock, Timer
+from telephonist.call.dtmf import DtmfCollector
+from telephonist.call.events import CallEvent, EventBus, EventKind
+from telephonist.call.heard import heard_text
+from telephonist.call.settings import CallSettings
+from telephonist.call.speaker import Speaker, Spoken
+from telephonist.call.transport import CallControl, Transport
+from telephonist.dialogue.turns import (
+    Assistant,
+    AssistantTurn,
+    BargedIn,
+    BotMessage,
+    SessionEnd,
+    SessionStart,
+    Silence,
+    UserEvent,
+    UserText,
+)
+from telephonist.errors import ProviderError
+from telephonist.speech.asr.base import ASRError, ASRProvider, ASRStream, Final, Partial
+from telephonist.speech.asr.base import SpeechStarted as ASRSpeechStarted
+from telephonist.speech.tts.base import TTSEngine, VoiceSpec
+from telephonist.speech.vad.base import VADModel
+from telephonist.speech.vad.detector import SpeechDetector, VADEdge
+from telephonist.twilio.playback import Playback
+from telephonist.twilio.stream import MediaStream
+
+__all__ = ["CallSession"]
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED_EVENTS = 32
+MAX_EARLY_AUDIO = 5000 * MULAW_BYTES_PER_MS
+
+
+class CallSession:
+    """Turn-taking for one call."""
+
+    def __init__(self, *, stream: MediaStream, transport: Transport, assistant: Assistant,
+                 asr: ASRProvider, tts: TTSEngine, vad: VADModel, settings: CallSettings,
+                 clock: Clock, events: EventBus, call_control: CallControl | None = None,
+                 metadata: Mapping[str, Any] | None = None) -> None:
+        assert stream.start is not None, "a session starts after the stream's start frame"
+        self.call_id = stream.start.call_sid
+        self.metadata = dict(metadata or {})
+        self._stream = stream
+        self._transport = transport
+        self._assistant = assistant
+        self._asr_provider = asr
+        self._settings = settings
+        self._clock = clock
+        self._events = events
+        self._call_control = call_control
+        self._playback = Playback()
+        self._speaker = Speaker(stream, transport, tts, self._playback, on_audio=self._audio_sent)
+        self._detector = SpeechDetector(
+            vad.new_stream(), threshold=settings.vad_threshold,
+            min_silence_ms=settings.min_silence_ms)
+        # Caller events for the assistant, or a turn the session itself decided (an apology).
+        self._queue: asyncio.Queue[UserEvent | AssistantTurn] = asyncio.Queue(MAX_QUEUED_EVENTS)
+        self._asr: ASRStream | None = None
+        self._early_audio = bytearray()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._speaking: asyncio.Task[None] | None = None
+        self._spoken: dict[int, tuple[Spoken, BotMessage]] = {}
+        self._message_ids = 0
+        self._audio_ms = 0.0
+        self._speech_started_ms: float | None = None
+        self._busy = False
+        self._silences = 0
+        self._silence_timeout = settings.silence_timeout
+        self._silence_timer = Timer(clock, self._silence_fired)
+        self._dtmf: DtmfCollector | None = None
+        self._dtmf_timer = Timer(clock, self._dtmf_timed_out)
+        self._playout_end = 0.0
+        self._drain_watchdog = Timer(clock, self._marks_lost)
+        self._hangup_requested = False
+        self._hung_up = False
+        self._turn_clock: dict[str, float] = {}
+        self._started_at = clock.now()
+        self.end_reason: str | None = None
+        self.closed = asyncio.Event()
+
+    # -- inputs from the server -------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Greet the caller and start listening."""
+        self._emit(EventKind.CALL_STARTED, **{k: v for k, v in self.metadata.items()
+                                              if k in ("from", "to", "direction", "stream_sid")})
+        self._put(SessionStart(self.metadata))
+        self._tasks.append(asyncio.create_task(self._turn_loop()))
+        try:
+            self._asr = await self._asr_provider.open_stream(self._settings.language)
+        except ProviderError as exc:
+            self._emit(EventKind.ERROR, source="asr", message=str(exc), retryable=exc.retryable)
+            await self._give_up_listening()
+            return
+        if self._early_audio:
+            await self._asr.send(bytes(self._early_audio))
+            self._early_audio.clear()
+        self._tasks.append(asyncio.create_task(self._asr_loop(self._asr)))
+
+    async def audio(self, mulaw: bytes) -> None:
+        """One inbound frame of caller audio (the hot path)."""
+        if self.end_reason is not None:
+            return
+        self._audio_ms += len(mulaw) / MULAW_BYTES_PER_MS
+        edges = self._detector.feed(mulaw)
+        if self._asr is not None:
+            await self._asr.send(mulaw)
+        elif len(self._early_audio) < MAX_EARLY_AUDIO:
+            self._early_audio += mulaw
+        for edge in edges:
+            await self._vad_edge(edge)
+        if self._speech_started_ms is not None and self._may_barge_in(words=None) and (
+                self._audio_ms - self._speech_started_ms
+                >= self._settings.interruptions.min_speech_ms):
+            await self._barge_in("speech")
+
+    async def dtmf(self, digit: str) -> None:
+        """A keypress."""
+        if self.end_reason is not None:
+            return
+        self._emit(EventKind.DTMF, digit=digit)
+        self._silence_timer.cancel()
+        if self._may_barge_in(words=None, keypress=True):
+            await self._barge_in("dtmf")
+        if self._dtmf is None:
+            self._put(UserText(digit, source="dtmf"))
+            return
+        complete = self._dtmf.add(digit)
+        if complete is None:
+            self._dtmf_timer.start(self._settings.dtmf_timeout)
+        else:
+            self._dtmf_timer.cancel()
+            self._put(UserText(complete, source="dtmf"))
+
+    async def mark(self, name: str) -> None:
+        """Twilio echoed mark ``name``."""
+        played = self._playback.echoed(name)
+        if played is None:
+            return
+        self._emit(EventKind.MARK_PLAYED, message_id=played.message_id, offset=played.offset)
+        if played.final:
+            self._forget(played.message_id)
+        if not self._playback.playing:
+            await self._drained()
+
+    async def end(self, reason: str) -> None:
+        """The call is over; tell the assistant once and release everything."""
+        if self.end_reason is not None:
+            return
+        self.end_reason = reason
+        for timer in (self._silence_timer, self._dtmf_timer, self._drain_watchdog):
+            timer.cancel()
+        current = asyncio.current_task()
+        for task in [*self._tasks, self._speaking]:
+            if task is not None and task is not current:
+                task.cancel()
+        if self._asr is not None:
+            with contextlib.suppress(Exception):
+                await self._asr.close()
+        try:
+            await self._assistant.handle(self.call_id, SessionEnd(reason))
+        except Exception:
+            log.exception("call.session_end_failed", extra={"call_id": self.call_id})
+        self._spoken.clear()
+        self._emit(EventKind.CALL_ENDED, reason=reason,
+                   duration_s=round(self._clock.now() - self._started_at, 3))
+        self.closed.set()
+
+    # -- the turn loop ----------------------------------------------------------------------
+
+    def _put(self, event: UserEvent | AssistantTurn) -> None:
+        if isinstance(event, UserText):
+            self._silences = 0
+        self._silence_timer.cancel()
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self._emit(EventKind.ERROR, source="session", message="event queue full; dropped",
+                       event=type(event).__name__)
+
+    async def _turn_loop(self) -> None:
+        while self.end_reason is None:
+            event = await self._queue.get()
+            self._busy = True
+            began = self._clock.now()
+            if isinstance(event, AssistantTurn):
+                turn = event
+            else:
+                try:
+                    turn = await self._assistant.handle(self.call_id, event)
+                except Exception:  # the assistant must not raise; if it does, the call goes on
+                    log.exception("call.assistant_failed", extra={"call_id": self.call_id})
+                    turn = AssistantTurn()
+            self._turn_clock["assistant_done"] = self._clock.now()
+            self._emit(EventKind.TURN, event=type(event).__name__,
+                       text=getattr(event, "text", None), assistant_ms=_ms(self._clock.now()
+                                                                            - began),
+                       messages=[m.text for m in turn.messages], hang_up=turn.hang_up,
+                       state=dict(turn.state))
+            await self._apply(turn, responds_to_caller=isinstance(
+                event, SessionStart | UserText | Silence))
+            self._busy = False
+            if self._hangup_requested:
+                await self._maybe_hang_up()
+            elif not self._playback.playing:
+                self._arm_silence()
+
+    async def _apply(self, turn: AssistantTurn, *, responds_to_caller: bool) -> None:
+        if responds_to_caller:
+            self._dtmf = DtmfCollector(turn.collect_dtmf) if turn.collect_dtmf else None
+            self._silence_timeout = (self._settings.silence_timeout if turn.silence_timeout
+                                     is None else turn.silence_timeout)
+        if turn.messages:
+            self._speaking = asyncio.create_task(self._speak_all(turn.messages))
+            await asyncio.wait({self._speaking})
+            self._speaking = None
+            if self._playback.playing:
+                self._drain_watchdog.start(max(0.0, self._playout_end - self._clock.now())
+                                           + self._settings.playout_grace)
+        if turn.transfer_to:
+            await self._transfer(turn.transfer_to)
+        if turn.hang_up:
+            self._hangup_requested = True
+
+    async def _speak_all(self, messages: tuple[BotMessage, ...]) -> None:
+        for message in messages:
+            self._message_ids += 1
+            spoken = Spoken(self._message_ids, message.text)
+            self._spoken[spoken.message_id] = (spoken, message)
+            self._emit(EventKind.BOT_MESSAGE, message_id=spoken.message_id, text=message.text,
+                       allow_interruptions=message.allow_interruptions)
+            self._turn_clock["tts_start"] = self._clock.now()
+            voice = VoiceSpec(language=self._settings.language, voice=message.voice,
+                              ssml=message.ssml)
+            try:
+                await self._speaker.speak(spoken, voice)
+            except ProviderError as exc:
+                self._emit(EventKind.ERROR, source="tts", message=str(exc),
+                           retryable=exc.retryable, message_id=spoken.message_id)
+
+    def _audio_sent(self, spoken: Spoken, n_bytes: int) -> None:
+        now = self._clock.now()
+        self._silence_timer.cancel()
+        self._playout_end = max(self._playout_end, now) + n_bytes / MULAW_BYTES_PER_MS / 1000
+        if spoken.sent == n_bytes:  # first audio of this message
+            tts_ms = _ms(now - self._turn_clock.get("tts_start", now))
+            self._emit(EventKind.TTS_FIRST_BYTE, message_id=spoken.message_id, tts_ms=tts_ms)
+            final_at = self._turn_clock.pop("final", None)
+            if final_at is not None:
+                self._emit(EventKind.LATENCY, final_to_audio_ms=_ms(now - final_at),
+                           assistant_ms=_ms(self._turn_clock.get("assistant_done", now)
+                                            - final_at), tts_first_byte_ms=tts_ms,
+                           speech_end_to_audio_ms=_ms(now - self._turn_clock.pop(
+                               "speech_end", final_at)))
+
+    # -- listening --------------------------------------------------------------------------
+
+    async def _vad_edge(self, edge: VADEdge) -> None:
+        speaking = edge.speaking
+        if speaking:
+            self._speech_started_ms = edge.offset_ms
+            self._silence_timer.cancel()
+            self._emit(EventKind.SPEECH_STARTED, offset_ms=edge.offset_ms)
+        else:
+            self._speech_started_ms = None
+            # Wall-clock moment the caller stopped, assuming frames arrive in real time.
+            lag = (self._audio_ms - edge.offset_ms) / 1000
+            self._turn_clock["speech_end"] = self._clock.now() - lag
+            self._emit(EventKind.SPEECH_ENDED, offset_ms=edge.offset_ms)
+            if not self._busy and not self._playback.playing and self._queue.empty():
+                self._arm_silence()
+        if self._asr is not None:
+            await self._asr.on_vad(speaking)
+
+    async def _asr_loop(self, asr: ASRStream) -> None:
+        async for event in asr.events():
+            if isinstance(event, Final):
+                text = event.text.strip()
+                self._emit(EventKind.FINAL, text=text, confidence=event.confidence)
+                if not text:
+                    continue
+                if self._may_barge_in(words=len(text.split())):
+                    await self._barge_in("final")
+                self._turn_clock["final"] = self._clock.now()
+                self._put(UserText(text, source="speech", confidence=event.confidence))
+            elif isinstance(event, Partial):
+                self._emit(EventKind.PARTIAL, text=event.text)
+                self._silence_timer.cancel()
+                if self._may_barge_in(words=len(event.text.split())):
+                    await self._barge_in("partial")
+            elif isinstance(event, ASRSpeechStarted):
+                if self._may_barge_in(words=None):
+                    await self._barge_in("asr_speech_started")
+            elif isinstance(event, ASRError):
+                self._emit(EventKind.ERROR, source="asr", message=event.message,
+                           retryable=event.retryable)
+                if not event.retryable:
+                    await self._give_up_listening()
+                    return
+
+    async def _give_up_listening(self) -> None:
+        """Recognition is lost for good: apologise and hang up rather than leave dead air."""
+        self._put(AssistantTurn(messages=(BotMessage(
+            self._settings.asr_failure_message, allow_interruptions=False),), hang_up=True))
+
+    # -- barge-in ---------------------------------------------------------------------------
+
+    def _may_barge_in(self, *, words: int | None, keypress: bool = False) -> bool:
+        """Is the caller allowed to interrupt what is playing now?"""
+        settings = self._settings.interruptions
+        if not settings.enabled or not self._playback.playing:
+            return False
+        current = self._playback.current_message()
+        entry = self._spoken.get(current) if current is not None else None
+        if entry is not None and not entry[1].allow_interruptions:
+            return False
+        if keypress:
+            return True
+        if words is None:
+            return settings.min_words == 0
+        return words >= max(1, settings.min_words)
+
+    async def _barge_in(self, trigger: str) -> None:
+        current = self._playback.current_message()
+        self._playback.cleared()
+        self._drain_watchdog.cancel()
+        self._speech_started_ms = None
+        await self._transport.send(self._stream.clear())
+        if self._speaking is not None:
+            self._speaking.cancel()
+        self._playout_end = self._clock.now()
+        heard, full = "", ""
+        if current is not None and current in self._spoken:
+            spoken, message = self._spoken[current]
+            full = message.text
+            heard = heard_text(full, self._playback.heard_bytes(current), spoken.sent,
+                               spoken.complete)
+        for message_id in list(self._spoken):
+            self._forget(message_id)
+        self._emit(EventKind.BARGE_IN, trigger=trigger, heard=heard, full=full)
+        self._put(BargedIn(heard_text=heard, full_text=full))
+        await self._drained()
+
+    # -- playback finished, silence, hang-up --------------------------------------------------
+
+    async def _drained(self) -> None:
+        self._drain_watchdog.cancel()
+        self._emit(EventKind.PLAYBACK_DONE)
+        if self._hangup_requested:
+            await self._maybe_hang_up()
+        elif not self._busy and self._queue.empty():
+            self._arm_silence()
+
+    async def _marks_lost(self) -> None:
+        """Twilio never echoed our marks: treat the estimated play-out time as the end."""
+        self._emit(EventKind.ERROR, source="twilio", message="marks not echoed; assumed played")
+        self._playback.cleared()
+        await self._drained()
+
+    def _arm_silence(self) -> None:
+        if (self._settings.monitor_silence and self._silence_timeout > 0
+                and self.end_reason is None and not self._hangup_requested):
+            self._silence_timer.start(self._silence_timeout)
+
+    async def _silence_fired(self) -> None:
+        if self._busy or self._playback.playing or self._speech_started_ms is not None:
+            return
+        self._silences += 1
+        self._emit(EventKind.SILENCE, consecutive=self._silences, timeout=self._silence_timeout)
+        if self._dtmf is not None and self._dtmf.pending:
+            self._dtmf.take()
+        self._put(Silence(consecutive=self._silences))
+
+    async def _dtmf_timed_out(self) -> None:
+        if self._dtmf is not None and self._dtmf.pending:
+            self._put(UserText(self._dtmf.take(), source="dtmf"))
+
+    async def _maybe_hang_up(self) -> None:
+        if self._hung_up or self._busy or self._playback.playing or self._speaking is not None:
+            return
+        self._hung_up = True
+        self._emit(EventKind.HANG_UP, via="rest" if self._call_control else "socket")
+        if self._call_control is not None:
+            try:
+                await self._call_control.hang_up(self.call_id)
+            except ProviderError as exc:
+                self._emit(EventKind.ERROR, source="twilio", message=str(exc),
+                           retryable=exc.retryable)
+        with contextlib.suppress(Exception):
+            await self._transport.close()
+        await self.end("bot hung up")
+
+    async def _transfer(self, number: str) -> None:
+        if self._call_control is None:
+            self._emit(EventKind.ERROR, source="session", message="transfer needs "
+                       "twilio_account_sid and an auth token; hanging up instead")
+            self._hangup_requested = True
+            return
+        self._emit(EventKind.TRANSFER, to=number)
+        try:
+            await self._call_control.transfer(self.call_id, number)
+        except ProviderError as exc:
+            self._emit(EventKind.ERROR, source="twilio", message=str(exc),
+                       retryable=exc.retryable)
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _forget(self, message_id: int) -> None:
+        self._spoken.pop(message_id, None)
+        self._playback.forget(message_id)
+
+    def _emit(self, kind: EventKind, **data: Any) -> None:
+        self._events.publish(CallEvent(kind, self.call_id, self._clock.now(), data))
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)

@@ -1,0 +1,39 @@
+"""Per-call behaviour settings, derived from the channel config and the assistant's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from telephonist.config.channel import DEFAULT_SILENCE_TIMEOUT, ChannelConfig, InterruptionSettings
+
+__all__ = ["CallSettings"]
+
+
+@dataclass(frozen=True)
+class CallSettings:
+    """What a `CallSession` needs to know besides its collaborators."""
+
+    language: str = "en"
+    monitor_silence: bool = False
+    silence_timeout: float = DEFAULT_SILENCE_TIMEOUT
+    dtmf_timeout: float = 3.0
+    interruptions: InterruptionSettings = field(default_factory=InterruptionSettings)
+    vad_threshold: float = 0.5
+    min_silence_ms: int = 500
+    playout_grace: float = 2.0
+    """Seconds past the estimated end of play-out before missing mark echoes are given up on."""
+    asr_failure_message: str = ("Sorry, I'm having trouble hearing you right now. "
+                                "Please call again later. Goodbye.")
+
+    @classmethod
+    def from_channel(cls, channel: ChannelConfig, language: str) -> CallSettings:
+        """Settings for calls on ``channel`` with an assistant speaking ``language``."""
+        return cls(
+            language=language,
+            monitor_silence=channel.monitor_silence,
+            silence_timeout=channel.silence_timeout,
+            dtmf_timeout=channel.dtmf_timeout,
+            interruptions=channel.interruptions,
+            vad_threshold=channel.vad.threshold,
+            min_silence_ms=channel.vad.min_silence_ms,
+        )

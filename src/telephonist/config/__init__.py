@@ -1,0 +1,1 @@
+"""Configuration files (Rasa-compatible credentials.yml / endpoints.yml), validated at start-up."""
