@@ -1,0 +1,1 @@
+"""The thin HTTP/websocket server: webhook, media websocket, health."""

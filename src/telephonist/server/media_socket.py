@@ -1,0 +1,153 @@
+"""The media websocket: adapts a Starlette websocket to a `MediaStream` and a `CallSession`.
+
+This is the per-call error boundary: whatever one caller sends, the worst outcome is that
+their own call ends, with the reason logged once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from telephonist.call.session import CallSession
+from telephonist.errors import ProtocolError
+from telephonist.server.runtime import Runtime
+from telephonist.twilio.messages import Dtmf, Mark, Media, Start, Stop
+from telephonist.twilio.stream import MediaStream
+from telephonist.twilio.twiml import stream_url
+
+__all__ = ["WebSocketTransport", "media_socket"]
+
+log = logging.getLogger(__name__)
+
+
+class WebSocketTransport:
+    """`Transport` over a Starlette websocket; sends after close are dropped quietly."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+        self.closed = False
+
+    async def send(self, text: str) -> None:
+        """Send one text frame."""
+        if self.closed:
+            return
+        try:
+            await self._ws.send_text(text)
+        except (RuntimeError, OSError, WebSocketDisconnect):
+            self.closed = True
+
+    async def close(self) -> None:
+        """Close the socket once."""
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(RuntimeError, OSError):
+            await self._ws.close()
+
+
+class _Rejections:
+    """Logs each kind of bad input once per call, with the call id."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._seen: set[str] = set()
+        self.count = 0
+
+    def __call__(self, reason: str, call_id: str) -> None:
+        self.count += 1
+        kind = reason.split(" ", 1)[0] if reason.startswith("frame of") else reason
+        if kind not in self._seen:
+            self._seen.add(kind)
+            log.warning("stream.rejected: %s", reason, extra={"call_id": call_id})
+
+
+async def media_socket(websocket: WebSocket, runtime: Runtime) -> None:
+    """Serve one Twilio media stream."""
+    if runtime.signatures is not None:
+        url = stream_url(runtime.channel.server_url)
+        if not runtime.signatures.valid_websocket(url, websocket.headers.get("x-twilio-signature")):
+            log.warning("stream.bad_signature")
+            await websocket.close(code=1008)  # before accept: the upgrade gets HTTP 403
+            return
+    await websocket.accept()
+    transport = WebSocketTransport(websocket)
+    stream = MediaStream()
+    reject = _Rejections(runtime)
+    session: CallSession | None = None
+    reason = "stream closed"
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:
+                reject("binary frame", stream.start.call_sid if stream.start else "")
+                continue
+            try:
+                frame = stream.receive(text)
+            except ProtocolError as exc:
+                reject(str(exc), session.call_id if session else "")
+                continue
+            if type(frame) is Media:
+                if session is not None:
+                    await session.audio(frame.payload)
+            elif isinstance(frame, Start):
+                session = await _start(frame, stream, transport, runtime)
+                if session is None:
+                    reason = "refused"
+                    break
+            elif session is None:
+                continue
+            elif isinstance(frame, Mark):
+                await session.mark(frame.name)
+            elif isinstance(frame, Dtmf):
+                await session.dtmf(frame.digit)
+            elif isinstance(frame, Stop):
+                reason = "caller hung up"
+                break
+    except WebSocketDisconnect:
+        pass
+    except Exception:  # the per-call boundary: log, end this call, keep the server
+        log.exception("stream.failed", extra={"call_id": session.call_id if session else ""})
+        reason = "internal error"
+    finally:
+        if session is not None:
+            await session.end(reason)
+            runtime.sessions.pop(session.call_id, None)
+        if websocket.client_state is WebSocketState.CONNECTED:
+            await transport.close()
+
+
+async def _start(frame: Start, stream: MediaStream, transport: WebSocketTransport,
+                 runtime: Runtime) -> CallSession | None:
+    """Check the stream token, then open the call; None (and a log line) if refused."""
+    params = frame.custom_parameters
+    call_sid = frame.call_sid
+    assert runtime.tokens is not None
+    token = params.get("stream_token", "")
+    problem = "missing stream token" if not token else runtime.tokens.redeem(call_sid, token)
+    if problem is None and params.get("call_id", call_sid) != call_sid:
+        problem = "call_id parameter does not match the stream's callSid"
+    if problem is not None:
+        log.warning("stream.refused: %s", problem, extra={"call_id": call_sid})
+        return None
+    metadata = {
+        "call_id": call_sid,
+        "stream_id": frame.stream_sid,
+        "account_sid": frame.account_sid,
+        "user_phone": params.get("user_phone", ""),
+        "bot_phone": params.get("bot_phone", ""),
+        "direction": params.get("direction", ""),
+        "custom_parameters": {k: v for k, v in params.items() if k != "stream_token"},
+    }
+    session = CallSession(
+        stream=stream, transport=transport, assistant=runtime.assistant, asr=runtime.asr,
+        tts=runtime.tts, vad=runtime.vad, settings=runtime.settings, clock=runtime.clock,
+        events=runtime.events, call_control=runtime.call_control, metadata=metadata)
+    runtime.sessions[call_sid] = session
+    await session.open()
+    return session

@@ -1,0 +1,47 @@
+"""Everything a running server shares between calls, assembled once at start-up."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from telephonist.call.clock import Clock, SystemClock
+from telephonist.call.events import EventBus
+from telephonist.call.session import CallSession
+from telephonist.call.settings import CallSettings
+from telephonist.call.transport import CallControl
+from telephonist.config.channel import ChannelConfig
+from telephonist.dialogue.turns import Assistant
+from telephonist.speech.asr.base import ASRProvider
+from telephonist.speech.tts.base import TTSEngine
+from telephonist.speech.vad.base import VADModel
+from telephonist.twilio.signature import SignatureChecker
+from telephonist.twilio.token import StreamTokens
+
+__all__ = ["Runtime"]
+
+
+@dataclass
+class Runtime:
+    """Shared state of one server process."""
+
+    channel: ChannelConfig
+    settings: CallSettings
+    assistant: Assistant
+    asr: ASRProvider
+    tts: TTSEngine
+    vad: VADModel
+    clock: Clock = field(default_factory=SystemClock)
+    events: EventBus = field(default_factory=EventBus)
+    call_control: CallControl | None = None
+    tokens: StreamTokens | None = None
+    signatures: SignatureChecker | None = None
+    sessions: dict[str, CallSession] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.tokens is None:
+            self.tokens = StreamTokens(secrets.token_bytes(32), self.channel.stream_token_ttl,
+                                       self.clock.now)
+        if self.signatures is None and self.channel.checks_signatures:
+            assert self.channel.twilio_auth_token is not None
+            self.signatures = SignatureChecker(self.channel.twilio_auth_token)
