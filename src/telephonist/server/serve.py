@@ -1,0 +1,33 @@
+"""Running the app under uvicorn with the websocket limits Media Streams need."""
+
+from __future__ import annotations
+
+import socket
+
+import uvicorn
+from starlette.applications import Starlette
+
+__all__ = ["MAX_WS_MESSAGE_BYTES", "bound_socket", "uvicorn_server"]
+
+MAX_WS_MESSAGE_BYTES = 64 * 1024
+"""Inbound frames are ~300 bytes; a larger cap only invites memory abuse."""
+
+
+def uvicorn_server(app: Starlette, *, host: str = "127.0.0.1", port: int = 5005,
+                   log_level: str = "warning") -> uvicorn.Server:
+    """A uvicorn server for ``app`` (call ``serve()``, or ``serve(sockets=[...])``)."""
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, lifespan="off",
+        ws_max_size=MAX_WS_MESSAGE_BYTES, ws_ping_interval=20.0, ws_ping_timeout=20.0,
+        log_config=None, access_log=False,
+    )
+    return uvicorn.Server(config)
+
+
+def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening socket (port 0 picks a free port), so clients may connect at once."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(512)
+    return sock

@@ -1,0 +1,111 @@
+"""A real uvicorn server on a free port with scripted providers, and a Twilio caller for it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from tests.fakes.clock import VirtualClock
+from tests.fakes.scripted import ScriptedASR, ScriptedAssistant, ScriptedTTS, spoken_length
+
+from telephonist.call.events import CallEvent, EventKind
+from telephonist.call.settings import CallSettings
+from telephonist.config.channel import parse_channel
+from telephonist.server.app import create_app
+from telephonist.server.runtime import Runtime
+from telephonist.server.serve import bound_socket, uvicorn_server
+from telephonist.simulator.caller import TwilioCaller
+from telephonist.speech.vad.silero import SileroVAD
+
+
+@pytest.fixture(scope="session")
+def silero() -> SileroVAD:
+    """One Silero VAD model for the whole test session."""
+    return SileroVAD()
+
+
+@dataclass
+class Served:
+    """A running server and its scripted collaborators."""
+
+    base_url: str
+    runtime: Runtime
+    assistant: ScriptedAssistant
+    asr: ScriptedASR
+    tts: ScriptedTTS
+    clock: VirtualClock
+    events: list[CallEvent] = field(default_factory=list)
+
+    @property
+    def webhook(self) -> str:
+        """The voice webhook URL."""
+        return f"{self.base_url}/webhooks/twilio_media_streams/webhook"
+
+    def caller(self, **kwargs: Any) -> TwilioCaller:
+        """A Twilio caller for this server, connecting over plain ws."""
+        ws_url = self.base_url.replace("http://", "ws://") + \
+            "/webhooks/twilio_media_streams/websocket"
+        return TwilioCaller(kwargs.pop("webhook_url", self.webhook),
+                            stream_url_override=ws_url, **kwargs)
+
+    def kinds(self, kind: EventKind) -> list[CallEvent]:
+        """Call events of one kind."""
+        return [e for e in self.events if e.kind is kind]
+
+    async def connected_call(self, **kwargs: Any) -> TwilioCaller:
+        """Dial, connect, and wait until the whole greeting has arrived."""
+        caller = self.caller(**kwargs)
+        await caller.dial()
+        await caller.connect()
+        await self.wait_for_speech(caller, self.assistant.greeting)
+        return caller
+
+    async def wait_for_speech(self, caller: TwilioCaller, text: str) -> bytes:
+        """Wait until the audio for ``text`` (after what already arrived) and its final mark
+        are in; returns that audio."""
+        before = len(caller.received_audio)
+        marks = len(caller.events("mark"))
+        expected = spoken_length(text)
+        finals = 1 + expected // 4000  # intermediate marks every 500 ms, then the final one
+        await caller.wait_until(lambda: len(caller.received_audio) >= before + expected
+                                and len(caller.events("mark")) >= marks + finals)
+        return bytes(caller.received_audio[before:before + expected])
+
+
+ServeFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def serve(silero: SileroVAD) -> ServeFactory:
+    """``async with serve(**channel_keys) as served`` runs a server with scripted parts."""
+
+    @asynccontextmanager
+    async def run(*, assistant: ScriptedAssistant | None = None, transcripts: list[str] | None
+                  = None, call_control: Any = None, **channel: Any) -> AsyncIterator[Served]:
+        sock = bound_socket()
+        port = sock.getsockname()[1]
+        block = {"server_url": f"127.0.0.1:{port}", "asr": {"name": "scripted"},
+                 "tts": {"name": "scripted"}, **channel}
+        config = parse_channel(block, file="credentials.yml", environ={})
+        clock = VirtualClock()
+        served = Served(f"http://127.0.0.1:{port}", None, assistant or ScriptedAssistant(),  # type: ignore[arg-type]
+                        ScriptedASR(list(transcripts or [])), ScriptedTTS(), clock)
+        served.runtime = Runtime(
+            channel=config, settings=CallSettings.from_channel(config, "en"),
+            assistant=served.assistant, asr=served.asr, tts=served.tts, vad=silero,
+            clock=clock, call_control=call_control)
+        served.runtime.events.subscribe(served.events.append)
+        server = uvicorn_server(create_app(served.runtime))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            yield served
+        finally:
+            server.should_exit = True
+            await task
+            sock.close()
+
+    return run
