@@ -1,0 +1,194 @@
+"""The dialogue engine: one user event in, one assistant turn out. Sync and pure.
+
+``Engine.begin(tracker, event)`` returns a :class:`Run`. When ``run.pending_action`` is set,
+a custom action must be executed by the caller (see ``assistant.py``), its result given to
+``Engine.resume``; ``Engine.finish`` then builds the :class:`AssistantTurn`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from telephonist.dialogue.executor import Executor, Run
+from telephonist.dialogue.model import CollectStep
+from telephonist.dialogue.nlu import Interpreter, ParsedMessage
+from telephonist.dialogue.project import Project
+from telephonist.dialogue.tracker import Tracker
+from telephonist.dialogue.turns import (
+    AssistantTurn,
+    BargedIn,
+    BotMessage,
+    CollectDtmf,
+    SessionEnd,
+    SessionStart,
+    Silence,
+    UserEvent,
+    UserText,
+)
+from telephonist.dialogue.understanding import Understanding
+
+__all__ = ["Engine"]
+
+
+class Engine:
+    """Runs one project's flows for any number of conversations (state lives in trackers)."""
+
+    def __init__(
+        self,
+        project: Project,
+        interpreter: Interpreter | None = None,
+        *,
+        transfer_number: str | None = None,
+        has_action_server: bool = False,
+        now: Callable[[], float] = time.time,
+        seed: int | None = None,
+    ) -> None:
+        self.project = project
+        self.interpreter = interpreter or Interpreter(
+            project.nlu,
+            project.config.fallback_threshold,
+            project.cache_dir,
+            tuple(project.domain.intents),
+        )
+        self.now = now
+        self.executor = Executor(
+            project,
+            transfer_number or project.config.transfer_number,
+            now,
+            random.Random(seed),
+            has_action_server,
+        )
+        self.understanding = Understanding(self.executor, project.config.fallback_threshold)
+
+    def new_tracker(self, conversation_id: str) -> Tracker:
+        """A tracker with every slot at its initial value."""
+        slots = {name: slot.initial_value for name, slot in self.project.domain.slots.items()}
+        return Tracker(conversation_id, slots)
+
+    def begin(self, tracker: Tracker, event: UserEvent) -> Run:
+        """Apply ``event`` and run flows until the assistant waits (or needs an action)."""
+        run = Run(tracker)
+        now = self.now()
+        if isinstance(event, SessionStart):
+            self.session_start(run, dict(event.metadata))
+        elif isinstance(event, UserText):
+            self.user_text(run, event)
+        elif isinstance(event, Silence):
+            tracker.record({"event": "silence", "consecutive": event.consecutive}, now)
+            tracker.set_slot("consecutive_silence_timeouts", float(event.consecutive), now)
+            self.executor.push(run, "pattern_user_silence")
+        elif isinstance(event, SessionEnd):
+            tracker.record({"event": "session_end", "reason": event.reason}, now)
+            self.executor.push(run, "pattern_session_end")
+        elif isinstance(event, BargedIn):
+            tracker.record(
+                {
+                    "event": "user_barge_in",
+                    "heard_text": event.heard_text,
+                    "full_text": event.full_text,
+                },
+                now,
+            )
+            return run
+        self.executor.advance(run)
+        return run
+
+    def resume(
+        self,
+        run: Run,
+        events: list[dict[str, Any]],
+        responses: list[dict[str, Any]],
+    ) -> Run:
+        """Continue after the custom action the run was waiting for."""
+        self.executor.apply_action_result(run, events, responses)
+        self.executor.advance(run)
+        return run
+
+    def action_failed(self, run: Run) -> Run:
+        """The custom action could not run: say the internal-error pattern instead."""
+        self.executor.internal_error(run)
+        self.executor.advance(run)
+        return run
+
+    def session_start(self, run: Run, metadata: dict[str, Any]) -> None:
+        """New call: forget flows (and slots unless carried over), greet."""
+        tracker, now = run.tracker, self.now()
+        tracker.stack.clear()
+        if tracker.events and not self.project.domain.carry_over_slots:
+            for name, slot in self.project.domain.slots.items():
+                tracker.slots[name] = slot.initial_value
+        tracker.record({"event": "session_start", "metadata": metadata}, now)
+        tracker.set_slot("session_started_metadata", metadata, now)
+        tracker.set_slot("consecutive_silence_timeouts", 0.0, now)
+        self.executor.push(run, "pattern_session_start")
+
+    def user_text(self, run: Run, event: UserText) -> None:
+        """Understand the message and apply it."""
+        tracker, now = run.tracker, self.now()
+        if event.source == "dtmf":
+            parsed = ParsedMessage(event.text, None, 0.0)
+        else:
+            parsed = self.interpreter.parse(event.text)
+        tracker.latest_message = parsed.as_dict()
+        tracker.record(
+            {
+                "event": "user",
+                "text": event.text,
+                "source": event.source,
+                "confidence": event.confidence,
+                "parse_data": parsed.as_dict(),
+            },
+            now,
+        )
+        tracker.set_slot("consecutive_silence_timeouts", 0.0, now)
+        self.understanding.handle(run, parsed, event.source)
+
+    def finish(self, run: Run) -> AssistantTurn:
+        """Build the turn for the channel and remember what was said (for repeats)."""
+        tracker = run.tracker
+        if run.messages and not run.repeated:
+            tracker.last_bot_messages = [dict(m) for m in run.messages]
+        if run.hang_up or run.ended:
+            tracker.stack.clear()
+        dtmf, timeout = self.waiting_collect(tracker)
+        return AssistantTurn(
+            messages=tuple(
+                BotMessage(
+                    m["text"],
+                    m.get("ssml"),
+                    m.get("voice"),
+                    bool(m.get("allow_interruptions", True)),
+                )
+                for m in run.messages
+            ),
+            hang_up=run.hang_up,
+            transfer_to=run.transfer_to,
+            collect_dtmf=dtmf,
+            silence_timeout=timeout,
+            state=tracker.snapshot(),
+        )
+
+    def waiting_collect(self, tracker: Tracker) -> tuple[CollectDtmf | None, float | None]:
+        """Keypad buffering and the silence timeout for the question being asked, if any."""
+        slot_timeout = tracker.slots.get("silence_timeout")
+        timeout = float(slot_timeout) if isinstance(slot_timeout, int | float) else None
+        frame = tracker.top
+        if frame is None or frame.state != "waiting" or frame.step_id is None:
+            return None, timeout
+        step = self.project.flows[frame.flow_id].step(frame.step_id)
+        if not isinstance(step, CollectStep):
+            return None, timeout
+        dtmf = None
+        if step.dtmf is not None:
+            dtmf = CollectDtmf(step.dtmf.length, step.dtmf.finish_on_key)
+        return dtmf, step.silence_timeout if step.silence_timeout is not None else timeout
+
+    def handle(self, tracker: Tracker, event: UserEvent) -> AssistantTurn:
+        """Synchronous one-shot for projects without custom actions (tests, benchmarks)."""
+        run = self.begin(tracker, event)
+        if run.pending_action is not None:
+            run = self.action_failed(run)
+        return self.finish(run)
