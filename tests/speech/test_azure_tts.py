@@ -64,8 +64,9 @@ async def test_raw_ssml_is_passed_through(fake: FakeAzureTTS) -> None:
 
 async def test_language_map_and_voice_override(fake: FakeAzureTTS) -> None:
     """language_map picks the voice per language; VoiceSpec.voice overrides it."""
-    tts = await engine(fake, language_map={"en": {"language": "en-US", "voice": "en-US-AriaNeural"},
-                                           "de": {"language": "de-DE", "voice": "de-DE-KatjaNeural"}})
+    tts = await engine(fake, language_map={
+        "en": {"language": "en-US", "voice": "en-US-AriaNeural"},
+        "de": {"language": "de-DE", "voice": "de-DE-KatjaNeural"}})
     await speak(tts, "Hallo", VoiceSpec(language="de"))
     await speak(tts, "Hi", VoiceSpec(language="en", voice="en-US-GuyNeural"))
     assert [(r.language, r.voice) for r in fake.requests] == [
