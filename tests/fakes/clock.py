@@ -32,12 +32,18 @@ class VirtualClock:
 
     async def advance(self, seconds: float) -> None:
         """Move time forward, waking each due sleeper in deadline order."""
+        await _settle()  # timers armed just now register their sleeps first
         target = self._now + seconds
         while self._sleepers and self._sleepers[0][0] <= target:
             deadline, _, future = heapq.heappop(self._sleepers)
             self._now = max(self._now, deadline)
             if not future.done():
                 future.set_result(None)
-                for _ in range(5):  # let the woken task run its callback
-                    await asyncio.sleep(0)
+                await _settle()
         self._now = target
+
+
+async def _settle() -> None:
+    """Let ready tasks run a few steps (no time passes)."""
+    for _ in range(5):
+        await asyncio.sleep(0)

@@ -39,6 +39,19 @@ class Served:
     tts: ScriptedTTS
     clock: VirtualClock
     events: list[CallEvent] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def record(self, event: CallEvent) -> None:
+        """Event-bus subscriber: keep every call event."""
+        self.events.append(event)
+        self.changed.set()
+
+    async def wait_event(self, kind: EventKind, count: int = 1, within: float = 10.0) -> None:
+        """Wait until ``count`` events of ``kind`` have been published."""
+        async with asyncio.timeout(within):
+            while len(self.kinds(kind)) < count:
+                self.changed.clear()
+                await self.changed.wait()
 
     @property
     def webhook(self) -> str:
@@ -98,7 +111,7 @@ def serve(silero: SileroVAD) -> ServeFactory:
             channel=config, settings=CallSettings.from_channel(config, "en"),
             assistant=served.assistant, asr=served.asr, tts=served.tts, vad=silero,
             clock=clock, call_control=call_control)
-        served.runtime.events.subscribe(served.events.append)
+        served.runtime.events.subscribe(served.record)
         server = uvicorn_server(create_app(served.runtime))
         task = asyncio.create_task(server.serve(sockets=[sock]))
         try:

@@ -11,6 +11,7 @@ import logging
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from telephonist.call.events import CallEvent, EventKind
 from telephonist.call.session import CallSession
 from telephonist.errors import ProtocolError
 from telephonist.server.runtime import Runtime
@@ -58,7 +59,9 @@ class _Rejections:
 
     def __call__(self, reason: str, call_id: str) -> None:
         self.count += 1
-        kind = reason.split(" ", 1)[0] if reason.startswith("frame of") else reason
+        kind = "oversized frame" if reason.startswith("frame of") else reason
+        self._runtime.events.publish(CallEvent(EventKind.REJECTED, call_id,
+                                               self._runtime.clock.now(), {"reason": kind}))
         if kind not in self._seen:
             self._seen.add(kind)
             log.warning("stream.rejected: %s", reason, extra={"call_id": call_id})
