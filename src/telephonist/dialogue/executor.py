@@ -147,7 +147,9 @@ class Executor:
         """Run steps until the assistant waits for the caller, hangs up or needs an action."""
         tracker = run.tracker
         for _ in range(MAX_STEPS):
-            if run.pending_action is not None or run.listen or run.hang_up or run.transfer_to:
+            if run.pending_action is not None or run.listen or run.hang_up or run.ended:
+                return
+            if run.transfer_to:
                 return
             frame = tracker.top
             if frame is None:

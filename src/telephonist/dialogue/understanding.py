@@ -55,13 +55,13 @@ class Understanding:
         if slot is None:
             raise LookupError(f"unknown slot {step.slot!r}")
         synonyms = self.project.nlu.synonyms
+        trigger = None if source == "dtmf" else self.trigger(run, parsed)
         if source == "dtmf":
             values = {step.slot: dtmf_value(step, slot, parsed.text.strip(), synonyms)}
         else:
-            values = entity_values(self.flow_slots(run), parsed, synonyms)
+            values = entity_values(self.flow_slots(run, trigger), parsed, synonyms)
             if values.get(step.slot) is None:
                 values[step.slot] = value_for_step(step, slot, parsed, synonyms)
-        trigger = None if source == "dtmf" else self.trigger(run, parsed)
         if values.get(step.slot) is None and trigger is None and source != "dtmf":
             if self.takes_free_text(slot, parsed) and not self.changes(run, values):
                 values[step.slot] = parsed.text.strip()
@@ -109,11 +109,14 @@ class Understanding:
         frame.state = "ready"
         self.executor.goto_next(run, frame, step)
 
-    def flow_slots(self, run: Run) -> list[Slot]:
-        """Slots collected by the flows on the stack (entities may fill any of them)."""
+    def flow_slots(self, run: Run, extra: Flow | None = None) -> list[Slot]:
+        """Slots collected by the flows on the stack, and by ``extra`` (the flow the message
+        asks for): entities may fill any of them."""
         names: list[str] = []
         for frame in run.tracker.stack:
             names.extend(self.executor.flow(frame.flow_id).collected_slots())
+        if extra is not None:
+            names.extend(extra.collected_slots())
         slots = self.project.domain.slots
         return [slots[n] for n in dict.fromkeys(names) if n in slots]
 

@@ -100,8 +100,12 @@ def _spoken_number(tokens: list[str]) -> float | None:
         if token == "and" and seen:
             continue
         if token in _UNITS and not (token in ("a", "an") and seen):
+            if seen and (current % 10 or 10 <= current % 100 < 20):
+                break  # "ten five" is not one number
             current += _UNITS[token]
         elif token in _TENS:
+            if seen and current % 100:
+                break  # "ten thirty" (a time) reads as ten
             current += _TENS[token]
         elif token in _SCALES and (seen or token == "hundred"):
             scale = _SCALES[token]

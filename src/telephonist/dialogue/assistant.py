@@ -1,0 +1,157 @@
+"""``ProjectAssistant``: the async adapter that puts the sync engine behind the Assistant seam.
+
+Per conversation it serialises events with a lock, keeps the tracker hot in memory while the
+call lasts, runs custom actions on the action server, and saves the tracker to the store in
+a worker thread after every turn (the event loop never waits on disk). It never raises into
+the channel: any failure becomes ``pattern_internal_error`` and one log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from telephonist.dialogue.action_server import ActionServerClient
+from telephonist.dialogue.engine import Engine
+from telephonist.dialogue.executor import Run
+from telephonist.dialogue.patterns import DEFAULT_RESPONSES
+from telephonist.dialogue.project import Project
+from telephonist.dialogue.tracker import Tracker
+from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionEnd, UserEvent
+from telephonist.errors import ProviderError
+
+__all__ = ["ProjectAssistant", "TrackerStore"]
+
+logger = logging.getLogger(__name__)
+_FALLBACK_TEXT = DEFAULT_RESPONSES["utter_internal_error_rasa"].variations[0].text
+
+
+class TrackerStore(Protocol):
+    """What the assistant needs from a conversation store (``telephonist.stores``)."""
+
+    def load(self, conversation_id: str) -> dict[str, Any] | None: ...
+
+    def save(self, conversation_id: str, tracker: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ProjectAssistant:
+    """The built-in dialogue engine for one project, shared by every call of a process."""
+
+    def __init__(
+        self,
+        project: Project,
+        store: TrackerStore,
+        action_endpoint: str | None = None,
+        transfer_number: str | None = None,
+        *,
+        now: Callable[[], float] = time.time,
+        max_hot_conversations: int = 10_000,
+        seed: int | None = None,
+    ) -> None:
+        url = action_endpoint or project.endpoints.action_endpoint
+        self.project = project
+        self.store = store
+        self.engine = Engine(
+            project,
+            transfer_number=transfer_number,
+            has_action_server=url is not None,
+            now=now,
+            seed=seed,
+        )
+        self.actions = (
+            None
+            if url is None
+            else ActionServerClient(url, project.domain, project.endpoints.action_timeout)
+        )
+        self._hot: OrderedDict[str, Tracker] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._max_hot = max_hot_conversations
+
+    async def handle(self, conversation_id: str, event: UserEvent) -> AssistantTurn:
+        """Apply one event of a conversation and return what the call should do next."""
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        async with lock:
+            try:
+                return await self._handle(conversation_id, event)
+            except Exception:
+                logger.exception(
+                    "dialogue.internal_error conversation=%s event=%s",
+                    conversation_id,
+                    type(event).__name__,
+                )
+                return await self._error_turn(conversation_id)
+            finally:
+                if isinstance(event, SessionEnd):
+                    self._hot.pop(conversation_id, None)
+                    self._locks.pop(conversation_id, None)
+
+    async def _tracker(self, conversation_id: str) -> Tracker:
+        tracker = self._hot.get(conversation_id)
+        if tracker is None:
+            stored = await asyncio.to_thread(self.store.load, conversation_id)
+            tracker = (
+                Tracker.from_dict(stored)
+                if stored is not None
+                else self.engine.new_tracker(conversation_id)
+            )
+            self._hot[conversation_id] = tracker
+            while len(self._hot) > self._max_hot:
+                self._hot.popitem(last=False)
+        self._hot.move_to_end(conversation_id)
+        return tracker
+
+    async def _handle(self, conversation_id: str, event: UserEvent) -> AssistantTurn:
+        tracker = await self._tracker(conversation_id)
+        run = self.engine.begin(tracker, event)
+        run = await self._run_actions(run, conversation_id)
+        turn = self.engine.finish(run)
+        await asyncio.to_thread(self.store.save, conversation_id, tracker.to_dict())
+        return turn
+
+    async def _run_actions(self, run: Run, conversation_id: str) -> Run:
+        while run.pending_action is not None:
+            name = run.pending_action
+            if self.actions is None:
+                run = self.engine.action_failed(run)
+                continue
+            try:
+                result = await self.actions.run(name, run.tracker)
+            except ProviderError as exc:
+                logger.error(
+                    "dialogue.action_failed conversation=%s action=%s error=%s",
+                    conversation_id,
+                    name,
+                    exc,
+                )
+                run.tracker.record(
+                    {"event": "action_failed", "name": name, "error": str(exc)}, self.engine.now()
+                )
+                run = self.engine.action_failed(run)
+            else:
+                run = self.engine.resume(run, result.events, result.responses)
+        return run
+
+    async def _error_turn(self, conversation_id: str) -> AssistantTurn:
+        """Say the internal-error pattern; fall back to a fixed sentence if even that fails."""
+        try:
+            tracker = self._hot.get(conversation_id) or self.engine.new_tracker(conversation_id)
+            run = self.engine.action_failed(Run(tracker))
+            turn = self.engine.finish(run)
+            await asyncio.to_thread(self.store.save, conversation_id, tracker.to_dict())
+            return turn
+        except Exception:
+            logger.exception("dialogue.error_pattern_failed conversation=%s", conversation_id)
+            self._hot.pop(conversation_id, None)
+            return AssistantTurn(messages=(BotMessage(_FALLBACK_TEXT),))
+
+    async def close(self) -> None:
+        """Close the action-server client and the store."""
+        if self.actions is not None:
+            await self.actions.aclose()
+        await asyncio.to_thread(self.store.close)

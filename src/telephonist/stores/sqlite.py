@@ -1,0 +1,105 @@
+"""The default store: one SQLite file (WAL mode), safe for several threads and processes.
+
+Each thread gets its own connection; writes are single-statement upserts, so concurrent
+writers (threads or other Telephonist processes on the same file) serialise on SQLite's
+lock with a busy timeout instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from telephonist.errors import ConfigError
+
+__all__ = ["SQLiteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    tracker TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_updated ON conversations (updated_at);
+"""
+
+
+class SQLiteStore:
+    """Trackers as JSON text, one row per conversation."""
+
+    def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connection()
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"cannot open conversation store {self.path}: {exc}",
+                file="endpoints.yml",
+                key="tracker_store.path",
+            ) from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def load(self, conversation_id: str) -> dict[str, Any] | None:
+        """The stored tracker, or None."""
+        row = (
+            self._connection()
+            .execute("SELECT tracker FROM conversations WHERE id = ?", (conversation_id,))
+            .fetchone()
+        )
+        return None if row is None else dict(json.loads(row[0]))
+
+    def save(self, conversation_id: str, tracker: dict[str, Any]) -> None:
+        """Insert or replace the tracker (one atomic statement)."""
+        self._connection().execute(
+            "INSERT INTO conversations (id, tracker, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET tracker = excluded.tracker, "
+            "updated_at = excluded.updated_at",
+            (conversation_id, json.dumps(tracker), time.time()),
+        )
+
+    def list(self) -> list[str]:
+        """Conversation ids, most recently updated first."""
+        rows = (
+            self._connection()
+            .execute("SELECT id FROM conversations ORDER BY updated_at DESC, id")
+            .fetchall()
+        )
+        return [str(r[0]) for r in rows]
+
+    def delete(self, conversation_id: str) -> bool:
+        """Forget one conversation."""
+        cursor = self._connection().execute(
+            "DELETE FROM conversations WHERE id = ?", (conversation_id,)
+        )
+        return cursor.rowcount > 0
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
