@@ -36,8 +36,11 @@ def chain(servers: tuple[FakeAzureTTS, FakeAura], failures: list[TTSFailure],
 
 
 async def speak(tts: FallbackTTS, text: str) -> bytes:
-    """All the audio for one message."""
-    return b"".join([chunk async for chunk in tts.synthesize(text, VoiceSpec())])
+    """All the audio for one message; the chain is closed afterwards."""
+    try:
+        return b"".join([chunk async for chunk in tts.synthesize(text, VoiceSpec())])
+    finally:
+        await tts.aclose()
 
 
 async def test_fallback_voice_speaks_after_a_503(servers: tuple[FakeAzureTTS, FakeAura]) -> None:

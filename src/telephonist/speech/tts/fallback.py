@@ -93,6 +93,13 @@ class FallbackTTS:
         assert last is not None
         raise last
 
+    async def aclose(self) -> None:
+        """Close every engine that holds connections (at shutdown)."""
+        for _, engine in self.engines:
+            aclose = getattr(engine, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
     async def _first(self, chunks: AsyncIterator[bytes]) -> bytes | None:
         async with asyncio.timeout(self._first_chunk_timeout):
             async for chunk in chunks:

@@ -1,0 +1,191 @@
+"""A local Cartesia TTS websocket (``/tts/websocket``) over a real websocket.
+
+It accepts every documented way to authenticate (``Authorization: Bearer``, ``X-API-Key``,
+``?api_key=``/``?access_token=``) and requires an API version (``Cartesia-Version`` header or
+``?cartesia_version=``). Each generation request is checked (``model_id``, ``voice {mode: id,
+id}``, ``output_format {container: raw, encoding: pcm_mulaw, sample_rate: 8000}``,
+``context_id``) and answered with base64 ``chunk`` frames of `synthetic_audio` of the
+transcript, then ``done``; requests on one socket are served concurrently, each frame tagged
+with its ``context_id``. ``{"context_id": …, "cancel": true}`` stops that context at once.
+
+Faults (`CartesiaFaults`): an ``error`` frame for the next request, dropping the TCP
+connection after N chunks, a malformed frame, a delay before the first chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from .synthetic import synthetic_audio
+
+__all__ = ["CartesiaFaults", "FakeCartesia"]
+
+OUTPUT_FORMAT = {"container": "raw", "encoding": "pcm_mulaw", "sample_rate": 8000}
+
+
+@dataclass
+class CartesiaFaults:
+    """Failures to inject; each fires once."""
+
+    error_next: tuple[int, str] | None = None  # (status_code, error_code) for the next request
+    drop_after_chunks: int | None = None  # abort TCP after this many chunks on a socket
+    malformed_next: bool = False  # a non-JSON frame before the next request's audio
+    first_chunk_delay: float = 0.0
+
+
+@dataclass
+class Handshake:
+    """How one connection authenticated."""
+
+    version: str | None
+    auth: str  # "bearer" | "x-api-key" | "query"
+
+
+class FakeCartesia:
+    """``async with FakeCartesia(key) as fake:``; point ``endpoint`` at ``fake.url``."""
+
+    def __init__(self, api_key: str = "test-cartesia-key", *, chunk_size: int = 320,
+                 chunk_interval: float = 0.0) -> None:
+        self.api_key = api_key
+        self.chunk_size = chunk_size
+        self.chunk_interval = chunk_interval
+        self.faults = CartesiaFaults()
+        self.handshakes: list[Handshake] = []
+        self.requests: list[dict[str, Any]] = []
+        self.cancels: list[str] = []
+        self.chunks_sent: dict[str, int] = {}
+        self._server: Server | None = None
+        self._changed = asyncio.Condition()
+
+    @property
+    def url(self) -> str:
+        """``ws://127.0.0.1:PORT``."""
+        assert self._server is not None, "not started"
+        return f"ws://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
+        """Wait until ``predicate()`` holds; re-checked after every frame."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(predicate)
+
+    async def __aenter__(self) -> FakeCartesia:
+        self._server = await serve(self._handle, "127.0.0.1", 0,
+                                   process_request=self._check_request)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        parts = urlsplit(request.path)
+        query = dict(parse_qsl(parts.query))
+        if parts.path != "/tts/websocket":
+            return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+        version = query.get("cartesia_version") or request.headers.get("Cartesia-Version")
+        if not version:
+            return connection.respond(HTTPStatus.BAD_REQUEST, "Cartesia-Version is required\n")
+        if request.headers.get("Authorization") == f"Bearer {self.api_key}":
+            auth = "bearer"
+        elif request.headers.get("X-API-Key") == self.api_key:
+            auth = "x-api-key"
+        elif self.api_key in (query.get("api_key"), query.get("access_token")):
+            auth = "query"
+        else:
+            return connection.respond(HTTPStatus.UNAUTHORIZED, "invalid API key\n")
+        self.handshakes.append(Handshake(version, auth))
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        generators: dict[str, asyncio.Task[None]] = {}
+        sent = [0]
+        try:
+            async for raw in ws:
+                message = json.loads(raw)
+                context_id = message.get("context_id", "")
+                if message.get("cancel"):
+                    self.cancels.append(context_id)
+                    task = generators.pop(context_id, None)
+                    if task is not None:
+                        task.cancel()
+                else:
+                    self.requests.append(message)
+                    generators[context_id] = asyncio.create_task(
+                        self._generate(ws, message, sent))
+                await self._notify()
+        except ConnectionClosed:
+            pass
+        finally:
+            for task in generators.values():
+                task.cancel()
+            await self._notify()
+
+    async def _generate(self, ws: ServerConnection, request: dict[str, Any],
+                        sent: list[int]) -> None:
+        context_id = request.get("context_id")
+        problem = _invalid(request)
+        faults = self.faults
+        if problem is None and faults.error_next is not None:
+            (status, code), faults.error_next = faults.error_next, None
+            problem = (status, code, "fault injected")
+        if problem is not None:
+            status, code, text = problem
+            await ws.send(json.dumps({"type": "error", "context_id": context_id, "done": True,
+                                      "status_code": status, "error_code": code,
+                                      "title": "Error", "message": text}))
+            return
+        if faults.malformed_next:
+            faults.malformed_next = False
+            await ws.send("{oops")
+        if faults.first_chunk_delay:
+            await asyncio.sleep(faults.first_chunk_delay)
+        audio = synthetic_audio(request["transcript"])
+        for offset in range(0, len(audio), self.chunk_size):
+            data = base64.b64encode(audio[offset:offset + self.chunk_size]).decode("ascii")
+            await ws.send(json.dumps({"type": "chunk", "data": data, "done": False,
+                                      "status_code": 206, "step_time": 1.0,
+                                      "context_id": context_id}))
+            sent[0] += 1
+            self.chunks_sent[context_id] = self.chunks_sent.get(context_id, 0) + 1
+            await self._notify()
+            if faults.drop_after_chunks is not None and sent[0] >= faults.drop_after_chunks:
+                faults.drop_after_chunks = None
+                ws.transport.abort()
+                return
+            if self.chunk_interval:
+                await asyncio.sleep(self.chunk_interval)
+        await ws.send(json.dumps({"type": "done", "done": True, "status_code": 206,
+                                  "context_id": context_id}))
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+
+def _invalid(request: dict[str, Any]) -> tuple[int, str, str] | None:
+    voice = request.get("voice")
+    if not request.get("model_id"):
+        return 400, "invalid_request", "model_id is required"
+    if not isinstance(voice, dict) or voice.get("mode") != "id" or not voice.get("id"):
+        return 400, "invalid_request", "voice must be {mode: id, id}"
+    if request.get("output_format") != OUTPUT_FORMAT:
+        return 400, "invalid_request", "unsupported output_format"
+    if not request.get("context_id") or "transcript" not in request:
+        return 400, "invalid_request", "context_id and transcript are required"
+    if request.get("model_id") == "no-such-model":
+        return 404, "model_not_found", "model not found"
+    return None
