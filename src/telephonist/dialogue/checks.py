@@ -61,6 +61,11 @@ class _Checker:
         key = f"flows.{flow.id}.steps[{step.id}]" + (f".{suffix}" if suffix else "")
         self.report(flow.file, step.line, key, message, severity)
 
+    def flow_line(self, flow: Flow, key: str) -> int | None:
+        """The line of ``flows.<id>.<key>`` in the flow's file (the flow's line if unknown)."""
+        doc = self.project.sources.get(flow.file)
+        return flow.line if doc is None else doc.line(("flows", flow.id, key))
+
     def known_action(self, name: str) -> bool:
         domain = self.project.domain
         return name in domain.responses or name in BUILTIN_ACTIONS or name in domain.actions
@@ -98,18 +103,23 @@ class _Checker:
             ):
                 self.report(
                     flow.file,
-                    flow.line,
+                    self.flow_line(flow, "nlu_trigger"),
                     f"flows.{flow.id}.nlu_trigger",
                     f"unknown intent {trigger.intent!r}",
                 )
         if flow.guard is not None:
             for name in sorted(flow.guard.slot_names() - set(domain.slots)):
-                self.report(flow.file, flow.line, f"flows.{flow.id}.if", f"unknown slot {name!r}")
+                self.report(
+                    flow.file,
+                    self.flow_line(flow, "if"),
+                    f"flows.{flow.id}.if",
+                    f"unknown slot {name!r}",
+                )
         for name in flow.persisted_slots:
             if name not in domain.slots:
                 self.report(
                     flow.file,
-                    flow.line,
+                    self.flow_line(flow, "persisted_slots"),
                     f"flows.{flow.id}.persisted_slots",
                     f"unknown slot {name!r}",
                 )

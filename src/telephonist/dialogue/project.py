@@ -100,7 +100,8 @@ def read_project(path: Path) -> tuple[Project, list[Problem]]:
         sources=docs,
     )
     problems.items.extend(check(project))
-    return project, problems.items
+    ordered = sorted(problems.items, key=lambda p: (p.file, p.line or 0))
+    return project, ordered
 
 
 def check_project(path: Path) -> list[Problem]:

@@ -1,0 +1,115 @@
+"""ProjectAssistant: the async Assistant seam over the engine, with persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from telephonist.dialogue.assistant import ProjectAssistant
+from telephonist.dialogue.project import Project
+from telephonist.dialogue.turns import Assistant, SessionEnd, SessionStart, Silence, UserText
+from telephonist.stores import MemoryStore, SQLiteStore
+
+ERROR_TEXT = "Sorry, I'm having trouble with that right now. Please try again later."
+
+
+def _assistant(project: Project, store: object, **kwargs: object) -> ProjectAssistant:
+    return ProjectAssistant(project, store, seed=3, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_satisfies_the_assistant_protocol(starter: Project) -> None:
+    """ProjectAssistant is usable wherever the channel expects an Assistant."""
+    assistant: Assistant = _assistant(starter, MemoryStore())
+    turn = await assistant.handle("CA1", SessionStart({}))
+    assert turn.messages[0].text == "Hello, and thanks for calling Acme."
+
+
+async def test_state_survives_a_restart(starter: Project, tmp_path: Path) -> None:
+    """A new assistant on the same SQLite file continues the conversation mid-flow."""
+    db = tmp_path / "conv.sqlite3"
+    first = _assistant(starter, SQLiteStore(db))
+    await first.handle("CA1", SessionStart({"call_id": "CA1"}))
+    await first.handle("CA1", UserText("3", source="dtmf"))
+    await first.handle("CA1", UserText("monday"))
+    await first.close()
+
+    second = _assistant(starter, SQLiteStore(db))
+    turn = await second.handle("CA1", UserText("eleven"))
+    assert turn.messages[0].text == "What name should I put the appointment under?"
+    assert turn.state["slots"]["appointment_day"] == "monday"
+    assert turn.state["slots"]["appointment_hour"] == 11.0
+    await second.close()
+
+
+async def test_conversations_are_independent_and_concurrent(starter: Project) -> None:
+    """Fifty calls at once each get their own state."""
+    assistant = _assistant(starter, MemoryStore())
+    ids = [f"CA{i}" for i in range(50)]
+    await asyncio.gather(*(assistant.handle(i, SessionStart({})) for i in ids))
+    turns = await asyncio.gather(
+        *(assistant.handle(i, UserText(str(1 + n % 3), source="dtmf")) for n, i in enumerate(ids))
+    )
+    flows = [t.state["flow_stack"][0]["flow_id"] if t.state["flow_stack"] else None for t in turns]
+    assert flows[1] == "check_order_status"
+    assert flows[2] == "book_appointment"
+    assert turns[0].transfer_to is None  # billing without a number: no one available
+    assert {f for f in flows[1::3]} == {"check_order_status"}
+
+
+async def test_engine_crash_becomes_internal_error_turn(
+    starter: Project, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An exception inside the engine never reaches the caller: error pattern + a log line."""
+    assistant = _assistant(starter, MemoryStore())
+    await assistant.handle("CA1", SessionStart({}))
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(assistant.engine.understanding, "handle", boom)
+    with caplog.at_level(logging.ERROR, logger="telephonist.dialogue.assistant"):
+        turn = await assistant.handle("CA1", UserText("hello"))
+    assert [m.text for m in turn.messages] == [ERROR_TEXT]
+    assert "dialogue.internal_error" in caplog.text
+    monkeypatch.undo()
+    again = await assistant.handle("CA1", UserText("goodbye"))
+    assert again.hang_up
+
+
+async def test_store_failure_becomes_internal_error_turn(starter: Project) -> None:
+    """Even a store that fails on every call yields a spoken error, not an exception."""
+
+    class BrokenStore(MemoryStore):
+        def save(self, conversation_id: str, tracker: dict[str, object]) -> None:
+            raise OSError("disk full")
+
+    assistant = _assistant(starter, BrokenStore())
+    turn = await assistant.handle("CA1", SessionStart({}))
+    assert [m.text for m in turn.messages] == [ERROR_TEXT]
+
+
+async def test_unreachable_action_server_becomes_internal_error(starter: Project) -> None:
+    """A refused connection to the action server is pattern_internal_error, not a crash."""
+    assistant = _assistant(starter, MemoryStore(), action_endpoint="http://127.0.0.1:9/webhook")
+    await assistant.handle("CA1", SessionStart({}))
+    await assistant.handle("CA1", UserText("2", source="dtmf"))
+    turn = await assistant.handle("CA1", UserText("12345#", source="dtmf"))
+    assert [m.text for m in turn.messages] == [ERROR_TEXT]
+    assert turn.state["flow_stack"] == []
+    await assistant.close()
+
+
+async def test_session_end_persists_and_evicts(starter: Project) -> None:
+    """After the call ends the tracker is in the store and no longer held in memory."""
+    store = MemoryStore()
+    assistant = _assistant(starter, store)
+    await assistant.handle("CA1", SessionStart({}))
+    await assistant.handle("CA1", Silence(1))
+    await assistant.handle("CA1", SessionEnd("caller hung up"))
+    saved = store.load("CA1")
+    assert saved is not None
+    assert [e["event"] for e in saved["events"]].count("silence") == 1
+    assert "CA1" not in assistant._hot
