@@ -12,7 +12,7 @@ import pytest
 from fakes.cartesia_server import FakeCartesia
 from fakes.synthetic import synthetic_audio
 from telephonist.errors import ConfigError, ProviderError
-from telephonist.speech.registry import ProviderContext
+from telephonist.speech.registry import ProviderContext, build_tts
 from telephonist.speech.tts.base import VoiceSpec
 from telephonist.speech.tts.cartesia import CartesiaTTS, from_config
 from telephonist.speech.tts.fallback import FallbackTTS
@@ -184,3 +184,11 @@ def test_missing_key_names_the_variable() -> None:
     """No CARTESIA_API_KEY fails at start-up, naming the variable."""
     with pytest.raises(ConfigError, match="CARTESIA_API_KEY"):
         from_config({}, context({}))
+
+
+async def test_built_through_the_registry(fake: FakeCartesia) -> None:
+    """``tts: {name: cartesia, endpoint: ws://…}`` resolves to this engine and speaks."""
+    tts = build_tts({"name": "cartesia", "endpoint": fake.url}, context())
+    assert isinstance(tts, CartesiaTTS)
+    assert await speak(tts, "Hi.") == synthetic_audio("Hi.")
+    await tts.aclose()

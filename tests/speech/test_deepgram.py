@@ -14,7 +14,7 @@ from telephonist.errors import ConfigError, ProviderError
 from telephonist.speech.asr.base import ASRError, ASREvent, Final, Partial, SpeechStarted
 from telephonist.speech.asr.deepgram import DeepgramASR, from_config
 from telephonist.speech.asr.deepgram_stream import DeepgramStream, StreamTiming
-from telephonist.speech.registry import ProviderContext
+from telephonist.speech.registry import ProviderContext, build_asr
 
 KEY = "dg-secret-0123456789"
 WORDS = ["please", "book", "a", "table", "for", "two", "at", "seven", "thanks", "hello"]
@@ -282,3 +282,12 @@ async def test_debug_logs_never_show_the_key(fake: FakeDeepgram,
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("telephonist")]
     assert "> Authorization: <redacted>" in ours
     assert not [message for message in ours if KEY in message]
+
+
+async def test_built_through_the_registry(fake: FakeDeepgram) -> None:
+    """``asr: {name: deepgram, endpoint: ws://…}`` resolves to this provider and connects."""
+    asr = build_asr({"name": "deepgram", "endpoint": fake.url}, context())
+    assert isinstance(asr, DeepgramASR)
+    stream = await asr.open_stream("en")
+    await stream.close()
+    assert fake.records[0].authorization_ok

@@ -49,11 +49,11 @@ def normalize_endpoint(endpoint: str | None, *, kind: Kind, default_host: str,
     if scheme is None:
         allowed = ", ".join(f"{s}://" for s in _SCHEMES[kind])
         raise EndpointError(f"unsupported scheme {parts.scheme!r}; use a bare host or {allowed}")
-    if not parts.hostname:
-        raise EndpointError(f"no host in {raw!r}")
-    if parts.username or parts.password:
+    if "@" in parts.netloc:  # checked first: the messages below quote the URL
         raise EndpointError("credentials in the URL are not allowed; API keys come from the "
                             "environment")
+    if not parts.hostname:
+        raise EndpointError(f"no host in {raw!r}")
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
