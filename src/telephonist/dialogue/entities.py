@@ -41,8 +41,10 @@ class EntityExtractor:
         for entity, pattern in data.regexes:
             self.patterns.append((entity, re.compile(pattern, re.IGNORECASE), "regex"))
         gazetteer: dict[str, set[str]] = {}
+        self.canonical: dict[str, str] = {}  # lower-case lookup entry → as written
         for entity, values in data.lookups.items():
             gazetteer.setdefault(entity, set()).update(v.lower() for v in values)
+            self.canonical.update({v.lower(): v for v in values})
         for examples in data.examples.values():
             for example in examples:
                 for start, end, entity, _ in example.entities:
@@ -71,7 +73,7 @@ class EntityExtractor:
                 if not match.group(0).strip():
                     continue
                 raw = match.group(0)
-                value = self.synonyms.get(raw.lower(), raw)
+                value = self.synonyms.get(raw.lower()) or self.canonical.get(raw.lower(), raw)
                 found.append(Entity(entity, value, match.start(), match.end(), extractor))
         found.sort(key=lambda e: (e.start, -(e.end - e.start)))
         kept: list[Entity] = []
