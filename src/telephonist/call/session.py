@@ -302,7 +302,8 @@ class CallSession:
                     continue
                 if self._may_barge_in(words=len(text.split())):
                     await self._barge_in("final")
-                self._turn_clock["final"] = self._clock.now()
+                self._speech_started_ms = None  # this utterance is used up: it cannot also
+                self._turn_clock["final"] = self._clock.now()  # barge in on its own answer
                 self._put(UserText(text, source="speech", confidence=event.confidence))
             elif isinstance(event, Partial):
                 self._emit(EventKind.PARTIAL, text=event.text)

@@ -34,8 +34,9 @@ class InterruptionSettings:
     """Barge-in: caller speech over bot audio stops the bot."""
 
     enabled: bool = True
-    min_speech_ms: int = 300
-    """Caller speech must last this long before it interrupts (filters coughs, clicks)."""
+    min_speech_ms: int = 200
+    """Caller speech must last this long before it interrupts (filters coughs and clicks;
+    Silero already ignores tones, DTMF and noise, so a short minimum is safe)."""
     min_words: int = 0
     """When > 0, also wait for this many recognised words (needs an ASR with partials)."""
 
@@ -125,7 +126,7 @@ def _interruptions(value: Any, file: str) -> InterruptionSettings:
     _unknown(value, {"enabled", "min_speech_ms", "min_words"}, file, prefix)
     settings = InterruptionSettings(
         enabled=_typed(value, "enabled", bool, True, file, prefix),
-        min_speech_ms=_typed(value, "min_speech_ms", int, 300, file, prefix),
+        min_speech_ms=_typed(value, "min_speech_ms", int, 200, file, prefix),
         min_words=_typed(value, "min_words", int, 0, file, prefix),
     )
     if settings.min_speech_ms < 0 or settings.min_words < 0:

@@ -1,0 +1,211 @@
+"""Server-added latency with zero-latency scripted providers, at several call counts.
+
+Starts ``benchmarks/scripted_server.py`` in its own process and drives N simultaneous
+simulated Twilio calls from this one, each streaming real recorded speech in real time:
+
+* turn latency: the caller's first silent frame after speech (the scripted ASR finalises on
+  it) → the first bot ``media`` frame at the caller;
+* barge-in: the caller's first speech frame while bot audio is playing → ``clear`` at the
+  caller (includes the configured ``min_speech_ms``, default 300 ms, and the VAD window);
+* server RSS per call and server CPU while the calls run.
+
+Usage: ``python benchmarks/latency.py --calls 1,50,100,200 --turns 4 [--json out.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from audio_samples import load_prompt  # noqa: E402
+
+from telephonist.simulator.caller import TwilioCaller  # noqa: E402
+
+FRAME = 160
+SILENT_FRAME = b"\xff" * FRAME
+
+
+@dataclass
+class LevelResult:
+    """Figures for one number of simultaneous calls."""
+
+    calls: int
+    turns: int
+    turn_latency_ms: dict[str, float] = field(default_factory=dict)
+    barge_in_ms: dict[str, float] = field(default_factory=dict)
+    rss_idle_mb: float = 0.0
+    rss_per_call_kb: float = 0.0
+    server_cpu_percent: float = 0.0
+    errors: int = 0
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max in ms."""
+    if not samples:
+        return {}
+    ordered = sorted(samples)
+
+    def pick(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"n": len(ordered), "p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99),
+            "max": round(ordered[-1] * 1000, 2), "mean": round(statistics.mean(ordered) * 1000, 2)}
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def speak(caller: TwilioCaller, frames: list[bytes], clears_before: int, *,
+                wait_for_clear: bool = True) -> float | None:
+    """Stream speech in real time; returns seconds from the first frame to a ``clear``."""
+    start = time.perf_counter()
+    next_at = start
+    barge = None
+    for frame in frames:
+        await caller.send_audio(frame)
+        if barge is None and caller.clears > clears_before:
+            barge = time.perf_counter() - start
+        next_at += 0.02
+        await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+    if barge is None and clears_before >= 0 and wait_for_clear:
+        try:
+            await caller.wait_until(lambda: caller.clears > clears_before, within=2.0)
+            barge = time.perf_counter() - start
+        except TimeoutError:
+            return None
+    return barge
+
+
+async def one_call(base: str, http: httpx.AsyncClient, frames: list[bytes], turns: int,
+                   latencies: list[float], barge_ins: list[float], ready: asyncio.Event) -> None:
+    """One simulated call: greeting, then ``turns`` of speech, each barging in on the reply."""
+    caller = TwilioCaller(f"{base}/webhooks/twilio_media_streams/webhook",
+                          stream_url_override=base.replace("http", "ws")
+                          + "/webhooks/twilio_media_streams/websocket")
+    await caller.dial(http)
+    await caller.connect()
+    await caller.wait_until(lambda: len(caller.received_audio) >= 8000, within=30)
+    await caller.play_all()
+    await ready.wait()
+    for turn in range(turns):
+        barge = await speak(caller, frames, caller.clears if turn else -1)
+        if barge is not None:
+            barge_ins.append(barge)
+        received = len(caller.received_audio)
+        sent_at = time.perf_counter()
+        await caller.send_audio(SILENT_FRAME)
+        await caller.wait_until(lambda: len(caller.received_audio) > received, within=30)
+        latencies.append(time.perf_counter() - sent_at)
+        await speak(caller, [SILENT_FRAME] * 40, -1, wait_for_clear=False)  # 0.8 s pause
+    await caller.hang_up()
+
+
+async def run_level(calls: int, turns: int, frames: list[bytes]) -> LevelResult:
+    """Start a fresh server, run ``calls`` simultaneous calls, collect figures."""
+    server = subprocess.Popen([sys.executable, str(ROOT / "benchmarks/scripted_server.py"), "0"],
+                              stdout=subprocess.PIPE, text=True, env={**os.environ,
+                                                                     "PYTHONUNBUFFERED": "1"})
+    try:
+        assert server.stdout is not None
+        server.stdout.readline()
+        port = await _port_of(server.pid)
+        base = f"http://127.0.0.1:{port}"
+        result = LevelResult(calls, turns)
+        result.rss_idle_mb = round(rss_kb(server.pid) / 1024, 1)
+        latencies: list[float] = []
+        barge_ins: list[float] = []
+        ready = asyncio.Event()
+        limits = httpx.Limits(max_connections=50)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+            tasks = [asyncio.create_task(one_call(base, http, frames, turns, latencies,
+                                                  barge_ins, ready)) for _ in range(calls)]
+            await wait_for_calls(http, base, calls, tasks)
+            rss_connected = rss_kb(server.pid)
+            cpu_start, wall_start = cpu_seconds(server.pid), time.perf_counter()
+            ready.set()
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            wall = time.perf_counter() - wall_start
+            cpu = cpu_seconds(server.pid) - cpu_start
+        result.errors = sum(1 for o in outcomes if isinstance(o, BaseException))
+        result.rss_per_call_kb = round((rss_connected - result.rss_idle_mb * 1024) / calls, 1)
+        result.server_cpu_percent = round(100 * cpu / wall, 1)
+        result.turn_latency_ms = percentiles(latencies)
+        result.barge_in_ms = percentiles(barge_ins)
+        return result
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+async def _port_of(pid: int) -> int:
+    """The port the server process listens on (from /proc/net/tcp and its socket inodes)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd)
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        parts = line.split()
+        if parts[3] == "0A" and parts[9] in inodes:
+            return int(parts[1].split(":")[1], 16)
+    raise RuntimeError("server port not found")
+
+
+async def wait_for_calls(http: httpx.AsyncClient, base: str, calls: int,
+                         tasks: list[asyncio.Task[None]]) -> None:
+    """Poll the server's /health until ``calls`` calls are active (or a call failed)."""
+    while (await http.get(f"{base}/health")).json()["active_calls"] < calls:
+        failed = [t for t in tasks if t.done() and t.exception() is not None]
+        if failed:
+            raise RuntimeError(f"a call failed to connect: {failed[0].exception()!r}")
+        await asyncio.sleep(0.1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", default="1,50,100,200", help="comma-separated call counts")
+    parser.add_argument("--turns", type=int, default=4, help="turns per call (default 4)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    speech = load_prompt("agent-pass").mulaw[:8000]  # 1 s of real speech per turn
+    frames = [speech[i:i + FRAME] for i in range(0, len(speech), FRAME)]
+    results = []
+    for calls in (int(c) for c in args.calls.split(",")):
+        result = asyncio.run(run_level(calls, args.turns, frames))
+        results.append(result)
+        t, b = result.turn_latency_ms, result.barge_in_ms
+        print(f"{calls:4d} calls: turn latency p50 {t.get('p50')} ms p95 {t.get('p95')} ms"
+              f" (n={t.get('n')}) | barge-in p50 {b.get('p50')} ms p95 {b.get('p95')} ms"
+              f" | RSS {result.rss_per_call_kb} kB/call (idle {result.rss_idle_mb} MB)"
+              f" | server CPU {result.server_cpu_percent}% | errors {result.errors}",
+              flush=True)
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""A Telephonist server with zero-latency scripted ASR, TTS and assistant, for measuring what
+the server itself adds. Run: ``python benchmarks/scripted_server.py PORT``.
+
+The ASR says "final" on the first all-silence frame after speech (so the turn ends the moment
+the caller stops); TTS returns pre-rendered audio at once; the assistant answers instantly.
+The VAD is the real default (Silero), so its CPU cost per call is included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+
+import numpy as np
+
+from telephonist.audio import mulaw
+from telephonist.call.settings import CallSettings
+from telephonist.config.channel import parse_channel
+from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, UserEvent, UserText
+from telephonist.server.app import create_app
+from telephonist.server.runtime import Runtime
+from telephonist.server.serve import bound_socket, uvicorn_server
+from telephonist.speech.asr.base import ASREvent, Final
+from telephonist.speech.tts.base import VoiceSpec
+from telephonist.speech.vad.silero import SileroVAD
+
+REPLY_SECONDS = 4.0
+
+
+def tone(seconds: float) -> bytes:
+    """Audible mu-law audio."""
+    t = np.arange(int(seconds * 8000)) / 8000
+    return mulaw.encode((np.sin(2 * np.pi * 300 * t) * 6000).astype(np.int16))
+
+
+class ZeroASRStream:
+    """Final the instant a silent frame follows speech."""
+
+    def __init__(self) -> None:
+        self._events: asyncio.Queue[ASREvent | None] = asyncio.Queue()
+        self._in_speech = False
+
+    async def send(self, audio: bytes) -> None:
+        silent = audio.count(0xFF) == len(audio)
+        if not silent:
+            self._in_speech = True
+        elif self._in_speech:
+            self._in_speech = False
+            self._events.put_nowait(Final("hello", 1.0))
+
+    async def on_vad(self, speaking: bool) -> None:
+        return None
+
+    async def events(self) -> AsyncIterator[ASREvent]:
+        while (event := await self._events.get()) is not None:
+            yield event
+
+    async def close(self) -> None:
+        self._events.put_nowait(None)
+
+
+class ZeroASR:
+    async def open_stream(self, language: str) -> ZeroASRStream:
+        return ZeroASRStream()
+
+
+class ZeroTTS:
+    """Pre-rendered audio, yielded at once in 100 ms chunks."""
+
+    def __init__(self) -> None:
+        self._audio = {"greeting": tone(1.0), "reply": tone(REPLY_SECONDS)}
+
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+        audio = self._audio["greeting" if text.startswith("Hello") else "reply"]
+        for offset in range(0, len(audio), 800):
+            yield audio[offset:offset + 800]
+
+
+class InstantAssistant:
+    async def handle(self, conversation_id: str, event: UserEvent) -> AssistantTurn:
+        if isinstance(event, SessionStart):
+            return AssistantTurn(messages=(BotMessage("Hello"),))
+        if isinstance(event, UserText):
+            return AssistantTurn(messages=(BotMessage("a long reply"),))
+        return AssistantTurn()
+
+
+async def main(port: int) -> None:
+    sock = bound_socket("127.0.0.1", port)
+    block = {"server_url": f"127.0.0.1:{sock.getsockname()[1]}", "asr": {"name": "zero"},
+             "tts": {"name": "zero"}}
+    channel = parse_channel(block, file="benchmark", environ={})
+    runtime = Runtime(channel=channel, settings=CallSettings.from_channel(channel, "en"),
+                      assistant=InstantAssistant(), asr=ZeroASR(), tts=ZeroTTS(),
+                      vad=SileroVAD())
+    server = uvicorn_server(create_app(runtime))
+    print("ready", flush=True)
+    await server.serve(sockets=[sock])
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0))

@@ -1,0 +1,52 @@
+"""Logging set-up for the command line: plain text or one JSON object per line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+__all__ = ["configure_logging"]
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, with the call id and event fields when present."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("call_id", "event", "fields"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """``time level logger [call] message``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        call = getattr(record, "call_id", "")
+        record.call_tag = f" [{call}]" if call else ""
+        return super().format(record)
+
+
+def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """Install one stderr handler on the root logger."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(TextFormatter(
+            "%(asctime)s %(levelname)-7s %(name)s%(call_tag)s %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.error", "uvicorn.access", "websockets", "httpx", "faster_whisper"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,84 @@
+"""`telephonist run`: answer calls for an assistant project."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from telephonist.errors import ConfigError
+
+__all__ = ["add_parser"]
+
+
+def add_project_argument(parser: argparse.ArgumentParser) -> None:
+    """The project directory, positional or ``--project`` (default: the current directory)."""
+    parser.add_argument("project_dir", nargs="?", metavar="PROJECT", type=Path,
+                        help="assistant project directory (default: .)")
+    parser.add_argument("--project", type=Path, dest="project_opt", metavar="DIR",
+                        help="same as PROJECT")
+
+
+def project_of(args: argparse.Namespace) -> Path:
+    """The project directory the user chose."""
+    return Path(args.project_opt or args.project_dir or ".")
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``run``."""
+    parser = subparsers.add_parser(
+        "run", help="answer phone calls (Twilio Media Streams)",
+        description="Start the server: Twilio's voice webhook at "
+                    "/webhooks/twilio_media_streams/webhook, the media websocket at "
+                    "/webhooks/twilio_media_streams/websocket.")
+    add_project_argument(parser)
+    parser.add_argument("-p", "--port", type=int, default=5005, help="port (default: 5005)")
+    parser.add_argument("-i", "--interface", default="0.0.0.0",
+                        help="address to bind (default: 0.0.0.0)")
+    parser.add_argument("--credentials", type=Path, metavar="FILE",
+                        help="credentials file (default: PROJECT/credentials.yml)")
+    parser.add_argument("--endpoints", type=Path, metavar="FILE",
+                        help="endpoints file (default: PROJECT/endpoints.yml)")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO")
+    parser.add_argument("--log-format", default="text", choices=["text", "json"],
+                        help="text (default) or one JSON object per line")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check everything, load the models, then serve until interrupted."""
+    from telephonist.cli.logs import configure_logging
+
+    configure_logging(args.log_level, args.log_format)
+    from telephonist.server.app import create_app
+    from telephonist.server.assembly import Paths, build_runtime, warm_up
+    from telephonist.server.event_log import EventLogger
+    from telephonist.server.serve import uvicorn_server
+
+    paths = Paths(project_of(args), args.credentials, args.endpoints)
+    try:
+        runtime = build_runtime(paths, os.environ)
+    except ConfigError as exc:
+        print(f"telephonist: {exc}", file=sys.stderr)
+        return 2
+    runtime.events.subscribe(EventLogger())
+    app = create_app(runtime)
+    server = uvicorn_server(app, host=args.interface, port=args.port)
+
+    async def main() -> None:
+        await warm_up(runtime)
+        base = runtime.channel.server_url
+        print(f"Telephonist is answering calls for {paths.project.resolve()}\n"
+              f"  Twilio voice webhook: https://{base}/webhooks/twilio_media_streams/webhook"
+              f" (POST)\n  Listening on {args.interface}:{args.port}", file=sys.stderr)
+        await server.serve()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    return 0
