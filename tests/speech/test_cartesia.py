@@ -192,3 +192,13 @@ async def test_built_through_the_registry(fake: FakeCartesia) -> None:
     assert isinstance(tts, CartesiaTTS)
     assert await speak(tts, "Hi.") == synthetic_audio("Hi.")
     await tts.aclose()
+
+
+async def test_warm_up_opens_the_socket_before_the_first_message(fake: FakeCartesia) -> None:
+    """warm_up (also through a FallbackTTS) connects now; the message then reuses the socket."""
+    tts = from_config({"endpoint": fake.url}, context())
+    await FallbackTTS([("cartesia", tts)]).warm_up()
+    assert len(fake.handshakes) == 1 and not fake.requests
+    assert await speak(tts, "Hi.") == synthetic_audio("Hi.")
+    assert len(fake.handshakes) == 1
+    await tts.aclose()

@@ -92,7 +92,7 @@ class DeepgramStream:
 
     async def send(self, audio: bytes) -> None:
         """Buffer ``audio`` for replay and send it if connected (never an empty frame)."""
-        if not audio or self._state.closing:
+        if not audio or self._state.closing or self._state.finished:
             return
         async with self._lock:
             self._buffer.append(audio)
@@ -239,6 +239,9 @@ class DeepgramStream:
                     await ws.send(replay[offset:offset + _REPLAY_CHUNK])
             except ConnectionClosed:
                 return False
+            except asyncio.CancelledError:  # closed while replaying: don't leak the socket
+                ws.transport.abort()
+                raise
             self._state.ws = ws
             self._state.last_send = self._clock()
             return True

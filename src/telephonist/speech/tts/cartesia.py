@@ -116,6 +116,10 @@ class CartesiaTTS:
             logger.info("cartesia.connected url=%s", self.settings.url)
             return ws
 
+    async def warm_up(self) -> None:
+        """Open the shared socket before the first message (TLS + handshake off the path)."""
+        await self.connect()
+
     async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
         """Mu-law 8 kHz chunks for ``text``; closing early cancels the context."""
         context_id = uuid.uuid4().hex

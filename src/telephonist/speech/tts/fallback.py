@@ -93,6 +93,17 @@ class FallbackTTS:
         assert last is not None
         raise last
 
+    async def warm_up(self) -> None:
+        """Let every engine that can pre-connect do so (e.g. Cartesia's websocket)."""
+        for name, engine in self.engines:
+            warm = getattr(engine, "warm_up", None)
+            if warm is None:
+                continue
+            try:
+                await warm()
+            except ProviderError as exc:  # a cold voice is not fatal; the chain covers it
+                logger.warning("tts.warm_up_failed engine=%s error=%s", name, exc)
+
     async def aclose(self) -> None:
         """Close every engine that holds connections (at shutdown)."""
         for _, engine in self.engines:
