@@ -73,7 +73,7 @@ class FakeCartesia:
     def url(self) -> str:
         """``ws://127.0.0.1:PORT``."""
         assert self._server is not None, "not started"
-        return f"ws://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        return f"ws://127.0.0.1:{next(iter(self._server.sockets)).getsockname()[1]}"
 
     async def wait_for(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
         """Wait until ``predicate()`` holds; re-checked after every frame."""
@@ -136,7 +136,7 @@ class FakeCartesia:
 
     async def _generate(self, ws: ServerConnection, request: dict[str, Any],
                         sent: list[int]) -> None:
-        context_id = request.get("context_id")
+        context_id = str(request.get("context_id"))
         problem = _invalid(request)
         faults = self.faults
         if problem is None and faults.error_next is not None:

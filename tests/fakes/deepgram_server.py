@@ -252,7 +252,7 @@ class FakeDeepgram:
     def url(self) -> str:
         """``ws://127.0.0.1:PORT``: what a provider's ``endpoint`` key takes."""
         assert self._server is not None, "not started"
-        port = self._server.sockets[0].getsockname()[1]
+        port = next(iter(self._server.sockets)).getsockname()[1]
         return f"ws://127.0.0.1:{port}"
 
     def script_words(self) -> list[str]:

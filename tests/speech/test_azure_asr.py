@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 
 from telephonist.errors import ConfigError, ProviderError
-from telephonist.speech.asr.azure import AzureASR, AzureStream, from_config, parse_settings
+from telephonist.speech.asr.azure import (
+    AzureASR,
+    AzureStream,
+    PushStream,
+    Recognizer,
+    from_config,
+    parse_settings,
+)
 from telephonist.speech.asr.base import ASRError, ASREvent, Final, Partial, SpeechStarted
 from telephonist.speech.registry import ProviderContext
 
@@ -123,7 +130,7 @@ async def opened() -> AsyncIterator[tuple[AzureStream, FakeRecognizer, FakePush,
     """A stream over a fake recognizer; also the languages the factory was asked for."""
     recognizer, push, languages = FakeRecognizer(), FakePush(), []
 
-    def factory(language: str) -> tuple[FakeRecognizer, FakePush]:
+    def factory(language: str) -> tuple[Recognizer, PushStream]:
         languages.append(language)
         return recognizer, push
 
@@ -186,7 +193,10 @@ async def test_end_of_stream_ends_quietly(
 async def test_start_failure_is_a_provider_error() -> None:
     """A recognizer that cannot start makes open_stream raise ProviderError."""
     settings = parse_settings({"speech_region": "eastus"}, context())
-    asr = AzureASR(settings, lambda language: (FakeRecognizer(fail_start=True), FakePush()))
+    def factory(language: str) -> tuple[Recognizer, PushStream]:
+        return FakeRecognizer(fail_start=True), FakePush()
+
+    asr = AzureASR(settings, factory)
     with pytest.raises(ProviderError, match="cannot start"):
         await asr.open_stream("en")
 

@@ -8,9 +8,9 @@ from contextlib import aclosing
 from typing import Any
 
 import pytest
+from tests.fakes.azure_tts_server import FakeAzureTTS
+from tests.fakes.synthetic import synthetic_audio
 
-from fakes.azure_tts_server import FakeAzureTTS
-from fakes.synthetic import synthetic_audio
 from telephonist.errors import ConfigError, ProviderError
 from telephonist.speech.registry import ProviderContext
 from telephonist.speech.tts.azure import AzureTTS, build_ssml, from_config

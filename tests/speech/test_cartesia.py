@@ -8,9 +8,9 @@ from contextlib import aclosing
 from typing import Any
 
 import pytest
+from tests.fakes.cartesia_server import FakeCartesia
+from tests.fakes.synthetic import synthetic_audio
 
-from fakes.cartesia_server import FakeCartesia
-from fakes.synthetic import synthetic_audio
 from telephonist.errors import ConfigError, ProviderError
 from telephonist.speech.registry import ProviderContext, build_tts
 from telephonist.speech.tts.base import VoiceSpec

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import pytest
+from tests.fakes.deepgram_server import FakeDeepgram, WordCodec, silence
 
-from fakes.deepgram_server import FakeDeepgram, WordCodec, silence
 from telephonist.errors import ConfigError, ProviderError
 from telephonist.speech.asr.base import ASRError, ASREvent, Final, Partial, SpeechStarted
 from telephonist.speech.asr.deepgram import DeepgramASR, from_config
@@ -88,7 +88,7 @@ async def test_segments_accumulate_into_one_final_turn(fake: FakeDeepgram) -> No
     seen = await until(events, is_final)
     assert isinstance(seen[0], SpeechStarted)
     assert Partial("please book a") in seen
-    assert seen[-1] == Final("please book a table for two", pytest.approx(0.97))
+    assert seen[-1] == Final("please book a table for two", 0.97)
     segments = [r for r in fake.records[0].results if r["is_final"] and not r["speech_final"]]
     assert len(segments) == 2  # two is_final pieces were joined
     await stream.close()
@@ -100,7 +100,7 @@ async def test_utterance_end_ends_the_turn_without_speech_final(fake: FakeDeepgr
     events = stream.events()
     await speak(stream, CODEC.speak("book a table") + silence(1200))
     seen = await until(events, is_final)
-    assert seen[-1] == Final("book a table", pytest.approx(0.97))
+    assert seen[-1] == Final("book a table", 0.97)
     assert fake.records[0].query["endpointing"] == "false"
     await stream.close()
 
@@ -113,7 +113,7 @@ async def test_vad_end_sends_finalize_and_ends_the_turn(fake: FakeDeepgram) -> N
     await stream.on_vad(True)
     await stream.on_vad(False)
     seen = await until(events, is_final)
-    assert seen[-1] == Final("hello", pytest.approx(0.97))
+    assert seen[-1] == Final("hello", 0.97)
     assert fake.records[0].controls == ["Finalize"]
     assert "utterance_end_ms" not in fake.records[0].query
     await stream.close()
@@ -137,7 +137,7 @@ async def test_idle_close_is_survived_by_reconnecting() -> None:
         assert fake.records[0].close_code == 1011
         events = stream.events()
         await speak(stream, CODEC.speak("thanks") + silence(500))
-        assert (await until(events, is_final))[-1] == Final("thanks", pytest.approx(0.97))
+        assert (await until(events, is_final))[-1] == Final("thanks", 0.97)
         await stream.close()
 
 
@@ -148,7 +148,7 @@ async def test_reconnect_keeps_the_turn(fake: FakeDeepgram) -> None:
     events = stream.events()
     await speak(stream, CODEC.speak("please book a table for two at seven") + silence(500))
     seen = await until(events, is_final)
-    assert seen[-1] == Final("please book a table for two at seven", pytest.approx(0.97))
+    assert seen[-1] == Final("please book a table for two at seven", 0.97)
     assert [e for e in seen if isinstance(e, Final | ASRError)] == [seen[-1]]
     assert len(fake.records) == 2 and stream.reconnects == 1
     await stream.close()
@@ -159,10 +159,10 @@ async def test_reconnect_replays_only_audio_after_the_last_final(fake: FakeDeepg
     stream = await provider(fake).open_stream("en")
     events = stream.events()
     await speak(stream, CODEC.speak("hello") + silence(500))
-    assert (await until(events, is_final))[-1] == Final("hello", pytest.approx(0.97))
+    assert (await until(events, is_final))[-1] == Final("hello", 0.97)
     fake.faults.drop_after_words = 3  # the second word of the second turn, on connection 1
     await speak(stream, CODEC.speak("book a table") + silence(500))
-    assert (await until(events, is_final))[-1] == Final("book a table", pytest.approx(0.97))
+    assert (await until(events, is_final))[-1] == Final("book a table", 0.97)
     heard_again = [r["channel"]["alternatives"][0]["transcript"] for r in fake.records[1].results]
     assert heard_again and not any("hello" in text for text in heard_again)
     await stream.close()
@@ -174,7 +174,7 @@ async def test_close_code_drop_is_also_recovered(fake: FakeDeepgram) -> None:
     stream = await provider(fake).open_stream("en")
     events = stream.events()
     await speak(stream, CODEC.speak("table for two") + silence(500))
-    assert (await until(events, is_final))[-1] == Final("table for two", pytest.approx(0.97))
+    assert (await until(events, is_final))[-1] == Final("table for two", 0.97)
     await stream.close()
 
 
@@ -198,7 +198,7 @@ async def test_malformed_message_is_skipped(fake: FakeDeepgram) -> None:
     stream = await provider(fake).open_stream("en")
     events = stream.events()
     await speak(stream, CODEC.speak("book a table") + silence(500))
-    assert (await until(events, is_final))[-1] == Final("book a table", pytest.approx(0.97))
+    assert (await until(events, is_final))[-1] == Final("book a table", 0.97)
     await stream.close()
 
 
@@ -209,7 +209,7 @@ async def test_close_delivers_words_not_yet_ended(fake: FakeDeepgram) -> None:
     await speak(stream, CODEC.speak("two"))
     await fake.wait_for(lambda: bool(fake.records[0].results))
     await stream.close()
-    assert [e async for e in events][-1] == Final("two", pytest.approx(0.97))
+    assert [e async for e in events][-1] == Final("two", 0.97)
 
 
 async def test_bad_key_fails_open_stream_without_retry(fake: FakeDeepgram) -> None:
@@ -228,9 +228,9 @@ async def test_script_mode_recognises_arbitrary_audio() -> None:
         events = stream.events()
         tone = bytes([0x10, 0x90]) * 800
         await speak(stream, tone + silence(500))
-        assert (await until(events, is_final))[-1] == Final("yes please", pytest.approx(0.97))
+        assert (await until(events, is_final))[-1] == Final("yes please", 0.97)
         await speak(stream, tone + silence(500))
-        assert (await until(events, is_final))[-1] == Final("no thanks", pytest.approx(0.97))
+        assert (await until(events, is_final))[-1] == Final("no thanks", 0.97)
         await stream.close()
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 
 import pytest
+from tests.fakes.aura_server import FakeAura
+from tests.fakes.synthetic import synthetic_audio
 
-from fakes.aura_server import FakeAura
-from fakes.synthetic import synthetic_audio
 from telephonist.errors import ConfigError, ProviderError
 from telephonist.speech.registry import ProviderContext
 from telephonist.speech.tts.base import VoiceSpec

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from tests.fakes.aura_server import FakeAura
+from tests.fakes.azure_tts_server import FakeAzureTTS
+from tests.fakes.synthetic import synthetic_audio
 
-from fakes.aura_server import FakeAura
-from fakes.azure_tts_server import FakeAzureTTS
-from fakes.synthetic import synthetic_audio
 from telephonist.errors import ConfigError, ProviderError
 from telephonist.speech.registry import ProviderContext
 from telephonist.speech.tts import azure, deepgram

@@ -75,9 +75,8 @@ class TurnAssembler:
         return ([Partial(" ".join(self._pieces))] if text else []), None
 
     def _confidence(self) -> float | None:
-        if not self._confidences:
-            return None
-        return sum(self._confidences) / len(self._confidences)
+        # The weakest segment bounds how sure we are of the whole turn.
+        return min(self._confidences) if self._confidences else None
 
 
 class ReplayBuffer:

@@ -14,7 +14,7 @@ en-US-JennyNeural}``), the deprecated top-level ``language`` / ``voice``, ``time
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,7 +78,7 @@ class AzureTTS:
                                 retryable=False)
         return build_ssml(text, language=entry["language"], voice=voice.voice or entry["voice"])
 
-    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Mu-law 8 kHz chunks as Azure streams them."""
         headers = {
             "Ocp-Apim-Subscription-Key": self.settings.api_key,

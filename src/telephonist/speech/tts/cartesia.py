@@ -25,7 +25,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,7 +120,7 @@ class CartesiaTTS:
         """Open the shared socket before the first message (TLS + handshake off the path)."""
         await self.connect()
 
-    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Mu-law 8 kHz chunks for ``text``; closing early cancels the context."""
         context_id = uuid.uuid4().hex
         request = json.dumps(self.settings.request(text, voice, context_id))

@@ -11,7 +11,7 @@ Keys: ``endpoint`` (bare host or full URL), ``model`` (the voice, default
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,7 +63,7 @@ class DeepgramTTS:
         return {"model": voice.voice or entry["model"], "encoding": "mulaw",
                 "sample_rate": "8000", "container": "none"}
 
-    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Mu-law 8 kHz chunks as Deepgram streams them."""
         headers = {"Authorization": f"Token {self.settings.api_key}",
                    "Content-Type": "application/json"}

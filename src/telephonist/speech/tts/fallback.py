@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +64,7 @@ class FallbackTTS:
                             build_tts(block, item)))
         return cls(engines, on_failure=on_failure, first_chunk_timeout=first_chunk_timeout)
 
-    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """The first engine's audio that starts; raises the last error if none does."""
         last: ProviderError | None = None
         for index, (name, engine) in enumerate(self.engines):
