@@ -37,10 +37,10 @@ async def test_state_survives_a_restart(starter: Project, tmp_path: Path) -> Non
     await first.close()
 
     second = _assistant(starter, SQLiteStore(db))
-    turn = await second.handle("CA1", UserText("eleven"))
+    turn = await second.handle("CA1", UserText("four"))
     assert turn.messages[0].text == "What name should I put the appointment under?"
     assert turn.state["slots"]["appointment_day"] == "monday"
-    assert turn.state["slots"]["appointment_hour"] == 11.0
+    assert turn.state["slots"]["party_size"] == 4.0
     await second.close()
 
 

@@ -101,17 +101,17 @@ def test_speech_after_silence_resets_the_count(engine: Engine) -> None:
 
 
 def test_booking_with_validation_correction_and_confirmation(engine: Engine) -> None:
-    """Rejected hour, spoken numbers, a correction of the day, then a confirmed booking."""
+    """Rejected party size, spoken numbers, a correction of the day, then a booking."""
     call = started(engine)
     call.key("3")
-    assert texts(call.say("wensday")) == ["At what hour? We are open from nine to five."]
-    rejected = call.say("seven")
+    assert texts(call.say("wensday")) == ["How many people are coming?"]
+    rejected = call.say("twenty five of us")
     assert texts(rejected) == [
-        "Sorry, we are only open from nine to five.",
-        "At what hour? We are open from nine to five.",
+        "We can see groups of one to six people.",
+        "How many people are coming?",
     ]
-    assert rejected.state["slots"]["appointment_hour"] is None
-    assert texts(call.say("ten thirty")) == ["What name should I put the appointment under?"]
+    assert rejected.state["slots"]["party_size"] is None
+    assert texts(call.say("just two")) == ["What name should I put the appointment under?"]
     assert call.tracker.slots["appointment_day"] == "wednesday"
     corrected = call.say("actually make it friday")
     assert texts(corrected) == [
@@ -119,7 +119,7 @@ def test_booking_with_validation_correction_and_confirmation(engine: Engine) -> 
         "What name should I put the appointment under?",
     ]
     confirm = call.say("Ada Lovelace")
-    assert texts(confirm) == ["That's friday at 10 for Ada Lovelace. Shall I book it?"]
+    assert texts(confirm) == ["That's friday for 2, under the name Ada Lovelace. Shall I book it?"]
     done = call.say("yes please")
     assert texts(done)[0] == "Done. See you on friday."
     assert texts(done)[1] in (
@@ -133,7 +133,7 @@ def test_declined_confirmation_books_nothing(engine: Engine) -> None:
     """Saying no at the confirmation takes the else branch."""
     call = started(engine)
     call.say("I'd like to book an appointment on monday")
-    call.say("at 11")
+    call.say("three")
     call.say("Grace")
     turn = call.say("no")
     assert texts(turn)[0] == "Okay, I haven't booked anything."
@@ -143,7 +143,7 @@ def test_intent_with_entity_prefills_slot(engine: Engine) -> None:
     """'book an appointment for tuesday' skips the day question."""
     call = started(engine)
     turn = call.say("make an appointment for tuesday")
-    assert texts(turn) == ["At what hour? We are open from nine to five."]
+    assert texts(turn) == ["How many people are coming?"]
     assert call.tracker.slots["appointment_day"] == "tuesday"
 
 

@@ -1,0 +1,63 @@
+"""`telephonist check`: validate an assistant project and print every problem."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parser", "add_project_argument", "project_of"]
+
+
+def add_project_argument(parser: argparse.ArgumentParser) -> None:
+    """The project directory, positional or ``--project`` (default: the current directory)."""
+    parser.add_argument(
+        "project_dir",
+        nargs="?",
+        metavar="PROJECT",
+        type=Path,
+        help="assistant project directory (default: .)",
+    )
+    parser.add_argument(
+        "--project", type=Path, dest="project_opt", metavar="DIR", help="same as PROJECT"
+    )
+
+
+def project_of(args: argparse.Namespace) -> Path:
+    """The project directory the user chose."""
+    return Path(args.project_opt or args.project_dir or ".")
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``check``."""
+    parser = subparsers.add_parser(
+        "check",
+        help="validate an assistant project",
+        description="Check config.yml, domain.yml, endpoints.yml and data/*.yml: unknown "
+        "responses, slots, flows, links and patterns, bad conditions, unreachable steps. "
+        "Prints each problem as FILE:LINE: KEY: MESSAGE.",
+    )
+    add_project_argument(parser)
+    parser.add_argument(
+        "--strict", action="store_true", help="also exit with status 1 for warnings"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print problems; exit 1 on errors (or on warnings too with --strict)."""
+    from telephonist.dialogue.project import check_project
+
+    path = project_of(args)
+    problems = check_project(path)
+    for problem in problems:
+        suffix = " (warning)" if problem.severity == "warning" else ""
+        print(f"{problem}{suffix}")
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = len(problems) - len(errors)
+    if errors or (args.strict and warnings):
+        print(f"{len(errors)} error(s), {warnings} warning(s) in {path}", file=sys.stderr)
+        return 1
+    print(f"{path}: OK" + (f" ({warnings} warning(s))" if warnings else ""), file=sys.stderr)
+    return 0

@@ -1,0 +1,132 @@
+"""`telephonist init`, `shell`, `check` and `export` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from telephonist.cli import main
+from telephonist.cli.shell import run_shell
+
+CREDENTIALS_BLOCK = {
+    "server_url": "localhost:5005",
+    "asr": {"name": "local"},
+    "tts": {"name": "local"},
+    "monitor_silence": True,
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A fresh project made by `telephonist init`."""
+    target = tmp_path / "bot"
+    assert main(["init", str(target)]) == 0
+    capsys.readouterr()
+    return target
+
+
+def test_init_writes_a_complete_project(project: Path) -> None:
+    """init creates every project file, with the offline twilio_media_streams block."""
+    for name in (
+        "config.yml",
+        "credentials.yml",
+        "domain.yml",
+        "endpoints.yml",
+        "README.md",
+        "data/nlu.yml",
+        "data/flows.yml",
+        "actions/actions.py",
+    ):
+        assert (project / name).is_file(), name
+    credentials = yaml.safe_load((project / "credentials.yml").read_text())
+    assert credentials == {"twilio_media_streams": CREDENTIALS_BLOCK}
+    endpoints = yaml.safe_load((project / "endpoints.yml").read_text())
+    assert endpoints["tracker_store"]["type"] == "sqlite"
+    assert "action_endpoint" not in endpoints
+
+
+def test_init_refuses_to_overwrite(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A second init into the same directory fails unless --force is given."""
+    (project / "domain.yml").write_text("intents: []\n")
+    assert main(["init", str(project)]) == 1
+    assert "--force" in capsys.readouterr().err
+    assert main(["init", str(project), "--force"]) == 0
+    assert "utter_greet" in (project / "domain.yml").read_text()
+
+
+def test_check_passes_starter(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The starter has no errors; the commented-out action server is a warning."""
+    assert main(["check", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "(warning)" in out
+    assert main(["check", "--project", str(project), "--strict"]) == 1
+
+
+def test_check_reports_file_line_key(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A broken flow gives FILE:LINE: KEY: MESSAGE and exit status 1."""
+    flows = project / "data" / "flows.yml"
+    flows.write_text(flows.read_text().replace("link: billing", "link: bill"))
+    assert main(["check", str(project)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert any(
+        line.startswith("data/flows.yml:")
+        and ": flows.main_menu.steps[0.0.then.0].link: no flow with id 'bill'" in line
+        for line in lines
+    )
+
+
+async def test_shell_script(project: Path) -> None:
+    """The shell prints bot text and call actions for typed text, /dtmf and /silence."""
+    out: list[str] = []
+    script = iter(
+        [
+            "/dtmf 2",
+            "/silence",
+            "/silence",
+            "/silence",
+            "/restart",
+            "book an appointment",
+            "goodbye",
+            "hello",
+            "/quit",
+        ]
+    )
+    assert await run_shell(project, script, out.append) == 0
+    assert out[1:4] == [
+        "bot> Hello, and thanks for calling Acme.",
+        "bot> Press 1 or say billing, press 2 or say orders, press 3 or say appointments.",
+        "[collect 1 digit]",
+    ]
+    assert "bot> Please say or key in your five-digit order number, then press hash." in out
+    assert "[collect digits until #]" in out
+    assert "bot> Hello, are you still there?" in out
+    assert out.count("[hang up]") == 2
+    assert "bot> Which weekday would you like to come in?" in out
+    assert out[-1] == "[the call has ended: /restart to call again, /quit to leave]"
+
+
+async def test_shell_handoff_prints_transfer(project: Path) -> None:
+    """Asking for a person with a transfer number prints the transfer action."""
+    out: list[str] = []
+    await run_shell(project, iter(["I want to talk to a human"]), out.append, "+15550002222")
+    assert "[transfer to +15550002222]" in out
+
+
+async def test_export_prints_persisted_conversation(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A conversation saved by `shell --persist` is printed by `export CALL_SID`."""
+    out: list[str] = []
+    await run_shell(project, iter(["/dtmf 3"]), out.append, persist=True)
+    call_id = out[0].split()[1].rstrip("]")
+    capsys.readouterr()
+    assert main(["export", "--project", str(project), "--list"]) == 0
+    assert capsys.readouterr().out.split() == [call_id]
+    assert main(["export", call_id, "--project", str(project)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["conversation_id"] == call_id
+    assert any(e["event"] == "user" and e["text"] == "3" for e in data["events"])
+    assert main(["export", "CA-missing", "--project", str(project)]) == 1
