@@ -10,6 +10,9 @@ with its ``context_id``. ``{"context_id": …, "cancel": true}`` stops that cont
 
 Faults (`CartesiaFaults`): an ``error`` frame for the next request, dropping the TCP
 connection after N chunks, a malformed frame, a delay before the first chunk.
+
+`FakeCartesiaBytes` serves the REST ``POST /tts/bytes`` with the same checks (faults as in
+the Azure fake: statuses, slow first byte, held or cut bodies).
 """
 
 from __future__ import annotations
@@ -24,13 +27,20 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from starlette.applications import Starlette
+from starlette.requests import Request as HttpRequest
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import Response as HttpResponse
+from starlette.routing import Route
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from .azure_tts_server import HttpFaults, stream_body
+from .http_app import ServedApp
 from .synthetic import synthetic_audio
 
-__all__ = ["CartesiaFaults", "FakeCartesia"]
+__all__ = ["CartesiaFaults", "FakeCartesia", "FakeCartesiaBytes"]
 
 OUTPUT_FORMAT = {"container": "raw", "encoding": "pcm_mulaw", "sample_rate": 8000}
 
@@ -137,7 +147,8 @@ class FakeCartesia:
     async def _generate(self, ws: ServerConnection, request: dict[str, Any],
                         sent: list[int]) -> None:
         context_id = str(request.get("context_id"))
-        problem = _invalid(request)
+        problem = _invalid(request) or (
+            None if request.get("context_id") else (400, "invalid_request", "no context_id"))
         faults = self.faults
         if problem is None and faults.error_next is not None:
             (status, code), faults.error_next = faults.error_next, None
@@ -184,8 +195,61 @@ def _invalid(request: dict[str, Any]) -> tuple[int, str, str] | None:
         return 400, "invalid_request", "voice must be {mode: id, id}"
     if request.get("output_format") != OUTPUT_FORMAT:
         return 400, "invalid_request", "unsupported output_format"
-    if not request.get("context_id") or "transcript" not in request:
-        return 400, "invalid_request", "context_id and transcript are required"
+    if "transcript" not in request:
+        return 400, "invalid_request", "transcript is required"
     if request.get("model_id") == "no-such-model":
         return 404, "model_not_found", "model not found"
     return None
+
+
+class FakeCartesiaBytes:
+    """``async with FakeCartesiaBytes(key) as fake:``; REST ``/tts/bytes`` at ``fake.url``."""
+
+    def __init__(self, api_key: str = "test-cartesia-key", *, chunk_size: int = 400) -> None:
+        self.api_key = api_key
+        self.chunk_size = chunk_size
+        self.faults = HttpFaults()
+        self.requests: list[dict[str, Any]] = []
+        self.versions: list[str] = []
+        self.bytes_sent = [0]
+        self._served = ServedApp(Starlette(routes=[Route("/tts/bytes", self._bytes,
+                                                         methods=["POST"])]))
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return self._served.url
+
+    async def __aenter__(self) -> FakeCartesiaBytes:
+        await self._served.__aenter__()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self._served.__aexit__(exc_type, exc, tb)
+
+    async def _bytes(self, request: HttpRequest) -> HttpResponse:
+        if self.faults.statuses:
+            status = self.faults.statuses.pop(0)
+            return JSONResponse({"title": "fault injected", "status_code": status},
+                                status_code=status)
+        headers = request.headers
+        version = headers.get("cartesia-version")
+        if not version:
+            return JSONResponse({"message": "Cartesia-Version is required"}, status_code=400)
+        if headers.get("authorization") != f"Bearer {self.api_key}" \
+                and headers.get("x-api-key") != self.api_key:
+            return JSONResponse({"message": "invalid API key"}, status_code=401)
+        body = json.loads(await request.body())
+        problem = _invalid(body)
+        if problem is None and ("context_id" in body or "continue" in body):
+            problem = (400, "invalid_request", "context_id/continue are websocket-only")
+        if problem is not None:
+            status, code, text = problem
+            return JSONResponse({"title": "Error", "error_code": code, "message": text,
+                                 "status_code": status}, status_code=status)
+        self.requests.append(body)
+        self.versions.append(version)
+        audio = synthetic_audio(body["transcript"])
+        return StreamingResponse(stream_body(audio, self.faults, self.chunk_size,
+                                             self.bytes_sent), media_type="audio/basic")

@@ -8,17 +8,25 @@ from contextlib import aclosing
 from typing import Any
 
 import pytest
-from tests.fakes.cartesia_server import FakeCartesia
+from tests.fakes.cartesia_server import FakeCartesia, FakeCartesiaBytes
 from tests.fakes.synthetic import synthetic_audio
 
 from telephonist.errors import ConfigError, ProviderError
 from telephonist.speech.registry import ProviderContext, build_tts
-from telephonist.speech.tts.base import VoiceSpec
+from telephonist.speech.tts.base import TTSEngine, VoiceSpec
 from telephonist.speech.tts.cartesia import CartesiaTTS, from_config
+from telephonist.speech.tts.cartesia_bytes import CartesiaBytesTTS
 from telephonist.speech.tts.fallback import FallbackTTS
 
 KEY = "sk_car_secret_42"
 LONG = "This sentence is long enough to need many chunks of audio from the fake. " * 3
+
+
+def websocket_engine(config: Mapping[str, Any], ctx: ProviderContext) -> CartesiaTTS:
+    """from_config for the websocket transport."""
+    engine = from_config(config, ctx)
+    assert isinstance(engine, CartesiaTTS)
+    return engine
 
 
 def context(environ: Mapping[str, str] | None = None) -> ProviderContext:
@@ -37,12 +45,12 @@ async def fake() -> AsyncIterator[FakeCartesia]:
 @pytest.fixture
 async def tts(fake: FakeCartesia) -> AsyncIterator[CartesiaTTS]:
     """A CartesiaTTS pointed at the fake; closed after the test."""
-    engine = from_config({"endpoint": fake.url}, context())
+    engine = websocket_engine({"endpoint": fake.url}, context())
     yield engine
     await engine.aclose()
 
 
-async def speak(tts: CartesiaTTS, text: str, voice: VoiceSpec | None = None) -> bytes:
+async def speak(tts: TTSEngine, text: str, voice: VoiceSpec | None = None) -> bytes:
     """All the audio for one message."""
     return b"".join([chunk async for chunk in tts.synthesize(text, voice or VoiceSpec())])
 
@@ -72,7 +80,7 @@ async def test_messages_share_one_socket_with_separate_contexts(
 async def test_closing_early_cancels_the_context() -> None:
     """aclose() after two chunks sends cancel and the server stops generating."""
     async with FakeCartesia(KEY, chunk_interval=0.02) as fake:
-        tts = from_config({"endpoint": fake.url}, context())
+        tts = websocket_engine({"endpoint": fake.url}, context())
         async with aclosing(tts.synthesize(LONG, VoiceSpec())) as chunks:
             await anext(chunks)
             await anext(chunks)
@@ -88,7 +96,7 @@ async def test_closing_early_cancels_the_context() -> None:
 async def test_cancel_through_the_fallback_chain_reaches_cartesia() -> None:
     """Closing a FallbackTTS message closes the Cartesia context too."""
     async with FakeCartesia(KEY, chunk_interval=0.02) as fake:
-        tts = from_config({"endpoint": fake.url}, context())
+        tts = websocket_engine({"endpoint": fake.url}, context())
         chain = FallbackTTS([("cartesia", tts)])
         async with aclosing(chain.synthesize(LONG, VoiceSpec())) as chunks:
             await anext(chunks)
@@ -132,7 +140,7 @@ async def test_malformed_frame_is_skipped(fake: FakeCartesia, tts: CartesiaTTS) 
 async def test_slow_first_chunk_times_out(fake: FakeCartesia) -> None:
     """No audio within ``timeout`` is a retryable failure (and the context is cancelled)."""
     fake.faults.first_chunk_delay = 1.0
-    tts = from_config({"endpoint": fake.url, "timeout": 0.1}, context())
+    tts = websocket_engine({"endpoint": fake.url, "timeout": 0.1}, context())
     with pytest.raises(ProviderError, match="no audio"):
         await speak(tts, "Slow.")
     await fake.wait_for(lambda: len(fake.cancels) == 1)
@@ -141,7 +149,7 @@ async def test_slow_first_chunk_times_out(fake: FakeCartesia) -> None:
 
 async def test_bad_key_is_fatal(fake: FakeCartesia) -> None:
     """A 401 at the handshake is non-retryable and does not echo the key."""
-    tts = from_config({"endpoint": fake.url}, context({"CARTESIA_API_KEY": "wrong-99"}))
+    tts = websocket_engine({"endpoint": fake.url}, context({"CARTESIA_API_KEY": "wrong-99"}))
     with pytest.raises(ProviderError, match="401") as caught:
         await speak(tts, "Hi.")
     assert not caught.value.retryable and "wrong-99" not in str(caught.value)
@@ -149,9 +157,9 @@ async def test_bad_key_is_fatal(fake: FakeCartesia) -> None:
 
 async def test_old_api_versions_also_send_x_api_key(fake: FakeCartesia) -> None:
     """Versions up to 2024-11-13 add X-API-Key; newer ones send only Bearer."""
-    old = from_config({"endpoint": fake.url, "version": "2024-06-10"}, context())
+    old = websocket_engine({"endpoint": fake.url, "version": "2024-06-10"}, context())
     assert old.settings.headers()["X-API-Key"] == KEY
-    assert "X-API-Key" not in from_config({}, context()).settings.headers()
+    assert "X-API-Key" not in websocket_engine({}, context()).settings.headers()
     assert await speak(old, "Hi.") == synthetic_audio("Hi.")
     assert fake.handshakes[0].version == "2024-06-10"
     await old.aclose()
@@ -159,7 +167,7 @@ async def test_old_api_versions_also_send_x_api_key(fake: FakeCartesia) -> None:
 
 def test_defaults_and_language_map() -> None:
     """Default wss URL; language_map picks voice and language; reprs hide the key."""
-    tts = from_config({"language_map": {"de": {"language": "de", "voice": "v-de"}}},
+    tts = websocket_engine({"language_map": {"de": {"language": "de", "voice": "v-de"}}},
                       ProviderContext("credentials.yml", "tts", {"CARTESIA_API_KEY": KEY},
                                       language="de"))
     assert tts.settings.url == "wss://api.cartesia.ai/tts/websocket"
@@ -196,9 +204,39 @@ async def test_built_through_the_registry(fake: FakeCartesia) -> None:
 
 async def test_warm_up_opens_the_socket_before_the_first_message(fake: FakeCartesia) -> None:
     """warm_up (also through a FallbackTTS) connects now; the message then reuses the socket."""
-    tts = from_config({"endpoint": fake.url}, context())
+    tts = websocket_engine({"endpoint": fake.url}, context())
     await FallbackTTS([("cartesia", tts)]).warm_up()
     assert len(fake.handshakes) == 1 and not fake.requests
     assert await speak(tts, "Hi.") == synthetic_audio("Hi.")
     assert len(fake.handshakes) == 1
     await tts.aclose()
+
+
+async def test_bytes_transport_posts_to_tts_bytes() -> None:
+    """transport: bytes streams one REST response per message with the same request fields."""
+    async with FakeCartesiaBytes(KEY) as fake:
+        tts = from_config({"endpoint": fake.url, "transport": "bytes"}, context())
+        assert isinstance(tts, CartesiaBytesTTS)
+        assert tts.settings.url == f"{fake.url}/tts/bytes"
+        assert await speak(tts, "Over REST.") == synthetic_audio("Over REST.")
+        request = fake.requests[0]
+        assert request["voice"]["mode"] == "id" and request["output_format"]["sample_rate"] == 8000
+        assert fake.versions == ["2026-03-01"]
+        fake.faults.statuses = [503]
+        with pytest.raises(ProviderError) as caught:
+            await speak(tts, "Again.")
+        assert caught.value.retryable
+        await tts.aclose()
+
+
+async def test_websocket_then_bytes_as_a_fallback_chain(fake: FakeCartesia) -> None:
+    """A websocket error hands the message to the /tts/bytes transport of the same voice."""
+    async with FakeCartesiaBytes(KEY) as rest:
+        chain = FallbackTTS.from_blocks(
+            [{"name": "cartesia", "endpoint": fake.url},
+             {"name": "cartesia", "endpoint": rest.url, "transport": "bytes"}], context())
+        assert [name for name, _ in chain.engines] == ["cartesia", "cartesia#1"]
+        fake.faults.error_next = (500, "internal")
+        audio = b"".join([c async for c in chain.synthesize("Hello.", VoiceSpec())])
+        assert audio == synthetic_audio("Hello.") and len(rest.requests) == 1
+        await chain.aclose()

@@ -10,7 +10,8 @@ Keys: ``endpoint`` (bare host or full URL; default ``api.cartesia.ai``), ``model
 (``sonic-3``), ``version`` (the ``Cartesia-Version`` header, ``2026-03-01``), ``language_map``
 (assistant language → ``{language, voice}``; default ``{language: en, voice:
 f786b574-daa5-4673-aa0c-cbe3e8534c02}``), the deprecated top-level ``language`` / ``voice``,
-``timeout`` (30 s without audio fails the message). The key is read from
+``timeout`` (30 s without audio fails the message), ``transport`` (``websocket``, or
+``bytes`` for the REST `CartesiaBytesTTS`). The key is read from
 ``CARTESIA_API_KEY`` and sent as ``Authorization: Bearer`` (plus ``X-API-Key`` for API
 versions up to 2024-11-13, which used that header).
 """
@@ -26,7 +27,6 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncGenerator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -34,9 +34,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from telephonist.errors import ProviderError
-from telephonist.speech.provider_config import BlockReader, LanguageMap
+from telephonist.speech.provider_config import BlockReader
 from telephonist.speech.registry import ProviderContext
 from telephonist.speech.tts.base import VoiceSpec
+from telephonist.speech.tts.cartesia_bytes import CartesiaBytesTTS
+from telephonist.speech.tts.cartesia_settings import DEFAULTS, CartesiaSettings
 from telephonist.speech.tts.http_stream import is_retryable_status
 from telephonist.speech.websocket import open_websocket
 
@@ -46,43 +48,9 @@ logger = logging.getLogger(__name__)
 
 API_KEY_ENV = "CARTESIA_API_KEY"
 KEYS = frozenset({"endpoint", "model_id", "version", "language_map", "language", "voice",
-                  "timeout"})
-DEFAULTS = {"language": "en", "voice": "f786b574-daa5-4673-aa0c-cbe3e8534c02"}
-LAST_X_API_KEY_VERSION = "2024-11-13"
-OUTPUT_FORMAT = {"container": "raw", "encoding": "pcm_mulaw", "sample_rate": 8000}
+                  "timeout", "transport"})
 
 _Item = bytes | ProviderError | None  # audio, a failure, or None for "done"
-
-
-@dataclass(frozen=True)
-class CartesiaSettings:
-    """A validated ``tts:`` block. ``api_key`` never appears in the repr."""
-
-    url: str
-    api_key: str = field(repr=False)
-    model_id: str = "sonic-3"
-    version: str = "2026-03-01"
-    languages: LanguageMap = field(default_factory=lambda: LanguageMap(DEFAULTS))
-    timeout: float = 30.0
-    connect_timeout: float = 10.0
-
-    def headers(self) -> dict[str, str]:
-        """Handshake headers: version and auth."""
-        headers = {"Cartesia-Version": self.version, "Authorization": f"Bearer {self.api_key}"}
-        if self.version <= LAST_X_API_KEY_VERSION:
-            headers["X-API-Key"] = self.api_key
-        return headers
-
-    def request(self, text: str, voice: VoiceSpec, context_id: str) -> dict[str, Any]:
-        """The generation request for one whole message."""
-        entry = self.languages.lookup(voice.language)
-        if entry is None:
-            raise ProviderError("cartesia", f"language {voice.language!r} is not in "
-                                "language_map", retryable=False)
-        return {"model_id": self.model_id, "transcript": text,
-                "voice": {"mode": "id", "id": voice.voice or entry["voice"]},
-                "language": entry["language"], "context_id": context_id, "continue": False,
-                "output_format": dict(OUTPUT_FORMAT), "add_timestamps": False}
 
 
 class CartesiaTTS:
@@ -239,16 +207,22 @@ def _version(reader: BlockReader) -> str:
     return version
 
 
-def from_config(config: Mapping[str, Any], context: ProviderContext) -> CartesiaTTS:
+def from_config(config: Mapping[str, Any],
+                context: ProviderContext) -> CartesiaTTS | CartesiaBytesTTS:
     """Validate a ``tts: {name: cartesia, …}`` block (``name`` already removed)."""
     reader = BlockReader(config, context, KEYS)
+    transport = reader.string("transport", "websocket")
+    if transport not in ("websocket", "bytes"):
+        raise reader.error("must be websocket or bytes", key="transport")
+    websocket = transport == "websocket"
     settings = CartesiaSettings(
-        url=reader.endpoint(kind="websocket", default_host="api.cartesia.ai",
-                            default_path="/tts/websocket"),
+        url=reader.endpoint(kind="websocket" if websocket else "http",
+                            default_host="api.cartesia.ai",
+                            default_path="/tts/websocket" if websocket else "/tts/bytes"),
         api_key=reader.api_key(API_KEY_ENV),
         model_id=reader.string("model_id", "sonic-3") or "sonic-3",
         version=_version(reader),
         languages=reader.language_map(DEFAULTS, required="voice", fields=("language", "voice")),
         timeout=reader.number("timeout", 30.0, minimum=0.1),
     )
-    return CartesiaTTS(settings)
+    return CartesiaTTS(settings) if websocket else CartesiaBytesTTS(settings)
