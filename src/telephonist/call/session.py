@@ -16,13 +16,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
+from telephonist.call.bot_audio import BotAudio
 from telephonist.call.clock import Clock, Timer
-from telephonist.call.dtmf import DtmfCollector
+from telephonist.call.dtmf import DtmfInput
 from telephonist.call.events import CallEvent, EventBus, EventKind
-from telephonist.call.heard import heard_text
+from telephonist.call.interruptions import may_interrupt
 from telephonist.call.settings import CallSettings
 from telephonist.call.speaker import Speaker, Spoken
 from telephonist.call.transport import CallControl, Transport
+from telephonist.call.turn_timing import TurnTiming, ms
 from telephonist.dialogue.turns import (
     Assistant,
     AssistantTurn,
@@ -40,7 +42,6 @@ from telephonist.speech.asr.base import SpeechStarted as ASRSpeechStarted
 from telephonist.speech.tts.base import TTSEngine, VoiceSpec
 from telephonist.speech.vad.base import VADModel
 from telephonist.speech.vad.detector import SpeechDetector, VADEdge
-from telephonist.twilio.playback import Playback
 from telephonist.twilio.stream import MediaStream
 
 __all__ = ["CallSession"]
@@ -69,8 +70,9 @@ class CallSession:
         self._clock = clock
         self._events = events
         self._call_control = call_control
-        self._playback = Playback()
-        self._speaker = Speaker(stream, transport, tts, self._playback, on_audio=self._audio_sent)
+        self._bot = BotAudio()
+        self._speaker = Speaker(stream, transport, tts, self._bot.playback,
+                                on_audio=self._audio_sent)
         self._detector = SpeechDetector(
             vad.new_stream(), threshold=settings.vad_threshold,
             min_silence_ms=settings.min_silence_ms)
@@ -80,21 +82,18 @@ class CallSession:
         self._early_audio = bytearray()
         self._tasks: list[asyncio.Task[None]] = []
         self._speaking: asyncio.Task[None] | None = None
-        self._spoken: dict[int, tuple[Spoken, BotMessage]] = {}
-        self._message_ids = 0
         self._audio_ms = 0.0
         self._speech_started_ms: float | None = None
         self._busy = False
         self._silences = 0
         self._silence_timeout = settings.silence_timeout
         self._silence_timer = Timer(clock, self._silence_fired)
-        self._dtmf: DtmfCollector | None = None
-        self._dtmf_timer = Timer(clock, self._dtmf_timed_out)
-        self._playout_end = 0.0
+        self._dtmf = DtmfInput(clock, settings.dtmf_timeout,
+                               lambda digits: self._put(UserText(digits, source="dtmf")))
         self._drain_watchdog = Timer(clock, self._marks_lost)
         self._hangup_requested = False
         self._hung_up = False
-        self._turn_clock: dict[str, float] = {}
+        self._timing = TurnTiming()
         self._started_at = clock.now()
         self.end_reason: str | None = None
         self.closed = asyncio.Event()
@@ -103,8 +102,8 @@ class CallSession:
 
     async def open(self) -> None:
         """Greet the caller and start listening."""
-        self._emit(EventKind.CALL_STARTED, **{k: v for k, v in self.metadata.items()
-                                              if k in ("from", "to", "direction", "stream_sid")})
+        self._emit(EventKind.CALL_STARTED, **{k: v for k, v in self.metadata.items() if k in (
+            "user_phone", "bot_phone", "direction", "stream_id")})
         self._put(SessionStart(self.metadata))
         self._tasks.append(asyncio.create_task(self._turn_loop()))
         try:
@@ -143,25 +142,15 @@ class CallSession:
         self._silence_timer.cancel()
         if self._may_barge_in(words=None, keypress=True):
             await self._barge_in("dtmf")
-        if self._dtmf is None:
-            self._put(UserText(digit, source="dtmf"))
-            return
-        complete = self._dtmf.add(digit)
-        if complete is None:
-            self._dtmf_timer.start(self._settings.dtmf_timeout)
-        else:
-            self._dtmf_timer.cancel()
-            self._put(UserText(complete, source="dtmf"))
+        self._dtmf.key(digit)
 
     async def mark(self, name: str) -> None:
         """Twilio echoed mark ``name``."""
-        played = self._playback.echoed(name)
+        played = self._bot.echoed(name)
         if played is None:
             return
         self._emit(EventKind.MARK_PLAYED, message_id=played.message_id, offset=played.offset)
-        if played.final:
-            self._forget(played.message_id)
-        if not self._playback.playing:
+        if not self._bot.playing:
             await self._drained()
 
     async def end(self, reason: str) -> None:
@@ -169,7 +158,7 @@ class CallSession:
         if self.end_reason is not None:
             return
         self.end_reason = reason
-        for timer in (self._silence_timer, self._dtmf_timer, self._drain_watchdog):
+        for timer in (self._silence_timer, self._dtmf, self._drain_watchdog):
             timer.cancel()
         current = asyncio.current_task()
         for task in [*self._tasks, self._speaking]:
@@ -182,7 +171,7 @@ class CallSession:
             await self._assistant.handle(self.call_id, SessionEnd(reason))
         except Exception:
             log.exception("call.session_end_failed", extra={"call_id": self.call_id})
-        self._spoken.clear()
+        self._bot.abandon(self._clock.now())
         self._emit(EventKind.CALL_ENDED, reason=reason,
                    duration_s=round(self._clock.now() - self._started_at, 3))
         self.closed.set()
@@ -212,9 +201,9 @@ class CallSession:
                 except Exception:  # the assistant must not raise; if it does, the call goes on
                     log.exception("call.assistant_failed", extra={"call_id": self.call_id})
                     turn = AssistantTurn()
-            self._turn_clock["assistant_done"] = self._clock.now()
+            self._timing.assistant_done = self._clock.now()
             self._emit(EventKind.TURN, event=type(event).__name__,
-                       text=getattr(event, "text", None), assistant_ms=_ms(self._clock.now()
+                       text=getattr(event, "text", None), assistant_ms=ms(self._clock.now()
                                                                             - began),
                        messages=[m.text for m in turn.messages], hang_up=turn.hang_up,
                        state=dict(turn.state))
@@ -223,20 +212,20 @@ class CallSession:
             self._busy = False
             if self._hangup_requested:
                 await self._maybe_hang_up()
-            elif not self._playback.playing:
+            elif not self._bot.playing:
                 self._arm_silence()
 
     async def _apply(self, turn: AssistantTurn, *, responds_to_caller: bool) -> None:
         if responds_to_caller:
-            self._dtmf = DtmfCollector(turn.collect_dtmf) if turn.collect_dtmf else None
+            self._dtmf.expect(turn.collect_dtmf)
             self._silence_timeout = (self._settings.silence_timeout if turn.silence_timeout
                                      is None else turn.silence_timeout)
         if turn.messages:
             self._speaking = asyncio.create_task(self._speak_all(turn.messages))
             await asyncio.wait({self._speaking})
             self._speaking = None
-            if self._playback.playing:
-                self._drain_watchdog.start(max(0.0, self._playout_end - self._clock.now())
+            if self._bot.playing:
+                self._drain_watchdog.start(max(0.0, self._bot.playout_end - self._clock.now())
                                            + self._settings.playout_grace)
         if turn.transfer_to:
             await self._transfer(turn.transfer_to)
@@ -245,12 +234,10 @@ class CallSession:
 
     async def _speak_all(self, messages: tuple[BotMessage, ...]) -> None:
         for message in messages:
-            self._message_ids += 1
-            spoken = Spoken(self._message_ids, message.text)
-            self._spoken[spoken.message_id] = (spoken, message)
+            spoken = self._bot.new_message(message)
             self._emit(EventKind.BOT_MESSAGE, message_id=spoken.message_id, text=message.text,
                        allow_interruptions=message.allow_interruptions)
-            self._turn_clock["tts_start"] = self._clock.now()
+            self._timing.tts_start = self._clock.now()
             voice = VoiceSpec(language=self._settings.language, voice=message.voice,
                               ssml=message.ssml)
             try:
@@ -262,17 +249,12 @@ class CallSession:
     def _audio_sent(self, spoken: Spoken, n_bytes: int) -> None:
         now = self._clock.now()
         self._silence_timer.cancel()
-        self._playout_end = max(self._playout_end, now) + n_bytes / MULAW_BYTES_PER_MS / 1000
+        self._bot.sent(n_bytes, now)
         if spoken.sent == n_bytes:  # first audio of this message
-            tts_ms = _ms(now - self._turn_clock.get("tts_start", now))
+            tts_ms, latency = self._timing.first_audio(now)
             self._emit(EventKind.TTS_FIRST_BYTE, message_id=spoken.message_id, tts_ms=tts_ms)
-            final_at = self._turn_clock.pop("final", None)
-            if final_at is not None:
-                self._emit(EventKind.LATENCY, final_to_audio_ms=_ms(now - final_at),
-                           assistant_ms=_ms(self._turn_clock.get("assistant_done", now)
-                                            - final_at), tts_first_byte_ms=tts_ms,
-                           speech_end_to_audio_ms=_ms(now - self._turn_clock.pop(
-                               "speech_end", final_at)))
+            if latency is not None:
+                self._emit(EventKind.LATENCY, **latency)
 
     # -- listening --------------------------------------------------------------------------
 
@@ -286,9 +268,9 @@ class CallSession:
             self._speech_started_ms = None
             # Wall-clock moment the caller stopped, assuming frames arrive in real time.
             lag = (self._audio_ms - edge.offset_ms) / 1000
-            self._turn_clock["speech_end"] = self._clock.now() - lag
+            self._timing.speech_end = self._clock.now() - lag
             self._emit(EventKind.SPEECH_ENDED, offset_ms=edge.offset_ms)
-            if not self._busy and not self._playback.playing and self._queue.empty():
+            if not self._busy and not self._bot.playing and self._queue.empty():
                 self._arm_silence()
         if self._asr is not None:
             await self._asr.on_vad(speaking)
@@ -303,7 +285,7 @@ class CallSession:
                 if self._may_barge_in(words=len(text.split())):
                     await self._barge_in("final")
                 self._speech_started_ms = None  # this utterance is used up: it cannot also
-                self._turn_clock["final"] = self._clock.now()  # barge in on its own answer
+                self._timing.final = self._clock.now()  # barge in on its own answer
                 self._put(UserText(text, source="speech", confidence=event.confidence))
             elif isinstance(event, Partial):
                 self._emit(EventKind.PARTIAL, text=event.text)
@@ -329,36 +311,17 @@ class CallSession:
 
     def _may_barge_in(self, *, words: int | None, keypress: bool = False) -> bool:
         """Is the caller allowed to interrupt what is playing now?"""
-        settings = self._settings.interruptions
-        if not settings.enabled or not self._playback.playing:
-            return False
-        current = self._playback.current_message()
-        entry = self._spoken.get(current) if current is not None else None
-        if entry is not None and not entry[1].allow_interruptions:
-            return False
-        if keypress:
-            return True
-        if words is None:
-            return settings.min_words == 0
-        return words >= max(1, settings.min_words)
+        return may_interrupt(self._settings.interruptions, playing=self._bot.playing,
+                             interruptible=self._bot.interruptible(), words=words,
+                             keypress=keypress)
 
     async def _barge_in(self, trigger: str) -> None:
-        current = self._playback.current_message()
-        self._playback.cleared()
+        heard, full = self._bot.interrupt(self._clock.now())
         self._drain_watchdog.cancel()
         self._speech_started_ms = None
         await self._transport.send(self._stream.clear())
         if self._speaking is not None:
             self._speaking.cancel()
-        self._playout_end = self._clock.now()
-        heard, full = "", ""
-        if current is not None and current in self._spoken:
-            spoken, message = self._spoken[current]
-            full = message.text
-            heard = heard_text(full, self._playback.heard_bytes(current), spoken.sent,
-                               spoken.complete)
-        for message_id in list(self._spoken):
-            self._forget(message_id)
         self._emit(EventKind.BARGE_IN, trigger=trigger, heard=heard, full=full)
         self._put(BargedIn(heard_text=heard, full_text=full))
         await self._drained()
@@ -376,7 +339,7 @@ class CallSession:
     async def _marks_lost(self) -> None:
         """Twilio never echoed our marks: treat the estimated play-out time as the end."""
         self._emit(EventKind.ERROR, source="twilio", message="marks not echoed; assumed played")
-        self._playback.cleared()
+        self._bot.abandon(self._clock.now())
         await self._drained()
 
     def _arm_silence(self) -> None:
@@ -385,20 +348,15 @@ class CallSession:
             self._silence_timer.start(self._silence_timeout)
 
     async def _silence_fired(self) -> None:
-        if self._busy or self._playback.playing or self._speech_started_ms is not None:
+        if self._busy or self._bot.playing or self._speech_started_ms is not None:
             return
         self._silences += 1
         self._emit(EventKind.SILENCE, consecutive=self._silences, timeout=self._silence_timeout)
-        if self._dtmf is not None and self._dtmf.pending:
-            self._dtmf.take()
+        self._dtmf.discard()
         self._put(Silence(consecutive=self._silences))
 
-    async def _dtmf_timed_out(self) -> None:
-        if self._dtmf is not None and self._dtmf.pending:
-            self._put(UserText(self._dtmf.take(), source="dtmf"))
-
     async def _maybe_hang_up(self) -> None:
-        if self._hung_up or self._busy or self._playback.playing or self._speaking is not None:
+        if self._hung_up or self._busy or self._bot.playing or self._speaking is not None:
             return
         self._hung_up = True
         self._emit(EventKind.HANG_UP, via="rest" if self._call_control else "socket")
@@ -427,13 +385,6 @@ class CallSession:
 
     # -- bookkeeping ------------------------------------------------------------------------
 
-    def _forget(self, message_id: int) -> None:
-        self._spoken.pop(message_id, None)
-        self._playback.forget(message_id)
-
     def _emit(self, kind: EventKind, **data: Any) -> None:
         self._events.publish(CallEvent(kind, self.call_id, self._clock.now(), data))
 
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 2)

@@ -1,0 +1,39 @@
+"""The moments of a turn (caller stopped, ASR final, assistant done, TTS start, first audio)
+and the latency record they make. Pure: the session passes in clock readings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["TurnTiming", "ms"]
+
+
+def ms(seconds: float) -> float:
+    """Seconds to milliseconds, rounded for logs."""
+    return round(seconds * 1000, 2)
+
+
+@dataclass
+class TurnTiming:
+    """Clock readings of the turn in progress."""
+
+    speech_end: float | None = None
+    final: float | None = None
+    assistant_done: float | None = None
+    tts_start: float | None = None
+
+    def first_audio(self, now: float) -> tuple[float, dict[str, float] | None]:
+        """TTS time to first byte, and the turn's latency record if this audio answers a
+        caller utterance (only once per utterance)."""
+        tts_ms = ms(now - (self.tts_start if self.tts_start is not None else now))
+        if self.final is None:
+            return tts_ms, None
+        final, self.final = self.final, None
+        speech_end, self.speech_end = (self.speech_end or final), None
+        done = self.assistant_done if self.assistant_done is not None else now
+        return tts_ms, {
+            "speech_end_to_audio_ms": ms(now - speech_end),
+            "final_to_audio_ms": ms(now - final),
+            "assistant_ms": ms(done - final),
+            "tts_first_byte_ms": tts_ms,
+        }
