@@ -1,0 +1,167 @@
+"""CallSession with an in-memory transport: failures of providers, transfer, ending once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+
+import pytest
+from tests.fakes.clock import VirtualClock
+from tests.fakes.scripted import ScriptedASR, ScriptedAssistant, ScriptedTTS
+
+from telephonist.call.events import CallEvent, EventBus, EventKind
+from telephonist.call.session import CallSession
+from telephonist.call.settings import CallSettings
+from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionEnd, SessionStart
+from telephonist.errors import ProviderError
+from telephonist.speech.asr.base import ASRError
+from telephonist.speech.vad.energy import EnergyVAD
+from telephonist.twilio.stream import MediaStream
+
+START = json.dumps({"event": "start", "streamSid": "MZ1", "start": {
+    "streamSid": "MZ1", "callSid": "CA1", "accountSid": "AC1", "customParameters": {}}})
+
+
+@dataclass
+class MemoryTransport:
+    """Collects what the session sends."""
+
+    frames: list[dict] = field(default_factory=list)
+    closed: bool = False
+
+    async def send(self, text: str) -> None:
+        self.frames.append(json.loads(text))
+
+    async def close(self) -> None:
+        self.closed = True
+
+    def kinds(self) -> list[str]:
+        return [f["event"] for f in self.frames]
+
+
+@dataclass
+class RecordingControl:
+    """A CallControl that records what it was asked."""
+
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+
+    async def hang_up(self, call_sid: str) -> None:
+        self.calls.append(("hang_up", call_sid))
+
+    async def transfer(self, call_sid: str, number: str) -> None:
+        self.calls.append(("transfer", call_sid, number))
+
+
+class FailingASR:
+    """A provider whose connection cannot be opened."""
+
+    async def open_stream(self, language: str):
+        raise ProviderError("fake", "connection refused", retryable=False)
+
+
+def make_session(assistant=None, asr=None, tts=None, control=None):
+    """A session on a started stream with scripted collaborators."""
+    stream = MediaStream()
+    stream.receive(START)
+    transport = MemoryTransport()
+    events: list[CallEvent] = []
+    bus = EventBus()
+    bus.subscribe(events.append)
+    session = CallSession(
+        stream=stream, transport=transport, assistant=assistant or ScriptedAssistant(),
+        asr=asr or ScriptedASR(), tts=tts or ScriptedTTS(), vad=EnergyVAD(),
+        settings=CallSettings(), clock=VirtualClock(), events=bus, call_control=control)
+    return session, transport, events
+
+
+async def wait_for(predicate, steps: int = 2000) -> None:
+    """Let the loop run until ``predicate()`` holds."""
+    for _ in range(steps):
+        if predicate():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition not reached")
+
+
+async def play_until(session, transport, predicate, steps: int = 2000) -> None:
+    """Echo every mark the session sends (as if played at once) until ``predicate()``."""
+    echoed = 0
+    for _ in range(steps):
+        if predicate():
+            return
+        marks = [f["mark"]["name"] for f in transport.frames if f["event"] == "mark"]
+        for name in marks[echoed:]:
+            await session.mark(name)
+        echoed = len(marks)
+        await asyncio.sleep(0)
+    raise AssertionError("condition not reached")
+
+
+async def test_failed_message_is_skipped_and_the_next_is_spoken():
+    """A TTS error on one message is an event; the following message still plays."""
+    assistant = ScriptedAssistant(respond=lambda e: AssistantTurn(messages=(
+        BotMessage("broken"), BotMessage("works fine"))) if isinstance(e, SessionStart) else None)
+    tts = ScriptedTTS(fail_texts={"broken"})
+    session, transport, events = make_session(assistant, tts=tts)
+    await session.open()
+    await wait_for(lambda: "mark" in transport.kinds())
+    errors = [e for e in events if e.kind is EventKind.ERROR]
+    assert [e.data["source"] for e in errors] == ["tts"]
+    assert tts.requests == ["broken", "works fine"]
+    assert transport.kinds()[0] == "media"
+    await session.end("test over")
+
+
+async def test_asr_that_cannot_connect_leads_to_an_apology_and_hang_up():
+    """No recognition at all: the caller hears an apology and the call ends, not dead air."""
+    control = RecordingControl()
+    tts = ScriptedTTS()
+    session, transport, events = make_session(asr=FailingASR(), tts=tts, control=control)
+    await session.open()
+    await play_until(session, transport, lambda: session.end_reason is not None)
+    assert CallSettings().asr_failure_message in tts.requests
+    assert control.calls == [("hang_up", "CA1")]
+    assert session.end_reason == "bot hung up"
+    assert [e.data["source"] for e in events if e.kind is EventKind.ERROR] == ["asr"]
+
+
+async def test_fatal_asr_error_mid_call_apologises():
+    """A non-retryable ASR error after the start also ends the call politely."""
+    asr = ScriptedASR()
+    tts = ScriptedTTS()
+    session, transport, _ = make_session(asr=asr, tts=tts)
+    await session.open()
+    await wait_for(lambda: bool(asr.streams))
+    asr.streams[0].inject(ASRError("gone", retryable=False))
+    await play_until(session, transport, lambda: session.end_reason is not None)
+    assert tts.requests[-1] == CallSettings().asr_failure_message
+    assert transport.closed
+
+
+@pytest.mark.parametrize("with_control", [True, False])
+async def test_transfer_uses_call_control_or_hangs_up(with_control):
+    """A transfer goes through REST when possible; without credentials the call ends."""
+    assistant = ScriptedAssistant(respond=lambda e: AssistantTurn(
+        transfer_to="+15550001111") if isinstance(e, SessionStart) else None)
+    control = RecordingControl() if with_control else None
+    session, transport, _ = make_session(assistant, control=control)
+    await session.open()
+    if with_control:
+        await wait_for(lambda: bool(control.calls))
+        assert control.calls == [("transfer", "CA1", "+15550001111")]
+        assert session.end_reason is None
+    else:
+        await wait_for(lambda: session.end_reason is not None)
+        assert transport.closed
+    await session.end("done")
+
+
+async def test_end_is_reported_once():
+    """end() twice tells the assistant once."""
+    assistant = ScriptedAssistant()
+    session, _, _ = make_session(assistant)
+    await session.open()
+    await session.end("caller hung up")
+    await session.end("stream closed")
+    assert assistant.of_type(SessionEnd) == [SessionEnd("caller hung up")]
