@@ -162,3 +162,24 @@ async def test_hang_up_with_nothing_pending_happens_at_once(serve):
         await caller.send_audio(load_prompt(SPEECH).mulaw + silence(1.0))
         await caller.wait_until(lambda: caller.closed_by_server)
         assert served.assistant.of_type(SessionEnd) == [SessionEnd("bot hung up")]
+
+
+async def test_metrics_count_calls_turns_and_rejections(serve):
+    """/metrics reports active calls, ended calls, turn latency and rejected frames."""
+    import httpx
+
+    async with serve(transcripts=["hello"]) as served, httpx.AsyncClient() as http:
+        caller = await served.connected_call()
+        active = (await http.get(f"{served.base_url}/metrics")).text
+        assert "telephonist_active_calls 1.0" in active
+        await caller.play_all()
+        await caller.send_text("garbage")
+        await caller.send_audio(load_prompt(SPEECH).mulaw + silence(1.0))
+        await served.wait_for_speech(caller, "You said hello")
+        await caller.hang_up()
+        await served.wait_event(EventKind.CALL_ENDED)
+        text = (await http.get(f"{served.base_url}/metrics")).text
+        assert "telephonist_active_calls 0.0" in text
+        assert 'telephonist_calls_total{reason="caller hung up"} 1.0' in text
+        assert "telephonist_turn_latency_seconds_count 1.0" in text
+        assert 'telephonist_rejected_messages_total{reason="frame is not valid JSON"} 1.0' in text

@@ -1,4 +1,5 @@
-"""The Starlette application: routes under ``/webhooks/twilio_media_streams/`` plus health."""
+"""The Starlette application: routes under ``/webhooks/twilio_media_streams/``, plus
+``/health`` and ``/metrics``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from telephonist.server.media_socket import media_socket
+from telephonist.server.metrics import CallMetrics
 from telephonist.server.runtime import Runtime
 from telephonist.server.webhook import health, make_webhook
 
@@ -26,8 +28,11 @@ def create_app(runtime: Runtime, *, extra_routes: list[BaseRoute] | None = None)
     async def websocket_endpoint(websocket: WebSocket) -> None:
         await media_socket(websocket, runtime)
 
+    metrics = CallMetrics()
+    runtime.events.subscribe(metrics)
     routes: list[BaseRoute] = [
         Route("/health", process_health, methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
         Route(f"{BASE_PATH}/", health, methods=["GET"]),
         Route(f"{BASE_PATH}/webhook", make_webhook(runtime), methods=["POST"]),
         WebSocketRoute(f"{BASE_PATH}/websocket", websocket_endpoint),

@@ -1,0 +1,69 @@
+"""Prometheus metrics from the call event stream, served at ``GET /metrics``."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import Response
+
+from telephonist.call.events import CallEvent, EventKind
+
+__all__ = ["CallMetrics"]
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+
+
+class CallMetrics:
+    """An `EventBus` subscriber keeping Prometheus metrics; one registry per server."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.active = Gauge("telephonist_active_calls", "Calls in progress", registry=r)
+        self.calls = Counter("telephonist_calls_total", "Calls ended, by reason", ["reason"],
+                             registry=r)
+        self.turn_latency = Histogram(
+            "telephonist_turn_latency_seconds",
+            "Caller stopped speaking → first bot audio sent", buckets=_LATENCY_BUCKETS,
+            registry=r)
+        self.final_latency = Histogram(
+            "telephonist_asr_final_to_audio_seconds", "ASR final → first bot audio sent",
+            buckets=_LATENCY_BUCKETS, registry=r)
+        self.tts_first_byte = Histogram(
+            "telephonist_tts_first_byte_seconds", "TTS request → first audio chunk",
+            buckets=_LATENCY_BUCKETS, registry=r)
+        self.barge_ins = Counter("telephonist_barge_ins_total", "Caller interruptions",
+                                 ["trigger"], registry=r)
+        self.silences = Counter("telephonist_silence_timeouts_total", "Silence timeouts",
+                                registry=r)
+        self.errors = Counter("telephonist_provider_errors_total", "Provider errors",
+                              ["source", "retryable"], registry=r)
+        self.rejected = Counter("telephonist_rejected_messages_total",
+                                "Websocket messages rejected", ["reason"], registry=r)
+
+    def __call__(self, event: CallEvent) -> None:
+        kind, data = event.kind, event.data
+        if kind is EventKind.CALL_STARTED:
+            self.active.inc()
+        elif kind is EventKind.CALL_ENDED:
+            self.active.dec()
+            self.calls.labels(reason=str(data.get("reason", "unknown"))).inc()
+        elif kind is EventKind.LATENCY:
+            self.turn_latency.observe(float(data["speech_end_to_audio_ms"]) / 1000)
+            self.final_latency.observe(float(data["final_to_audio_ms"]) / 1000)
+        elif kind is EventKind.TTS_FIRST_BYTE:
+            self.tts_first_byte.observe(float(data["tts_ms"]) / 1000)
+        elif kind is EventKind.BARGE_IN:
+            self.barge_ins.labels(trigger=str(data.get("trigger", ""))).inc()
+        elif kind is EventKind.SILENCE:
+            self.silences.inc()
+        elif kind is EventKind.ERROR:
+            self.errors.labels(source=str(data.get("source", "")),
+                               retryable=str(bool(data.get("retryable", False))).lower()).inc()
+        elif kind is EventKind.REJECTED:
+            self.rejected.labels(reason=str(data.get("reason", ""))).inc()
+
+    async def endpoint(self, request: Request) -> Response:
+        """``GET /metrics`` in the Prometheus text format."""
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
