@@ -15,8 +15,9 @@ import os
 import pickle
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sklearn
@@ -28,7 +29,7 @@ __all__ = ["IntentClassifier", "load_or_train", "normalize"]
 
 logger = logging.getLogger(__name__)
 _PUNCT = re.compile(r"[^\w\s']+")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def normalize(text: str) -> str:
@@ -53,6 +54,51 @@ class IntentClassifier:
         if model is not None:
             self._coef = np.asarray(model.coef_)
             self._intercept = np.asarray(model.intercept_)
+        self._parts: list[tuple[Callable[[str], list[str]], dict[str, int], np.ndarray]] = []
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_parts"] = []  # analyzers are rebuilt after unpickling
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def _prepare(self) -> None:
+        """Pull the analyzers, vocabularies and idf weights out of the fitted vectorizers,
+        so one message is featurised with dict look-ups instead of sparse-matrix calls."""
+        for vectorizer in (self.word, self.char):
+            if vectorizer is not None:
+                self._parts.append(
+                    (
+                        vectorizer.build_analyzer(),
+                        dict(vectorizer.vocabulary_),
+                        np.asarray(vectorizer.idf_),
+                    )
+                )
+
+    def _scores(self, norm: str) -> np.ndarray:
+        """Decision scores per label: the same numbers as the sklearn pipeline, faster."""
+        if not self._parts:
+            self._prepare()
+        columns, values, offset = [], [], 0
+        for analyzer, vocabulary, idf in self._parts:
+            counts: dict[int, int] = {}
+            for gram in analyzer(norm):
+                index = vocabulary.get(gram)
+                if index is not None:
+                    counts[index] = counts.get(index, 0) + 1
+            if counts:
+                idx = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+                tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+                weights = (1.0 + np.log(tf)) * idf[idx]  # sublinear tf x idf, then l2
+                columns.append(idx + offset)
+                values.append(weights / np.linalg.norm(weights))
+            offset += len(idf)
+        if not columns:
+            return np.asarray(self._intercept, dtype=np.float64).copy()
+        cols, vals = np.concatenate(columns), np.concatenate(values)
+        return np.asarray(self._coef[:, cols] @ vals + self._intercept, dtype=np.float64)
 
     @classmethod
     def train(cls, examples: Mapping[str, Sequence[str]], seed: int = 0) -> IntentClassifier:
@@ -87,8 +133,7 @@ class IntentClassifier:
             return [(hit, 1.0)] + [(label, 0.0) for label in self.labels if label != hit]
         if self.model is None or self.word is None or self.char is None:
             return [(self.labels[0], 0.0)]
-        row = sparse.hstack([self.word.transform([norm]), self.char.transform([norm])]).tocsr()
-        scores = np.asarray(row @ self._coef.T).ravel() + self._intercept
+        scores = self._scores(norm)
         if scores.shape[0] == 1:  # binary model: one column for the second class
             scores = np.array([-scores[0], scores[0]]) / 2
         exp = np.exp(scores - scores.max())
