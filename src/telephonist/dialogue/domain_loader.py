@@ -172,11 +172,7 @@ def _response_condition(doc: Document, problems: Problems, path: KeyPath, raw: A
                 problems.add(doc, (*path, i), "expected {type: slot, name: SLOT, value: VALUE}")
                 continue
             value = item.get("value")
-            rhs = (
-                "null"
-                if value is None
-                else repr(str(value).lower() if isinstance(value, bool) else value)
-            )
+            rhs = str(value).lower() if isinstance(value, bool) else repr(value)
             parts.append(
                 f"slots.{item['name']} is null"
                 if value is None
