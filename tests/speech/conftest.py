@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from telephonist.speech.asr.local import LocalASR
+from telephonist.speech.tts.local import LocalTTS
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +16,12 @@ def local_asr() -> LocalASR:
     asr = LocalASR()
     asr.load()
     return asr
+
+
+@pytest.fixture(scope="session")
+def local_tts() -> LocalTTS:
+    """The bundled hibari voice, loaded (skips if hibari-tts is missing)."""
+    pytest.importorskip("hibari")
+    tts = LocalTTS()
+    tts.load()
+    return tts
