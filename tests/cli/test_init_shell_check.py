@@ -58,10 +58,19 @@ def test_init_refuses_to_overwrite(project: Path, capsys: pytest.CaptureFixture[
 
 
 def test_check_passes_starter(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The starter has no errors; the commented-out action server is a warning."""
-    assert main(["check", str(project)]) == 0
-    out = capsys.readouterr().out
-    assert "(warning)" in out
+    """The starter checks clean; an unreachable step is a warning, fatal only with --strict."""
+    assert main(["check", str(project), "--strict"]) == 0
+    assert capsys.readouterr().out == ""
+    flows = project / "data" / "flows.yml"
+    flows.write_text(
+        flows.read_text().replace(
+            "      - action: utter_goodbye\n", "      - action: utter_goodbye\n        next: END\n"
+        )
+    )
+    assert main(["check", "--project", str(project)]) == 0
+    assert "flows.goodbye.steps[1]: step can never run (no step leads to it) (warning)" in (
+        capsys.readouterr().out
+    )
     assert main(["check", "--project", str(project), "--strict"]) == 1
 
 

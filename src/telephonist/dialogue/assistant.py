@@ -69,6 +69,12 @@ class ProjectAssistant:
             if url is None
             else ActionServerClient(url, project.domain, project.endpoints.action_timeout)
         )
+        if url is None and project.domain.actions:
+            logger.warning(
+                "dialogue.no_action_server actions=%s: flows that run them will say the "
+                "internal-error response; set action_endpoint in endpoints.yml",
+                ",".join(project.domain.actions),
+            )
         self._hot: OrderedDict[str, Tracker] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
         self._max_hot = max_hot_conversations

@@ -221,14 +221,6 @@ class _Checker:
                     f"intent {intent!r} has no NLU examples",
                     "warning",
                 )
-        if domain.actions and not self.project.endpoints.action_endpoint:
-            self.report(
-                doc.file,
-                doc.line(("actions",)),
-                "actions",
-                "custom actions are declared but endpoints.yml has no action_endpoint",
-                "warning",
-            )
 
 
 def check(project: Project) -> list[Problem]:
