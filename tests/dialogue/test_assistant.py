@@ -113,3 +113,47 @@ async def test_session_end_persists_and_evicts(starter: Project) -> None:
     assert saved is not None
     assert [e["event"] for e in saved["events"]].count("silence") == 1
     assert "CA1" not in assistant._hot
+
+
+async def _serve(reply: bytes | None) -> tuple[asyncio.AbstractServer, str]:
+    """A local HTTP endpoint that answers ``reply`` raw, or never answers when None."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        if reply is None:
+            await asyncio.sleep(30)
+        else:
+            writer.write(reply)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}/webhook"
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (None, "timed out"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nnotjson", "not JSON"),
+        (b"HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\n{}", "HTTP 500"),
+    ],
+)
+async def test_action_server_failures_become_internal_error(
+    starter: Project, reply: bytes | None, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A slow, malformed or failing action server gives the error pattern and a log line."""
+    from dataclasses import replace
+
+    server, url = await _serve(reply)
+    project = replace(starter, endpoints=replace(starter.endpoints, action_timeout=0.3))
+    assistant = _assistant(project, MemoryStore(), action_endpoint=url)
+    await assistant.handle("CA1", SessionStart({}))
+    await assistant.handle("CA1", UserText("2", source="dtmf"))
+    with caplog.at_level(logging.ERROR, logger="telephonist.dialogue.assistant"):
+        turn = await assistant.handle("CA1", UserText("12345#", source="dtmf"))
+    assert [m.text for m in turn.messages] == [ERROR_TEXT]
+    assert message in caplog.text
+    await assistant.close()
+    server.close()
