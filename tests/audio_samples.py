@@ -76,7 +76,7 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 def tone(freqs: tuple[float, ...], seconds: float, dbfs: float = -10.0) -> bytes:
     """A sum of sines (e.g. a DTMF pair), peak at ``dbfs``."""
     t = np.arange(int(seconds * RATE)) / RATE
-    wave = sum(np.sin(2 * np.pi * f * t) for f in freqs) / len(freqs)
+    wave = np.mean([np.sin(2 * np.pi * f * t) for f in freqs], axis=0)
     return mulaw.encode((wave * 32767 * 10 ** (dbfs / 20)).astype(np.int16))
 
 

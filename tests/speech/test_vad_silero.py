@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from audio_samples import dtmf, load_prompt, silence, white_noise
+from telephonist.errors import ConfigError
 from telephonist.speech.vad import silero
 from telephonist.speech.vad.silero import SileroVAD
 
@@ -94,11 +95,11 @@ def test_find_model_falls_back_then_fails(monkeypatch: pytest.MonkeyPatch) -> No
     if WHISPER_COPY is not None:
         assert silero.find_model()[1] == "whisper16k"
     monkeypatch.setattr(silero, "_package_dir", lambda name: None)
-    with pytest.raises(silero.ConfigError, match="no-deps silero-vad"):
+    with pytest.raises(ConfigError, match="no-deps silero-vad"):
         silero.find_model()
 
 
 def test_missing_model_path_is_config_error(tmp_path: Path) -> None:
     """A model_path that does not exist fails at construction."""
-    with pytest.raises(silero.ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="not found"):
         SileroVAD(tmp_path / "nope.onnx")

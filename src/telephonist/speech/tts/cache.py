@@ -8,7 +8,7 @@ inner engine; the second to finish simply refreshes the entry.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from telephonist.speech.tts.base import TTSEngine, VoiceSpec
 
@@ -33,7 +33,7 @@ class CachedTTS:
     def __len__(self) -> int:
         return len(self._entries)
 
-    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Cached audio in ``chunk_bytes`` chunks, or the inner engine's chunks (then stored)."""
         key: _Key = (text, voice.voice, voice.language, voice.ssml)
         audio = self._entries.get(key)

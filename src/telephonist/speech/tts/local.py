@@ -17,7 +17,7 @@ import importlib.util
 import logging
 import re
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -177,7 +177,7 @@ class LocalTTS:
         """Load the default voice off the event loop."""
         await asyncio.to_thread(self.load)
 
-    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Mu-law 8 kHz chunks, sentence by sentence; the next sentence is prepared meanwhile."""
         if not voice.language.lower().startswith("en"):
             raise ProviderError("local", f"no local voice for language {voice.language!r}",
