@@ -108,3 +108,9 @@ def test_open_store_specs(tmp_path: Path) -> None:
     custom.close()
     with pytest.raises(ConfigError, match=r"tracker_store\.type"):
         open_store({"type": "redis"}, tmp_path)
+
+
+def test_values_json_cannot_encode_are_stored_as_text(store: ConversationStore) -> None:
+    """Call metadata with e.g. a datetime or Path does not make a save fail."""
+    store.save("CA1", {"slots": {"meta": {"started": Path("/x"), "n": 1}}})
+    assert store.load("CA1") == {"slots": {"meta": {"started": "/x", "n": 1}}}

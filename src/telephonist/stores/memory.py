@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from typing import Any
@@ -27,7 +26,7 @@ class MemoryStore:
 
     def save(self, conversation_id: str, tracker: dict[str, Any]) -> None:
         """Store a JSON copy of ``tracker``."""
-        raw = json.dumps(copy.deepcopy(tracker))
+        raw = json.dumps(tracker, default=str)
         with self._lock:
             self._clock += 1
             self._data[conversation_id] = raw

@@ -77,7 +77,7 @@ class SQLiteStore:
             "INSERT INTO conversations (id, tracker, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET tracker = excluded.tracker, "
             "updated_at = excluded.updated_at",
-            (conversation_id, json.dumps(tracker), time.time()),
+            (conversation_id, json.dumps(tracker, default=str), time.time()),
         )
 
     def list(self) -> list[str]:
