@@ -121,11 +121,12 @@ async def _serve(reply: bytes | None) -> tuple[asyncio.AbstractServer, str]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         if reply is None:
-            await asyncio.sleep(30)
+            await reader.read()  # never answer; returns when the client gives up
         else:
             writer.write(reply)
             await writer.drain()
         writer.close()
+        await writer.wait_closed()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -157,3 +158,4 @@ async def test_action_server_failures_become_internal_error(
     assert message in caplog.text
     await assistant.close()
     server.close()
+    await server.wait_closed()
