@@ -9,6 +9,7 @@ import pytest
 
 from audio_samples import dtmf, load_prompt, silence, white_noise
 from telephonist.errors import ConfigError
+from telephonist.speech.registry import ProviderContext
 from telephonist.speech.vad import silero
 from telephonist.speech.vad.silero import SileroVAD
 
@@ -103,3 +104,13 @@ def test_missing_model_path_is_config_error(tmp_path: Path) -> None:
     """A model_path that does not exist fails at construction."""
     with pytest.raises(ConfigError, match="not found"):
         SileroVAD(tmp_path / "nope.onnx")
+
+
+def test_from_config_validates_keys(tmp_path: Path) -> None:
+    """Unknown keys and missing model files are ConfigErrors naming the key."""
+    context = ProviderContext(file="credentials.yml", key="vad", environ={})
+    assert silero.from_config({}, context).kind in ("silero8k", "whisper16k")
+    with pytest.raises(ConfigError, match=r"vad\.threshold: unknown key"):
+        silero.from_config({"threshold": 0.5}, context)
+    with pytest.raises(ConfigError, match=r"vad\.model_path: .*not found"):
+        silero.from_config({"model_path": str(tmp_path / "x.onnx")}, context)
