@@ -12,7 +12,7 @@ __all__ = ["main"]
 
 # Each name is a module telephonist.cli.<name> with add_parser(subparsers) that sets
 # `func(args) -> int` on its parser via set_defaults.
-COMMANDS: tuple[str, ...] = ("run", "init", "shell", "check", "export")
+COMMANDS: tuple[str, ...] = ("run", "init", "shell", "check", "export", "call")
 
 
 def build_parser() -> argparse.ArgumentParser:

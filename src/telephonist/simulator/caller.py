@@ -77,11 +77,17 @@ class TwilioCaller:
     call_sid: str = field(default_factory=lambda: _sid("CA"))
     account_sid: str = field(default_factory=lambda: _sid("AC"))
     stream_sid: str = field(default_factory=lambda: _sid("MZ"))
+    keep_audio: bool = True
+    """False for long or many calls: bot audio and ``media`` messages are counted, not kept."""
 
     def __post_init__(self) -> None:
-        self.playout = Playout()
+        self.playout = Playout(keep_played=self.keep_audio)
         self.messages: list[dict[str, Any]] = []
         self.received_audio = bytearray()
+        self.received_bytes = 0
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        """Called with each message from the server as it arrives (before marks are echoed)."""
+        self.close_code: int | None = None
         self.clears = 0
         self.twiml: TwiML | None = None
         self.closed_by_server = False
@@ -205,6 +211,12 @@ class TwilioCaller:
         await self._echo(reached)
         return reached
 
+    async def play_heard(self, ms: float) -> bytes:
+        """Advance bot playback by ``ms``; echoes the marks reached, returns the audio heard."""
+        heard, reached = self.playout.take(ms)
+        await self._echo(reached)
+        return heard
+
     async def play_all(self) -> list[str]:
         """Play everything buffered."""
         return await self.play(self.playout.buffered_bytes / 8 + 1)
@@ -251,11 +263,16 @@ class TwilioCaller:
         try:
             async for raw in self._ws:
                 message = json.loads(raw)
-                self.messages.append(message)
                 event = message.get("event")
+                if event != "media" or self.keep_audio:
+                    self.messages.append(message)
+                for listener in self.listeners:
+                    listener(message)
                 if event == "media":
                     audio = base64.b64decode(message["media"]["payload"])
-                    self.received_audio += audio
+                    self.received_bytes += len(audio)
+                    if self.keep_audio:
+                        self.received_audio += audio
                     self.playout.add_audio(audio)
                 elif event == "mark":
                     await self._echo(self.playout.add_mark(message["mark"]["name"]))
@@ -265,6 +282,7 @@ class TwilioCaller:
                 self._changed.set()
         except websockets.ConnectionClosed:
             pass
+        self.close_code = self._ws.close_code
         self.closed_by_server = True
         self._changed.set()
 

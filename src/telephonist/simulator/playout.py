@@ -17,10 +17,11 @@ __all__ = ["Playout"]
 class Playout:
     """The bot-audio queue of one simulated call."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_played: bool = True) -> None:
         self._queue: deque[bytes | str] = deque()  # bytes = audio, str = mark name
+        self.keep_played = keep_played
         self.played = bytearray()
-        """Everything the caller has heard, in order."""
+        """Everything the caller has heard, in order (unless ``keep_played`` is False)."""
         self.cleared_bytes = 0
 
     @property
@@ -40,7 +41,12 @@ class Playout:
 
     def play(self, ms: float) -> list[str]:
         """Play ``ms`` of audio; returns the marks reached, in order."""
+        return self.take(ms)[1]
+
+    def take(self, ms: float) -> tuple[bytes, list[str]]:
+        """Play ``ms`` of audio; returns what was played and the marks reached, in order."""
         budget = int(ms * MULAW_BYTES_PER_MS)
+        heard = bytearray()
         reached: list[str] = []
         while self._queue:
             head = self._queue[0]
@@ -51,13 +57,15 @@ class Playout:
             if budget <= 0:
                 break
             take = min(budget, len(head))
-            self.played += head[:take]
+            heard += head[:take]
             budget -= take
             if take == len(head):
                 self._queue.popleft()
             else:
                 self._queue[0] = head[take:]
-        return reached
+        if self.keep_played:
+            self.played += heard
+        return bytes(heard), reached
 
     def clear(self) -> list[str]:
         """Drop queued audio; returns every pending mark (echoed at once, though unheard)."""

@@ -1,0 +1,288 @@
+"""`Phone`: a `TwilioCaller` on a live line, advanced one 20 ms frame per tick by a `Ticker`.
+
+Each tick sends one caller ``media`` frame (speech when some is queued, silence otherwise, as
+a real phone line does) and plays 20 ms of the bot's audio (8 bytes/ms), echoing marks as
+playback reaches them. Turn timing is taken on the way:
+
+* a caller turn ends when its last frame is sent; its latency runs to the arrival of the
+  bot's next ``media`` message (what a caller perceives: it includes the server's
+  end-of-speech detection, recognition, the assistant and the first TTS chunk);
+* a barge-in runs from the first frame of speech sent over playing bot audio to ``clear``;
+* a bot utterance is what the caller heard between silences of ``settle_s`` (or a ``clear``);
+  a gap shorter than that inside an utterance counts its frames as late (playout underrun).
+
+One `Ticker` drives any number of phones from one task, so a load test costs one timer, not
+one per call. ``speed`` > 1 runs the line faster than real time (for tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telephonist.audio.formats import FRAME_BYTES, FRAME_MS, MULAW_BYTES_PER_MS
+from telephonist.simulator.caller import TwilioCaller
+from telephonist.simulator.recording import Recording
+
+__all__ = ["BotUtterance", "Phone", "Ticker", "Turn"]
+
+SILENT_FRAME = b"\xff" * FRAME_BYTES
+
+
+@dataclass
+class Turn:
+    """One thing the caller did, and how long the bot took to answer it (seconds of call time)."""
+
+    index: int
+    caller: str
+    started_at: float | None = None
+    ended_at: float | None = None
+    first_audio_at: float | None = None
+    over_bot: bool = False
+    """The caller started while bot audio was playing (a barge-in attempt)."""
+    barge_in_ms: float | None = None
+    """Start of that speech → ``clear`` from the server."""
+
+    @property
+    def latency_ms(self) -> float | None:
+        """End of the caller's input → the bot's first audio at the caller."""
+        if self.ended_at is None or self.first_audio_at is None:
+            return None
+        return round((self.first_audio_at - self.ended_at) * 1000, 1)
+
+
+@dataclass
+class BotUtterance:
+    """Bot audio the caller heard without a pause of ``settle_s``."""
+
+    turn: int
+    started_at: float
+    heard_bytes: int = 0
+    audio: bytearray = field(default_factory=bytearray)
+    ended_at: float | None = None
+    cleared: bool = False
+    text: str | None = None
+
+    @property
+    def heard_ms(self) -> float:
+        """Playing time heard."""
+        return self.heard_bytes / MULAW_BYTES_PER_MS
+
+
+class Phone:
+    """One simulated caller's line."""
+
+    def __init__(self, caller: TwilioCaller, *, record: bool = False, settle_s: float = 0.5,
+                 clock: Callable[[], float] = time.perf_counter,
+                 on_utterance: Callable[[BotUtterance], None] | None = None) -> None:
+        self.caller = caller
+        self.recording = Recording() if record else None
+        self.settle_ticks = max(1, round(settle_s * 1000 / FRAME_MS))
+        self.clock = clock
+        self.on_utterance = on_utterance
+        self.t0 = clock()
+        self.ticks = 0
+        self.late_frames = 0
+        self.turns: list[Turn] = [Turn(0, "(call answered)", 0.0, 0.0)]
+        self.utterances: list[BotUtterance] = []
+        self.hung_up = False
+        self._finished = False
+        self._outgoing: deque[bytes] = deque()
+        self._speaking: Turn | None = None
+        self._utterance: BotUtterance | None = None
+        self._quiet = 0
+        self._tick: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        caller.listeners.append(self._on_message)
+
+    # -- what the caller does ---------------------------------------------------------------
+
+    def now(self) -> float:
+        """Seconds since the phone was created (call time)."""
+        return self.clock() - self.t0
+
+    @property
+    def closed(self) -> bool:
+        """The call is over (hung up by either side)."""
+        return self.hung_up or self._finished or self.caller.closed_by_server
+
+    @property
+    def bot_playing(self) -> bool:
+        """Bot audio is queued or was heard less than ``settle_s`` ago."""
+        return self._utterance is not None or self.caller.playout.buffered_bytes > 0
+
+    async def say(self, mulaw: bytes, label: str) -> Turn:
+        """Speak ``mulaw`` (one frame per tick); returns the turn once its last frame is sent."""
+        turn = Turn(len(self.turns), label)
+        self.turns.append(turn)
+        if not mulaw:
+            turn.started_at = turn.ended_at = self.now()
+            return turn
+        self._speaking = turn
+        self._outgoing.extend(mulaw[i:i + FRAME_BYTES] for i in range(0, len(mulaw), FRAME_BYTES))
+        await self.until(lambda: turn.ended_at is not None)
+        return turn
+
+    async def press(self, digits: str) -> Turn:
+        """Send DTMF keys now."""
+        turn = Turn(len(self.turns), f"dtmf {digits}", self.now())
+        self.turns.append(turn)
+        await self.caller.send_dtmf(digits)
+        turn.ended_at = self.now()
+        return turn
+
+    async def pause(self, seconds: float) -> None:
+        """Stay on the line for ``seconds`` of line time (silence is streamed)."""
+        target = self.ticks + round(seconds * 1000 / FRAME_MS)
+        await self.until(lambda: self.ticks >= target)
+
+    async def wait_quiet(self, reply_timeout_s: float = 10.0, max_s: float = 120.0) -> bool:
+        """Until the bot has answered the last turn (or ``reply_timeout_s`` passed without an
+        answer) and finished playing; False if ``max_s`` passed first."""
+        last = self.turns[-1]
+        deadline = self.ticks + round(reply_timeout_s * 1000 / FRAME_MS)
+
+        def quiet() -> bool:
+            answered = last.first_audio_at is not None or self.ticks >= deadline
+            return answered and last.ended_at is not None and not self.bot_playing
+
+        return await self.until(quiet, max_s)
+
+    async def wait_bot_heard(self, seconds: float, timeout_s: float = 10.0) -> bool:
+        """Until the current bot utterance has played for ``seconds`` (False on timeout)."""
+        def heard() -> bool:
+            utterance = self._utterance
+            return utterance is not None and utterance.heard_ms >= seconds * 1000
+
+        return await self.until(heard, timeout_s)
+
+    async def until(self, predicate: Callable[[], bool], within_s: float | None = None) -> bool:
+        """Wait, tick by tick, until ``predicate()`` or the call ends; False after ``within_s``
+        of line time."""
+        limit = None if within_s is None else self.ticks + round(within_s * 1000 / FRAME_MS)
+        while not predicate():
+            if self.closed or (limit is not None and self.ticks >= limit):
+                return predicate()
+            await asyncio.shield(self._tick)
+        return True
+
+    async def hang_up(self) -> None:
+        """Send ``stop`` and close the socket."""
+        if not self.closed:
+            self.hung_up = True
+            await self.caller.hang_up()
+        self.finish()
+
+    def finish(self) -> None:
+        """End any utterance in progress and wake every waiter (the call is over)."""
+        self._finished = True
+        self._end_utterance(cleared=False)
+        self._wake()
+
+    # -- the line ---------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """One 20 ms frame each way."""
+        frame = SILENT_FRAME
+        if self._outgoing:
+            frame = self._outgoing.popleft()
+            turn = self._speaking
+            if turn is not None:
+                if turn.started_at is None:
+                    turn.started_at = self.now()
+                    turn.over_bot = self.bot_playing
+                if not self._outgoing:
+                    turn.ended_at = self.now()
+                    self._speaking = None
+        await self.caller.send_audio(frame)
+        heard = await self.caller.play_heard(FRAME_MS)
+        self._track(heard)
+        if self.recording is not None:
+            self.recording.add(frame, heard)
+        self.ticks += 1
+        self._wake()
+
+    def _wake(self) -> None:
+        done, self._tick = self._tick, asyncio.get_running_loop().create_future()
+        done.set_result(None)
+
+    def _track(self, heard: bytes) -> None:
+        if heard:
+            if self._utterance is None:
+                self._utterance = BotUtterance(len(self.turns) - 1, self.now())
+            self._utterance.heard_bytes += len(heard)
+            if self.caller.keep_audio:
+                self._utterance.audio += heard
+            if self._quiet:
+                self.late_frames += self._quiet
+            self._quiet = 0
+        elif self._utterance is not None:
+            self._quiet += 1
+            if self._quiet >= self.settle_ticks:
+                self._end_utterance(cleared=False, quiet_ticks=self._quiet)
+
+    def _end_utterance(self, *, cleared: bool, quiet_ticks: int = 0) -> None:
+        utterance, self._utterance, self._quiet = self._utterance, None, 0
+        if utterance is None:
+            return
+        utterance.cleared = cleared
+        utterance.ended_at = self.now() - quiet_ticks * FRAME_MS / 1000
+        self.utterances.append(utterance)
+        if self.on_utterance is not None:
+            self.on_utterance(utterance)
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        event = message.get("event")
+        if event == "media":
+            last = self.turns[-1]
+            if last.ended_at is not None and last.first_audio_at is None:
+                last.first_audio_at = self.now()
+        elif event == "clear":
+            for turn in reversed(self.turns):
+                if turn.over_bot and turn.barge_in_ms is None and turn.started_at is not None:
+                    turn.barge_in_ms = round((self.now() - turn.started_at) * 1000, 1)
+                    break
+            self._end_utterance(cleared=True)
+
+
+class Ticker:
+    """Drives phones in real time (or ``speed`` times faster), one frame per tick for all."""
+
+    def __init__(self, *, speed: float = 1.0, clock: Callable[[], float] = time.perf_counter,
+                 ) -> None:
+        self.interval = FRAME_MS / 1000 / speed
+        self.clock = clock
+        self.phones: list[Phone] = []
+        self.ticks = 0
+        self.late_ticks = 0
+        """Ticks that started more than one frame late (the generator could not keep up)."""
+        self.max_lag_ms = 0.0
+
+    def add(self, phone: Phone) -> None:
+        """Put a phone on the line."""
+        self.phones.append(phone)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick until ``stop`` is set; phones whose call ended are dropped."""
+        next_at = self.clock()
+        while not stop.is_set():
+            for phone in list(self.phones):
+                if phone.closed:
+                    self.phones.remove(phone)
+                    phone.finish()
+                    continue
+                await phone.tick()
+            self.ticks += 1
+            next_at += self.interval
+            lag = self.clock() - next_at
+            if lag > self.interval:
+                self.late_ticks += 1
+                self.max_lag_ms = max(self.max_lag_ms, lag * 1000)
+                if lag > 0.2:  # far behind: resynchronise rather than burst
+                    next_at = self.clock()
+            await asyncio.sleep(max(0.0, next_at - self.clock()))
+        for phone in self.phones:
+            phone.finish()
