@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import platform
 import random
 import statistics
@@ -117,7 +118,7 @@ def held_out_accuracy(
     test_fraction: float = 0.3,
 ) -> dict[str, float]:
     """Stratified splits: train on 70 % of each intent's examples, test on the rest."""
-    raw, with_fallback, sizes = [], [], []
+    raw, with_fallback, answered, sizes = [], [], [], []
     for seed in range(seeds):
         rng = random.Random(seed)
         train: dict[str, list[str]] = {}
@@ -129,13 +130,15 @@ def held_out_accuracy(
             test.extend((t, intent) for t in items[:cut])
             train[intent] = items[cut:]
         model = IntentClassifier.train(train, seed=seed)
-        hits = hits_fb = 0
+        hits = hits_fb = above = 0
         for text, intent in test:
             best, confidence = model.rank(text)[0]
             hits += best == intent
             hits_fb += best == intent and confidence >= threshold
+            above += confidence >= threshold
         raw.append(hits / len(test))
         with_fallback.append(hits_fb / len(test))
+        answered.append(above / len(test))
         sizes.append(len(test))
     return {
         "intents": len(examples),
@@ -144,6 +147,8 @@ def held_out_accuracy(
         "splits": seeds,
         "accuracy": statistics.mean(raw),
         "accuracy_with_fallback": statistics.mean(with_fallback),
+        "answered": statistics.mean(answered),
+        "precision_when_answered": sum(with_fallback) / max(sum(answered), 1e-9),
         "fallback_threshold": threshold,
     }
 
@@ -153,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write results here")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)  # the starter's action server is not running
 
     results: dict[str, Any] = {
         "python": sys.version.split()[0],
@@ -201,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{key:24s} {r['intents']} intents, {r['examples']} examples, "
             f"{r['test_per_split']} held out x {r['splits']} splits: "
             f"accuracy {r['accuracy']:.1%}, with fallback<{r['fallback_threshold']} "
-            f"counted wrong {r['accuracy_with_fallback']:.1%}"
+            f"counted wrong {r['accuracy_with_fallback']:.1%} (answers {r['answered']:.0%}, "
+            f"{r['precision_when_answered']:.1%} of those right)"
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
