@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import statistics
@@ -31,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from audio_samples import load_prompt  # noqa: E402
-
 from telephonist.simulator.caller import TwilioCaller  # noqa: E402
 
 FRAME = 160
@@ -49,6 +49,7 @@ class LevelResult:
     rss_idle_mb: float = 0.0
     rss_per_call_kb: float = 0.0
     server_cpu_percent: float = 0.0
+    generator_cpu_percent: float = 0.0
     errors: int = 0
 
 
@@ -79,14 +80,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def speak(caller: TwilioCaller, frames: list[bytes], clears_before: int, *,
+def media_frames(caller: TwilioCaller, frames: list[bytes]) -> list[str]:
+    """Twilio ``media`` frames for ``frames``, rendered once (keeps the generator cheap)."""
+    payloads = [base64.b64encode(frame).decode() for frame in frames]
+    return [f'{{"event":"media","sequenceNumber":"{i + 2}","streamSid":"{caller.stream_sid}",'
+            f'"media":{{"track":"inbound","chunk":"{i + 1}","timestamp":"{20 * i}",'
+            f'"payload":"{payload}"}}}}' for i, payload in enumerate(payloads)]
+
+
+async def speak(caller: TwilioCaller, frames: list[str], clears_before: int, *,
                 wait_for_clear: bool = True) -> float | None:
     """Stream speech in real time; returns seconds from the first frame to a ``clear``."""
     start = time.perf_counter()
     next_at = start
     barge = None
     for frame in frames:
-        await caller.send_audio(frame)
+        await caller.send_text(frame)
         if barge is None and caller.clears > clears_before:
             barge = time.perf_counter() - start
         next_at += 0.02
@@ -110,69 +119,62 @@ async def one_call(base: str, http: httpx.AsyncClient, frames: list[bytes], turn
     await caller.connect()
     await caller.wait_until(lambda: len(caller.received_audio) >= 8000, within=30)
     await caller.play_all()
+    speech = media_frames(caller, frames)
+    pause = media_frames(caller, [SILENT_FRAME] * 40)  # 0.8 s
     await ready.wait()
     for turn in range(turns):
-        barge = await speak(caller, frames, caller.clears if turn else -1)
+        barge = await speak(caller, speech, caller.clears if turn else -1)
         if barge is not None:
             barge_ins.append(barge)
         received = len(caller.received_audio)
         sent_at = time.perf_counter()
-        await caller.send_audio(SILENT_FRAME)
-        await caller.wait_until(lambda: len(caller.received_audio) > received, within=30)
+        await caller.send_text(pause[0])
+        await caller.wait_until(lambda n=received: len(caller.received_audio) > n, within=30)
         latencies.append(time.perf_counter() - sent_at)
-        await speak(caller, [SILENT_FRAME] * 40, -1, wait_for_clear=False)  # 0.8 s pause
+        await speak(caller, pause, -1, wait_for_clear=False)
     await caller.hang_up()
 
 
-async def run_level(calls: int, turns: int, frames: list[bytes]) -> LevelResult:
-    """Start a fresh server, run ``calls`` simultaneous calls, collect figures."""
+def start_server() -> tuple[subprocess.Popen[str], int]:
+    """The scripted server in its own process, and the port it listens on."""
     server = subprocess.Popen([sys.executable, str(ROOT / "benchmarks/scripted_server.py"), "0"],
-                              stdout=subprocess.PIPE, text=True, env={**os.environ,
-                                                                     "PYTHONUNBUFFERED": "1"})
-    try:
-        assert server.stdout is not None
-        server.stdout.readline()
-        port = await _port_of(server.pid)
-        base = f"http://127.0.0.1:{port}"
-        result = LevelResult(calls, turns)
-        result.rss_idle_mb = round(rss_kb(server.pid) / 1024, 1)
-        latencies: list[float] = []
-        barge_ins: list[float] = []
-        ready = asyncio.Event()
-        limits = httpx.Limits(max_connections=50)
-        async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-            tasks = [asyncio.create_task(one_call(base, http, frames, turns, latencies,
-                                                  barge_ins, ready)) for _ in range(calls)]
-            await wait_for_calls(http, base, calls, tasks)
-            rss_connected = rss_kb(server.pid)
-            cpu_start, wall_start = cpu_seconds(server.pid), time.perf_counter()
-            ready.set()
-            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
-            wall = time.perf_counter() - wall_start
-            cpu = cpu_seconds(server.pid) - cpu_start
-        result.errors = sum(1 for o in outcomes if isinstance(o, BaseException))
-        result.rss_per_call_kb = round((rss_connected - result.rss_idle_mb * 1024) / calls, 1)
-        result.server_cpu_percent = round(100 * cpu / wall, 1)
-        result.turn_latency_ms = percentiles(latencies)
-        result.barge_in_ms = percentiles(barge_ins)
-        return result
-    finally:
-        server.terminate()
-        server.wait(10)
+                              stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert server.stdout is not None
+    line = server.stdout.readline().split()
+    if line[:1] != ["ready"]:
+        server.kill()
+        raise RuntimeError("the scripted server did not start")
+    return server, int(line[1])
 
 
-async def _port_of(pid: int) -> int:
-    """The port the server process listens on (from /proc/net/tcp and its socket inodes)."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd)
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        parts = line.split()
-        if parts[3] == "0A" and parts[9] in inodes:
-            return int(parts[1].split(":")[1], 16)
-    raise RuntimeError("server port not found")
+async def run_level(pid: int, port: int, calls: int, turns: int,
+                    frames: list[bytes]) -> LevelResult:
+    """Run ``calls`` simultaneous calls against the server, collect figures."""
+    base = f"http://127.0.0.1:{port}"
+    result = LevelResult(calls, turns)
+    result.rss_idle_mb = round(rss_kb(pid) / 1024, 1)
+    latencies: list[float] = []
+    barge_ins: list[float] = []
+    ready = asyncio.Event()
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as http:
+        tasks = [asyncio.create_task(one_call(base, http, frames, turns, latencies, barge_ins,
+                                              ready)) for _ in range(calls)]
+        await wait_for_calls(http, base, calls, tasks)
+        rss_connected = rss_kb(pid)
+        cpu_start, own_start = cpu_seconds(pid), cpu_seconds(os.getpid())
+        wall_start = time.perf_counter()
+        ready.set()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        wall = time.perf_counter() - wall_start
+        cpu, own = cpu_seconds(pid) - cpu_start, cpu_seconds(os.getpid()) - own_start
+    result.errors = sum(1 for o in outcomes if isinstance(o, BaseException))
+    result.rss_per_call_kb = round((rss_connected - result.rss_idle_mb * 1024) / calls, 1)
+    result.server_cpu_percent = round(100 * cpu / wall, 1)
+    result.generator_cpu_percent = round(100 * own / wall, 1)
+    result.turn_latency_ms = percentiles(latencies)
+    result.barge_in_ms = percentiles(barge_ins)
+    return result
 
 
 async def wait_for_calls(http: httpx.AsyncClient, base: str, calls: int,
@@ -195,13 +197,19 @@ def main() -> None:
     frames = [speech[i:i + FRAME] for i in range(0, len(speech), FRAME)]
     results = []
     for calls in (int(c) for c in args.calls.split(",")):
-        result = asyncio.run(run_level(calls, args.turns, frames))
+        server, port = start_server()
+        try:
+            result = asyncio.run(run_level(server.pid, port, calls, args.turns, frames))
+        finally:
+            server.terminate()
+            server.wait(10)
         results.append(result)
         t, b = result.turn_latency_ms, result.barge_in_ms
         print(f"{calls:4d} calls: turn latency p50 {t.get('p50')} ms p95 {t.get('p95')} ms"
               f" (n={t.get('n')}) | barge-in p50 {b.get('p50')} ms p95 {b.get('p95')} ms"
               f" | RSS {result.rss_per_call_kb} kB/call (idle {result.rss_idle_mb} MB)"
-              f" | server CPU {result.server_cpu_percent}% | errors {result.errors}",
+              f" | CPU server {result.server_cpu_percent}%"
+              f" generator {result.generator_cpu_percent}% | errors {result.errors}",
               flush=True)
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))

@@ -9,6 +9,7 @@ The VAD is the real default (Silero), so its CPU cost per call is included.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator
 
@@ -93,9 +94,9 @@ async def main(port: int) -> None:
     channel = parse_channel(block, file="benchmark", environ={})
     runtime = Runtime(channel=channel, settings=CallSettings.from_channel(channel, "en"),
                       assistant=InstantAssistant(), asr=ZeroASR(), tts=ZeroTTS(),
-                      vad=SileroVAD())
+                      vad=SileroVAD(), batch_vad=os.environ.get("BENCH_VAD") != "inline")
     server = uvicorn_server(create_app(runtime))
-    print("ready", flush=True)
+    print(f"ready {sock.getsockname()[1]}", flush=True)
     await server.serve(sockets=[sock])
 
 

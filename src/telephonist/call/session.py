@@ -41,6 +41,7 @@ from telephonist.speech.asr.base import ASRError, ASRProvider, ASRStream, Final,
 from telephonist.speech.asr.base import SpeechStarted as ASRSpeechStarted
 from telephonist.speech.tts.base import TTSEngine, VoiceSpec
 from telephonist.speech.vad.base import VADModel
+from telephonist.speech.vad.batcher import VADBatcher
 from telephonist.speech.vad.detector import SpeechDetector, VADEdge
 from telephonist.twilio.stream import MediaStream
 
@@ -58,7 +59,8 @@ class CallSession:
     def __init__(self, *, stream: MediaStream, transport: Transport, assistant: Assistant,
                  asr: ASRProvider, tts: TTSEngine, vad: VADModel, settings: CallSettings,
                  clock: Clock, events: EventBus, call_control: CallControl | None = None,
-                 metadata: Mapping[str, Any] | None = None) -> None:
+                 metadata: Mapping[str, Any] | None = None,
+                 vad_batcher: VADBatcher | None = None) -> None:
         assert stream.start is not None, "a session starts after the stream's start frame"
         self.call_id = stream.start.call_sid
         self.metadata = dict(metadata or {})
@@ -73,6 +75,7 @@ class CallSession:
         self._bot = BotAudio()
         self._speaker = Speaker(stream, transport, tts, self._bot.playback,
                                 on_audio=self._audio_sent)
+        self._vad_batcher = vad_batcher
         self._detector = SpeechDetector(
             vad.new_stream(), threshold=settings.vad_threshold,
             min_silence_ms=settings.min_silence_ms)
@@ -122,11 +125,15 @@ class CallSession:
         if self.end_reason is not None:
             return
         self._audio_ms += len(mulaw) / MULAW_BYTES_PER_MS
-        edges = self._detector.feed(mulaw)
-        if self._asr is not None:
+        if self._asr is not None:  # recognition first: it is what ends most turns
             await self._asr.send(mulaw)
         elif len(self._early_audio) < MAX_EARLY_AUDIO:
             self._early_audio += mulaw
+        if self._vad_batcher is not None:  # scored together with other calls' frames
+            edges = self._detector.feed_probabilities(
+                await self._vad_batcher.score(self._detector.stream, mulaw))
+        else:
+            edges = self._detector.feed(mulaw)
         for edge in edges:
             await self._vad_edge(edge)
         if self._speech_started_ms is not None and self._may_barge_in(words=None) and (

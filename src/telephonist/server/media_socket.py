@@ -67,9 +67,11 @@ class _Rejections:
             log.warning("stream.rejected: %s", reason, extra={"call_id": call_id})
 
 
-async def media_socket(websocket: WebSocket, runtime: Runtime) -> None:
-    """Serve one Twilio media stream."""
-    if runtime.signatures is not None:
+async def media_socket(websocket: WebSocket, runtime: Runtime, *,
+                       verify_signature: bool = True) -> None:
+    """Serve one Twilio media stream (``verify_signature=False`` for the inspector's browser
+    phone, which is not Twilio; its stream token is still checked on ``start``)."""
+    if verify_signature and runtime.signatures is not None:
         url = stream_url(runtime.channel.server_url)
         if not runtime.signatures.valid_websocket(url, websocket.headers.get("x-twilio-signature")):
             log.warning("stream.bad_signature")
@@ -150,7 +152,8 @@ async def _start(frame: Start, stream: MediaStream, transport: WebSocketTranspor
     session = CallSession(
         stream=stream, transport=transport, assistant=runtime.assistant, asr=runtime.asr,
         tts=runtime.tts, vad=runtime.vad, settings=runtime.settings, clock=runtime.clock,
-        events=runtime.events, call_control=runtime.call_control, metadata=metadata)
+        events=runtime.events, call_control=runtime.call_control, metadata=metadata,
+        vad_batcher=runtime.vad_batcher)
     runtime.sessions[call_sid] = session
     await session.open()
     return session

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import cast
 
 from telephonist.call.clock import Clock, SystemClock
 from telephonist.call.events import EventBus
@@ -15,6 +16,7 @@ from telephonist.dialogue.turns import Assistant
 from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.tts.base import TTSEngine
 from telephonist.speech.vad.base import VADModel
+from telephonist.speech.vad.batcher import BatchModel, VADBatcher
 from telephonist.twilio.signature import SignatureChecker
 from telephonist.twilio.token import StreamTokens
 
@@ -37,11 +39,17 @@ class Runtime:
     tokens: StreamTokens | None = None
     signatures: SignatureChecker | None = None
     sessions: dict[str, CallSession] = field(default_factory=dict)
+    batch_vad: bool = True
+    """Score all calls' audio in shared VAD inferences (when the model supports it)."""
+    vad_batcher: VADBatcher | None = None
 
     def __post_init__(self) -> None:
         if self.tokens is None:
             self.tokens = StreamTokens(secrets.token_bytes(32), self.channel.stream_token_ttl,
                                        self.clock.now)
+        if self.vad_batcher is None and self.batch_vad and hasattr(self.vad,
+                                                                   "probabilities_batch"):
+            self.vad_batcher = VADBatcher(cast(BatchModel, self.vad))
         if self.signatures is None and self.channel.checks_signatures:
             assert self.channel.twilio_auth_token is not None
             self.signatures = SignatureChecker(self.channel.twilio_auth_token)

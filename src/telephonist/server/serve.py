@@ -19,6 +19,7 @@ def uvicorn_server(app: Starlette, *, host: str = "127.0.0.1", port: int = 5005,
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, lifespan="off",
         ws_max_size=MAX_WS_MESSAGE_BYTES, ws_ping_interval=20.0, ws_ping_timeout=20.0,
+        ws_per_message_deflate=False,  # Twilio does not compress; deflate only costs CPU
         log_config=None, access_log=False,
     )
     return uvicorn.Server(config)
