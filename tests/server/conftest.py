@@ -98,13 +98,15 @@ def serve(silero: SileroVAD) -> ServeFactory:
 
     @asynccontextmanager
     async def run(*, assistant: ScriptedAssistant | None = None, transcripts: list[str] | None
-                  = None, call_control: Any = None, **channel: Any) -> AsyncIterator[Served]:
+                  = None, call_control: Any = None, inspect: bool = False,
+                  interface: str = "127.0.0.1", clock: Any = None,
+                  **channel: Any) -> AsyncIterator[Served]:
         sock = bound_socket()
         port = sock.getsockname()[1]
         block = {"server_url": f"127.0.0.1:{port}", "asr": {"name": "scripted"},
                  "tts": {"name": "scripted"}, **channel}
         config = parse_channel(block, file="credentials.yml", environ={})
-        clock = VirtualClock()
+        clock = clock or VirtualClock()
         served = Served(f"http://127.0.0.1:{port}", None, assistant or ScriptedAssistant(),  # type: ignore[arg-type]
                         ScriptedASR(list(transcripts or [])), ScriptedTTS(), clock)
         served.runtime = Runtime(
@@ -112,7 +114,8 @@ def serve(silero: SileroVAD) -> ServeFactory:
             assistant=served.assistant, asr=served.asr, tts=served.tts, vad=silero,
             clock=clock, call_control=call_control)
         served.runtime.events.subscribe(served.record)
-        server = uvicorn_server(create_app(served.runtime))
+        server = uvicorn_server(create_app(served.runtime, inspect=inspect,
+                                           interface=interface))
         task = asyncio.create_task(server.serve(sockets=[sock]))
         try:
             yield served

@@ -42,6 +42,9 @@ def add_parser(subparsers: Any) -> None:
                         help="credentials file (default: PROJECT/credentials.yml)")
     parser.add_argument("--endpoints", type=Path, metavar="FILE",
                         help="endpoints file (default: PROJECT/endpoints.yml)")
+    parser.add_argument("--inspect", action="store_true",
+                        help="serve the development inspector (live calls, call timeline, "
+                             "browser phone) at /webhooks/twilio_media_streams/inspect")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO")
     parser.add_argument("--log-format", default="text", choices=["text", "json"],
@@ -66,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"telephonist: {exc}", file=sys.stderr)
         return 2
     runtime.events.subscribe(EventLogger())
-    app = create_app(runtime)
+    try:
+        app = create_app(runtime, inspect=args.inspect, interface=args.interface)
+    except ConfigError as exc:
+        print(f"telephonist: {exc}", file=sys.stderr)
+        return 2
     server = uvicorn_server(app, host=args.interface, port=args.port)
 
     async def main() -> None:
@@ -75,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"Telephonist is answering calls for {paths.project.resolve()}\n"
               f"  Twilio voice webhook: https://{base}/webhooks/twilio_media_streams/webhook"
               f" (POST)\n  Listening on {args.interface}:{args.port}", file=sys.stderr)
+        if args.inspect:
+            host = "localhost" if args.interface in ("0.0.0.0", "::") else args.interface
+            host = f"[{host}]" if ":" in host else host
+            print(f"  Inspector: http://{host}:{args.port}/webhooks/twilio_media_streams/inspect",
+                  file=sys.stderr)
         await server.serve()
 
     try:

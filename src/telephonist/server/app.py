@@ -1,5 +1,5 @@
 """The Starlette application: routes under ``/webhooks/twilio_media_streams/``, plus
-``/health`` and ``/metrics``."""
+``/health`` and ``/metrics`` (and the inspector's routes when inspecting)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ __all__ = ["BASE_PATH", "create_app"]
 BASE_PATH = "/webhooks/twilio_media_streams"
 
 
-def create_app(runtime: Runtime, *, extra_routes: list[BaseRoute] | None = None) -> Starlette:
-    """The ASGI app serving ``runtime``."""
+def create_app(runtime: Runtime, *, extra_routes: list[BaseRoute] | None = None,
+               inspect: bool = False, interface: str = "127.0.0.1") -> Starlette:
+    """The ASGI app serving ``runtime``; with ``inspect``, also the inspector for a server
+    bound to ``interface`` (raises `ConfigError` if that is public and has no credentials)."""
 
     async def process_health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "active_calls": len(runtime.sessions)})
@@ -38,6 +40,10 @@ def create_app(runtime: Runtime, *, extra_routes: list[BaseRoute] | None = None)
         WebSocketRoute(f"{BASE_PATH}/websocket", websocket_endpoint),
         *(extra_routes or []),
     ]
+    if inspect:
+        from telephonist.server.inspector import inspector_routes
+
+        routes += inspector_routes(runtime, interface)
     app = Starlette(routes=routes)
     app.state.runtime = runtime
     return app

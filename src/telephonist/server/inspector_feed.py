@@ -1,0 +1,127 @@
+"""The inspector's event feed: recent calls kept for a snapshot, and live `CallEvent`s fanned
+out to browser subscribers.
+
+Publishing never blocks a call: each subscriber has a bounded queue, and when a slow browser
+lets it fill up, the oldest message is dropped (and counted) to make room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from telephonist.call.events import CallEvent, EventKind
+
+__all__ = ["CallRecord", "FeedHub", "Subscription"]
+
+MAX_CALLS = 30
+"""Recent calls kept for the snapshot (active calls are never evicted)."""
+MAX_EVENTS_PER_CALL = 2000
+QUEUE_SIZE = 1000
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as JSON would read it back (unknown objects become strings)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+@dataclass
+class CallRecord:
+    """What the inspector knows about one call."""
+
+    call_id: str
+    started_at: float
+    started_wall: float
+    caller: str = ""
+    callee: str = ""
+    ended_at: float | None = None
+    end_reason: str | None = None
+    events: deque[dict[str, Any]] = field(
+        default_factory=lambda: deque(maxlen=MAX_EVENTS_PER_CALL))
+
+    def summary(self) -> dict[str, Any]:
+        """The call-list row plus the call's events so far."""
+        return {
+            "call_id": self.call_id, "caller": self.caller, "callee": self.callee,
+            "started_at": self.started_at, "started_wall": self.started_wall,
+            "ended_at": self.ended_at, "end_reason": self.end_reason,
+            "events": list(self.events),
+        }
+
+
+class Subscription:
+    """One browser's bounded queue of feed messages (drop-oldest when full)."""
+
+    def __init__(self, size: int = QUEUE_SIZE) -> None:
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=size)
+        self.dropped = 0
+
+    def put(self, message: dict[str, Any]) -> None:
+        """Queue ``message`` without ever waiting."""
+        if self._queue.full():
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(message)
+
+    async def get(self) -> dict[str, Any]:
+        """The next message (waits for one)."""
+        return await self._queue.get()
+
+
+class FeedHub:
+    """An `EventBus` subscriber that remembers recent calls and forwards live events."""
+
+    def __init__(self, now: Callable[[], float], wall: Callable[[], float] = time.time) -> None:
+        self._now = now
+        self._wall = wall
+        self.calls: OrderedDict[str, CallRecord] = OrderedDict()
+        self._subscribers: list[Subscription] = []
+
+    def __call__(self, event: CallEvent) -> None:
+        message = _jsonable(event.as_dict())
+        if event.call_id:
+            self._remember(event, message)
+        for subscriber in self._subscribers:
+            subscriber.put({"type": "event", "event": message})
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every remembered call with its events, and the server's clock readings."""
+        return {"type": "snapshot", "now": self._now(), "wall": self._wall(),
+                "calls": [record.summary() for record in self.calls.values()]}
+
+    def subscribe(self) -> tuple[Subscription, Callable[[], None]]:
+        """A new subscription whose first message is the snapshot; and its cancel function."""
+        subscription = Subscription()
+        subscription.put(self.snapshot())
+        self._subscribers.append(subscription)
+        return subscription, lambda: self._subscribers.remove(subscription)
+
+    @property
+    def subscriber_count(self) -> int:
+        """Connected browsers."""
+        return len(self._subscribers)
+
+    def _remember(self, event: CallEvent, message: dict[str, Any]) -> None:
+        record = self.calls.get(event.call_id)
+        if record is None:
+            record = CallRecord(event.call_id, event.at, self._wall())
+            self.calls[event.call_id] = record
+            self._evict()
+        if event.kind is EventKind.CALL_STARTED:
+            record.caller = str(event.data.get("user_phone", ""))
+            record.callee = str(event.data.get("bot_phone", ""))
+        elif event.kind is EventKind.CALL_ENDED:
+            record.ended_at = event.at
+            record.end_reason = str(event.data.get("reason", ""))
+        record.events.append(message)
+
+    def _evict(self) -> None:
+        """Forget the oldest ended calls beyond `MAX_CALLS`."""
+        excess = len(self.calls) - MAX_CALLS
+        for call_id in [c for c, r in self.calls.items() if r.ended_at is not None][:excess]:
+            del self.calls[call_id]

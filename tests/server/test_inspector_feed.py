@@ -1,0 +1,59 @@
+"""The inspector's feed hub: bounded per-browser queues and the recent-call memory."""
+
+from __future__ import annotations
+
+from telephonist.call.events import CallEvent, EventKind
+from telephonist.server import inspector_feed
+from telephonist.server.inspector_feed import FeedHub, Subscription
+
+
+def event(kind: EventKind, call_id: str, at: float, **data: object) -> CallEvent:
+    """A call event."""
+    return CallEvent(kind, call_id, at, data)
+
+
+async def test_full_queue_drops_the_oldest_message():
+    """A browser that stops reading loses its oldest messages, never blocks the publisher."""
+    subscription = Subscription(size=3)
+    for n in range(5):
+        subscription.put({"n": n})
+    assert subscription.dropped == 2
+    assert [(await subscription.get())["n"] for _ in range(3)] == [2, 3, 4]
+
+
+async def test_hub_snapshot_first_then_live_events_then_unsubscribe():
+    """A subscriber's first message is the snapshot; later events follow; cancel stops them."""
+    hub = FeedHub(now=lambda: 42.0, wall=lambda: 1700000000.0)
+    hub(event(EventKind.CALL_STARTED, "CA1", 1.0, user_phone="+1555", bot_phone="+1666"))
+    subscription, cancel = hub.subscribe()
+    snapshot = await subscription.get()
+    assert snapshot["now"] == 42.0 and snapshot["wall"] == 1700000000.0
+    [call] = snapshot["calls"]
+    assert (call["call_id"], call["caller"], call["callee"]) == ("CA1", "+1555", "+1666")
+    hub(event(EventKind.FINAL, "CA1", 2.0, text="hello", confidence=0.9))
+    live = await subscription.get()
+    assert live == {"type": "event", "event": {"kind": "asr.final", "call_id": "CA1", "at": 2.0,
+                                               "text": "hello", "confidence": 0.9}}
+    assert hub.subscriber_count == 1
+    cancel()
+    assert hub.subscriber_count == 0
+
+
+def test_hub_keeps_active_calls_and_forgets_the_oldest_ended(monkeypatch):
+    """Beyond MAX_CALLS the oldest ended calls are forgotten; active calls always stay."""
+    monkeypatch.setattr(inspector_feed, "MAX_CALLS", 3)
+    hub = FeedHub(now=lambda: 0.0)
+    hub(event(EventKind.CALL_STARTED, "active", 0.0))
+    for n in range(4):
+        hub(event(EventKind.CALL_STARTED, f"CA{n}", float(n)))
+        hub(event(EventKind.CALL_ENDED, f"CA{n}", n + 0.5, reason="caller hung up"))
+    assert list(hub.calls) == ["active", "CA2", "CA3"]
+    assert hub.calls["CA3"].end_reason == "caller hung up"
+
+
+def test_hub_makes_event_data_json_safe():
+    """Values JSON cannot carry are sent as strings rather than breaking the feed."""
+    hub = FeedHub(now=lambda: 0.0)
+    hub(event(EventKind.TURN, "CA1", 0.0, state={"slots": {"when": object()}}))
+    [stored] = hub.calls["CA1"].events
+    assert isinstance(stored["state"]["slots"]["when"], str)
