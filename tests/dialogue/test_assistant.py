@@ -159,3 +159,46 @@ async def test_action_server_failures_become_internal_error(
     await assistant.close()
     server.close()
     await server.wait_closed()
+
+
+async def test_full_call_through_the_seam(starter: Project, tmp_path: Path) -> None:
+    """One call through the Assistant seam with SQLite: every kind of event, end to end."""
+    from telephonist.dialogue.turns import BargedIn
+
+    store = SQLiteStore(tmp_path / "calls.sqlite3")
+    assistant: Assistant = _assistant(starter, store, transfer_number="+15550003333")
+    script: list[tuple[object, list[str]]] = [
+        (SessionStart({"call_id": "CA9"}), ["Hello, and thanks for calling Acme."]),
+        (BargedIn("Press 1 or", "Press 1 or say billing..."), []),
+        (Silence(1), ["Hello, and thanks for calling Acme."]),
+        (UserText("3", source="dtmf"), ["Which weekday would you like to come in?"]),
+        (UserText("tuesday"), ["How many people are coming?"]),
+        (UserText("three"), ["What name should I put the appointment under?"]),
+        (UserText("no wait, thursday"), ["Okay, I've changed the appointment day to thursday."]),
+        (UserText("cancel"), ["Okay, I've stopped that."]),
+        (UserText("I want to talk to a human"), ["Please hold while I connect you to a person."]),
+    ]
+    for event, expected in script:
+        turn = await assistant.handle("CA9", event)  # type: ignore[arg-type]
+        assert [m.text for m in turn.messages][: len(expected)] == expected, event
+    assert turn.transfer_to == "+15550003333"
+    bye = await assistant.handle("CA9", UserText("goodbye"))
+    assert bye.hang_up and [m.text for m in bye.messages] == ["Thanks for calling. Goodbye!"]
+    end = await assistant.handle("CA9", SessionEnd("bot hung up"))
+    assert end.messages == () and not end.hang_up
+    saved = store.load("CA9")
+    assert saved is not None
+    kinds = [e["event"] for e in saved["events"]]
+    for kind in (
+        "session_start",
+        "user_barge_in",
+        "silence",
+        "user",
+        "bot",
+        "slot",
+        "transfer",
+        "session_ended",
+        "session_end",
+    ):
+        assert kind in kinds, kind
+    await assistant.close()  # type: ignore[attr-defined]

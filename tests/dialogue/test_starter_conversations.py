@@ -243,3 +243,57 @@ def test_state_snapshot_has_intent_and_entities(engine: Engine) -> None:
     turn = call.say("make an appointment for tuesday")
     assert turn.state["latest_intent"]["name"] == "book_appointment"
     assert turn.state["entities"][0]["entity"] == "weekday"
+
+
+def _booked(engine: Engine) -> Call:
+    call = started(engine)
+    call.say("make an appointment for monday")
+    call.say("two")
+    call.say("Alan")
+    call.say("yes")
+    return call
+
+
+def test_anything_else_no_says_goodbye(engine: Engine) -> None:
+    """After a finished task, 'no' to 'anything else?' says goodbye and hangs up."""
+    turn = _booked(engine).say("no thanks")
+    assert texts(turn) == ["Thanks for calling. Goodbye!"]
+    assert turn.hang_up
+
+
+def test_anything_else_yes_offers_menu(engine: Engine) -> None:
+    """'yes' to 'anything else?' offers the keypad menu again."""
+    turn = _booked(engine).say("yes please")
+    assert texts(turn) == [MENU]
+    assert turn.collect_dtmf == CollectDtmf(length=1)
+
+
+def test_anything_else_new_request_then_asks_again(engine: Engine) -> None:
+    """A new request at 'anything else?' runs, then the question comes back."""
+    call = _booked(engine)
+    call.say("book an appointment")
+    call.say("cancel")
+    turn = call.say("thank you")
+    assert texts(turn)[0] == "You're welcome."
+    assert texts(turn)[1] in (
+        "Is there anything else I can help you with?",
+        "Can I help with anything else?",
+    )
+
+
+def test_transfer_ends_the_dialogue(engine: Engine) -> None:
+    """A transfer clears the flow stack: the caller has left the assistant."""
+    call = _booked(engine)
+    turn = call.say("can I talk to a person")
+    assert turn.transfer_to == "+15550001111"
+    assert call.tracker.stack == []
+
+
+def test_no_with_correction_is_not_goodbye(engine: Engine) -> None:
+    """'no wait, thursday' while the name is asked corrects the day instead of hanging up."""
+    call = started(engine)
+    call.say("book an appointment for tuesday")
+    call.say("three")
+    turn = call.say("no wait, thursday")
+    assert not turn.hang_up
+    assert texts(turn)[0] == "Okay, I've changed the appointment day to thursday."

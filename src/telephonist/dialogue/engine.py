@@ -151,8 +151,8 @@ class Engine:
         tracker = run.tracker
         if run.messages and not run.repeated:
             tracker.last_bot_messages = [dict(m) for m in run.messages]
-        if run.hang_up or run.ended:
-            tracker.stack.clear()
+        if run.hang_up or run.ended or run.transfer_to:
+            tracker.stack.clear()  # the caller leaves the assistant
         dtmf, timeout = self.waiting_collect(tracker)
         return AssistantTurn(
             messages=tuple(

@@ -70,11 +70,11 @@ class Understanding:
                 if value is not None:
                     self.executor.set_slot(run, name, value)
             self.validate(run, frame, step)
+        elif self.changes(run, values):  # "no wait, thursday" corrects, whatever the intent
+            self.correct(run, parsed, values)
         elif trigger is not None:
             self.start(run, trigger, parsed)
-        elif self.correct(run, parsed, values):
-            return
-        else:
+        elif not self.correct(run, parsed, values):
             self.executor.push(run, "pattern_cannot_handle")
 
     def takes_free_text(self, slot: Slot, parsed: ParsedMessage) -> bool:
