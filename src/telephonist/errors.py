@@ -1,10 +1,11 @@
 """One root exception type for everything Telephonist raises on purpose.
 
     TelephonistError
-    ├── ConfigError            bad credentials.yml / endpoints.yml / project file (names file and key)
+    ├── ConfigError            a bad config or project file (names the file and the key)
     ├── ProtocolError          a peer broke a wire protocol (Twilio frame, provider message)
     ├── AuthError              a request failed Basic auth, signature or stream-token checks
-    └── ProviderError          an ASR/TTS/action-server call failed; ``retryable`` says if a retry may help
+    └── ProviderError          an ASR/TTS/action-server call failed; ``retryable`` says
+                               whether a retry may help
 
 Secrets never go into messages: callers pass key *names*, never values.
 """

@@ -30,6 +30,7 @@ class EventKind(enum.Enum):
     TURN = "assistant.turn"
     BOT_MESSAGE = "bot.message"
     TTS_FIRST_BYTE = "tts.first_byte"
+    BOT_AUDIO_SENT = "bot.audio_sent"
     AUDIO_STARTED = "audio.started"
     MARK_PLAYED = "audio.mark_played"
     PLAYBACK_DONE = "audio.playback_done"

@@ -249,6 +249,8 @@ class CallSession:
                               ssml=message.ssml)
             try:
                 await self._speaker.speak(spoken, voice)
+                self._emit(EventKind.BOT_AUDIO_SENT, message_id=spoken.message_id,
+                           bytes=spoken.sent)
             except ProviderError as exc:
                 self._emit(EventKind.ERROR, source="tts", message=str(exc),
                            retryable=exc.retryable, message_id=spoken.message_id)

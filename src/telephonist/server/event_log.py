@@ -16,8 +16,8 @@ _INFO = {EventKind.CALL_STARTED, EventKind.CALL_ENDED, EventKind.LATENCY, EventK
          EventKind.SILENCE, EventKind.HANG_UP, EventKind.TRANSFER, EventKind.FINAL,
          EventKind.BOT_MESSAGE}
 _DEBUG = {EventKind.SPEECH_STARTED, EventKind.SPEECH_ENDED, EventKind.PARTIAL, EventKind.DTMF,
-          EventKind.TTS_FIRST_BYTE, EventKind.MARK_PLAYED, EventKind.PLAYBACK_DONE,
-          EventKind.TURN}
+          EventKind.TTS_FIRST_BYTE, EventKind.BOT_AUDIO_SENT, EventKind.MARK_PLAYED,
+          EventKind.PLAYBACK_DONE, EventKind.TURN}
 
 
 class EventLogger:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -45,8 +46,11 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.tokens is None:
+            # Wall time in production, so instances sharing a secret agree on expiry; an
+            # injected (virtual) clock drives them in tests.
+            now = time.time if isinstance(self.clock, SystemClock) else self.clock.now
             self.tokens = StreamTokens(secrets.token_bytes(32), self.channel.stream_token_ttl,
-                                       self.clock.now)
+                                       now)
         if self.vad_batcher is None and self.batch_vad and hasattr(self.vad,
                                                                    "probabilities_batch"):
             self.vad_batcher = VADBatcher(cast(BatchModel, self.vad))

@@ -88,6 +88,6 @@ def build_asr(block: Mapping[str, Any], context: ProviderContext) -> ASRProvider
 
 
 def build_tts(block: Mapping[str, Any], context: ProviderContext) -> TTSEngine:
-    """The TTS engine a ``tts:`` block describes (a single provider; lists are chained by the caller)."""
+    """The TTS engine one ``tts:`` block describes (lists are chained by the caller)."""
     config = {k: v for k, v in block.items() if k != "name"} if isinstance(block, Mapping) else {}
     return cast(TTSEngine, _factory(block, TTS_PROVIDERS, context)(config, context))

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 __all__ = [
-    "ASREvent",
     "ASRError",
+    "ASREvent",
     "ASRProvider",
     "ASRStream",
     "Final",

@@ -1,0 +1,113 @@
+"""The whole product offline: `telephonist init`'s starter assistant served by `build_runtime`
+with the embedded engines (Silero VAD, Whisper tiny.en, hibari), called over real sockets with
+real recorded speech."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from audio_samples import load_prompt, normalise, silence
+from telephonist.call.events import CallEvent, EventKind
+from telephonist.cli import main as cli_main
+from telephonist.server.app import create_app
+from telephonist.server.assembly import Paths, build_runtime, warm_up
+from telephonist.server.runtime import Runtime
+from telephonist.server.serve import bound_socket, uvicorn_server
+from telephonist.simulator.caller import TwilioCaller
+
+pytestmark = pytest.mark.slow
+
+CREDENTIALS = """twilio_media_streams:
+  server_url: "127.0.0.1:{port}"
+  asr: {{name: local}}
+  tts: {{name: local}}
+  monitor_silence: true
+"""
+
+
+class Live:
+    """A running offline server and the events it published."""
+
+    def __init__(self, runtime: Runtime, port: int) -> None:
+        self.runtime = runtime
+        self.port = port
+        self.events: list[CallEvent] = []
+        self.changed = asyncio.Event()
+        runtime.events.subscribe(self._record)
+
+    def _record(self, event: CallEvent) -> None:
+        self.events.append(event)
+        self.changed.set()
+
+    def kinds(self, kind: EventKind) -> list[CallEvent]:
+        """Events of one kind."""
+        return [e for e in self.events if e.kind is kind]
+
+    async def until(self, predicate, within: float = 60.0) -> None:
+        """Wait until ``predicate()`` holds."""
+        async with asyncio.timeout(within):
+            while not predicate():
+                self.changed.clear()
+                await self.changed.wait()
+
+    def caller(self) -> TwilioCaller:
+        """A Twilio caller for this server."""
+        base = f"127.0.0.1:{self.port}"
+        return TwilioCaller(f"http://{base}/webhooks/twilio_media_streams/webhook",
+                            stream_url_override=f"ws://{base}/webhooks/twilio_media_streams"
+                                                "/websocket")
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    """`telephonist init` a project, point it at a free port, and serve it."""
+    project = tmp_path / "line"
+    assert cli_main(["init", str(project)]) == 0
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    (project / "credentials.yml").write_text(CREDENTIALS.format(port=port))
+    runtime = build_runtime(Paths(project), environ={})
+    await warm_up(runtime)
+    server = uvicorn_server(create_app(runtime))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield Live(runtime, port)
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def test_starter_assistant_answers_a_call_offline(live: Live):
+    """Greeting spoken by local TTS, real speech recognised locally, goodbye, hang-up."""
+    caller = live.caller()
+    await caller.dial()
+    await caller.connect()
+    await live.until(lambda: bool(live.kinds(EventKind.TURN)))
+    greeting = live.kinds(EventKind.TURN)[0].data["messages"]
+    assert any("Acme" in text for text in greeting)
+    await live.until(lambda: len(live.kinds(EventKind.BOT_AUDIO_SENT)) == len(greeting))
+    sent = sum(e.data["bytes"] for e in live.kinds(EventKind.BOT_AUDIO_SENT))
+    await caller.wait_until(lambda: len(caller.received_audio) >= sent)
+    asr = live.runtime.asr
+    heard = " ".join(normalise(asr.transcribe(bytes(caller.received_audio), "en").text))  # type: ignore[attr-defined]
+    assert "thanks for calling" in heard and "press 1" in heard.replace("one", "1")
+    await caller.play_all()
+
+    goodbye = load_prompt("goodbye")
+    await caller.send_audio(goodbye.mulaw + silence(1.2))
+    await live.until(lambda: bool(live.kinds(EventKind.FINAL)))
+    assert normalise(live.kinds(EventKind.FINAL)[0].data["text"]) == normalise(goodbye.text)
+    await live.until(lambda: len(live.kinds(EventKind.TURN)) >= 2)
+    reply = live.kinds(EventKind.TURN)[1].data
+    assert reply["hang_up"] and reply["state"]["latest_intent"]["name"] == "goodbye"
+    await live.until(lambda: len(live.kinds(EventKind.BOT_AUDIO_SENT)) > len(greeting))
+    await caller.play_all()
+    await caller.wait_until(lambda: caller.closed_by_server, within=30)
+    assert [e.data["reason"] for e in live.kinds(EventKind.CALL_ENDED)] == ["bot hung up"]
+    latency = live.kinds(EventKind.LATENCY)
+    assert latency and latency[0].data["final_to_audio_ms"] < 2000
