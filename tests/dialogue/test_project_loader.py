@@ -75,7 +75,7 @@ def test_unknown_response_slot_and_link(tmp_path: Path) -> None:
     problems = check_project(make(tmp_path, flows=flows))
     text = [str(p) for p in problems]
     assert (
-        "data/flows.yml:12: flows.pay.steps[big].action: unknown action 'utter_nope'; "
+        "data/flows.yml:13: flows.pay.steps[big].action: unknown action 'utter_nope'; "
         "declare it as a response in domain.yml" in text
     )
     assert any(

@@ -59,7 +59,12 @@ class _Checker:
         severity: Literal["error", "warning"] = "error",
     ) -> None:
         key = f"flows.{flow.id}.steps[{step.id}]" + (f".{suffix}" if suffix else "")
-        self.report(flow.file, step.line, key, message, severity)
+        line = step.line
+        doc = self.project.sources.get(flow.file)
+        path = flow.step_paths.get(step.id)
+        if doc is not None and path is not None and suffix:
+            line = doc.line((*path, *suffix.split("."))) or line
+        self.report(flow.file, line, key, message, severity)
 
     def flow_line(self, flow: Flow, key: str) -> int | None:
         """The line of ``flows.<id>.<key>`` in the flow's file (the flow's line if unknown)."""

@@ -50,6 +50,7 @@ class _FlowReader:
     def __init__(self, doc: Document, problems: Problems, flow_id: str) -> None:
         self.doc, self.problems, self.flow_id = doc, problems, flow_id
         self.steps: list[Step] = []
+        self.paths: dict[str, KeyPath] = {}  # step id → key path, for precise lines
 
     def add(self, path: KeyPath, message: str) -> None:
         self.problems.add(self.doc, path, message)
@@ -115,6 +116,7 @@ class _FlowReader:
             return
         kind = kinds[0]
         line = self.doc.line(path)
+        self.paths.setdefault(step_id, path)
         pos = len(self.steps)  # the step goes before the steps nested in its branches
         nxt = self.branches(raw.get("next"), (*path, "next"), step_id, default_next)
         value = raw[kind]
@@ -261,6 +263,7 @@ def read_flows(doc: Document | None, problems: Problems) -> dict[str, Flow]:
             id=str(flow_id),
             description=str(raw.get("description") or ""),
             steps=tuple(reader.steps),
+            step_paths=reader.paths,
             triggers=_triggers(reader, raw.get("nlu_trigger"), (*path, "nlu_trigger")),
             guard=None if guard is None else reader.condition((*path, "if"), guard),
             persisted_slots=tuple(str(s) for s in persisted),

@@ -233,6 +233,7 @@ class Flow:
     persisted_slots: tuple[str, ...] = ()
     file: str = ""
     line: int | None = None
+    step_paths: Mapping[str, tuple[str | int, ...]] = field(default_factory=dict)
 
     def step(self, step_id: str) -> Step | None:
         """The step with ``step_id``, or None."""
