@@ -291,3 +291,28 @@ async def test_built_through_the_registry(fake: FakeDeepgram) -> None:
     stream = await asr.open_stream("en")
     await stream.close()
     assert fake.records[0].authorization_ok
+
+
+async def test_refused_key_on_reconnect_gives_up_at_once(fake: FakeDeepgram) -> None:
+    """A 401 while reconnecting is not retried: one attempt, then ASRError(retryable=False)."""
+    stream = await provider(fake).open_stream("en")
+    fake.faults.drop_after_words = 1
+    fake.faults.refuse_statuses = [401, 503, 503]
+    events = stream.events()
+    await speak(stream, CODEC.speak("hello") + silence(500))
+    seen = await until(events, is_final)
+    assert isinstance(seen[-1], ASRError) and "401" in seen[-1].message
+    assert fake.faults.refuse_statuses == [503, 503]
+    await stream.close()
+
+
+async def test_no_keepalive_while_audio_flows() -> None:
+    """KeepAlive is only for silence on the wire: a steady audio stream sends none."""
+    async with FakeDeepgram(KEY, codec=CODEC) as fake:
+        timing = dataclasses.replace(FAST, keep_alive_interval=0.15)
+        stream = await provider(fake, timing).open_stream("en")
+        for _ in range(30):  # 0.6 s paced like Twilio: idle it would have needed 4 KeepAlives
+            await stream.send(silence(20))
+            await asyncio.sleep(0.02)
+        await stream.close()
+        assert "KeepAlive" not in fake.records[0].controls
