@@ -108,6 +108,7 @@ async def test_starter_assistant_answers_a_call_offline(live: Live):
     await live.until(lambda: len(live.kinds(EventKind.BOT_AUDIO_SENT)) > len(greeting))
     await caller.play_all()
     await caller.wait_until(lambda: caller.closed_by_server, within=30)
+    await live.until(lambda: bool(live.kinds(EventKind.CALL_ENDED)))
     assert [e.data["reason"] for e in live.kinds(EventKind.CALL_ENDED)] == ["bot hung up"]
     latency = live.kinds(EventKind.LATENCY)
     assert latency and latency[0].data["final_to_audio_ms"] < 2000

@@ -26,14 +26,16 @@ class CallSettings:
                                 "Please call again later. Goodbye.")
 
     @classmethod
-    def from_channel(cls, channel: ChannelConfig, language: str) -> CallSettings:
-        """Settings for calls on ``channel`` with an assistant speaking ``language``."""
+    def from_channel(cls, channel: ChannelConfig, language: str,
+                     model_threshold: float = 0.5) -> CallSettings:
+        """Settings for calls on ``channel`` with an assistant speaking ``language``;
+        ``model_threshold`` applies when the channel sets no VAD threshold."""
         return cls(
             language=language,
             monitor_silence=channel.monitor_silence,
             silence_timeout=channel.silence_timeout,
             dtmf_timeout=channel.dtmf_timeout,
             interruptions=channel.interruptions,
-            vad_threshold=channel.vad.threshold,
+            vad_threshold=channel.vad.threshold or model_threshold,
             min_silence_ms=channel.vad.min_silence_ms,
         )

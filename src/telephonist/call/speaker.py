@@ -55,9 +55,7 @@ class Speaker:
                     await self._mark(spoken, final=False)
                     last_mark = spoken.sent
         finally:
-            aclose = getattr(chunks, "aclose", None)
-            if aclose is not None:  # stops the provider's work promptly on barge-in
-                await aclose()
+            await chunks.aclose()  # stops the provider's work promptly on barge-in
         padding = -spoken.sent % FRAME_BYTES
         if padding:  # end on a whole 20 ms frame of true silence (0xFF), never 0x00 clicks
             await self._transport.send(self._stream.media(silence(padding)))

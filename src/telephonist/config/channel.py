@@ -46,7 +46,9 @@ class VADSettings:
     """Voice activity detection on caller audio."""
 
     name: str = "silero"
-    threshold: float = 0.5
+    threshold: float | None = None
+    """Speech probability threshold; None takes the model's own suggestion (0.5 for Silero
+    at 8 kHz, lower for the 16 kHz fallback model)."""
     min_silence_ms: int = 500
     """Silence that ends an utterance (the turn's end-of-speech delay)."""
 
@@ -143,12 +145,12 @@ def _vad(value: Any, file: str) -> VADSettings:
     _unknown(value, {"name", "threshold", "min_silence_ms"}, file, prefix)
     settings = VADSettings(
         name=_typed(value, "name", str, "silero", file, prefix),
-        threshold=_typed(value, "threshold", float, 0.5, file, prefix),
+        threshold=_typed(value, "threshold", float, None, file, prefix),
         min_silence_ms=_typed(value, "min_silence_ms", int, 500, file, prefix),
     )
     if settings.name not in ("silero", "energy"):
         raise ConfigError("must be 'silero' or 'energy'", file=file, key=f"{prefix}.name")
-    if not 0.0 < settings.threshold < 1.0:
+    if settings.threshold is not None and not 0.0 < settings.threshold < 1.0:
         raise ConfigError("must be between 0 and 1", file=file, key=f"{prefix}.threshold")
     return settings
 

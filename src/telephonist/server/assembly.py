@@ -109,9 +109,11 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
     if channel.twilio_account_sid and channel.twilio_auth_token:
         call_control = TwilioCallControl(channel.twilio_account_sid, channel.twilio_auth_token,
                                          api_base=channel.twilio_api_base)
-    return Runtime(channel=channel, settings=CallSettings.from_channel(channel, project.language),
-                   assistant=assistant, asr=asr, tts=tts, vad=_vad(channel), events=events,
-                   call_control=call_control)
+    vad = _vad(channel)
+    settings = CallSettings.from_channel(channel, project.language,
+                                         getattr(vad, "suggested_threshold", 0.5))
+    return Runtime(channel=channel, settings=settings, assistant=assistant, asr=asr, tts=tts,
+                   vad=vad, events=events, call_control=call_control)
 
 
 async def warm_up(runtime: Runtime) -> None:

@@ -1,13 +1,13 @@
 """The TTS seam: one shared `TTSEngine`, called concurrently by every call.
 
-``synthesize`` yields raw mu-law 8 kHz chunks as soon as they exist. Cancellation is closing
-the iterator (``aclose()``), which must stop the provider's work promptly. Failures raise
+``synthesize`` is an async generator of raw mu-law 8 kHz chunks, each yielded as soon as it
+exists. Cancellation is ``aclose()``, which must stop the provider's work promptly. Failures raise
 `telephonist.errors.ProviderError` with ``retryable`` set.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,4 +26,4 @@ class VoiceSpec:
 class TTSEngine(Protocol):
     """Text in, mu-law 8 kHz chunks out."""
 
-    def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]: ...
+    def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]: ...
