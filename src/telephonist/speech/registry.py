@@ -46,7 +46,7 @@ class ProviderContext:
 
     file: str
     key: str
-    environ: Mapping[str, str]
+    environ: Mapping[str, str] = field(repr=False)
     language: str = "en"
     phrases: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
