@@ -150,7 +150,9 @@ export function renderTimeline(container, call, nowAt) {
     el("line", { x1: to, x2: to, y1: y - 4, y2: y + 4, stroke: "#1b1f24" }, g);
     const label = `${Math.round(total)} ms (ASR ${Math.round(asr)} · assistant ` +
       `${Math.round(e.assistant_ms)} · TTS ${Math.round(e.tts_first_byte_ms)})`;
-    el("text", { x: from, y: y + 15, fill: "#1b1f24" }, g, label);
+    const anchorEnd = to > width * 0.6; // keep the label inside the picture
+    el("text", { x: anchorEnd ? to : from, y: y + 15, fill: "#1b1f24",
+      "text-anchor": anchorEnd ? "end" : "start" }, g, label);
     titled(g, `Turn latency: end of speech to first bot audio ${label}`);
   }
 
