@@ -74,6 +74,9 @@ def add_parser(subparsers: Any) -> None:
                         help="do not transcribe the bot's audio (faster start)")
     output.add_argument("--reply-timeout", type=float, default=10.0, metavar="S",
                         help="how long to wait for the bot to answer a turn (default 10)")
+    output.add_argument("--speed", type=float, default=1.0, metavar="X",
+                        help="run the line X times faster than real time (default 1; for tests "
+                             "of servers that do not depend on wall-clock time)")
     parser.set_defaults(func=call)
 
 
@@ -132,7 +135,7 @@ async def _run(args: argparse.Namespace, steps: list[Any], echo: Callable[[str],
     caller = TwilioCaller(args.url, auth_token=args.auth_token, stream_url_override=args.stream_url,
                           caller=args.caller, callee=args.callee)
     simulated = SimulatedCall(caller, voice=voice, transcriber=transcriber, record_to=args.record,
-                              reply_timeout_s=args.reply_timeout,
+                              reply_timeout_s=args.reply_timeout, speed=args.speed,
                               insecure_local=args.insecure_local, echo=echo)
     if args.interactive:
         prepared = await simulated.prepare(steps)

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import websockets
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from twilio.request_validator import RequestValidator
 
 from telephonist.audio.formats import FRAME_BYTES, FRAME_MS
@@ -43,6 +44,10 @@ class TwiML:
     stream_url: str
     parameters: Mapping[str, str]
     xml: str
+
+
+_SILENT_FRAME = b"\xff" * FRAME_BYTES
+_SILENT_PAYLOAD = base64.b64encode(_SILENT_FRAME).decode("ascii")
 
 
 def _sid(prefix: str) -> str:
@@ -153,7 +158,7 @@ class TwilioCaller:
         try:
             self._ws = await websockets.connect(self.stream_url_override or self.twiml.stream_url,
                                                 additional_headers=headers, max_size=2**20)
-        except (OSError, websockets.InvalidHandshake) as exc:
+        except (OSError, InvalidHandshake) as exc:
             raise CallFailed(f"stream connection refused: {exc}") from None
         self._reader = asyncio.create_task(self._read())
         await self.send_json({"event": "connected", "protocol": "Call", "version": "1.0.0"})
@@ -177,7 +182,7 @@ class TwilioCaller:
 
     async def send_text(self, text: str | bytes) -> None:
         """Send a raw text (or binary) frame."""
-        with contextlib.suppress(websockets.ConnectionClosed):
+        with contextlib.suppress(ConnectionClosed):
             await self._ws.send(text)
 
     async def send_audio(self, mulaw: bytes, *, pace: Callable[[], Any] | None = None) -> None:
@@ -187,12 +192,12 @@ class TwilioCaller:
             frame = mulaw[offset:offset + FRAME_BYTES]
             self._sequence += 1
             self._chunk += 1
-            await self.send_json({
-                "event": "media", "sequenceNumber": str(self._sequence),
-                "streamSid": self.stream_sid,
-                "media": {"track": "inbound", "chunk": str(self._chunk),
-                          "timestamp": str(self._sent_ms),
-                          "payload": base64.b64encode(frame).decode("ascii")}})
+            payload = _SILENT_PAYLOAD if frame == _SILENT_FRAME else \
+                base64.b64encode(frame).decode("ascii")
+            await self.send_text(  # json.dumps of the message, preformatted: the hot path
+                f'{{"event": "media", "sequenceNumber": "{self._sequence}", "streamSid": '
+                f'"{self.stream_sid}", "media": {{"track": "inbound", "chunk": "{self._chunk}", '
+                f'"timestamp": "{self._sent_ms}", "payload": "{payload}"}}}}')
             self._sent_ms += FRAME_MS
             if pace is not None:
                 await pace()
@@ -280,7 +285,7 @@ class TwilioCaller:
                     self.clears += 1
                     await self._echo(self.playout.clear())
                 self._changed.set()
-        except websockets.ConnectionClosed:
+        except ConnectionClosed:
             pass
         self.close_code = self._ws.close_code
         self.closed_by_server = True

@@ -95,7 +95,7 @@ class Phone:
         self._speaking: Turn | None = None
         self._utterance: BotUtterance | None = None
         self._quiet = 0
-        self._tick: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters: list[tuple[Callable[[], bool], int | None, asyncio.Future[bool]]] = []
         caller.listeners.append(self._on_message)
 
     # -- what the caller does ---------------------------------------------------------------
@@ -160,14 +160,16 @@ class Phone:
         return await self.until(heard, timeout_s)
 
     async def until(self, predicate: Callable[[], bool], within_s: float | None = None) -> bool:
-        """Wait, tick by tick, until ``predicate()`` or the call ends; False after ``within_s``
-        of line time."""
+        """Wait until ``predicate()`` (checked after each tick) or the call ends; False after
+        ``within_s`` of line time."""
+        if predicate():
+            return True
+        if self.closed:
+            return False
         limit = None if within_s is None else self.ticks + round(within_s * 1000 / FRAME_MS)
-        while not predicate():
-            if self.closed or (limit is not None and self.ticks >= limit):
-                return predicate()
-            await asyncio.shield(self._tick)
-        return True
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiters.append((predicate, limit, done))
+        return await done
 
     async def hang_up(self) -> None:
         """Send ``stop`` and close the socket."""
@@ -206,8 +208,19 @@ class Phone:
         self._wake()
 
     def _wake(self) -> None:
-        done, self._tick = self._tick, asyncio.get_running_loop().create_future()
-        done.set_result(None)
+        if not self._waiters:
+            return
+        waiting = []
+        for predicate, limit, done in self._waiters:
+            if done.done():
+                continue
+            if predicate():
+                done.set_result(True)
+            elif self.closed or (limit is not None and self.ticks >= limit):
+                done.set_result(False)
+            else:
+                waiting.append((predicate, limit, done))
+        self._waiters = waiting
 
     def _track(self, heard: bytes) -> None:
         if heard:

@@ -1,0 +1,172 @@
+"""Load generator: N simulated Twilio calls from one process, driven by one `Ticker`.
+
+Used by ``load.py`` and ``soak.py`` (one or more of these processes per run). Each call
+answers, hears the greeting, then repeats a turn: 1 s of recorded speech, silence until the
+bot answers and has finished playing (the scripted server's 4 s reply), again. A call lasts
+``--call-seconds`` and is then replaced by a new one, until ``--seconds`` have passed.
+
+Prints ``connected <n>`` once the first wave of calls is up, then one JSON line of results:
+turn latencies (end of caller speech → first bot audio at the caller), lost turns (no reply
+within 5 s), bot frames that played late (playout underruns), calls that failed or were
+dropped by the server, and this generator's own cost (CPU, late ticks).
+
+Run alone: ``python benchmarks/callgen.py --base http://127.0.0.1:PORT --calls 50 --seconds 30``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from audio_samples import load_prompt  # noqa: E402
+from telephonist.simulator.caller import CallFailed, TwilioCaller  # noqa: E402
+from telephonist.simulator.phone import Phone, Ticker  # noqa: E402
+
+REPLY_TIMEOUT_S = 5.0
+
+
+@dataclass
+class Results:
+    """What one generator process measured."""
+
+    calls: int = 0
+    calls_started: int = 0
+    turns: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    lost_turns: int = 0
+    late_frames: int = 0
+    failed_calls: int = 0
+    dropped_calls: int = 0
+    generator_cpu_s: float = 0.0
+    hold_s: float = 0.0
+    late_ticks: int = 0
+    ticks: int = 0
+    max_lag_ms: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def cpu_s() -> float:
+    """This process's user + system CPU seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Generator:
+    """The calls of one process."""
+
+    def __init__(self, base: str, speech: bytes, seconds: float, call_seconds: float) -> None:
+        self.webhook = f"{base}/webhooks/twilio_media_streams/webhook"
+        self.ws = base.replace("http", "ws", 1) + "/webhooks/twilio_media_streams/websocket"
+        self.speech = speech
+        self.seconds = seconds
+        self.until = time.monotonic() + 1e9  # set once the first wave is connected
+        self.call_seconds = call_seconds
+        self.ticker = Ticker()
+        self.results = Results()
+        self.dials = asyncio.Semaphore(20)
+
+    async def dial(self, http: httpx.AsyncClient) -> Phone | None:
+        """One new call, connected and on the line (None if it failed)."""
+        caller = TwilioCaller(self.webhook, stream_url_override=self.ws, keep_audio=False)
+        self.results.calls_started += 1
+        try:
+            async with self.dials:
+                await caller.dial(http)
+                phone = Phone(caller, settle_s=0.5)
+                await caller.connect()
+        except (CallFailed, httpx.HTTPError, OSError) as exc:
+            self.results.failed_calls += 1
+            self.results.errors.append(repr(exc)[:200])
+            return None
+        self.ticker.add(phone)
+        return phone
+
+    async def talk(self, phone: Phone, measure: bool) -> None:
+        """Turns until the call's time is up."""
+        end = min(self.until, time.monotonic() + self.call_seconds)
+        await phone.wait_quiet(REPLY_TIMEOUT_S)  # the greeting
+        while not phone.closed and time.monotonic() < end:
+            turn = await phone.say(self.speech, "speech")
+            await phone.wait_quiet(REPLY_TIMEOUT_S, max_s=30)
+            if phone.closed and not phone.hung_up:
+                break
+            if measure:
+                self.results.turns += 1
+                if turn.latency_ms is None:
+                    self.results.lost_turns += 1
+                else:
+                    self.results.latencies_ms.append(turn.latency_ms)
+        if phone.caller.closed_by_server and not phone.hung_up:
+            self.results.dropped_calls += 1
+        self.results.late_frames += phone.late_frames
+        await phone.hang_up()
+
+    async def line(self, http: httpx.AsyncClient, first: Phone | None,
+                   measuring: asyncio.Event) -> None:
+        """One concurrent call slot: its first call, then replacements until the end."""
+        phone = first
+        while time.monotonic() < self.until:
+            if phone is None:
+                await asyncio.sleep(0.5)
+            else:
+                await self.talk(phone, measuring.is_set())
+            if time.monotonic() < self.until:
+                phone = await self.dial(http)
+
+    async def run(self, calls: int) -> Results:
+        """Dial ``calls`` calls, report ``connected``, talk until the end."""
+        self.results.calls = calls
+        stop = asyncio.Event()
+        ticking = asyncio.create_task(self.ticker.run(stop))
+        limits = httpx.Limits(max_connections=20)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+            first = await asyncio.gather(*(self.dial(http) for _ in range(calls)))
+            print(f"connected {sum(p is not None for p in first)}", flush=True)
+            self.until = time.monotonic() + self.seconds
+            measuring = asyncio.Event()
+            measuring.set()
+            cpu0, wall0 = cpu_s(), time.monotonic()
+            ticks0, late0 = self.ticker.ticks, self.ticker.late_ticks
+            await asyncio.gather(*(self.line(http, p, measuring) for p in first))
+            self.results.generator_cpu_s = round(cpu_s() - cpu0, 2)
+            self.results.hold_s = round(time.monotonic() - wall0, 2)
+            self.results.ticks = self.ticker.ticks - ticks0
+            self.results.late_ticks = self.ticker.late_ticks - late0
+            self.results.max_lag_ms = round(self.ticker.max_lag_ms, 1)
+        stop.set()
+        await ticking
+        self.results.errors = self.results.errors[:5]
+        return self.results
+
+
+def speech_turn() -> bytes:
+    """1 s of real recorded speech."""
+    return load_prompt("agent-pass").mulaw[:8000]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", required=True, help="server base URL, http://host:port")
+    parser.add_argument("--calls", type=int, default=10, help="concurrent calls")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long to run")
+    parser.add_argument("--call-seconds", type=float, default=1e9,
+                        help="hang up and redial after this long (default: never)")
+    args = parser.parse_args()
+    generator = Generator(args.base, speech_turn(), args.seconds, args.call_seconds)
+    results = asyncio.run(generator.run(args.calls))
+    print(json.dumps(asdict(results)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

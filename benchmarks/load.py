@@ -1,0 +1,280 @@
+"""Load: N concurrent simulated calls for T seconds against one server process, and a sweep.
+
+For each level a fresh ``scripted_server.py`` (zero-latency scripted ASR/TTS/assistant, the
+real Silero VAD) is started as a subprocess, and ``callgen.py`` processes place the calls.
+Measured while the calls are held:
+
+* turn latency p50/p95/p99 (end of caller speech → first bot audio at the caller);
+* lost turns (no reply within 5 s), late bot frames (playout underruns at the caller),
+  failed and dropped calls, and messages the server rejected (from its /metrics);
+* server CPU (% of one core) and RSS per call (connected minus idle, per call);
+* the generator's own CPU and late ticks, so a saturated generator is visible.
+
+The knee is the first level whose p95 exceeds twice the 1-call p95 (and by 50 ms at least)
+or that loses turns or calls. Usage::
+
+    python benchmarks/load.py                                  # sweep 1,50,100,200,400, 30 s each
+    python benchmarks/load.py --calls 100 --seconds 60         # one level
+    python benchmarks/load.py --json load.json --plot load.png --generators 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from callgen import Results  # noqa: E402
+
+from telephonist.simulator.report import percentiles  # noqa: E402
+
+
+@dataclass
+class Level:
+    """Figures for one number of concurrent calls."""
+
+    calls: int
+    seconds: float
+    generators: int
+    turn_latency_ms: dict[str, float] = field(default_factory=dict)
+    turns: int = 0
+    lost_turns: int = 0
+    late_frames: int = 0
+    failed_calls: int = 0
+    dropped_calls: int = 0
+    rejected_messages: int = 0
+    server_tracebacks: int = 0
+    server_cpu_percent: float = 0.0
+    rss_idle_mb: float = 0.0
+    rss_per_call_kb: float = 0.0
+    generator_cpu_percent: float = 0.0
+    generator_cpu_ms_per_call_s: float = 0.0
+    generator_late_ticks: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Server:
+    """``scripted_server.py`` in its own process."""
+
+    def __init__(self) -> None:
+        self.log = tempfile.TemporaryFile("w+")
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "scripted_server.py"), "0"], stdout=subprocess.PIPE,
+            stderr=self.log, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        assert self.process.stdout is not None
+        ready = self.process.stdout.readline().split()
+        if not ready or ready[0] != "ready":
+            raise RuntimeError("scripted server did not start")
+        self.base = f"http://127.0.0.1:{ready[1]}"
+        self.pid = self.process.pid
+
+    def metric(self, name: str) -> float:
+        """Sum of one counter over its labels, from /metrics."""
+        text = httpx.get(f"{self.base}/metrics", timeout=10).text
+        return sum(float(m) for m in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
+    def tracebacks(self) -> int:
+        """Unhandled exceptions the server logged so far."""
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read().count("Exception in ASGI application")
+
+    def stop(self) -> None:
+        """Terminate and reap."""
+        self.process.terminate()
+        self.process.wait(10)
+        self.log.close()
+
+
+def start_generators(base: str, calls: int, seconds: float, generators: int,
+                     call_seconds: float | None = None) -> list[subprocess.Popen[str]]:
+    """``generators`` callgen processes sharing ``calls`` between them."""
+    shares = [calls // generators + (1 if i < calls % generators else 0)
+              for i in range(generators)]
+    extra = ["--call-seconds", str(call_seconds)] if call_seconds else []
+    return [subprocess.Popen([sys.executable, str(HERE / "callgen.py"), "--base", base,
+                              "--calls", str(n), "--seconds", str(seconds), *extra],
+                             stdout=subprocess.PIPE, text=True)
+            for n in shares if n > 0]
+
+
+def wait_connected(processes: list[subprocess.Popen[str]]) -> None:
+    """Block until each generator has its first wave of calls up."""
+    for process in processes:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("connected"):
+            raise RuntimeError(f"generator failed: {line!r}")
+
+
+def collect(processes: list[subprocess.Popen[str]]) -> list[Results]:
+    """The JSON result line of each generator."""
+    results = []
+    for process in processes:
+        assert process.stdout is not None
+        out = process.stdout.read().strip().splitlines()
+        process.wait()
+        results.append(Results(**json.loads(out[-1])))
+    return results
+
+
+def merge(level: Level, results: list[Results]) -> None:
+    """Add the generators' figures to ``level``."""
+    latencies: list[float] = []
+    cpu = hold = 0.0
+    for r in results:
+        latencies += r.latencies_ms
+        level.turns += r.turns
+        level.lost_turns += r.lost_turns
+        level.late_frames += r.late_frames
+        level.failed_calls += r.failed_calls
+        level.dropped_calls += r.dropped_calls
+        level.generator_late_ticks += r.late_ticks
+        level.errors += r.errors
+        cpu += r.generator_cpu_s
+        hold = max(hold, r.hold_s)
+    level.turn_latency_ms = percentiles(latencies)
+    level.generator_cpu_percent = round(100 * cpu / hold, 1) if hold else 0.0
+    level.generator_cpu_ms_per_call_s = round(1000 * cpu / hold / level.calls, 3) if hold else 0
+    level.errors = level.errors[:5]
+
+
+def run_level(calls: int, seconds: float, generators: int) -> Level:
+    """Fresh server, ``calls`` concurrent calls held for ``seconds``."""
+    server = Server()
+    try:
+        level = Level(calls, seconds, generators)
+        time.sleep(1.0)
+        idle = rss_kb(server.pid)
+        level.rss_idle_mb = round(idle / 1024, 1)
+        processes = start_generators(server.base, calls, seconds, generators)
+        wait_connected(processes)
+        rss_connected = rss_kb(server.pid)
+        cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
+        results = collect(processes)
+        level.server_cpu_percent = round(100 * (cpu_seconds(server.pid) - cpu0)
+                                         / (time.monotonic() - wall0), 1)
+        level.rss_per_call_kb = round((rss_connected - idle) / calls, 1)
+        level.rejected_messages = int(server.metric("telephonist_rejected_messages_total"))
+        time.sleep(0.5)  # the last hang-ups
+        level.server_tracebacks = server.tracebacks()
+        merge(level, results)
+        return level
+    finally:
+        server.stop()
+
+
+def knee(levels: list[Level]) -> Level | None:
+    """The first level where latency doubles (≥ +50 ms) over the first, or turns/calls fail."""
+    if not levels or not levels[0].turn_latency_ms:
+        return None
+    base = levels[0].turn_latency_ms["p95"]
+    for level in levels[1:]:
+        p95 = level.turn_latency_ms.get("p95", float("inf"))
+        failed = level.lost_turns + level.failed_calls + level.dropped_calls
+        if (p95 > 2 * base and p95 > base + 50) or failed > 0.01 * max(1, level.turns):
+            return level
+    return None
+
+
+def line(level: Level) -> str:
+    """One row of the printed table."""
+    t = level.turn_latency_ms
+    return (f"{level.calls:5d} {t.get('p50', '-'):>7} {t.get('p95', '-'):>7} {t.get('p99', '-'):>7}"
+            f" {level.turns:6d} {level.lost_turns:5d} {level.late_frames:6d}"
+            f" {level.failed_calls + level.dropped_calls:6d} {level.server_cpu_percent:6.1f}"
+            f" {level.rss_per_call_kb:8.1f} {level.generator_cpu_percent:6.1f}"
+            f" {level.generator_late_ticks:6d}")
+
+
+HEADER = ("calls     p50     p95     p99  turns  lost  late_f  fails  srvCPU  RSS/call  genCPU"
+          "  genLate\n" + " " * 6 + "(turn latency, ms)" + " " * 36 + "%        kB       %")
+
+
+def plot(levels: list[Level], path: Path) -> None:
+    """Latency percentiles and CPU against concurrent calls, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    calls = [level.calls for level in levels]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for q, style in (("p50", "o-"), ("p95", "s-"), ("p99", "^-")):
+        ax.plot(calls, [lv.turn_latency_ms.get(q, float("nan")) for lv in levels], style,
+                label=f"turn latency {q}")
+    ax.set_xlabel("concurrent calls")
+    ax.set_ylabel("turn latency (ms)")
+    ax.set_yscale("log")
+    cpu = ax.twinx()
+    cpu.plot(calls, [lv.server_cpu_percent for lv in levels], "k--", label="server CPU %")
+    cpu.plot(calls, [lv.generator_cpu_percent for lv in levels], "k:", label="generator CPU %")
+    cpu.set_ylabel("CPU (% of one core)")
+    found = knee(levels)
+    if found is not None:
+        ax.axvline(found.calls, color="red", alpha=0.3, label=f"knee ({found.calls} calls)")
+    lines = ax.get_legend_handles_labels()
+    more = cpu.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=8)
+    ax.set_title("Telephonist server with zero-latency scripted providers")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", default="1,50,100,200,400",
+                        help="one count or a comma-separated sweep (default 1,50,100,200,400)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="hold time per level")
+    parser.add_argument("--generators", type=int, default=0,
+                        help="generator processes (default: 1, or 2 from 200 calls)")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--plot", type=Path, help="write a PNG plot here")
+    args = parser.parse_args()
+    levels: list[Level] = []
+    print(HEADER, flush=True)
+    for calls in (int(c) for c in args.calls.split(",")):
+        generators = args.generators or (2 if calls >= 200 else 1)
+        level = run_level(calls, args.seconds, generators)
+        levels.append(level)
+        print(line(level), flush=True)
+    found = knee(levels)
+    print(f"knee: {found.calls} calls" if found else "knee: not reached", flush=True)
+    if args.json:
+        report: dict[str, Any] = {"levels": [asdict(lv) for lv in levels],
+                                  "knee_calls": found.calls if found else None,
+                                  "cpus": os.cpu_count()}
+        args.json.write_text(json.dumps(report, indent=2))
+    if args.plot:
+        plot(levels, args.plot)
+
+
+if __name__ == "__main__":
+    main()
