@@ -87,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
             host = f"[{host}]" if ":" in host else host
             print(f"  Inspector: http://{host}:{args.port}/webhooks/twilio_media_streams/inspect",
                   file=sys.stderr)
-        await server.serve()
+        try:
+            await server.serve()
+        finally:
+            await runtime.close()
 
     try:
         asyncio.run(main())

@@ -57,3 +57,14 @@ class Runtime:
         if self.signatures is None and self.channel.checks_signatures:
             assert self.channel.twilio_auth_token is not None
             self.signatures = SignatureChecker(self.channel.twilio_auth_token)
+
+    async def close(self) -> None:
+        """Release what the shared parts hold (HTTP clients, databases, worker threads)."""
+        for part in (self.assistant, self.asr, self.tts):
+            close = getattr(part, "close", None) or getattr(part, "aclose", None)
+            if close is not None:
+                result = close()
+                if hasattr(result, "__await__"):
+                    await result
+        if self.vad_batcher is not None:
+            self.vad_batcher.close()
