@@ -21,6 +21,7 @@ from telephonist.call.clock import SystemClock
 from telephonist.call.events import EventKind
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, UserText
 from telephonist.server.inspector import INSPECT_PATH
+from telephonist.speech.asr.base import Partial
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -99,10 +100,11 @@ def screenshot_path(name: str) -> Path:
 
 
 async def test_simulated_call_appears_live(serve):
-    """A Twilio call's transcript, slots, intent and timeline (speech, ASR final, bot audio,
-    latency) appear on the page while it runs; the list shows it ended after hang-up."""
+    """A Twilio call's transcript (partial, final, bot), slots, intent, silence, keypress and
+    timeline (speech, ASR, bot audio, latency) appear live; the list shows it ended."""
     async with serve(inspect=True, clock=SystemClock(), transcripts=["a table for two"],
-                     assistant=ScriptedAssistant(respond=stateful)) as served:
+                     assistant=ScriptedAssistant(respond=stateful), monitor_silence=True,
+                     silence_timeout=1.0) as served:
         async with open_browser([]) as browser:
             page = await inspector_page(browser, served.base_url)
             caller = served.caller()
@@ -111,6 +113,9 @@ async def test_simulated_call_appears_live(serve):
             caller.realtime_playout()
             await served.wait_for_speech(caller, served.assistant.greeting)
             await served.wait_event(EventKind.PLAYBACK_DONE)
+            served.asr.streams[0].inject(Partial("a tab"))
+            await expect(page.locator("#transcript .partial")).to_have_text(
+                "Caller (partial)a tab", timeout=TIMEOUT_MS)
             reply = asyncio.create_task(served.wait_for_speech(caller, "You said a table for two"))
             await caller.send_audio(load_prompt(SPEECH).mulaw + silence(1.0),
                                     pace=lambda: asyncio.sleep(0.02))  # caller speaks in real time
@@ -119,6 +124,7 @@ async def test_simulated_call_appears_live(serve):
             transcript = page.locator("#transcript")
             await expect(transcript).to_contain_text("a table for two", timeout=TIMEOUT_MS)
             await expect(transcript).to_contain_text("You said a table for two")
+            await expect(page.locator("#transcript .partial")).to_have_count(0)
             await expect(page.locator("#detail-title")).to_contain_text(caller.call_sid)
             state = page.locator("#state")
             await expect(state).to_contain_text("party_size")
@@ -128,6 +134,13 @@ async def test_simulated_call_appears_live(serve):
             for part in ("tl-speech", "tl-final", "tl-bot", "tl-latency"):
                 await expect(timeline.locator(f".{part}").first).to_be_attached()
             await expect(timeline.locator(".tl-latency text")).to_contain_text(" ms (ASR ")
+
+            await served.wait_event(EventKind.SILENCE, within=10)
+            await expect(transcript).to_contain_text("Silence timeout #1 after 1 s")
+            await expect(timeline.locator(".tl-silence").first).to_be_attached()
+            await caller.send_dtmf("5")
+            await expect(transcript).to_contain_text("Keypress 5")
+            await expect(timeline.locator(".tl-dtmf")).to_contain_text("Keypress 5")
             await page.screenshot(path=screenshot_path("inspector-simulated-call.png"))
 
             await caller.hang_up()
@@ -172,6 +185,9 @@ async def test_browser_phone_calls_the_bot(serve, tmp_path):
             assert received >= 8000, "at least a second of microphone audio reached the ASR"
             await page.screenshot(path=screenshot_path("inspector.png"))
 
+            await page.get_by_role("button", name="7", exact=True).click()
+            await served.wait_event(EventKind.DTMF)
+            assert served.kinds(EventKind.DTMF)[0].data["digit"] == "7"
             await page.get_by_role("button", name="Hang up").click()
             await expect(page.locator("#phone-status")).to_have_text("You hung up.")
             await served.wait_event(EventKind.CALL_ENDED)

@@ -122,10 +122,12 @@ function renderCalls() {
     });
     const sidCell = node("td");
     sidCell.appendChild(button);
-    const start = new Date(call.started_wall * 1000).toLocaleTimeString();
+    const start = new Date(call.started_wall * 1000).toLocaleTimeString([], { hour12: false });
     const duration = (call.ended_at ?? serverNow()) - call.started_at;
     const state = call.ended_at === null ? "active" : `ended: ${call.end_reason}`;
-    row.append(sidCell, node("td", "", call.caller || "—"), node("td", "", start),
+    const callerCell = node("td", "", call.caller || "—");
+    callerCell.title = call.caller;
+    row.append(sidCell, callerCell, node("td", "", start),
       node("td", "", seconds(duration)),
       node("td", call.ended_at === null ? "state-active" : "", state));
     return row;

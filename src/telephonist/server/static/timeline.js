@@ -119,13 +119,11 @@ export function renderTimeline(container, call, nowAt) {
       titled(el("line", { class: "tl-barge", x1: at, x2: at, y1: LANES.speech - 4,
         y2: LANES.events + LANE_H, stroke: "#cf222e", "stroke-width": 2 }, svg),
       `Barge-in (${e.trigger}); heard: "${e.heard}"`);
-      el("text", { x: at + 3, y: LANES.events + 13, fill: "#cf222e" }, svg, "barge-in");
     } else if (e.kind === "silence.timeout") {
       const from = x(e.at - (e.timeout || 0));
       titled(el("rect", { class: "tl-silence", x: from, y: LANES.events + 4,
         width: Math.max(2, at - from), height: LANE_H - 8, fill: "#9a6700",
         "fill-opacity": 0.35 }, svg), `Silence timeout ${e.timeout} s (#${e.consecutive})`);
-      el("text", { x: at + 3, y: LANES.events + 13, fill: "#9a6700" }, svg, "silence");
     } else if (e.kind === "dtmf") {
       titled(el("text", { class: "tl-dtmf", x: at - 3, y: LANES.events + 13,
         fill: "#0a58ca", "font-weight": 700 }, svg, e.digit), `Keypress ${e.digit}`);
