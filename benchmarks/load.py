@@ -63,6 +63,8 @@ class Level:
     generator_cpu_percent: float = 0.0
     generator_cpu_ms_per_call_s: float = 0.0
     generator_late_ticks: int = 0
+    other_cpu_percent: float = 0.0
+    """CPU used meanwhile by everything else on the machine (other work skews the figures)."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -72,6 +74,13 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds spent by every process on the machine (all cores, /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -177,10 +186,14 @@ def run_level(calls: int, seconds: float, generators: int) -> Level:
         processes = start_generators(server.base, calls, seconds, generators)
         wait_connected(processes)
         rss_connected = rss_kb(server.pid)
-        cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
+        cpu0, wall0, busy0 = cpu_seconds(server.pid), time.monotonic(), machine_busy_seconds()
         results = collect(processes)
-        level.server_cpu_percent = round(100 * (cpu_seconds(server.pid) - cpu0)
-                                         / (time.monotonic() - wall0), 1)
+        wall = time.monotonic() - wall0
+        server_cpu = cpu_seconds(server.pid) - cpu0
+        level.server_cpu_percent = round(100 * server_cpu / wall, 1)
+        generators_cpu = sum(r.generator_cpu_s for r in results)
+        level.other_cpu_percent = round(max(0.0, 100 * (machine_busy_seconds() - busy0
+                                                        - server_cpu - generators_cpu) / wall), 1)
         level.rss_per_call_kb = round((rss_connected - idle) / calls, 1)
         level.rejected_messages = int(server.metric("telephonist_rejected_messages_total"))
         time.sleep(0.5)  # the last hang-ups
@@ -211,11 +224,12 @@ def line(level: Level) -> str:
             f" {level.turns:6d} {level.lost_turns:5d} {level.late_frames:6d}"
             f" {level.failed_calls + level.dropped_calls:6d} {level.server_cpu_percent:6.1f}"
             f" {level.rss_per_call_kb:8.1f} {level.generator_cpu_percent:6.1f}"
-            f" {level.generator_late_ticks:6d}")
+            f" {level.generator_late_ticks:6d} {level.other_cpu_percent:6.1f}")
 
 
 HEADER = ("calls     p50     p95     p99  turns  lost  late_f  fails  srvCPU  RSS/call  genCPU"
-          "  genLate\n" + " " * 6 + "(turn latency, ms)" + " " * 36 + "%        kB       %")
+          " genLate  other\n" + " " * 6 + "(turn latency, ms)" + " " * 36
+          + "%        kB       %          %")
 
 
 def plot(levels: list[Level], path: Path) -> None:

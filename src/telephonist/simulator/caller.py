@@ -24,8 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import websockets
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from twilio.request_validator import RequestValidator
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from telephonist.audio.formats import FRAME_BYTES, FRAME_MS
 from telephonist.simulator.playout import Playout

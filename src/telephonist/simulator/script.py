@@ -106,7 +106,14 @@ def dtmf_step(digits: str, *, file: str = "--dtmf", where: str = "") -> Dtmf:
 
 def parse_line(line: str, *, file: str, number: int, base: Path) -> Step | None:
     """One script line as a step (None for a blank or comment line)."""
-    text = "" if line.lstrip().startswith("#") else COMMENT.split(line + " ", 1)[0].strip()
+    words = line.split(None, 2)
+    if words and words[0].lower() == "dtmf" and len(words) > 1:  # the keys may hold '#'
+        line = f"{words[0]} {words[1]} " + (words[2] if len(words) > 2 else "")
+        keys_end = len(words[0]) + len(words[1]) + 1
+        text = line[:keys_end] + COMMENT.split(line[keys_end:] + " ", 1)[0]
+    else:
+        text = "" if line.lstrip().startswith("#") else COMMENT.split(line + " ", 1)[0]
+    text = text.strip()
     if not text:
         return None
     where = f"line {number}"

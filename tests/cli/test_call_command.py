@@ -1,0 +1,130 @@
+"""`telephonist call` as a user runs it: a real process against our real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import wave
+
+import numpy as np
+import pytest
+from tests.fakes.bad_twilio_server import bad_twilio_app
+from tests.fakes.http_app import ServedApp
+from tests.server.conftest import serve, silero
+
+from audio_samples import load_prompt
+from telephonist.call.events import EventKind
+from telephonist.cli import main
+from telephonist.dialogue.turns import UserText
+
+__all__ = ["serve", "silero"]
+
+FAST = ["--speed", "5", "--no-asr", "--reply-timeout", "3"]
+
+
+def speech_wav(path, rate: int = 16000) -> None:
+    """The recorded prompt as a 16-bit WAV at ``rate`` (resampled by the simulator)."""
+    from telephonist.audio import mulaw
+    from telephonist.audio.resample import float_to_pcm16, resample
+
+    pcm = float_to_pcm16(resample(mulaw.decode(load_prompt("agent-pass").mulaw), 8000, rate))
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm.tobytes())
+
+
+async def telephonist_call(*args: str) -> tuple[int, str, str]:
+    """Run ``telephonist call ARGS`` in a child process; exit code, stdout, stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "telephonist", "call", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_call_prints_json_and_writes_the_recording(serve, tmp_path):
+    """--audio, --dtmf, --record and --json: exit 0, a JSON report, a valid stereo WAV."""
+    clip, record = tmp_path / "q.wav", tmp_path / "call.wav"
+    speech_wav(clip)
+    async with serve(transcripts=["where is my order"]) as served:
+        ws = served.base_url.replace("http", "ws") + "/webhooks/twilio_media_streams/websocket"
+        code, out, err = await telephonist_call(
+            *FAST, "--audio", str(clip), "--dtmf", "7", "--record", str(record), "--json",
+            "--stream-url", ws, "--from", "+4930111", served.webhook)
+        assert [e.text for e in served.assistant.of_type(UserText)] == ["where is my order", "7"]
+        assert [e.data["digit"] for e in served.kinds(EventKind.DTMF)] == ["7"]
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["ok"] and report["outcome"] == "caller hung up"
+    assert [t["caller"] for t in report["turns"]] == ["(call answered)", "[audio q.wav]",
+                                                      "dtmf 7"]
+    assert report["turns"][1]["latency_ms"] > 0
+    assert "caller: [audio q.wav]" in err  # the live transcript goes to stderr with --json
+    with wave.open(str(record), "rb") as wav:
+        assert (wav.getnchannels(), wav.getframerate()) == (2, 8000)
+        assert wav.getnframes() / 8000 == pytest.approx(report["duration_s"], abs=0.02)
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    assert np.abs(samples[:, 0]).max() > 1000 and np.abs(samples[:, 1]).max() > 1000
+
+
+async def test_insecure_local_rewrites_the_stream_url(serve):
+    """--insecure-local connects to the TwiML's wss:// URL over ws:// and prints the table."""
+    async with serve() as served:
+        code, out, err = await telephonist_call(*FAST, "--insecure-local", "--dtmf", "1",
+                                                served.webhook)
+    assert code == 0, err
+    assert "webhook answered TwiML: stream wss://" in out
+    assert "latency ms" in out and "call caller hung up" in out
+
+
+async def test_refused_auth_exits_non_zero(serve):
+    """A webhook that keeps answering 401 fails the call with exit code 1."""
+    async with serve(username="ann", password="s3cret") as served:
+        port = served.base_url.rsplit(":", 1)[1]
+        url = f"http://ann:wrong@127.0.0.1:{port}/webhooks/twilio_media_streams/webhook"
+        code, _, err = await telephonist_call(*FAST, "--dtmf", "1", url)
+    assert code == 1
+    assert "HTTP 401" in err
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("/text", "webhook answer is not XML"),
+    ("/drop", "closed the stream (code 1011) before the bot spoke"),
+])
+async def test_no_twiml_or_early_close_exits_non_zero(path, message):
+    """No TwiML, or a stream closed before the bot spoke, exits with code 1."""
+    async with ServedApp(bad_twilio_app()) as app:
+        code, _, err = await telephonist_call(*FAST, "--insecure-local", "--dtmf", "1",
+                                              app.url + path)
+    assert code == 1
+    assert message in err
+
+
+def test_bad_script_is_a_usage_error(tmp_path, capsys):
+    """A bad script line exits 2 naming the file and line, before any call is made."""
+    script = tmp_path / "bad.call"
+    script.write_text("say hi\nwait forever\n")
+    assert main(["call", "--script", str(script), "http://127.0.0.1:9/none"]) == 2
+    assert f"{script}: line 2: expected a number of seconds" in capsys.readouterr().err
+
+
+def test_nothing_to_do_is_a_usage_error(capsys):
+    """Without any step or --interactive there is nothing to simulate."""
+    assert main(["call", "http://127.0.0.1:9/none"]) == 2
+    assert "nothing to do" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+async def test_say_is_spoken_with_the_local_tts(serve):
+    """--say synthesises the text with the local TTS; the server hears speech and answers."""
+    pytest.importorskip("hibari")
+    async with serve(transcripts=["check my order"]) as served:
+        code, out, err = await telephonist_call(*FAST, "--json", "--insecure-local", "--say",
+                                                "I'd like to check my order", served.webhook)
+        assert [e.text for e in served.assistant.of_type(UserText)] == ["check my order"]
+    assert code == 0, err
+    assert json.loads(out)["turns"][1]["latency_ms"] is not None
