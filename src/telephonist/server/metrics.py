@@ -30,6 +30,10 @@ class CallMetrics:
         self.final_latency = Histogram(
             "telephonist_asr_final_to_audio_seconds", "ASR final → first bot audio sent",
             buckets=_LATENCY_BUCKETS, registry=r)
+        self.asr_latency = Histogram(
+            "telephonist_asr_final_latency_seconds",
+            "Caller stopped speaking → ASR final transcript", buckets=_LATENCY_BUCKETS,
+            registry=r)
         self.tts_first_byte = Histogram(
             "telephonist_tts_first_byte_seconds", "TTS request → first audio chunk",
             buckets=_LATENCY_BUCKETS, registry=r)
@@ -52,6 +56,8 @@ class CallMetrics:
         elif kind is EventKind.LATENCY:
             self.turn_latency.observe(float(data["speech_end_to_audio_ms"]) / 1000)
             self.final_latency.observe(float(data["final_to_audio_ms"]) / 1000)
+            asr_ms = float(data["speech_end_to_audio_ms"]) - float(data["final_to_audio_ms"])
+            self.asr_latency.observe(max(0.0, asr_ms) / 1000)
         elif kind is EventKind.TTS_FIRST_BYTE:
             self.tts_first_byte.observe(float(data["tts_ms"]) / 1000)
         elif kind is EventKind.BARGE_IN:
