@@ -14,13 +14,14 @@ from tests.fakes.scripted import ScriptedASR, ScriptedAssistant, ScriptedTTS
 from websockets.exceptions import InvalidStatus
 
 from audio_samples import load_prompt, silence
-from telephonist.call.events import EventKind
+from telephonist.call.events import CallEvent, EventKind
 from telephonist.call.settings import CallSettings
 from telephonist.config.channel import parse_channel
 from telephonist.dialogue.turns import SessionStart, UserText
 from telephonist.errors import ConfigError
 from telephonist.server.app import create_app
 from telephonist.server.inspector import INSPECT_PATH, is_loopback
+from telephonist.server.inspector_feed import QUEUE_SIZE
 from telephonist.server.runtime import Runtime
 from telephonist.simulator.caller import TwilioCaller, TwiML
 
@@ -238,3 +239,25 @@ async def test_browser_phone_needs_ticket_and_stream_token(serve):
         await caller.connect()
         await caller.wait_until(lambda: caller.closed_by_server)
         assert served.assistant.events == [] and served.asr.streams == []
+
+
+async def test_feed_that_falls_behind_is_told_and_closed(serve):
+    """A browser whose queue overflowed gets a "dropped" notice and a close (so it reloads
+    from a snapshot) while publishing never waited for it."""
+    async with serve(inspect=True) as served, httpx.AsyncClient() as http:
+        ticket = await feed_ticket(http, served)
+        async with websockets.connect(ws_url(served, f"{INSPECT_PATH}/feed?ticket={ticket}")
+                                      ) as ws:
+            assert (await next_message(ws))["type"] == "snapshot"
+            for n in range(QUEUE_SIZE + 10):  # synchronously: the feed cannot drain meanwhile
+                served.runtime.events.publish(CallEvent(EventKind.DTMF, "CA1", float(n),
+                                                        {"digit": "1"}))
+            notice = await next_message(ws)
+            assert notice == {"type": "dropped", "count": 10}
+            async with asyncio.timeout(10):
+                await ws.wait_closed()
+        ticket = await feed_ticket(http, served)
+        async with websockets.connect(ws_url(served, f"{INSPECT_PATH}/feed?ticket={ticket}")
+                                      ) as ws:
+            [call] = (await next_message(ws))["calls"]
+            assert len(call["events"]) == QUEUE_SIZE + 10

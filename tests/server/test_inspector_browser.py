@@ -84,13 +84,16 @@ async def open_browser(extra_args: list[str]) -> AsyncIterator[Browser]:
             await browser.close()
 
 
-async def inspector_page(browser: Browser, base_url: str) -> Page:
-    """The inspector at laptop size, connected to the live feed."""
+async def inspector_page(browser: Browser, base_url: str) -> tuple[Page, list[str]]:
+    """The inspector at laptop size, connected to the live feed; and its console errors."""
     context = await browser.new_context(viewport={"width": 1440, "height": 900})
     page = await context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     await page.goto(f"{base_url}{INSPECT_PATH}")
     await expect(page.locator("#feed-status")).to_have_text("Live", timeout=TIMEOUT_MS)
-    return page
+    return page, errors
 
 
 def screenshot_path(name: str) -> Path:
@@ -106,7 +109,7 @@ async def test_simulated_call_appears_live(serve):
                      assistant=ScriptedAssistant(respond=stateful), monitor_silence=True,
                      silence_timeout=1.0) as served:
         async with open_browser([]) as browser:
-            page = await inspector_page(browser, served.base_url)
+            page, errors = await inspector_page(browser, served.base_url)
             caller = served.caller()
             await caller.dial()
             await caller.connect()
@@ -146,6 +149,7 @@ async def test_simulated_call_appears_live(serve):
             await caller.hang_up()
             row = page.locator("#call-rows tr", has_text=caller.call_sid[:9])
             await expect(row).to_contain_text("ended: caller hung up", timeout=TIMEOUT_MS)
+            assert errors == []
 
 
 async def test_browser_phone_calls_the_bot(serve, tmp_path):
@@ -156,7 +160,7 @@ async def test_browser_phone_calls_the_bot(serve, tmp_path):
                      assistant=ScriptedAssistant(respond=stateful)) as served:
         async with open_browser(
                 [*FAKE_MIC_ARGS, f"--use-file-for-fake-audio-capture={wav}"]) as browser:
-            page = await inspector_page(browser, served.base_url)
+            page, errors = await inspector_page(browser, served.base_url)
             decoded = await page.evaluate("""async () => {
                 const { mulawDecode } = await import("./inspect/assets/phone.js");
                 return Array.from({ length: 256 }, (_, i) => mulawDecode(i)); }""")
@@ -192,4 +196,5 @@ async def test_browser_phone_calls_the_bot(serve, tmp_path):
             await expect(page.locator("#phone-status")).to_have_text("You hung up.")
             await served.wait_event(EventKind.CALL_ENDED)
             assert served.kinds(EventKind.CALL_ENDED)[0].data["reason"] == "caller hung up"
+            assert errors == []
 

@@ -216,11 +216,17 @@ def inspector_routes(runtime: Runtime, interface: str) -> list[BaseRoute]:
 
 
 async def _serve_feed(websocket: WebSocket, subscription: Subscription) -> None:
-    """Send queued messages until the browser goes away (anything it sends is ignored)."""
+    """Send queued messages until the browser goes away (anything it sends is ignored). If
+    the browser fell so far behind that messages were dropped, say so and close: the page
+    reconnects and starts again from a fresh snapshot."""
 
     async def pump() -> None:
         while True:
             message = await subscription.get()
+            if subscription.dropped:
+                await websocket.send_text(json.dumps({"type": "dropped",
+                                                      "count": subscription.dropped}))
+                return
             await websocket.send_text(json.dumps(message))
 
     async def drain() -> None:

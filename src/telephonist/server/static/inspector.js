@@ -61,6 +61,8 @@ function onMessage(message) {
     }
   } else if (message.type === "event") {
     onEvent(message.event);
+  } else if (message.type === "dropped") {
+    $("feed-status").textContent = "Fell behind; reloading the calls…"; // the server closes
   }
   schedule();
 }
