@@ -170,7 +170,8 @@ function transcriptItems(call) {
 }
 
 function renderTranscript(call) {
-  const list = transcriptItems(call).map((item) => {
+  const items = transcriptItems(call);
+  const list = items.map((item) => {
     const li = node("li", item.cls);
     if (item.who) li.appendChild(node("span", "who", item.who + (item.extra || "")));
     if (item.heard !== null && item.heard !== undefined) {
@@ -186,6 +187,9 @@ function renderTranscript(call) {
     }
     return li;
   });
+  const last = items.filter((item) => !item.cls.includes("partial")).pop();
+  const said = last ? `${last.who || "Call"}: ${last.text}` : "";
+  if ($("announce").textContent !== said) $("announce").textContent = said; // screen readers
   const box = $("transcript");
   const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 8;
   box.replaceChildren(...list);
