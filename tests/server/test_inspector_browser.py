@@ -198,3 +198,25 @@ async def test_browser_phone_calls_the_bot(serve, tmp_path):
             assert served.kinds(EventKind.CALL_ENDED)[0].data["reason"] == "caller hung up"
             assert errors == []
 
+
+
+async def test_page_behind_basic_auth_goes_live_with_credentials(serve):
+    """Bound beyond loopback, the browser is challenged; with the credentials the page, its
+    assets, the ticket and the feed all work (websocket via the ticket)."""
+    auth = {"username": "inspector", "password": "browser-test-password"}
+    async with serve(inspect=True, interface="0.0.0.0", **auth) as served, \
+            open_browser([]) as browser:
+        anonymous = (await browser.new_context()).request
+        assert (await anonymous.get(f"{served.base_url}{INSPECT_PATH}")).status == 401
+        context = await browser.new_context(http_credentials=auth,
+                                            viewport={"width": 1280, "height": 800})
+        page = await context.new_page()
+        await page.goto(f"{served.base_url}{INSPECT_PATH}")
+        await expect(page.locator("#feed-status")).to_have_text("Live", timeout=TIMEOUT_MS)
+        caller = await served.connected_call(webhook_url=served.webhook.replace(
+            "http://", "http://inspector:browser-test-password@"))
+        await expect(page.locator("#detail-title")).to_contain_text(caller.call_sid,
+                                                                    timeout=TIMEOUT_MS)
+        await expect(page.locator("#transcript")).to_contain_text(served.assistant.greeting)
+        await page.screenshot(path=screenshot_path("inspector-1280.png"))
+        await caller.hang_up()
