@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +22,9 @@ from telephonist.call.clock import Clock, Timer
 from telephonist.call.dtmf import DtmfInput
 from telephonist.call.events import CallEvent, EventBus, EventKind
 from telephonist.call.interruptions import may_interrupt
+from telephonist.call.line import Line
 from telephonist.call.settings import CallSettings
+from telephonist.call.silence import SilenceMonitor
 from telephonist.call.speaker import Speaker, Spoken
 from telephonist.call.transport import CallControl, Transport
 from telephonist.call.turn_timing import TurnTiming, ms
@@ -71,11 +74,13 @@ class CallSession:
         self._settings = settings
         self._clock = clock
         self._events = events
-        self._call_control = call_control
+        self._line = Line(self.call_id, transport, call_control, self._emit)
         self._bot = BotAudio()
         self._speaker = Speaker(stream, transport, tts, self._bot.playback,
                                 on_audio=self._audio_sent)
         self._vad_batcher = vad_batcher
+        self._heard: deque[tuple[bytes, list[VADEdge]]] = deque()
+        self._listener: asyncio.Task[None] | None = None
         self._detector = SpeechDetector(
             vad.new_stream(), threshold=settings.vad_threshold,
             min_silence_ms=settings.min_silence_ms)
@@ -88,9 +93,11 @@ class CallSession:
         self._audio_ms = 0.0
         self._speech_started_ms: float | None = None
         self._busy = False
-        self._silences = 0
-        self._silence_timeout = settings.silence_timeout
-        self._silence_timer = Timer(clock, self._silence_fired)
+        self._silence = SilenceMonitor(
+            clock, enabled=settings.monitor_silence, timeout=settings.silence_timeout,
+            still_idle=lambda: not (self._busy or self._bot.playing
+                                    or self._speech_started_ms is not None),
+            on_silence=self._silent)
         self._dtmf = DtmfInput(clock, settings.dtmf_timeout,
                                lambda digits: self._put(UserText(digits, source="dtmf")))
         self._drain_watchdog = Timer(clock, self._marks_lost)
@@ -121,32 +128,53 @@ class CallSession:
         self._tasks.append(asyncio.create_task(self._asr_loop(self._asr)))
 
     async def audio(self, mulaw: bytes) -> None:
-        """One inbound frame of caller audio (the hot path)."""
+        """One inbound frame of caller audio (the hot path); never waits for the VAD."""
         if self.end_reason is not None:
             return
         self._audio_ms += len(mulaw) / MULAW_BYTES_PER_MS
-        if self._asr is not None:  # recognition first: it is what ends most turns
+        if self._vad_batcher is None:
+            await self._listen(mulaw, self._detector.feed(mulaw))
+        else:  # scored with other calls' frames, off the loop; handled in arrival order
+            self._vad_batcher.submit(self._detector.stream, mulaw,
+                                     lambda probabilities: self._scored(mulaw, probabilities))
+
+    def _scored(self, mulaw: bytes, probabilities: list[float]) -> None:
+        if self.end_reason is not None:
+            return
+        self._heard.append((mulaw, self._detector.feed_probabilities(probabilities)))
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._drain_heard())
+
+    async def _drain_heard(self) -> None:
+        try:
+            while self._heard:
+                await self._listen(*self._heard.popleft())
+        except Exception:  # the per-frame path must never take the call down silently
+            log.exception("call.listen_failed", extra={"call_id": self.call_id})
+
+    async def _listen(self, mulaw: bytes, edges: list[VADEdge]) -> None:
+        """Recognition gets the frame, then the VAD's verdict on it, in that order."""
+        if self._asr is not None:
             await self._asr.send(mulaw)
         elif len(self._early_audio) < MAX_EARLY_AUDIO:
             self._early_audio += mulaw
-        if self._vad_batcher is not None:  # scored together with other calls' frames
-            edges = self._detector.feed_probabilities(
-                await self._vad_batcher.score(self._detector.stream, mulaw))
-        else:
-            edges = self._detector.feed(mulaw)
         for edge in edges:
             await self._vad_edge(edge)
-        if self._speech_started_ms is not None and self._may_barge_in(words=None) and (
-                self._audio_ms - self._speech_started_ms
-                >= self._settings.interruptions.min_speech_ms):
+        if self._barge_in_due():
             await self._barge_in("speech")
+
+    def _barge_in_due(self) -> bool:
+        """Caller speech has lasted ``min_speech_ms`` over interruptible bot audio."""
+        return (self._speech_started_ms is not None and self._may_barge_in(words=None)
+                and self._detector.position_ms - self._speech_started_ms
+                >= self._settings.interruptions.min_speech_ms)
 
     async def dtmf(self, digit: str) -> None:
         """A keypress."""
         if self.end_reason is not None:
             return
         self._emit(EventKind.DTMF, digit=digit)
-        self._silence_timer.cancel()
+        self._silence.reset()
         if self._may_barge_in(words=None, keypress=True):
             await self._barge_in("dtmf")
         self._dtmf.key(digit)
@@ -165,10 +193,10 @@ class CallSession:
         if self.end_reason is not None:
             return
         self.end_reason = reason
-        for timer in (self._silence_timer, self._dtmf, self._drain_watchdog):
+        for timer in (self._silence, self._dtmf, self._drain_watchdog):
             timer.cancel()
         current = asyncio.current_task()
-        for task in [*self._tasks, self._speaking]:
+        for task in [*self._tasks, self._speaking, self._listener]:
             if task is not None and task is not current:
                 task.cancel()
         if self._asr is not None:
@@ -186,9 +214,7 @@ class CallSession:
     # -- the turn loop ----------------------------------------------------------------------
 
     def _put(self, event: UserEvent | AssistantTurn) -> None:
-        if isinstance(event, UserText):
-            self._silences = 0
-        self._silence_timer.cancel()
+        self._silence.reset(caller_spoke=isinstance(event, UserText))
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
@@ -225,8 +251,7 @@ class CallSession:
     async def _apply(self, turn: AssistantTurn, *, responds_to_caller: bool) -> None:
         if responds_to_caller:
             self._dtmf.expect(turn.collect_dtmf)
-            self._silence_timeout = (self._settings.silence_timeout if turn.silence_timeout
-                                     is None else turn.silence_timeout)
+            self._silence.follow(turn.silence_timeout)
         if turn.messages:
             self._speaking = asyncio.create_task(self._speak_all(turn.messages))
             await asyncio.wait({self._speaking})
@@ -257,7 +282,7 @@ class CallSession:
 
     def _audio_sent(self, spoken: Spoken, n_bytes: int) -> None:
         now = self._clock.now()
-        self._silence_timer.cancel()
+        self._silence.reset()
         self._bot.sent(n_bytes, now)
         if spoken.sent == n_bytes:  # first audio of this message
             tts_ms, latency = self._timing.first_audio(now)
@@ -271,7 +296,7 @@ class CallSession:
         speaking = edge.speaking
         if speaking:
             self._speech_started_ms = edge.offset_ms
-            self._silence_timer.cancel()
+            self._silence.reset()
             self._emit(EventKind.SPEECH_STARTED, offset_ms=edge.offset_ms)
         else:
             self._speech_started_ms = None
@@ -298,7 +323,7 @@ class CallSession:
                 self._put(UserText(text, source="speech", confidence=event.confidence))
             elif isinstance(event, Partial):
                 self._emit(EventKind.PARTIAL, text=event.text)
-                self._silence_timer.cancel()
+                self._silence.reset()
                 if self._may_barge_in(words=len(event.text.split())):
                     await self._barge_in("partial")
             elif isinstance(event, ASRSpeechStarted):
@@ -315,8 +340,6 @@ class CallSession:
         """Recognition is lost for good: apologise and hang up rather than leave dead air."""
         self._put(AssistantTurn(messages=(BotMessage(
             self._settings.asr_failure_message, allow_interruptions=False),), hang_up=True))
-
-    # -- barge-in ---------------------------------------------------------------------------
 
     def _may_barge_in(self, *, words: int | None, keypress: bool = False) -> bool:
         """Is the caller allowed to interrupt what is playing now?"""
@@ -335,7 +358,7 @@ class CallSession:
         self._put(BargedIn(heard_text=heard, full_text=full))
         await self._drained()
 
-    # -- playback finished, silence, hang-up --------------------------------------------------
+    # -- barge-in, playback finished, silence, hang-up ---------------------------------------
 
     async def _drained(self) -> None:
         self._drain_watchdog.cancel()
@@ -352,47 +375,24 @@ class CallSession:
         await self._drained()
 
     def _arm_silence(self) -> None:
-        if (self._settings.monitor_silence and self._silence_timeout > 0
-                and self.end_reason is None and not self._hangup_requested):
-            self._silence_timer.start(self._silence_timeout)
+        if self.end_reason is None and not self._hangup_requested:
+            self._silence.arm()
 
-    async def _silence_fired(self) -> None:
-        if self._busy or self._bot.playing or self._speech_started_ms is not None:
-            return
-        self._silences += 1
-        self._emit(EventKind.SILENCE, consecutive=self._silences, timeout=self._silence_timeout)
+    def _silent(self, consecutive: int, timeout: float) -> None:
+        self._emit(EventKind.SILENCE, consecutive=consecutive, timeout=timeout)
         self._dtmf.discard()
-        self._put(Silence(consecutive=self._silences))
+        self._put(Silence(consecutive=consecutive))
 
     async def _maybe_hang_up(self) -> None:
         if self._hung_up or self._busy or self._bot.playing or self._speaking is not None:
             return
         self._hung_up = True
-        self._emit(EventKind.HANG_UP, via="rest" if self._call_control else "socket")
-        if self._call_control is not None:
-            try:
-                await self._call_control.hang_up(self.call_id)
-            except ProviderError as exc:
-                self._emit(EventKind.ERROR, source="twilio", message=str(exc),
-                           retryable=exc.retryable)
-        with contextlib.suppress(Exception):
-            await self._transport.close()
+        await self._line.hang_up()
         await self.end("bot hung up")
 
     async def _transfer(self, number: str) -> None:
-        if self._call_control is None:
-            self._emit(EventKind.ERROR, source="session", message="transfer needs "
-                       "twilio_account_sid and an auth token; hanging up instead")
+        if not await self._line.transfer(number):
             self._hangup_requested = True
-            return
-        self._emit(EventKind.TRANSFER, to=number)
-        try:
-            await self._call_control.transfer(self.call_id, number)
-        except ProviderError as exc:
-            self._emit(EventKind.ERROR, source="twilio", message=str(exc),
-                       retryable=exc.retryable)
-
-    # -- bookkeeping ------------------------------------------------------------------------
 
     def _emit(self, kind: EventKind, **data: Any) -> None:
         self._events.publish(CallEvent(kind, self.call_id, self._clock.now(), data))

@@ -10,13 +10,17 @@ GIL), leaving the event loop free for sockets.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 __all__ = ["BatchModel", "VADBatcher"]
 
-_Item = tuple[Any, bytes, "asyncio.Future[list[float]]"]
+log = logging.getLogger(__name__)
+
+Callback = Callable[[list[float]], None]
+_Item = tuple[Any, bytes, Callback]
 
 
 class BatchModel(Protocol):
@@ -33,18 +37,34 @@ class VADBatcher:
         self._pending: list[_Item] = []
         self._draining = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vad")
+        self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
         self.windows = 0
+        self.last_error: Exception | None = None
+
+    def submit(self, stream: object, audio: bytes, done: Callback) -> None:
+        """Score ``audio`` for ``stream``; ``done(probabilities)`` runs on the event loop once
+        it is scored. A stream's submissions complete in order. On a model failure ``done``
+        gets an empty list (the failure is logged), so a call never stalls on its VAD."""
+        self._pending.append((stream, audio, done))
+        if not self._draining:
+            self._draining = True
+            loop = asyncio.get_running_loop()
+            loop.call_soon(lambda: self._tasks.add(loop.create_task(self._drain())))
 
     async def score(self, stream: object, audio: bytes) -> list[float]:
         """Speech probabilities of the windows ``audio`` completes for ``stream``."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[float]] = loop.create_future()
-        self._pending.append((stream, audio, future))
-        if not self._draining:
-            self._draining = True
-            loop.call_soon(lambda: asyncio.ensure_future(self._drain()))
-        return await future
+        future: asyncio.Future[list[float]] = asyncio.get_running_loop().create_future()
+
+        def done(probabilities: list[float]) -> None:
+            if not future.done():
+                future.set_result(probabilities)
+
+        self.submit(stream, audio, done)
+        result = await future
+        if self.last_error is not None and not result:
+            raise self.last_error
+        return result
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -61,18 +81,22 @@ class VADBatcher:
                     results = await loop.run_in_executor(
                         self._executor, self._model.probabilities_batch,
                         [(stream, audio) for stream, audio, _ in batch])
-                except Exception as exc:  # hand the failure to every waiting call
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                self.batches += 1
-                for (_, _, future), probabilities in zip(batch, results, strict=True):
+                except Exception as exc:  # no call may stall: each gets "no windows"
+                    log.exception("vad.batch_failed")
+                    self.last_error = exc
+                    results = [[] for _ in batch]
+                else:
+                    self.last_error = None
+                    self.batches += 1
+                for (_, _, done), probabilities in zip(batch, results, strict=True):
                     self.windows += len(probabilities)
-                    if not future.done():
-                        future.set_result(probabilities)
+                    try:
+                        done(probabilities)
+                    except Exception:
+                        log.exception("vad.callback_failed")
         finally:
             self._draining = False
+            self._tasks = {t for t in self._tasks if not t.done()}
 
     def close(self) -> None:
         """Stop the worker thread."""

@@ -1,0 +1,51 @@
+"""Ending or transferring a call: through Twilio's REST API when account credentials are
+configured, else (hang-up only) by closing the stream, which ends ``<Connect>`` and the call."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from telephonist.call.events import EventKind
+from telephonist.call.transport import CallControl, Transport
+from telephonist.errors import ProviderError
+
+__all__ = ["Line"]
+
+
+class Line:
+    """The call's connection to the phone network, as far as the session controls it."""
+
+    def __init__(self, call_id: str, transport: Transport, control: CallControl | None,
+                 emit: Callable[..., Any]) -> None:
+        self._call_id = call_id
+        self._transport = transport
+        self._control = control
+        self._emit = emit
+
+    async def hang_up(self) -> None:
+        """End the call; a failed REST request still closes the stream."""
+        self._emit(EventKind.HANG_UP, via="rest" if self._control else "socket")
+        if self._control is not None:
+            try:
+                await self._control.hang_up(self._call_id)
+            except ProviderError as exc:
+                self._emit(EventKind.ERROR, source="twilio", message=str(exc),
+                           retryable=exc.retryable)
+        with contextlib.suppress(Exception):
+            await self._transport.close()
+
+    async def transfer(self, number: str) -> bool:
+        """Transfer to ``number``; False when transfers are not possible (no credentials)."""
+        if self._control is None:
+            self._emit(EventKind.ERROR, source="session", message="transfer needs "
+                       "twilio_account_sid and an auth token; hanging up instead")
+            return False
+        self._emit(EventKind.TRANSFER, to=number)
+        try:
+            await self._control.transfer(self._call_id, number)
+        except ProviderError as exc:
+            self._emit(EventKind.ERROR, source="twilio", message=str(exc),
+                       retryable=exc.retryable)
+        return True
