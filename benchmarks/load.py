@@ -10,12 +10,14 @@ Measured while the calls are held:
 * server CPU (% of one core) and RSS per call (connected minus idle, per call);
 * the generator's own CPU and late ticks, so a saturated generator is visible.
 
-The knee is the first level whose p95 exceeds twice the 1-call p95 (and by 50 ms at least)
-or that loses turns or calls. Usage::
+The knee is the first level whose p95 exceeds the 1-call p95 by more than ``--budget-ms``
+(150 ms: what the server may add to a turn before a caller notices) or that loses more than
+1% of turns or calls. Usage::
 
     python benchmarks/load.py                                  # sweep 1,50,100,200,400, 30 s each
     python benchmarks/load.py --calls 100 --seconds 60         # one level
     python benchmarks/load.py --json load.json --plot load.png --generators 2
+    python benchmarks/load.py --replot load.json --plot load.png   # table and plot again
 """
 
 from __future__ import annotations
@@ -204,15 +206,19 @@ def run_level(calls: int, seconds: float, generators: int) -> Level:
         server.stop()
 
 
-def knee(levels: list[Level]) -> Level | None:
-    """The first level where latency doubles (≥ +50 ms) over the first, or turns/calls fail."""
+BUDGET_MS = 150.0
+
+
+def knee(levels: list[Level], budget_ms: float = BUDGET_MS) -> Level | None:
+    """The first level whose p95 turn latency exceeds the first level's by more than
+    ``budget_ms`` (and is over 4x it), or that loses more than 1% of turns or calls."""
     if not levels or not levels[0].turn_latency_ms:
         return None
     base = levels[0].turn_latency_ms["p95"]
     for level in levels[1:]:
         p95 = level.turn_latency_ms.get("p95", float("inf"))
         failed = level.lost_turns + level.failed_calls + level.dropped_calls
-        if (p95 > 2 * base and p95 > base + 50) or failed > 0.01 * max(1, level.turns):
+        if (p95 > base + budget_ms and p95 > 4 * base) or failed > 0.01 * max(1, level.turns):
             return level
     return None
 
@@ -232,7 +238,7 @@ HEADER = ("calls     p50     p95     p99  turns  lost  late_f  fails  srvCPU  RS
           + "%        kB       %          %")
 
 
-def plot(levels: list[Level], path: Path) -> None:
+def plot(levels: list[Level], path: Path, found: Level | None) -> None:
     """Latency percentiles and CPU against concurrent calls, as a PNG."""
     import matplotlib
 
@@ -250,8 +256,9 @@ def plot(levels: list[Level], path: Path) -> None:
     cpu = ax.twinx()
     cpu.plot(calls, [lv.server_cpu_percent for lv in levels], "k--", label="server CPU %")
     cpu.plot(calls, [lv.generator_cpu_percent for lv in levels], "k:", label="generator CPU %")
+    cpu.plot(calls, [lv.other_cpu_percent for lv in levels], color="grey", linestyle="-.",
+             label="other processes CPU %")
     cpu.set_ylabel("CPU (% of one core)")
-    found = knee(levels)
     if found is not None:
         ax.axvline(found.calls, color="red", alpha=0.3, label=f"knee ({found.calls} calls)")
     lines = ax.get_legend_handles_labels()
@@ -271,23 +278,30 @@ def main() -> None:
                         help="generator processes (default: 1, or 2 from 200 calls)")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--plot", type=Path, help="write a PNG plot here")
+    parser.add_argument("--budget-ms", type=float, default=BUDGET_MS,
+                        help="p95 latency the server may add before the knee (default 150)")
+    parser.add_argument("--replot", type=Path, metavar="JSON",
+                        help="print the table and draw the plot of an earlier --json run")
     args = parser.parse_args()
     levels: list[Level] = []
     print(HEADER, flush=True)
-    for calls in (int(c) for c in args.calls.split(",")):
+    if args.replot:
+        levels = [Level(**lv) for lv in json.loads(args.replot.read_text())["levels"]]
+        print("\n".join(line(level) for level in levels))
+    for calls in () if args.replot else (int(c) for c in args.calls.split(",")):
         generators = args.generators or (2 if calls >= 200 else 1)
         level = run_level(calls, args.seconds, generators)
         levels.append(level)
         print(line(level), flush=True)
-    found = knee(levels)
+    found = knee(levels, args.budget_ms)
     print(f"knee: {found.calls} calls" if found else "knee: not reached", flush=True)
-    if args.json:
+    if args.json and not args.replot:
         report: dict[str, Any] = {"levels": [asdict(lv) for lv in levels],
                                   "knee_calls": found.calls if found else None,
-                                  "cpus": os.cpu_count()}
+                                  "budget_ms": args.budget_ms, "cpus": os.cpu_count()}
         args.json.write_text(json.dumps(report, indent=2))
     if args.plot:
-        plot(levels, args.plot)
+        plot(levels, args.plot, found)
 
 
 if __name__ == "__main__":

@@ -36,12 +36,12 @@ def speech_wav(path, rate: int = 16000) -> None:
         wav.writeframes(pcm.tobytes())
 
 
-async def telephonist_call(*args: str) -> tuple[int, str, str]:
+async def telephonist_call(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
     """Run ``telephonist call ARGS`` in a child process; exit code, stdout, stderr."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "telephonist", "call", *args,
+        sys.executable, "-m", "telephonist", "call", *args, stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(process.communicate(), 60)
+    out, err = await asyncio.wait_for(process.communicate(stdin), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
@@ -79,6 +79,16 @@ async def test_insecure_local_rewrites_the_stream_url(serve):
     assert code == 0, err
     assert "webhook answered TwiML: stream wss://" in out
     assert "latency ms" in out and "call caller hung up" in out
+
+
+async def test_interactive_lines_become_steps(serve):
+    """In --interactive mode a /step line runs that step; an empty line hangs up."""
+    async with serve() as served:
+        code, out, err = await telephonist_call(*FAST, "--interactive", "--insecure-local",
+                                                served.webhook, stdin=b"/dtmf 5\n/wait 0.2\n\n")
+        assert [e.data["digit"] for e in served.kinds(EventKind.DTMF)] == ["5"]
+    assert code == 0, err
+    assert "caller: [dtmf 5]" in out
 
 
 async def test_refused_auth_exits_non_zero(serve):
@@ -128,3 +138,9 @@ async def test_say_is_spoken_with_the_local_tts(serve):
         assert [e.text for e in served.assistant.of_type(UserText)] == ["check my order"]
     assert code == 0, err
     assert json.loads(out)["turns"][1]["latency_ms"] is not None
+
+
+def test_unreachable_webhook_exits_non_zero(capsys):
+    """Nothing listening at the URL is a failed call (exit 1), not a crash."""
+    assert main(["call", "--dtmf", "1", "--no-asr", "http://127.0.0.1:9/webhook"]) == 1
+    assert "webhook unreachable" in capsys.readouterr().err

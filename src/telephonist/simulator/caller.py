@@ -133,11 +133,14 @@ class TwilioCaller:
         async with contextlib.AsyncExitStack() as stack:
             http = client if client is not None else await stack.enter_async_context(
                 httpx.AsyncClient(timeout=15))
-            response = await http.post(url, data=form, headers=headers)
-            if response.status_code == 401 and credentials is not None and \
-                    response.headers.get("www-authenticate", "").lower().startswith("basic"):
-                response = await http.post(url, data=form, headers=headers,
-                                           auth=httpx.BasicAuth(*credentials))
+            try:
+                response = await http.post(url, data=form, headers=headers)
+                if response.status_code == 401 and credentials is not None and \
+                        response.headers.get("www-authenticate", "").lower().startswith("basic"):
+                    response = await http.post(url, data=form, headers=headers,
+                                               auth=httpx.BasicAuth(*credentials))
+            except httpx.HTTPError as exc:
+                raise CallFailed(f"webhook unreachable: {exc!r}") from None
         if response.status_code != 200:
             raise CallFailed(f"webhook answered HTTP {response.status_code}: "
                              f"{response.text[:200]}")
