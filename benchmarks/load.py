@@ -18,6 +18,7 @@ The knee is the first level whose p95 exceeds the 1-call p95 by more than ``--bu
     python benchmarks/load.py --calls 100 --seconds 60         # one level
     python benchmarks/load.py --json load.json --plot load.png --generators 2
     python benchmarks/load.py --replot load.json --plot load.png   # table and plot again
+    python benchmarks/load.py --server null --calls 100,400 --generators 1  # generator alone
 """
 
 from __future__ import annotations
@@ -94,10 +95,11 @@ def cpu_seconds(pid: int) -> float:
 class Server:
     """``scripted_server.py`` in its own process."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str = "scripted") -> None:
+        self.kind = kind
         self.log = tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "scripted_server.py"), "0"], stdout=subprocess.PIPE,
+            [sys.executable, str(HERE / f"{kind}_server.py"), "0"], stdout=subprocess.PIPE,
             stderr=self.log, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         assert self.process.stdout is not None
         ready = self.process.stdout.readline().split()
@@ -107,7 +109,9 @@ class Server:
         self.pid = self.process.pid
 
     def metric(self, name: str) -> float:
-        """Sum of one counter over its labels, from /metrics."""
+        """Sum of one counter over its labels, from /metrics (0 for the null server)."""
+        if self.kind != "scripted":
+            return 0.0
         text = httpx.get(f"{self.base}/metrics", timeout=10).text
         return sum(float(m) for m in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
 
@@ -177,9 +181,9 @@ def merge(level: Level, results: list[Results]) -> None:
     level.errors = level.errors[:5]
 
 
-def run_level(calls: int, seconds: float, generators: int) -> Level:
+def run_level(calls: int, seconds: float, generators: int, kind: str = "scripted") -> Level:
     """Fresh server, ``calls`` concurrent calls held for ``seconds``."""
-    server = Server()
+    server = Server(kind)
     try:
         level = Level(calls, seconds, generators)
         time.sleep(1.0)
@@ -280,6 +284,9 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, help="write a PNG plot here")
     parser.add_argument("--budget-ms", type=float, default=BUDGET_MS,
                         help="p95 latency the server may add before the knee (default 150)")
+    parser.add_argument("--server", choices=["scripted", "null"], default="scripted",
+                        help="scripted: our server with zero-latency providers (default); "
+                             "null: a trivial stream server, to measure the generator alone")
     parser.add_argument("--replot", type=Path, metavar="JSON",
                         help="print the table and draw the plot of an earlier --json run")
     args = parser.parse_args()
@@ -290,7 +297,7 @@ def main() -> None:
         print("\n".join(line(level) for level in levels))
     for calls in () if args.replot else (int(c) for c in args.calls.split(",")):
         generators = args.generators or (2 if calls >= 200 else 1)
-        level = run_level(calls, args.seconds, generators)
+        level = run_level(calls, args.seconds, generators, args.server)
         levels.append(level)
         print(line(level), flush=True)
     found = knee(levels, args.budget_ms)
