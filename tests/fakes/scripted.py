@@ -37,6 +37,7 @@ class ScriptedASRStream:
     async def send(self, audio: bytes) -> None:
         """Count audio (a real engine would recognise it)."""
         self.received += len(audio)
+        self.provider.changed.set()
 
     async def on_vad(self, speaking: bool) -> None:
         """End of speech: the next transcript is final."""
@@ -56,6 +57,7 @@ class ScriptedASRStream:
         """Stop the event stream."""
         self.closed = True
         self._events.put_nowait(None)
+        self.provider.changed.set()
 
 
 @dataclass
@@ -64,12 +66,22 @@ class ScriptedASR:
 
     transcripts: list[str] = field(default_factory=list)
     streams: list[ScriptedASRStream] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def open_stream(self, language: str) -> ScriptedASRStream:
         """A new stream (recorded in ``streams``)."""
         stream = ScriptedASRStream(self)
         self.streams.append(stream)
+        self.changed.set()
         return stream
+
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+        """Wait until ``predicate()`` holds, re-checked whenever a stream opens, hears audio
+        or closes."""
+        async with asyncio.timeout(within):
+            while not predicate():
+                self.changed.clear()
+                await self.changed.wait()
 
 
 def tone_audio(words: int) -> bytes:

@@ -69,6 +69,8 @@ class ChannelConfig:
     twilio_api_base: str | None = None
     validate_signature: bool = True
     stream_token_ttl: float = 60.0
+    prewarm: bool = True
+    """Open the ASR stream when an authenticated webhook is answered."""
     dtmf_timeout: float = 3.0
     interruptions: InterruptionSettings = InterruptionSettings()
     vad: VADSettings = VADSettings()
@@ -165,7 +167,7 @@ def _speech_block(value: Any, key: str, file: str) -> Mapping[str, Any]:
 _KEYS = {
     "server_url", "asr", "tts", "monitor_silence", "username", "password", "silence_timeout",
     "twilio_auth_token", "twilio_account_sid", "twilio_api_base", "validate_signature",
-    "stream_token_ttl", "dtmf_timeout", "interruptions", "vad",
+    "stream_token_ttl", "dtmf_timeout", "interruptions", "vad", "prewarm",
 }
 
 
@@ -205,6 +207,7 @@ def parse_channel(block: Any, *, file: str, environ: Mapping[str, str]) -> Chann
         twilio_api_base=_typed(block, "twilio_api_base", str, None, file),
         validate_signature=_typed(block, "validate_signature", bool, True, file),
         stream_token_ttl=_typed(block, "stream_token_ttl", float, 60.0, file),
+        prewarm=_typed(block, "prewarm", bool, True, file),
         dtmf_timeout=_typed(block, "dtmf_timeout", float, 3.0, file),
         interruptions=_interruptions(block.get("interruptions"), file),
         vad=_vad(block.get("vad"), file),

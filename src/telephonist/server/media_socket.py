@@ -150,7 +150,8 @@ async def _start(frame: Start, stream: MediaStream, transport: WebSocketTranspor
         "custom_parameters": {k: v for k, v in params.items() if k != "stream_token"},
     }
     session = CallSession(
-        stream=stream, transport=transport, assistant=runtime.assistant, asr=runtime.asr,
+        stream=stream, transport=transport, assistant=runtime.assistant,
+        asr=runtime.prewarmer.provider_for(call_sid) if runtime.prewarmer else runtime.asr,
         tts=runtime.tts, vad=runtime.vad, settings=runtime.settings, clock=runtime.clock,
         events=runtime.events, call_control=runtime.call_control, metadata=metadata,
         vad_batcher=runtime.vad_batcher)

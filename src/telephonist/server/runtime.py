@@ -14,6 +14,7 @@ from telephonist.call.settings import CallSettings
 from telephonist.call.transport import CallControl
 from telephonist.config.channel import ChannelConfig
 from telephonist.dialogue.turns import Assistant
+from telephonist.server.prewarm import Prewarmer
 from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.tts.base import TTSEngine
 from telephonist.speech.vad.base import VADModel
@@ -43,6 +44,7 @@ class Runtime:
     batch_vad: bool = True
     """Score all calls' audio in shared VAD inferences (when the model supports it)."""
     vad_batcher: VADBatcher | None = None
+    prewarmer: Prewarmer | None = None
 
     def __post_init__(self) -> None:
         if self.tokens is None:
@@ -54,6 +56,9 @@ class Runtime:
         if self.vad_batcher is None and self.batch_vad and hasattr(self.vad,
                                                                    "probabilities_batch"):
             self.vad_batcher = VADBatcher(cast(BatchModel, self.vad))
+        if self.prewarmer is None and self.channel.prewarm:
+            self.prewarmer = Prewarmer(self.asr, self.settings.language,
+                                       self.channel.stream_token_ttl, self.clock)
         if self.signatures is None and self.channel.checks_signatures:
             assert self.channel.twilio_auth_token is not None
             self.signatures = SignatureChecker(self.channel.twilio_auth_token)
@@ -68,3 +73,5 @@ class Runtime:
                     await result
         if self.vad_batcher is not None:
             self.vad_batcher.close()
+        if self.prewarmer is not None:
+            await self.prewarmer.close()

@@ -52,6 +52,8 @@ def make_webhook(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
             "direction": str(form.get("Direction", "")),
             "stream_token": runtime.tokens.issue(call_sid),
         }
+        if runtime.prewarmer is not None and (auth is not None or runtime.signatures is not None):
+            runtime.prewarmer.start(call_sid)  # only for callers who proved who they are
         twiml = connect_stream(stream_url(channel.server_url), parameters)
         return Response(twiml, media_type="text/xml")
 
