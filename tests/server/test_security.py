@@ -75,7 +75,8 @@ async def test_stream_upgrade_needs_a_signature(serve):
         caller.auth_token = None  # the upgrade goes out unsigned
         with pytest.raises(CallFailed, match="403"):
             await caller.connect()
-        assert not served.asr.streams
+        assert not served.assistant.events
+        assert served.runtime.prewarmer.pending == 1, "the signed webhook's stream is unclaimed"
 
 
 async def test_stream_signature_with_trailing_slash_is_accepted(serve):

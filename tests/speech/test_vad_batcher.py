@@ -53,8 +53,37 @@ async def test_a_failing_model_fails_only_the_waiting_calls():
                 raise RuntimeError("boom")
             return [[0.5] for _ in items]
 
+    class Stream:
+        window_ms = 20.0
+
     batcher = VADBatcher(Flaky())
     with pytest.raises(RuntimeError, match="boom"):
-        await batcher.score(object(), b"\xff" * 160)
-    assert await batcher.score(object(), b"\xff" * 160) == [0.5]
+        await batcher.score(Stream(), b"\xff" * 160)
+    assert await batcher.score(Stream(), b"\xff" * 160) == [0.5]
     batcher.close()
+
+
+async def test_a_burst_of_frames_gets_each_frames_own_windows(model: SileroVAD):
+    """Frames queued together still get the windows their own bytes completed."""
+    audio = load_prompt("agent-pass").mulaw[:4800]
+    frames = [audio[i:i + 160] for i in range(0, len(audio), 160)]
+    inline = model.new_stream()
+    expected = [inline.probabilities(frame) for frame in frames]
+    batcher = VADBatcher(model)
+    stream = model.new_stream()
+    got: list[list[float]] = []
+    finished = asyncio.Event()
+
+    def done(probabilities: list[float]) -> None:
+        got.append(probabilities)
+        if len(got) == len(frames):
+            finished.set()
+
+    for frame in frames:  # submitted at once, as after a network stall
+        batcher.submit(stream, frame, done)
+    await finished.wait()
+    batcher.close()
+    assert [len(p) for p in got] == [len(p) for p in expected]
+    flat = [p for probabilities in got for p in probabilities]
+    assert flat == pytest.approx([p for ps in expected for p in ps], abs=1e-4)
+    assert batcher.batches == 1

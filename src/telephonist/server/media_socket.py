@@ -45,7 +45,7 @@ class WebSocketTransport:
         if self.closed:
             return
         self.closed = True
-        with contextlib.suppress(RuntimeError, OSError):
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
             await self._ws.close()
 
 
