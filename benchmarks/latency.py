@@ -88,19 +88,19 @@ def media_frames(caller: TwilioCaller, frames: list[bytes]) -> list[str]:
             f'"payload":"{payload}"}}}}' for i, payload in enumerate(payloads)]
 
 
-async def speak(caller: TwilioCaller, frames: list[str], clears_before: int, *,
-                wait_for_clear: bool = True) -> float | None:
-    """Stream speech in real time; returns seconds from the first frame to a ``clear``."""
+async def speak(caller: TwilioCaller, frames: list[str], clears_before: int | None) -> float | None:
+    """Stream frames in real time; with ``clears_before`` (the caller's clear count when bot
+    audio is playing), returns seconds from the first frame to the server's ``clear``."""
     start = time.perf_counter()
     next_at = start
     barge = None
     for frame in frames:
         await caller.send_text(frame)
-        if barge is None and caller.clears > clears_before:
+        if barge is None and clears_before is not None and caller.clears > clears_before:
             barge = time.perf_counter() - start
         next_at += 0.02
         await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-    if barge is None and clears_before >= 0 and wait_for_clear:
+    if barge is None and clears_before is not None:
         try:
             await caller.wait_until(lambda: caller.clears > clears_before, within=2.0)
             barge = time.perf_counter() - start
@@ -123,7 +123,7 @@ async def one_call(base: str, http: httpx.AsyncClient, frames: list[bytes], turn
     pause = media_frames(caller, [SILENT_FRAME] * 40)  # 0.8 s
     await ready.wait()
     for turn in range(turns):
-        barge = await speak(caller, speech, caller.clears if turn else -1)
+        barge = await speak(caller, speech, caller.clears if turn else None)
         if barge is not None:
             barge_ins.append(barge)
         received = len(caller.received_audio)
@@ -131,7 +131,7 @@ async def one_call(base: str, http: httpx.AsyncClient, frames: list[bytes], turn
         await caller.send_text(pause[0])
         await caller.wait_until(lambda n=received: len(caller.received_audio) > n, within=30)
         latencies.append(time.perf_counter() - sent_at)
-        await speak(caller, pause, -1, wait_for_clear=False)
+        await speak(caller, pause, None)
     await caller.hang_up()
 
 

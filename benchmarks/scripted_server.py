@@ -9,6 +9,7 @@ The VAD is the real default (Silero), so its CPU cost per call is included.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from telephonist.call.settings import CallSettings
 from telephonist.config.channel import parse_channel
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, UserEvent, UserText
 from telephonist.server.app import create_app
+from telephonist.server.event_log import EventLogger
 from telephonist.server.runtime import Runtime
 from telephonist.server.serve import bound_socket, uvicorn_server
 from telephonist.speech.asr.base import ASREvent, Final
@@ -95,6 +97,9 @@ async def main(port: int) -> None:
     runtime = Runtime(channel=channel, settings=CallSettings.from_channel(channel, "en"),
                       assistant=InstantAssistant(), asr=ZeroASR(), tts=ZeroTTS(),
                       vad=SileroVAD(), batch_vad=os.environ.get("BENCH_VAD") != "inline")
+    if os.environ.get("BENCH_LOG"):  # every call event on stderr, for looking into outliers
+        logging.basicConfig(level=logging.DEBUG, format="%(relativeCreated)8.0f %(message)s")
+        runtime.events.subscribe(EventLogger())
     server = uvicorn_server(create_app(runtime))
     print(f"ready {sock.getsockname()[1]}", flush=True)
     await server.serve(sockets=[sock])
