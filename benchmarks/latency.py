@@ -19,7 +19,6 @@ import asyncio
 import base64
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -31,8 +30,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from load import cpu_seconds, rss_kb  # noqa: E402
+
 from audio_samples import load_prompt  # noqa: E402
 from telephonist.simulator.caller import TwilioCaller  # noqa: E402
+from telephonist.simulator.report import percentiles  # noqa: E402
 
 FRAME = 160
 SILENT_FRAME = b"\xff" * FRAME
@@ -51,33 +53,6 @@ class LevelResult:
     server_cpu_percent: float = 0.0
     generator_cpu_percent: float = 0.0
     errors: int = 0
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    """p50/p95/p99/max in ms."""
-    if not samples:
-        return {}
-    ordered = sorted(samples)
-
-    def pick(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
-
-    return {"n": len(ordered), "p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99),
-            "max": round(ordered[-1] * 1000, 2), "mean": round(statistics.mean(ordered) * 1000, 2)}
-
-
-def rss_kb(pid: int) -> int:
-    """Resident memory of a process."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def media_frames(caller: TwilioCaller, frames: list[bytes]) -> list[str]:
@@ -172,8 +147,8 @@ async def run_level(pid: int, port: int, calls: int, turns: int,
     result.rss_per_call_kb = round((rss_connected - result.rss_idle_mb * 1024) / calls, 1)
     result.server_cpu_percent = round(100 * cpu / wall, 1)
     result.generator_cpu_percent = round(100 * own / wall, 1)
-    result.turn_latency_ms = percentiles(latencies)
-    result.barge_in_ms = percentiles(barge_ins)
+    result.turn_latency_ms = percentiles([s * 1000 for s in latencies])
+    result.barge_in_ms = percentiles([s * 1000 for s in barge_ins])
     return result
 
 

@@ -30,6 +30,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from audio_samples import word_error_rate
+
 SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
 SHORT = "Sure, one moment please."
@@ -43,22 +47,6 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words, punctuation removed."""
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
-
-
-def wer(ref: str, hyp: str) -> float:
-    """Word error rate."""
-    r, h = words(ref), words(hyp)
-    row = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        prev, row[0] = row[0], i
-        for j, hw in enumerate(h, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (rw != hw))
-    return row[-1] / max(len(r), 1)
 
 
 def prompts(count: int) -> list[tuple[str, bytes, str]]:
@@ -126,7 +114,8 @@ async def asr_latency(asr: Any, count: int) -> dict[str, Any]:
         final = await anext(events)
         latency = time.perf_counter() - start
         rows.append({"prompt": name, "audio_s": round(len(audio) / 8000, 2),
-                     "latency_s": round(latency, 3), "wer": round(wer(text, final.text), 3),
+                     "latency_s": round(latency, 3),
+                     "wer": round(word_error_rate(text, final.text), 3),
                      "text": final.text})
     await stream.close()
     latencies = sorted(r["latency_s"] for r in rows)
