@@ -114,3 +114,48 @@ async def test_call_with_deepgram_asr_and_a_tts_fallback_chain() -> None:
         await caller.hang_up()
         await cloud.assistant.wait_for(lambda: bool(cloud.assistant.of_type(SessionEnd)))
         await cloud.deepgram.wait_for(lambda: "CloseStream" in cloud.deepgram.records[0].controls)
+
+
+async def test_call_with_cartesia_voice_cancelled_by_barge_in() -> None:
+    """Cartesia speaks the greeting over its websocket; caller speech cancels its context."""
+    from tests.fakes.cartesia_server import FakeCartesia
+    from tests.fakes.scripted import ScriptedASR
+
+    from telephonist.speech.tts import cartesia
+    from telephonist.speech.vad.silero import SileroVAD
+
+    greeting = " ".join(["This is a long greeting that keeps on going."] * 6)
+    env = {"CARTESIA_API_KEY": "test-cartesia-key"}
+    async with FakeCartesia(chunk_interval=0.05) as fake:
+        sock = bound_socket()
+        port = sock.getsockname()[1]
+        config = parse_channel({"server_url": f"127.0.0.1:{port}", "asr": {"name": "scripted"},
+                                "tts": {"name": "cartesia", "endpoint": fake.url}},
+                               file="credentials.yml", environ=env)
+        context = ProviderContext("credentials.yml", "twilio_media_streams.tts", env)
+        tts = cartesia.from_config({"endpoint": fake.url}, context)
+        assistant = ScriptedAssistant(greeting=greeting)
+        runtime = Runtime(channel=config, settings=CallSettings.from_channel(config, "en"),
+                          assistant=assistant, asr=ScriptedASR(["stop"]), tts=tts,
+                          vad=SileroVAD(), clock=VirtualClock())
+        server = uvicorn_server(create_app(runtime))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            caller = TwilioCaller(f"http://127.0.0.1:{port}/webhooks/twilio_media_streams/webhook",
+                                  stream_url_override=f"ws://127.0.0.1:{port}/webhooks/"
+                                                      "twilio_media_streams/websocket")
+            await caller.dial()
+            await caller.connect()
+            await caller.wait_until(lambda: len(caller.received_audio) >= 1600)
+            assert bytes(caller.received_audio) == synthetic_audio(greeting)[
+                :len(caller.received_audio)]
+            await caller.send_audio(load_prompt("agent-pass").mulaw[:8000])
+            await caller.wait_until(lambda: caller.clears == 1)
+            await fake.wait_for(lambda: bool(fake.cancels))
+            assert fake.cancels == [fake.requests[0]["context_id"]]
+            await caller.hang_up()
+        finally:
+            server.should_exit = True
+            await task
+            sock.close()
+            await tts.aclose()

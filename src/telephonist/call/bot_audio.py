@@ -38,9 +38,15 @@ class BotAudio:
         """``n_bytes`` more audio went out at ``now``."""
         self.playout_end = max(self.playout_end, now) + n_bytes / MULAW_BYTES_PER_MS / 1000
 
+    def current(self) -> int | None:
+        """The message playing now, or else the one being sent (before its first mark)."""
+        playing = self.playback.current_message()
+        return playing if playing is not None else (self._ids if self._ids in self._messages
+                                                    else None)
+
     def interruptible(self) -> bool:
         """May the message playing now be interrupted?"""
-        current = self.playback.current_message()
+        current = self.current()
         entry = self._messages.get(current) if current is not None else None
         return entry is None or entry[1].allow_interruptions
 
@@ -54,7 +60,7 @@ class BotAudio:
     def interrupt(self, now: float) -> tuple[str, str]:
         """The caller barged in: forget everything pending; returns (heard, full) text of the
         message that was playing."""
-        current = self.playback.current_message()
+        current = self.current()
         heard, full = "", ""
         if current is not None and current in self._messages:
             spoken, message = self._messages[current]

@@ -343,7 +343,8 @@ class CallSession:
 
     def _may_barge_in(self, *, words: int | None, keypress: bool = False) -> bool:
         """Is the caller allowed to interrupt what is playing now?"""
-        return may_interrupt(self._settings.interruptions, playing=self._bot.playing,
+        speaking = self._speaking is not None and not self._speaking.done()
+        return may_interrupt(self._settings.interruptions, playing=self._bot.playing or speaking,
                              interruptible=self._bot.interruptible(), words=words,
                              keypress=keypress)
 
