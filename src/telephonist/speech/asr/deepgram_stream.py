@@ -225,6 +225,9 @@ class DeepgramStream:
                 self.reconnects += 1
                 logger.info("deepgram.reconnected attempt=%d replayed_bytes=%d",
                             attempt, len(self._buffer))
+                # Retryable: the call goes on; the event (and its metric) records the drop.
+                self._events.put_nowait(ASRError(
+                    f"deepgram: reconnected after {last} (attempt {attempt})", retryable=True))
                 return True
         self._events.put_nowait(ASRError(f"deepgram: {last}; gave up after reconnecting",
                                          retryable=False))
