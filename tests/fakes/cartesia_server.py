@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
@@ -32,13 +31,14 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.responses import Response as HttpResponse
 from starlette.routing import Route
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from .azure_tts_server import HttpFaults, stream_body
 from .http_app import ServedApp
 from .synthetic import synthetic_audio
+from .websocket_fake import WebsocketFake
 
 __all__ = ["CartesiaFaults", "FakeCartesia", "FakeCartesiaBytes"]
 
@@ -63,7 +63,7 @@ class Handshake:
     auth: str  # "bearer" | "x-api-key" | "query"
 
 
-class FakeCartesia:
+class FakeCartesia(WebsocketFake):
     """``async with FakeCartesia(key) as fake:``; point ``endpoint`` at ``fake.url``."""
 
     def __init__(self, api_key: str = "test-cartesia-key", *, chunk_size: int = 320,
@@ -76,30 +76,7 @@ class FakeCartesia:
         self.requests: list[dict[str, Any]] = []
         self.cancels: list[str] = []
         self.chunks_sent: dict[str, int] = {}
-        self._server: Server | None = None
-        self._changed = asyncio.Condition()
-
-    @property
-    def url(self) -> str:
-        """``ws://127.0.0.1:PORT``."""
-        assert self._server is not None, "not started"
-        return f"ws://127.0.0.1:{next(iter(self._server.sockets)).getsockname()[1]}"
-
-    async def wait_for(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
-        """Wait until ``predicate()`` holds; re-checked after every frame."""
-        async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(predicate)
-
-    async def __aenter__(self) -> FakeCartesia:
-        self._server = await serve(self._handle, "127.0.0.1", 0,
-                                   process_request=self._check_request)
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
+        super().__init__()
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
         parts = urlsplit(request.path)
@@ -181,10 +158,6 @@ class FakeCartesia:
                 await asyncio.sleep(self.chunk_interval)
         await ws.send(json.dumps({"type": "done", "done": True, "status_code": 206,
                                   "context_id": context_id}))
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
 
 def _invalid(request: dict[str, Any]) -> tuple[int, str, str] | None:

@@ -26,17 +26,18 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+from .websocket_fake import WebsocketFake
 
 __all__ = ["DeepgramFaults", "FakeDeepgram", "ListenRecord", "WordCodec"]
 
@@ -231,7 +232,7 @@ class _Recognizer:
         return message
 
 
-class FakeDeepgram:
+class FakeDeepgram(WebsocketFake):
     """``async with FakeDeepgram(...) as fake:`` serves on 127.0.0.1; ``fake.url`` is the base."""
 
     def __init__(self, api_key: str = "test-deepgram-key", *, codec: WordCodec | None = None,
@@ -245,15 +246,7 @@ class FakeDeepgram:
         self.idle_timeout = idle_timeout
         self.faults = DeepgramFaults()
         self.records: list[ListenRecord] = []
-        self._server: Server | None = None
-        self._changed = asyncio.Condition()
-
-    @property
-    def url(self) -> str:
-        """``ws://127.0.0.1:PORT``: what a provider's ``endpoint`` key takes."""
-        assert self._server is not None, "not started"
-        port = next(iter(self._server.sockets)).getsockname()[1]
-        return f"ws://127.0.0.1:{port}"
+        super().__init__()
 
     def script_words(self) -> list[str]:
         """The words of the scripted utterance in progress."""
@@ -261,22 +254,6 @@ class FakeDeepgram:
         if self.script_index >= len(self.script):
             return []
         return self.script[self.script_index].split()
-
-    async def wait_for(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
-        """Wait until ``predicate()`` holds; re-checked whenever a connection changes."""
-        async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(predicate)
-
-    async def __aenter__(self) -> FakeDeepgram:
-        self._server = await serve(self._handle, "127.0.0.1", 0,
-                                   process_request=self._check_request)
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if self.faults.refuse_statuses:
@@ -352,10 +329,6 @@ class FakeDeepgram:
             await ws.send("{not json" if message.get("malformed") else json.dumps(message))
         await self._notify()
         return True
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
 
 def _authorized(headers: Headers, api_key: str) -> bool:
