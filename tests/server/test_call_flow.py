@@ -83,13 +83,8 @@ async def test_barge_in_clears_audio_and_records_what_was_heard(serve):
     """Caller speech over bot audio sends clear, stops synthesis, and reports the heard part."""
     long_text = " ".join(f"word{i}" for i in range(40))  # 8 s of audio
 
-    def respond(event):
-        if isinstance(event, SessionStart):
-            return AssistantTurn(messages=(BotMessage(long_text),))
-        return None
 
-
-    async with serve(assistant=ScriptedAssistant(respond=respond),
+    async with serve(assistant=ScriptedAssistant(greeting=long_text),
                      transcripts=["stop please"]) as served:
         caller = served.caller()
         await caller.dial()

@@ -16,7 +16,7 @@ from tests.fakes.scripted import ScriptedAssistant, spoken_length
 
 from audio_samples import load_prompt
 from telephonist.call.events import EventKind
-from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, UserText
+from telephonist.dialogue.turns import UserText
 from telephonist.simulator.caller import TwilioCaller
 from telephonist.simulator.phone import Phone
 from telephonist.simulator.runner import SimulatedCall
@@ -94,12 +94,8 @@ async def test_barge_in_gets_a_clear_and_cuts_the_utterance(serve):
     """Speaking 0.5 s into a long greeting brings a clear; the greeting is reported cut off."""
     long_text = " ".join(f"word{i}" for i in range(40))  # 8 s of audio
 
-    def respond(event):
-        if isinstance(event, SessionStart):
-            return AssistantTurn(messages=(BotMessage(long_text),))
-        return None
 
-    async with serve(assistant=ScriptedAssistant(respond=respond),
+    async with serve(assistant=ScriptedAssistant(greeting=long_text),
                      transcripts=["stop please"]) as served:
         report = await simulated(served).run([BargeInAfter(0.5), Say("stop please")])
     assert report.ok, report.outcome
