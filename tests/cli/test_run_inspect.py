@@ -49,3 +49,18 @@ async def test_inspect_on_localhost_prints_the_url_and_serves_the_page(tmp_path:
     finally:
         process.terminate()
         await process.wait()
+
+
+def test_run_on_a_busy_port_says_which_address(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A port already in use is a clear error naming the address and the flags, exit 2."""
+    project = tmp_path / "bot"
+    assert main(["init", str(project)]) == 0
+    capsys.readouterr()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["run", str(project), "--interface", "127.0.0.1", "--port", str(port)]) == 2
+    error = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in error and "--port" in error

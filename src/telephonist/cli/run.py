@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from telephonist.server.app import create_app
     from telephonist.server.assembly import Paths, build_runtime, warm_up
     from telephonist.server.event_log import EventLogger
-    from telephonist.server.serve import uvicorn_server
+    from telephonist.server.serve import bound_socket, uvicorn_server
 
     paths = Paths(project_of(args), args.credentials, args.endpoints)
     try:
@@ -76,8 +76,22 @@ def run(args: argparse.Namespace) -> int:
         return 2
     server = uvicorn_server(app, host=args.interface, port=args.port)
 
-    async def main() -> None:
-        await warm_up(runtime)
+    async def main() -> int:
+        try:
+            # Bound first: a busy port fails before the models load, and every address
+            # the banner prints already accepts connections.
+            listening = bound_socket(args.interface, args.port)
+        except OSError as exc:
+            await runtime.close()
+            print(f"telephonist: cannot listen on {args.interface}:{args.port} (--interface/"
+                  f"--port): {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        try:
+            await warm_up(runtime)
+        except BaseException:
+            listening.close()
+            await runtime.close()
+            raise
         base = runtime.channel.server_url
         print(f"Telephonist is answering calls for {paths.project.resolve()}\n"
               f"  Twilio voice webhook: https://{base}/webhooks/twilio_media_streams/webhook"
@@ -88,12 +102,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"  Inspector: http://{host}:{args.port}/webhooks/twilio_media_streams/inspect",
                   file=sys.stderr)
         try:
-            await server.serve()
+            await server.serve(sockets=[listening])
         finally:
+            listening.close()
             await runtime.close()
+        return 0
 
     try:
-        asyncio.run(main())
+        return asyncio.run(main())
     except KeyboardInterrupt:
-        pass
-    return 0
+        return 0
