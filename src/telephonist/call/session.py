@@ -10,7 +10,6 @@ hang-up are decided here. Nothing in it blocks: CPU work lives in providers' thr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from telephonist.call.dtmf import DtmfInput
 from telephonist.call.events import CallEvent, EventBus, EventKind
 from telephonist.call.interruptions import may_interrupt
 from telephonist.call.line import Line
+from telephonist.call.recognition import Recognition
 from telephonist.call.settings import CallSettings
 from telephonist.call.silence import SilenceMonitor
 from telephonist.call.speaker import Speaker, Spoken
@@ -53,7 +53,6 @@ __all__ = ["CallSession"]
 log = logging.getLogger(__name__)
 
 MAX_QUEUED_EVENTS = 32
-MAX_EARLY_AUDIO = 5000 * MULAW_BYTES_PER_MS
 
 
 class CallSession:
@@ -79,15 +78,14 @@ class CallSession:
         self._speaker = Speaker(stream, transport, tts, self._bot.playback,
                                 on_audio=self._audio_sent)
         self._vad_batcher = vad_batcher
-        self._heard: deque[tuple[bytes, list[VADEdge]]] = deque()
+        self._verdicts: deque[tuple[bytes, list[VADEdge]]] = deque()
         self._listener: asyncio.Task[None] | None = None
         self._detector = SpeechDetector(
             vad.new_stream(), threshold=settings.vad_threshold,
             min_silence_ms=settings.min_silence_ms)
         # Caller events for the assistant, or a turn the session itself decided (an apology).
         self._queue: asyncio.Queue[UserEvent | AssistantTurn] = asyncio.Queue(MAX_QUEUED_EVENTS)
-        self._asr: ASRStream | None = None
-        self._early_audio = bytearray()
+        self._recognition = Recognition()
         self._tasks: list[asyncio.Task[None]] = []
         self._speaking: asyncio.Task[None] | None = None
         self._audio_ms = 0.0
@@ -117,47 +115,43 @@ class CallSession:
         self._put(SessionStart(self.metadata))
         self._tasks.append(asyncio.create_task(self._turn_loop()))
         try:
-            self._asr = await self._asr_provider.open_stream(self._settings.language)
+            asr = await self._recognition.open(self._asr_provider, self._settings.language)
         except ProviderError as exc:
             self._emit(EventKind.ERROR, source="asr", message=str(exc), retryable=exc.retryable)
             await self._give_up_listening()
             return
-        if self._early_audio:
-            await self._asr.send(bytes(self._early_audio))
-            self._early_audio.clear()
-        self._tasks.append(asyncio.create_task(self._asr_loop(self._asr)))
+        self._tasks.append(asyncio.create_task(self._asr_loop(asr)))
 
     async def audio(self, mulaw: bytes) -> None:
         """One inbound frame of caller audio (the hot path); never waits for the VAD."""
         if self.end_reason is not None:
             return
         self._audio_ms += len(mulaw) / MULAW_BYTES_PER_MS
+        held = await self._recognition.arrived(mulaw)
         if self._vad_batcher is None:
-            await self._listen(mulaw, self._detector.feed(mulaw))
+            await self._listen(held, self._detector.feed(mulaw))
         else:  # scored with other calls' frames, off the loop; handled in arrival order
             self._vad_batcher.submit(self._detector.stream, mulaw,
-                                     lambda probabilities: self._scored(mulaw, probabilities))
+                                     lambda probabilities: self._scored(held, probabilities))
 
-    def _scored(self, mulaw: bytes, probabilities: list[float]) -> None:
+    def _scored(self, held: bytes, probabilities: list[float]) -> None:
         if self.end_reason is not None:
             return
-        self._heard.append((mulaw, self._detector.feed_probabilities(probabilities)))
+        self._verdicts.append((held, self._detector.feed_probabilities(probabilities)))
         if self._listener is None or self._listener.done():
-            self._listener = asyncio.create_task(self._drain_heard())
+            self._listener = asyncio.create_task(self._drain_verdicts())
 
-    async def _drain_heard(self) -> None:
+    async def _drain_verdicts(self) -> None:
         try:
-            while self._heard:
-                await self._listen(*self._heard.popleft())
+            while self._verdicts:
+                await self._listen(*self._verdicts.popleft())
         except Exception:  # the per-frame path must never take the call down silently
             log.exception("call.listen_failed", extra={"call_id": self.call_id})
 
-    async def _listen(self, mulaw: bytes, edges: list[VADEdge]) -> None:
-        """Recognition gets the frame, then the VAD's verdict on it, in that order."""
-        if self._asr is not None:
-            await self._asr.send(mulaw)
-        elif len(self._early_audio) < MAX_EARLY_AUDIO:
-            self._early_audio += mulaw
+    async def _listen(self, held: bytes, edges: list[VADEdge]) -> None:
+        """The VAD's verdict on one frame: the frame if recognition waited for it, the
+        speech edges, then a possible barge-in."""
+        await self._recognition.before_verdict(held)
         for edge in edges:
             await self._vad_edge(edge)
         if self._barge_in_due():
@@ -199,9 +193,7 @@ class CallSession:
         for task in [*self._tasks, self._speaking, self._listener]:
             if task is not None and task is not current:
                 task.cancel()
-        if self._asr is not None:
-            with contextlib.suppress(Exception):
-                await self._asr.close()
+        await self._recognition.close()
         try:
             await self._assistant.handle(self.call_id, SessionEnd(reason))
         except Exception:
@@ -306,8 +298,7 @@ class CallSession:
             self._emit(EventKind.SPEECH_ENDED, offset_ms=edge.offset_ms)
             if not self._busy and not self._bot.playing and self._queue.empty():
                 self._arm_silence()
-        if self._asr is not None:
-            await self._asr.on_vad(speaking)
+        await self._recognition.on_vad(speaking)
 
     async def _asr_loop(self, asr: ASRStream) -> None:
         async for event in asr.events():

@@ -54,10 +54,17 @@ ASREvent = SpeechStarted | Partial | Final | ASRError
 
 
 class ASRStream(Protocol):
-    """Recognition for one call."""
+    """Recognition for one call.
+
+    A stream that cuts utterances at our VAD's edges instead of finding the end of speech
+    itself sets a true ``cuts_at_vad_edges`` attribute: it then gets each frame just before
+    the VAD's verdict on it, instead of on arrival.
+    """
 
     async def send(self, audio: bytes) -> None:
-        """Feed mu-law 8 kHz audio (any length)."""
+        """Feed mu-law 8 kHz audio (any length). Called from the call's media reader for
+        every frame as it arrives, so it must return promptly: buffer, never wait on the
+        network beyond the transport's own flow control."""
 
     async def on_vad(self, speaking: bool) -> None:
         """Hint from our VAD: speech began (True) or ended (False).

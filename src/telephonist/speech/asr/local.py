@@ -191,6 +191,10 @@ class LocalASR:
 class LocalASRStream:
     """One call's utterance buffer and ordered transcription queue (an `ASRStream`)."""
 
+    cuts_at_vad_edges = True
+    """Utterances are cut at our VAD's edges, so each frame must come just before the VAD's
+    verdict on it (see `telephonist.call.recognition`)."""
+
     def __init__(self, asr: LocalASR, language: str) -> None:
         self._asr = asr
         self.language = language
