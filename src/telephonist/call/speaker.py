@@ -3,6 +3,7 @@ marks in the audio so the session learns what the caller has really heard."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,6 +55,9 @@ class Speaker:
                 if spoken.sent - last_mark >= MARK_EVERY_BYTES:
                     await self._mark(spoken, final=False)
                     last_mark = spoken.sent
+                # A provider with audio ready never suspends; yielding here lets every other
+                # call's first audio out before this one's remainder (fair under bursts).
+                await asyncio.sleep(0)
         finally:
             await chunks.aclose()  # stops the provider's work promptly on barge-in
         padding = -spoken.sent % FRAME_BYTES
