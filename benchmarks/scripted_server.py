@@ -23,7 +23,7 @@ from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, 
 from telephonist.server.app import create_app
 from telephonist.server.event_log import EventLogger
 from telephonist.server.runtime import Runtime
-from telephonist.server.serve import bound_socket, uvicorn_server
+from telephonist.server.serve import bound_socket, run_on_loop, uvicorn_server
 from telephonist.speech.asr.base import ASREvent, Final
 from telephonist.speech.tts.base import VoiceSpec
 from telephonist.speech.vad.silero import SileroVAD
@@ -106,4 +106,5 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0))
+    run_on_loop(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0),
+                os.environ.get("BENCH_LOOP", "auto"))  # type: ignore[arg-type]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -45,6 +44,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--inspect", action="store_true",
                         help="serve the development inspector (live calls, call timeline, "
                              "browser phone) at /webhooks/twilio_media_streams/inspect")
+    parser.add_argument("--loop", default="auto", choices=["auto", "uvloop", "asyncio"],
+                        help="event loop: uvloop when installed (auto, the default), or "
+                             "asyncio's own")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO")
     parser.add_argument("--log-format", default="text", choices=["text", "json"],
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from telephonist.server.app import create_app
     from telephonist.server.assembly import Paths, build_runtime, warm_up
     from telephonist.server.event_log import EventLogger
-    from telephonist.server.serve import bound_socket, uvicorn_server
+    from telephonist.server.serve import bound_socket, run_on_loop, uvicorn_server
 
     paths = Paths(project_of(args), args.credentials, args.endpoints)
     try:
@@ -109,6 +111,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     try:
-        return asyncio.run(main())
+        return run_on_loop(main(), args.loop)
     except KeyboardInterrupt:
         return 0
