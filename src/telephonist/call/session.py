@@ -137,8 +137,12 @@ class CallSession:
     def _scored(self, held: bytes, probabilities: list[float]) -> None:
         if self.end_reason is not None:
             return
-        self._verdicts.append((held, self._detector.feed_probabilities(probabilities)))
-        if self._listener is None or self._listener.done():
+        edges = self._detector.feed_probabilities(probabilities)
+        idle = self._listener is None or self._listener.done()
+        if idle and not (held or edges or self._barge_in_due()):
+            return  # the common verdict, "nothing changed": no task for it
+        self._verdicts.append((held, edges))
+        if idle:
             self._listener = asyncio.create_task(self._drain_verdicts())
 
     async def _drain_verdicts(self) -> None:
