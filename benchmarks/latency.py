@@ -6,7 +6,10 @@ simulated Twilio calls from this one, each streaming real recorded speech in rea
 * turn latency: the caller's first silent frame after speech (the scripted ASR finalises on
   it) → the first bot ``media`` frame at the caller;
 * barge-in: the caller's first speech frame while bot audio is playing → ``clear`` at the
-  caller (includes the configured ``min_speech_ms``, default 300 ms, and the VAD window);
+  caller (includes the configured ``min_speech_ms``, default 200 ms, and how late Silero
+  finds the onset in this clip, which depends on where its 32 ms windows fall);
+* barge-in from onset: the server's own figure, from the speech onset as the VAD dates it to
+  the ``clear`` sent (``min_speech_ms`` plus every lag of the server);
 * server RSS per call and server CPU while the calls run.
 
 Usage: ``python benchmarks/latency.py --calls 1,50,100,200 --turns 4 [--json out.json]``
@@ -48,6 +51,7 @@ class LevelResult:
     turns: int
     turn_latency_ms: dict[str, float] = field(default_factory=dict)
     barge_in_ms: dict[str, float] = field(default_factory=dict)
+    barge_in_onset_ms: dict[str, float] = field(default_factory=dict)
     rss_idle_mb: float = 0.0
     rss_per_call_kb: float = 0.0
     server_cpu_percent: float = 0.0
@@ -140,7 +144,9 @@ async def run_level(pid: int, port: int, calls: int, turns: int,
         cpu_start, own_start = cpu_seconds(pid), cpu_seconds(os.getpid())
         wall_start = time.perf_counter()
         ready.set()
+        await http.get(f"{base}/bench/barge-ins")  # forget the previous level's
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        onsets = (await http.get(f"{base}/bench/barge-ins")).json()
         wall = time.perf_counter() - wall_start
         cpu, own = cpu_seconds(pid) - cpu_start, cpu_seconds(os.getpid()) - own_start
     result.errors = sum(1 for o in outcomes if isinstance(o, BaseException))
@@ -149,6 +155,7 @@ async def run_level(pid: int, port: int, calls: int, turns: int,
     result.generator_cpu_percent = round(100 * own / wall, 1)
     result.turn_latency_ms = percentiles([s * 1000 for s in latencies])
     result.barge_in_ms = percentiles([s * 1000 for s in barge_ins])
+    result.barge_in_onset_ms = percentiles(onsets)
     return result
 
 
@@ -179,9 +186,10 @@ def main() -> None:
             server.terminate()
             server.wait(10)
         results.append(result)
-        t, b = result.turn_latency_ms, result.barge_in_ms
+        t, b, o = result.turn_latency_ms, result.barge_in_ms, result.barge_in_onset_ms
         print(f"{calls:4d} calls: turn latency p50 {t.get('p50')} ms p95 {t.get('p95')} ms"
               f" (n={t.get('n')}) | barge-in p50 {b.get('p50')} ms p95 {b.get('p95')} ms"
+              f" (from VAD onset p50 {o.get('p50')} p95 {o.get('p95')} ms)"
               f" | RSS {result.rss_per_call_kb} kB/call (idle {result.rss_idle_mb} MB)"
               f" | CPU server {result.server_cpu_percent}%"
               f" generator {result.generator_cpu_percent}% | errors {result.errors}",

@@ -15,8 +15,11 @@ import sys
 from collections.abc import AsyncIterator
 
 import numpy as np
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from telephonist.audio import mulaw
+from telephonist.call.events import CallEvent, EventKind
 from telephonist.call.settings import CallSettings
 from telephonist.config.channel import parse_channel
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, UserEvent, UserText
@@ -100,7 +103,22 @@ async def main(port: int) -> None:
     if os.environ.get("BENCH_LOG"):  # every call event on stderr, for looking into outliers
         logging.basicConfig(level=logging.DEBUG, format="%(relativeCreated)8.0f %(message)s")
         runtime.events.subscribe(EventLogger())
-    server = uvicorn_server(create_app(runtime))
+    reactions: list[float] = []
+
+    def collect(event: CallEvent) -> None:
+        if event.kind is EventKind.BARGE_IN and "onset_to_clear_ms" in event.data:
+            reactions.append(event.data["onset_to_clear_ms"])
+
+    async def barge_ins(request: Request) -> JSONResponse:
+        """The server's own barge-in reactions (VAD-dated onset → clear) since the last ask."""
+        taken = list(reactions)
+        reactions.clear()
+        return JSONResponse(taken)
+
+    runtime.events.subscribe(collect)
+    app = create_app(runtime)
+    app.add_route("/bench/barge-ins", barge_ins)
+    server = uvicorn_server(app)
     print(f"ready {sock.getsockname()[1]}", flush=True)
     await server.serve(sockets=[sock])
 

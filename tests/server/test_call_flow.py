@@ -98,6 +98,14 @@ async def test_barge_in_clears_audio_and_records_what_was_heard(serve):
         assert barged.full_text == long_text
         assert barged.heard_text.split() == long_text.split()[:len(barged.heard_text.split())]
         assert 8 <= len(barged.heard_text.split()) <= 12
+        # Stream time from the VAD-dated onset to the clear: at least min_speech_ms (200), at
+        # most the 1 s of speech sent (the frames arrive as a burst here, not in real time).
+        event = served.kinds(EventKind.BARGE_IN)[0].data
+        assert event["trigger"] == "speech" and 200 <= event["onset_to_clear_ms"] <= 1000
+        import httpx
+        async with httpx.AsyncClient() as http:
+            metrics = (await http.get(f"{served.base_url}/metrics")).text
+        assert "telephonist_barge_in_reaction_seconds_count 1.0" in metrics
         await caller.send_audio(silence(1.0))
         await served.assistant.wait_for(lambda: bool(served.assistant.of_type(UserText)))
         assert served.assistant.of_type(UserText)[0].text == "stop please"

@@ -346,11 +346,13 @@ class CallSession:
     async def _barge_in(self, trigger: str) -> None:
         heard, full = self._bot.interrupt(self._clock.now())
         self._drain_watchdog.cancel()
-        self._speech_started_ms = None
+        onset, self._speech_started_ms = self._speech_started_ms, None
         await self._transport.send(self._stream.clear())
         if self._speaking is not None:
             self._speaking.cancel()
-        self._emit(EventKind.BARGE_IN, trigger=trigger, heard=heard, full=full)
+        # Caller audio since the speech onset the VAD dated: min_speech_ms plus every lag.
+        reaction = {} if onset is None else {"onset_to_clear_ms": self._audio_ms - onset}
+        self._emit(EventKind.BARGE_IN, trigger=trigger, heard=heard, full=full, **reaction)
         self._put(BargedIn(heard_text=heard, full_text=full))
         await self._drained()
 

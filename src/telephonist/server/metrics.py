@@ -39,6 +39,10 @@ class CallMetrics:
             buckets=_LATENCY_BUCKETS, registry=r)
         self.barge_ins = Counter("telephonist_barge_ins_total", "Caller interruptions",
                                  ["trigger"], registry=r)
+        self.barge_in_reaction = Histogram(
+            "telephonist_barge_in_reaction_seconds",
+            "Caller speech onset (as the VAD dates it) → clear sent; includes min_speech_ms",
+            buckets=_LATENCY_BUCKETS, registry=r)
         self.silences = Counter("telephonist_silence_timeouts_total", "Silence timeouts",
                                 registry=r)
         self.errors = Counter("telephonist_provider_errors_total", "Provider errors",
@@ -62,6 +66,8 @@ class CallMetrics:
             self.tts_first_byte.observe(float(data["tts_ms"]) / 1000)
         elif kind is EventKind.BARGE_IN:
             self.barge_ins.labels(trigger=str(data.get("trigger", ""))).inc()
+            if "onset_to_clear_ms" in data:
+                self.barge_in_reaction.observe(float(data["onset_to_clear_ms"]) / 1000)
         elif kind is EventKind.SILENCE:
             self.silences.inc()
         elif kind is EventKind.ERROR:
