@@ -107,7 +107,7 @@ def test_open_store_specs(tmp_path: Path) -> None:
     assert isinstance(custom, SQLiteStore) and custom.path == tmp_path / "x" / "y.db"
     custom.close()
     with pytest.raises(ConfigError, match=r"tracker_store\.type"):
-        open_store({"type": "redis"}, tmp_path)
+        open_store({"type": "mongod"}, tmp_path)
 
 
 def test_values_json_cannot_encode_are_stored_as_text(store: ConversationStore) -> None:
