@@ -73,7 +73,7 @@ def prompts(count: int) -> list[tuple[str, bytes, str]]:
     return out
 
 
-def load_all() -> tuple[dict[str, Any], Any, Any]:
+def load_all(workers: int | None = None) -> tuple[dict[str, Any], Any, Any]:
     """Import and load each engine; timings and RSS after each."""
     steps: dict[str, Any] = {"baseline_rss_mb": round(rss_mb(), 1)}
     start = time.perf_counter()
@@ -82,10 +82,10 @@ def load_all() -> tuple[dict[str, Any], Any, Any]:
     steps["vad"] = {"load_s": round(time.perf_counter() - start, 3), "rss_mb": round(rss_mb(), 1)}
     start = time.perf_counter()
     from telephonist.speech.asr.local import LocalASR
-    asr = LocalASR()
+    asr = LocalASR() if workers is None else LocalASR(workers=workers)
     asr.load()
     steps["asr"] = {"load_s": round(time.perf_counter() - start, 3), "rss_mb": round(rss_mb(), 1),
-                    "threads": asr.threads}
+                    "threads": asr.threads, "workers": asr.workers}
     start = time.perf_counter()
     from telephonist.speech.tts.local import LocalTTS
     tts = LocalTTS()
@@ -147,15 +147,49 @@ async def tts_latency(tts: Any, repeats: int = 5) -> dict[str, Any]:
     return out
 
 
+async def asr_together(asr: Any, callers: Sequence[int]) -> dict[str, Any]:
+    """N callers stop speaking at the same moment (each its own stream): seconds from then
+    to each caller's Final, mean and last (median of 3 rounds)."""
+    audio = [a for _, a, _ in prompts(max(callers))]
+    out: dict[str, Any] = {}
+    for n in callers:
+        streams = [await asr.open_stream("en") for _ in range(n)]
+        finals = [stream.events() for stream in streams]
+        means, lasts = [], []
+        for _ in range(3):
+            for stream, clip in zip(streams, audio, strict=False):
+                await stream.on_vad(True)
+                await stream.send(clip)
+
+            async def final(stream: Any, events: Any, start: float) -> float:
+                await stream.on_vad(False)
+                await anext(events)
+                return time.perf_counter() - start
+
+            start = time.perf_counter()
+            done = await asyncio.gather(*(final(s, e, start)
+                                          for s, e in zip(streams, finals, strict=True)))
+            means.append(statistics.mean(done))
+            lasts.append(max(done))
+        for stream in streams:
+            await stream.close()
+        out[str(n)] = {"mean_s": round(statistics.median(means), 3),
+                       "last_s": round(statistics.median(lasts), 3)}
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run everything; print a summary or JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--utterances", type=int, default=12)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local ASR workers (default: the engine's default)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    loads, asr, tts = load_all()
+    loads, asr, tts = load_all(args.workers)
     result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
               "load": loads, "asr": asyncio.run(asr_latency(asr, args.utterances)),
+              "asr_together": asyncio.run(asr_together(asr, (1, 2, 4, 8))),
               "tts": asyncio.run(tts_latency(tts))}
     if args.json:
         json.dump(result, sys.stdout, indent=2)
@@ -167,6 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = result["asr"]
     print(f"ASR after end of speech ({a['utterances']} prompts 2-3.5 s): median {a['median_s']} s,"
           f" p90 {a['p90_s']} s, max {a['max_s']} s, mean WER {a['mean_wer']}")
+    together = ", ".join(f"{n}: mean {r['mean_s']} s, last {r['last_s']} s"
+                         for n, r in result["asr_together"].items())
+    print(f"ASR, callers ending speech at once ({loads['asr']['workers']} workers): {together}")
     for label, t in result["tts"].items():
         print(f"TTS {label} ({t['words']} words, {t['audio_s']} s): first chunk "
               f"{t['first_chunk_median_s']} s, total {t['total_median_s']} s, RTF {t['rtf']}")
