@@ -40,6 +40,10 @@ class Served:
     clock: VirtualClock
     events: list[CallEvent] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    server: Any = None
+    """The uvicorn server (a `DrainingServer` when the fixture got a ``drain_timeout``)."""
+    serving: asyncio.Task[None] | None = None
+    """Done when the server has stopped."""
 
     def record(self, event: CallEvent) -> None:
         """Event-bus subscriber: keep every call event."""
@@ -99,7 +103,7 @@ def serve(silero: SileroVAD) -> ServeFactory:
     @asynccontextmanager
     async def run(*, assistant: ScriptedAssistant | None = None, transcripts: list[str] | None
                   = None, call_control: Any = None, inspect: bool = False,
-                  interface: str = "127.0.0.1", clock: Any = None,
+                  interface: str = "127.0.0.1", clock: Any = None, drain_timeout: float = 0.0,
                   **channel: Any) -> AsyncIterator[Served]:
         sock = bound_socket()
         port = sock.getsockname()[1]
@@ -115,8 +119,10 @@ def serve(silero: SileroVAD) -> ServeFactory:
             clock=clock, call_control=call_control)
         served.runtime.events.subscribe(served.record)
         server = uvicorn_server(create_app(served.runtime, inspect=inspect,
-                                           interface=interface))
+                                           interface=interface),
+                                runtime=served.runtime, drain_timeout=drain_timeout)
         task = asyncio.create_task(server.serve(sockets=[sock]))
+        served.server, served.serving = server, task
         try:
             yield served
         finally:

@@ -44,6 +44,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--inspect", action="store_true",
                         help="serve the development inspector (live calls, call timeline, "
                              "browser phone) at /webhooks/twilio_media_streams/inspect")
+    parser.add_argument("--drain-timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="on SIGTERM/Ctrl-C, stop taking calls but let calls in progress "
+                             "finish for up to this long (default: 300; 0 = stop at once; "
+                             "a second signal stops at once)")
     parser.add_argument("--loop", default="auto", choices=["auto", "uvloop", "asyncio"],
                         help="event loop: uvloop when installed (auto, the default), or "
                              "asyncio's own")
@@ -64,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
     from telephonist.server.event_log import EventLogger
     from telephonist.server.serve import bound_socket, run_on_loop, uvicorn_server
 
+    if args.drain_timeout < 0:
+        print("telephonist: --drain-timeout must be 0 or more seconds", file=sys.stderr)
+        return 2
     paths = Paths(project_of(args), args.credentials, args.endpoints)
     try:
         runtime = build_runtime(paths, os.environ)
@@ -76,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"telephonist: {exc}", file=sys.stderr)
         return 2
-    server = uvicorn_server(app, host=args.interface, port=args.port)
+    server = uvicorn_server(app, host=args.interface, port=args.port, runtime=runtime,
+                            drain_timeout=args.drain_timeout)
 
     async def main() -> int:
         try:

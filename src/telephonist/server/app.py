@@ -25,6 +25,9 @@ def create_app(runtime: Runtime, *, extra_routes: list[BaseRoute] | None = None,
     bound to ``interface`` (raises `ConfigError` if that is public and has no credentials)."""
 
     async def process_health(request: Request) -> Response:
+        if runtime.draining:  # load balancers stop sending calls here
+            return JSONResponse({"status": "draining", "active_calls": len(runtime.sessions)},
+                                status_code=503)
         return JSONResponse({"status": "ok", "active_calls": len(runtime.sessions)})
 
     async def websocket_endpoint(websocket: WebSocket) -> None:

@@ -45,6 +45,9 @@ class Runtime:
     """Score all calls' audio in shared VAD inferences (when the model supports it)."""
     vad_batcher: VADBatcher | None = None
     prewarmer: Prewarmer | None = None
+    draining: bool = False
+    """Shutting down gracefully: no new calls (webhook and /health answer 503), while the
+    calls in progress go on."""
 
     def __post_init__(self) -> None:
         if self.tokens is None:

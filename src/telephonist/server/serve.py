@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import time
 from collections.abc import Coroutine
+from types import FrameType
 from typing import Any, Literal, TypeVar
 
 import uvicorn
 from starlette.applications import Starlette
 
-__all__ = ["MAX_WS_MESSAGE_BYTES", "bound_socket", "run_on_loop", "uvicorn_server"]
+from telephonist.server.runtime import Runtime
+
+__all__ = ["MAX_WS_MESSAGE_BYTES", "DrainingServer", "bound_socket", "run_on_loop",
+           "uvicorn_server"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Loop = Literal["auto", "uvloop", "asyncio"]
@@ -19,15 +27,58 @@ MAX_WS_MESSAGE_BYTES = 64 * 1024
 """Inbound frames are ~300 bytes; a larger cap only invites memory abuse."""
 
 
+class DrainingServer(uvicorn.Server):
+    """Graceful shutdown for calls: the first SIGINT/SIGTERM stops new calls (webhook and
+    ``/health`` answer 503, so Twilio tries the number's fallback URL and load balancers move
+    on) while the calls in progress go on, for up to ``drain_timeout`` seconds; then the
+    server stops. A second signal stops it at once. Without calls it stops at once."""
+
+    def __init__(self, config: uvicorn.Config, runtime: Runtime, drain_timeout: float) -> None:
+        super().__init__(config)
+        self.runtime = runtime
+        self.drain_timeout = drain_timeout
+        self._deadline: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Signal handler (uvicorn's): drain first, stop on the second signal."""
+        if not self.drain():
+            super().handle_exit(sig, frame)
+
+    def drain(self) -> bool:
+        """Start draining; False when there is nothing to drain or a drain is under way
+        (the caller should stop the server now)."""
+        if self._deadline is not None or self.drain_timeout <= 0 or not self.runtime.sessions:
+            return False
+        self.runtime.draining = True
+        self._deadline = time.monotonic() + self.drain_timeout
+        log.warning("server.draining: %d call(s) in progress; stopping when they end or in "
+                    "%.0f s (signal again to stop now)", len(self.runtime.sessions),
+                    self.drain_timeout)
+        return True
+
+    async def on_tick(self, counter: int) -> bool:
+        """uvicorn's 100 ms housekeeping tick: end the drain when the calls are over."""
+        if self._deadline is not None and not self.should_exit and (
+                not self.runtime.sessions or time.monotonic() >= self._deadline):
+            if self.runtime.sessions:
+                log.warning("server.drain_timeout: ending %d call(s)", len(self.runtime.sessions))
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
 def uvicorn_server(app: Starlette, *, host: str = "127.0.0.1", port: int = 5005,
-                   log_level: str = "warning") -> uvicorn.Server:
-    """A uvicorn server for ``app`` (call ``serve()``, or ``serve(sockets=[...])``)."""
+                   log_level: str = "warning", runtime: Runtime | None = None,
+                   drain_timeout: float = 0.0) -> uvicorn.Server:
+    """A uvicorn server for ``app`` (call ``serve()``, or ``serve(sockets=[...])``); with a
+    ``runtime`` and a ``drain_timeout``, a `DrainingServer`."""
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, lifespan="off",
         ws_max_size=MAX_WS_MESSAGE_BYTES, ws_ping_interval=20.0, ws_ping_timeout=20.0,
         ws_per_message_deflate=False,  # Twilio does not compress; deflate only costs CPU
         log_config=None, access_log=False,
     )
+    if runtime is not None and drain_timeout > 0:
+        return DrainingServer(config, runtime, drain_timeout)
     return uvicorn.Server(config)
 
 

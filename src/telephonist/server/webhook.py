@@ -31,6 +31,9 @@ def make_webhook(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
         channel.password else None
 
     async def webhook(request: Request) -> Response:
+        if runtime.draining:  # Twilio then tries the number's fallback URL (another instance)
+            return PlainTextResponse("Shutting down: not taking new calls.", status_code=503,
+                                     headers={"Retry-After": "30"})
         if auth is not None and (refusal := auth.refuse(request)) is not None:
             return refusal
         form = await request.form()
