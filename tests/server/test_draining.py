@@ -69,6 +69,19 @@ async def test_second_signal_or_no_calls_stop_at_once(serve):
         await caller.hang_up()
 
 
+async def test_drain_waits_for_an_answered_call_whose_stream_is_on_its_way(serve):
+    """A call answered just before the signal still gets its stream served."""
+    async with serve(transcripts=["hello"], drain_timeout=60) as served:
+        caller = served.caller()
+        await caller.dial()  # TwiML with a stream token; the websocket is not open yet
+        assert served.server.drain() is True
+        await caller.connect()
+        await served.wait_for_speech(caller, served.assistant.greeting)
+        await caller.hang_up()
+        async with asyncio.timeout(10):
+            await asyncio.shield(served.serving)
+
+
 async def test_without_drain_timeout_the_server_is_plain_uvicorn(serve):
     """--drain-timeout 0: the first signal stops the server, as before."""
     async with serve() as served:

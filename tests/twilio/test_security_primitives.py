@@ -53,6 +53,18 @@ def test_stream_tokens_are_single_use_bound_and_expiring():
     assert tokens.redeem("CA1", forged) == "stream token does not match this call"
 
 
+def test_pending_tokens_count_answered_calls_whose_stream_has_not_arrived():
+    """Issued and not yet redeemed nor expired: what a graceful shutdown waits for."""
+    now = [100.0]
+    tokens = StreamTokens(b"k" * 32, 60, lambda: now[0])
+    first, _second = tokens.issue("CA1"), tokens.issue("CA2")
+    assert tokens.pending() == 2
+    assert tokens.redeem("CA1", first) is None
+    assert tokens.pending() == 1
+    now[0] += 61
+    assert tokens.pending() == 0
+
+
 def test_twiml_connects_and_nothing_follows():
     """The answer is Response > Connect > Stream with parameters; helpers for hang-up/transfer."""
     xml = connect_stream(stream_url("bot.example.com"), {"call_id": "CA1", "user_phone": ""})

@@ -44,22 +44,26 @@ class DrainingServer(uvicorn.Server):
         if not self.drain():
             super().handle_exit(sig, frame)
 
+    def calls(self) -> int:
+        """Calls in progress, and calls answered whose stream has not arrived yet."""
+        tokens = self.runtime.tokens
+        return len(self.runtime.sessions) + (tokens.pending() if tokens is not None else 0)
+
     def drain(self) -> bool:
         """Start draining; False when there is nothing to drain or a drain is under way
         (the caller should stop the server now)."""
-        if self._deadline is not None or self.drain_timeout <= 0 or not self.runtime.sessions:
+        if self._deadline is not None or self.drain_timeout <= 0 or not self.calls():
             return False
         self.runtime.draining = True
         self._deadline = time.monotonic() + self.drain_timeout
         log.warning("server.draining: %d call(s) in progress; stopping when they end or in "
-                    "%.0f s (signal again to stop now)", len(self.runtime.sessions),
-                    self.drain_timeout)
+                    "%.0f s (signal again to stop now)", self.calls(), self.drain_timeout)
         return True
 
     async def on_tick(self, counter: int) -> bool:
         """uvicorn's 100 ms housekeeping tick: end the drain when the calls are over."""
         if self._deadline is not None and not self.should_exit and (
-                not self.runtime.sessions or time.monotonic() >= self._deadline):
+                not self.calls() or time.monotonic() >= self._deadline):
             if self.runtime.sessions:
                 log.warning("server.drain_timeout: ending %d call(s)", len(self.runtime.sessions))
             self.should_exit = True

@@ -24,11 +24,14 @@ class StreamTokens:
         self._ttl = ttl_seconds
         self._now = now
         self._used: dict[str, float] = {}
+        self._issued: dict[str, float] = {}
 
     def issue(self, call_sid: str) -> str:
         """A token for ``call_sid``, valid for the TTL."""
         expiry = int(self._now() + self._ttl)
         nonce = secrets.token_urlsafe(12)
+        self.pending()  # forget the expired ones
+        self._issued[nonce] = expiry
         body = f"{expiry}.{nonce}"
         return f"{body}.{self._sign(call_sid, body)}"
 
@@ -47,7 +50,15 @@ class StreamTokens:
         if parts[1] in self._used:
             return "stream token already used"
         self._used[parts[1]] = float(parts[0])
+        self._issued.pop(parts[1], None)
         return None
+
+    def pending(self) -> int:
+        """Tokens this process issued that are neither redeemed here nor expired: calls
+        whose stream may still arrive (a graceful shutdown waits for them)."""
+        now = self._now()
+        self._issued = {n: exp for n, exp in self._issued.items() if exp >= now}
+        return len(self._issued)
 
     def _sign(self, call_sid: str, body: str) -> str:
         digest = hmac.new(self._secret, f"{call_sid}.{body}".encode(), hashlib.sha256).digest()
