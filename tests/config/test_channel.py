@@ -73,6 +73,8 @@ def test_server_url_is_normalised(given, expected):
      "server_url", "not a host name"),
     ({"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"},
       "vad": {"name": "webrtc"}}, "vad.name", "must be 'silero' or 'energy'"),
+    ({"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"},
+      "stream_token_secret": "short"}, "stream_token_secret", "at least 32 characters"),
 ])
 def test_bad_blocks_name_file_and_key(block, key, message):
     """Every problem is a ConfigError with credentials.yml and the full key."""
@@ -91,6 +93,9 @@ def test_secrets_from_environment_and_tts_chain():
     assert channel.twilio_auth_token == "s3cr3t-auth-value" and channel.checks_signatures
     assert [b["name"] for b in channel.tts] == ["cartesia", "local"]
     assert "s3cr3t" not in repr(channel)
+    shared = parse({"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"}},
+                   {"TELEPHONIST_STREAM_TOKEN_SECRET": "k" * 40})
+    assert shared.stream_token_secret == "k" * 40 and "kkkk" not in repr(shared)
 
 
 def test_yaml_interpolation_and_errors(tmp_path: Path):

@@ -145,3 +145,25 @@ async def test_hang_up_through_twilio_rest_when_credentials_are_set(serve):
             await caller.play_all()
             await caller.wait_until(lambda: caller.closed_by_server)
         assert rest.updates == [(caller.call_sid, {"Status": "completed"})]
+
+
+async def test_instances_sharing_the_token_secret_accept_each_others_streams(serve):
+    """Webhook answered by one instance, stream landing on another behind the same load
+    balancer: accepted with a shared stream_token_secret, refused without."""
+    secret = "s" * 40
+    async with serve(stream_token_secret=secret) as webhook_side, \
+            serve(stream_token_secret=secret) as stream_side, serve() as stranger:
+        caller = webhook_side.caller()
+        caller.stream_url_override = stream_side.caller().stream_url_override
+        await caller.dial()
+        await caller.connect()
+        await stream_side.wait_for_speech(caller, stream_side.assistant.greeting)
+        assert not webhook_side.asr.streams and len(stream_side.asr.streams) == 1
+        await caller.hang_up()
+
+        refused = webhook_side.caller()
+        refused.stream_url_override = stranger.caller().stream_url_override
+        await refused.dial()
+        await refused.connect()
+        await refused.wait_until(lambda: refused.closed_by_server)
+        assert not stranger.asr.streams

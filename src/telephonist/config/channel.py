@@ -69,6 +69,9 @@ class ChannelConfig:
     twilio_api_base: str | None = None
     validate_signature: bool = True
     stream_token_ttl: float = 60.0
+    stream_token_secret: str | None = field(default=None, repr=False)
+    """Shared by every instance behind one load balancer, so a stream landing on another
+    instance than its webhook is accepted; None: a random secret per process."""
     prewarm: bool = True
     """Open the ASR stream when an authenticated webhook is answered."""
     dtmf_timeout: float = 3.0
@@ -167,7 +170,8 @@ def _speech_block(value: Any, key: str, file: str) -> Mapping[str, Any]:
 _KEYS = {
     "server_url", "asr", "tts", "monitor_silence", "username", "password", "silence_timeout",
     "twilio_auth_token", "twilio_account_sid", "twilio_api_base", "validate_signature",
-    "stream_token_ttl", "dtmf_timeout", "interruptions", "vad", "prewarm",
+    "stream_token_ttl", "stream_token_secret", "dtmf_timeout", "interruptions", "vad",
+    "prewarm",
 }
 
 
@@ -188,6 +192,11 @@ def parse_channel(block: Any, *, file: str, environ: Mapping[str, str]) -> Chann
     if bool(username) != bool(password):
         raise ConfigError("username and password must be given together (or neither)",
                           file=file, key=f"{CHANNEL}.{'password' if username else 'username'}")
+    token_secret = _typed(block, "stream_token_secret", str, None, file) \
+        or environ.get("TELEPHONIST_STREAM_TOKEN_SECRET") or None
+    if token_secret is not None and len(token_secret) < 32:
+        raise ConfigError("must be at least 32 characters (e.g. `openssl rand -hex 32`)",
+                          file=file, key=f"{CHANNEL}.stream_token_secret")
     silence_timeout = _typed(block, "silence_timeout", float, DEFAULT_SILENCE_TIMEOUT, file)
     if silence_timeout < 0:
         raise ConfigError("must be >= 0", file=file, key=f"{CHANNEL}.silence_timeout")
@@ -207,6 +216,7 @@ def parse_channel(block: Any, *, file: str, environ: Mapping[str, str]) -> Chann
         twilio_api_base=_typed(block, "twilio_api_base", str, None, file),
         validate_signature=_typed(block, "validate_signature", bool, True, file),
         stream_token_ttl=_typed(block, "stream_token_ttl", float, 60.0, file),
+        stream_token_secret=token_secret,
         prewarm=_typed(block, "prewarm", bool, True, file),
         dtmf_timeout=_typed(block, "dtmf_timeout", float, 3.0, file),
         interruptions=_interruptions(block.get("interruptions"), file),

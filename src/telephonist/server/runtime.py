@@ -54,8 +54,9 @@ class Runtime:
             # Wall time in production, so instances sharing a secret agree on expiry; an
             # injected (virtual) clock drives them in tests.
             now = time.time if isinstance(self.clock, SystemClock) else self.clock.now
-            self.tokens = StreamTokens(secrets.token_bytes(32), self.channel.stream_token_ttl,
-                                       now)
+            secret = self.channel.stream_token_secret
+            self.tokens = StreamTokens(secret.encode() if secret else secrets.token_bytes(32),
+                                       self.channel.stream_token_ttl, now)
         if self.vad_batcher is None and self.batch_vad and hasattr(self.vad,
                                                                    "probabilities_batch"):
             self.vad_batcher = VADBatcher(cast(BatchModel, self.vad))
