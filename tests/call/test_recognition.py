@@ -104,3 +104,33 @@ async def test_a_failed_open_raises_and_close_is_safe() -> None:
     await opened.open(Provider(stream), "en")
     await opened.close()
     assert stream.closed
+
+
+class PausingStream(RecordingStream):
+    """A VAD-segmented stream that wants to hear about pauses of 200 ms."""
+
+    pause_ms = 200
+
+    async def on_pause(self, paused: bool) -> None:
+        self.log.append(("pause", paused))
+
+
+async def test_pauses_are_reported_once_each_way_and_reset_by_an_edge() -> None:
+    stream = PausingStream(cuts_at_vad_edges=True)
+    recognition = Recognition()
+    await recognition.open(Provider(stream), "en")
+    assert recognition.hears_pauses
+    for quiet_ms in (0, 96, 192, 224, 256, 0, 0, 224, 256):
+        await recognition.quiet(quiet_ms)
+    await recognition.on_vad(False)  # the end came: no "resumed" after it
+    await recognition.quiet(0)
+    assert stream.log == [("pause", True), ("pause", False), ("pause", True), False]
+
+
+async def test_streams_without_pause_ms_hear_nothing_of_pauses() -> None:
+    stream = RecordingStream(cuts_at_vad_edges=False)
+    recognition = Recognition()
+    await recognition.open(Provider(stream), "en")
+    assert not recognition.hears_pauses
+    await recognition.quiet(1000)
+    assert stream.log == []

@@ -136,6 +136,49 @@ def test_verify_model_rejects_wrong_hash_and_missing_files(tmp_path: Path) -> No
         verify_model(tmp_path, BUNDLED_SHA256)
 
 
+async def test_a_pause_starts_transcribing_and_its_text_is_the_final() -> None:
+    """on_pause(True) transcribes the utterance so far; when the end of speech follows, that
+    text is the Final and nothing is transcribed again."""
+    asr = RecordingASR()
+    stream = await asr.open_stream("en")
+    assert stream.pause_ms == 200
+    await stream.on_vad(True)
+    await stream.send(b"\x20" * 1600)
+    await stream.on_pause(True)
+    await stream.on_pause(True)  # one guess per pause
+    await stream.send(b"\xff" * 2400)  # the quiet tail until the VAD is sure
+    await stream.on_vad(False)
+    assert await collect(stream, 1) == [Final("en:1600")]
+    assert asr.seen == [b"\x20" * 1600]
+    await stream.close()
+
+
+async def test_speech_after_a_pause_drops_the_guess() -> None:
+    """A pause that was not the end: the whole utterance is transcribed at its end."""
+    asr = RecordingASR()
+    stream = await asr.open_stream("en")
+    await stream.on_vad(True)
+    await stream.send(b"\x20" * 1600)
+    await stream.on_pause(True)
+    await stream.on_pause(False)
+    await stream.send(b"\x21" * 800)
+    await stream.on_pause(True)  # a second pause, a second guess, dropped too
+    await stream.on_pause(False)
+    await stream.send(b"\x22" * 800)
+    await stream.on_vad(False)
+    assert await collect(stream, 1) == [Final("en:3200")]
+    assert sorted(len(audio) for audio in asr.seen) == [1600, 2400, 3200]
+    await stream.close()
+
+
+def test_speculation_is_configurable() -> None:
+    """speculate_ms: 0 or null turns it off; a negative value names the key."""
+    for value in (0, None):
+        assert RecordingASR(speculate_ms=value).speculate_ms in (0, None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"asr\.speculate_ms: must be an integer"):
+        from_config({"speculate_ms": -1}, CONTEXT)
+
+
 def test_from_config_validates_keys() -> None:
     """Unknown keys, bad types, bad paths and non-English with the bundle name their key."""
     with pytest.raises(ConfigError, match=r"asr\.beam: unknown key"):

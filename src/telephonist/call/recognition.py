@@ -28,6 +28,8 @@ class Recognition:
         self.stream: ASRStream | None = None
         self._early = bytearray()
         self._follows_vad = False
+        self._pause_ms: float | None = None
+        self._paused = False
 
     async def open(self, provider: ASRProvider, language: str) -> ASRStream:
         """Open the stream and send what arrived meanwhile (raises the provider's error)."""
@@ -37,6 +39,7 @@ class Recognition:
             self._early.clear()
             await stream.send(early)
         self._follows_vad = bool(getattr(stream, "cuts_at_vad_edges", False))
+        self._pause_ms = getattr(stream, "pause_ms", None)
         self.stream = stream
         return stream
 
@@ -59,8 +62,26 @@ class Recognition:
 
     async def on_vad(self, speaking: bool) -> None:
         """Our VAD found an edge of speech."""
+        self._paused = False
         if self.stream is not None:
             await self.stream.on_vad(speaking)
+
+    @property
+    def hears_pauses(self) -> bool:
+        """The stream wants ``quiet`` reports (see there)."""
+        return self._pause_ms is not None
+
+    async def quiet(self, quiet_ms: float) -> None:
+        """How long the caller has been quiet within speech. A stream with a ``pause_ms``
+        hears ``on_pause(True)`` once a pause lasts that long (it may start transcribing
+        then, before the end of speech is certain) and ``on_pause(False)`` if speech
+        resumes."""
+        if self._pause_ms is None or self.stream is None:
+            return
+        paused = quiet_ms >= self._pause_ms
+        if paused != self._paused:
+            self._paused = paused
+            await self.stream.on_pause(paused)  # type: ignore[attr-defined]
 
     async def close(self) -> None:
         """Close the stream; its errors no longer matter."""

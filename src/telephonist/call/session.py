@@ -139,7 +139,8 @@ class CallSession:
             return
         edges = self._detector.feed_probabilities(probabilities)
         idle = self._listener is None or self._listener.done()
-        if idle and not (held or edges or self._barge_in_due()):
+        if idle and not (held or edges or self._recognition.hears_pauses
+                         or self._barge_in_due()):
             return  # the common verdict, "nothing changed": no task for it
         self._verdicts.append((held, edges))
         if idle:
@@ -158,6 +159,7 @@ class CallSession:
         await self._recognition.before_verdict(held)
         for edge in edges:
             await self._vad_edge(edge)
+        await self._recognition.quiet(self._detector.quiet_ms)
         if self._barge_in_due():
             await self._barge_in("speech")
 

@@ -114,7 +114,8 @@ class LocalASR:
     def __init__(self, model_path: str | Path | None = None, *, sha256: str | None = None,
                  beam_size: int = 1, threads: int | None = None, workers: int = 2,
                  initial_prompt: str | None = None, language: str = "en",
-                 preroll_ms: int = 300, max_utterance_s: float = 30.0) -> None:
+                 preroll_ms: int = 300, max_utterance_s: float = 30.0,
+                 speculate_ms: float | None = 200) -> None:
         if model_path is None:
             bundled = bundled_model_path()
             if bundled is None:
@@ -134,6 +135,10 @@ class LocalASR:
         self.language = language
         self.preroll_bytes = preroll_ms * MULAW_BYTES_PER_MS
         self.max_utterance_bytes = int(max_utterance_s * 1000) * MULAW_BYTES_PER_MS
+        self.speculate_ms = speculate_ms
+        """Start transcribing after this much quiet within speech, before the VAD is sure
+        the caller stopped (``vad.min_silence_ms``, 500 by default): the Final is then ready
+        about that much sooner. None: only at the end of speech."""
         self._loaded: _Loaded | None = None
 
     def load(self) -> _Loaded:
@@ -202,9 +207,14 @@ class LocalASRStream:
     def __init__(self, asr: LocalASR, language: str) -> None:
         self._asr = asr
         self.language = language
+        self.pause_ms = asr.speculate_ms
+        """After this much quiet within speech, transcription starts before the end of
+        speech is certain (``on_pause``); None: never."""
         self._preroll = bytearray()
         self._utterance: bytearray | None = None
-        self._utterances: asyncio.Queue[bytes] = asyncio.Queue()
+        self._speculation: asyncio.Future[Final | None] | None = None
+        self._utterances: asyncio.Queue[tuple[bytes, asyncio.Future[Final | None] | None]] = \
+            asyncio.Queue()
         self._events: asyncio.Queue[ASREvent | None] = asyncio.Queue()
         self._closed = False
         self._worker = asyncio.get_running_loop().create_task(self._run())
@@ -225,8 +235,9 @@ class LocalASRStream:
         self._utterance += audio
         if len(self._utterance) >= self._asr.max_utterance_bytes:
             cap = self._asr.max_utterance_bytes
-            self._utterances.put_nowait(bytes(self._utterance[:cap]))
+            self._utterances.put_nowait((bytes(self._utterance[:cap]), None))
             self._utterance = bytearray(self._utterance[cap:])
+            self._speculation = None
 
     async def on_vad(self, speaking: bool) -> None:
         """Start an utterance (with pre-roll) or end it and queue it for transcription."""
@@ -234,10 +245,26 @@ class LocalASRStream:
             return
         if speaking:
             self._utterance, self._preroll = self._preroll, bytearray()
+            self._speculation = None
         else:
             assert self._utterance is not None
-            self._utterances.put_nowait(bytes(self._utterance))
-            self._utterance = None
+            self._utterances.put_nowait((bytes(self._utterance), self._speculation))
+            self._utterance, self._speculation = None, None
+
+    async def on_pause(self, paused: bool) -> None:
+        """The caller paused within speech (True) or spoke again (False). A pause starts
+        transcribing the utterance so far; if it turns out to be the end of speech, that text
+        is the Final, ready ``pause_ms`` earlier. The quiet tail it leaves out holds no
+        words. A resumed utterance drops the guess."""
+        if self._closed or self._utterance is None:
+            return
+        if not paused:
+            self._speculation = None
+        elif self._speculation is None:
+            guess = asyncio.ensure_future(
+                self._asr.transcribe_async(bytes(self._utterance), self.language))
+            guess.add_done_callback(lambda f: f.cancelled() or f.exception())  # no warning
+            self._speculation = guess
 
     async def events(self) -> AsyncIterator[ASREvent]:
         """`Final` per utterance with words in it, or `ASRError`; ends after ``close()``."""
@@ -256,9 +283,10 @@ class LocalASRStream:
 
     async def _run(self) -> None:
         while True:
-            audio = await self._utterances.get()
+            audio, guess = await self._utterances.get()
             try:
-                final = await self._asr.transcribe_async(audio, self.language)
+                final = await (guess if guess is not None
+                               else self._asr.transcribe_async(audio, self.language))
             except TelephonistError as exc:
                 logger.warning("local_asr.failed error=%s", exc)
                 self._events.put_nowait(ASRError(str(exc), retryable=False))
@@ -277,12 +305,13 @@ def _int(config: Mapping[str, Any], key: str, default: int | None, low: int,
     return value
 
 
-_KEYS = ("model_path", "beam_size", "threads", "workers", "initial_prompt", "language")
+_KEYS = ("model_path", "beam_size", "threads", "workers", "initial_prompt", "language",
+         "speculate_ms")
 
 
 def from_config(config: Mapping[str, Any], context: ProviderContext) -> LocalASR:
     """Build from ``asr: {name: local, model_path, beam_size, threads, workers, initial_prompt,
-    language}``; checks the model files (and the bundled model's sha256) now."""
+    language, speculate_ms}``; checks the model files (and the bundled model's sha256) now."""
     for key in config:
         if key not in _KEYS:
             raise context.error(f"unknown key {key!r}; local takes {', '.join(_KEYS)}", key=key)
@@ -299,11 +328,13 @@ def from_config(config: Mapping[str, Any], context: ProviderContext) -> LocalASR
     if model_path is None and not language.lower().startswith("en"):
         raise context.error(f"the bundled model is English-only; language {language!r} needs "
                             "a multilingual model_path", key="language")
+    speculate = _int(config, "speculate_ms", 200, 0, context)  # null or 0: off
     try:
         asr = LocalASR(model_path, beam_size=_int(config, "beam_size", 1, 1, context) or 1,
                        threads=_int(config, "threads", None, 1, context),
                        workers=_int(config, "workers", 2, 1, context) or 2,
-                       initial_prompt=prompt or None, language=language.split("-")[0].lower())
+                       initial_prompt=prompt or None, language=language.split("-")[0].lower(),
+                       speculate_ms=speculate or None)
         verify_model(asr.model_path, asr.sha256)
     except ConfigError as exc:
         raise context.error(str(exc), key="model_path") from exc

@@ -62,6 +62,14 @@ class SpeechDetector:
         """How much audio has been scored so far (whole windows only)."""
         return self._windows * self.stream.window_ms
 
+    @property
+    def quiet_ms(self) -> float:
+        """How long the caller has been quiet within speech (an end not yet certain); 0 when
+        not speaking or not quiet."""
+        if not self.speaking or self._quiet_from is None:
+            return 0.0
+        return (self._windows - self._quiet_from) * self.stream.window_ms
+
     def feed(self, mulaw: bytes) -> list[VADEdge]:
         """Feed mu-law 8 kHz audio (any length); the edges it completes, in order."""
         return self.feed_probabilities(self.stream.probabilities(mulaw))
