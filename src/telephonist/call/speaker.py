@@ -4,7 +4,8 @@ marks in the audio so the session learns what the caller has really heard."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from telephonist.audio.formats import FRAME_BYTES, MULAW_BYTES_PER_MS
@@ -28,6 +29,8 @@ class Spoken:
     text: str
     sent: int = 0
     complete: bool = False
+    marked: int = 0
+    """``sent`` at the last intermediate mark."""
 
 
 class Speaker:
@@ -42,23 +45,36 @@ class Speaker:
         self._on_audio = on_audio
 
     async def speak(self, spoken: Spoken, voice: VoiceSpec) -> None:
-        """Send the message's audio as it is synthesised. Cancel the task to stop it."""
+        """Send the message's audio as it is synthesised. Cancel the task to stop it.
+
+        The first chunk goes out the moment it exists. After it, a reader task takes the
+        provider's chunks, and each message to Twilio carries all the audio that has arrived
+        meanwhile (up to the mark grain): providers that stream faster than real time in small
+        pieces cost one websocket message per half second of speech, not one per piece.
+        """
         chunks = self._tts.synthesize(spoken.text, voice)
-        last_mark = 0
+        reader: asyncio.Task[None] | None = None
         try:
-            async for chunk in chunks:
-                if not chunk:
-                    continue
-                await self._transport.send(self._stream.media(chunk))
-                spoken.sent += len(chunk)
-                self._on_audio(spoken, len(chunk))
-                if spoken.sent - last_mark >= MARK_EVERY_BYTES:
-                    await self._mark(spoken, final=False)
-                    last_mark = spoken.sent
-                # A provider with audio ready never suspends; yielding here lets every other
-                # call's first audio out before this one's remainder (fair under bursts).
-                await asyncio.sleep(0)
+            first = b""
+            async for first in chunks:
+                if first:
+                    await self._send(spoken, first)
+                    break
+            if first:  # more may follow
+                arrived: deque[bytes] = deque()
+                wake = asyncio.Event()
+                reader = asyncio.create_task(_read(chunks, arrived, wake))
+                while not (reader.done() and not arrived):
+                    await wake.wait()
+                    wake.clear()
+                    while arrived:
+                        await self._send(spoken, _take(arrived, MARK_EVERY_BYTES))
+                        await asyncio.sleep(0)  # other calls' audio goes out in between
+                await reader  # a provider error mid-message surfaces here
         finally:
+            if reader is not None and not reader.done():
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
             await chunks.aclose()  # stops the provider's work promptly on barge-in
         padding = -spoken.sent % FRAME_BYTES
         if padding:  # end on a whole 20 ms frame of true silence (0xFF), never 0x00 clicks
@@ -68,7 +84,40 @@ class Speaker:
         spoken.complete = True
         await self._mark(spoken, final=True)
 
+    async def _send(self, spoken: Spoken, audio: bytes) -> None:
+        """One media message, and an intermediate mark every ``MARK_EVERY_BYTES``."""
+        await self._transport.send(self._stream.media(audio))
+        spoken.sent += len(audio)
+        self._on_audio(spoken, len(audio))
+        if spoken.sent - spoken.marked >= MARK_EVERY_BYTES:
+            await self._mark(spoken, final=False)
+            spoken.marked = spoken.sent
+
     async def _mark(self, spoken: Spoken, *, final: bool) -> None:
         name, frame = self._stream.mark()
         self._playback.sent(name, spoken.message_id, spoken.sent, final=final)
         await self._transport.send(frame)
+
+
+async def _read(chunks: AsyncIterator[bytes], arrived: deque[bytes], wake: asyncio.Event) -> None:
+    """Move the provider's chunks into ``arrived`` as they come; wake the speaker each time
+    and once more at the end (or on an error, which the task then carries)."""
+    try:
+        async for chunk in chunks:
+            if chunk:
+                arrived.append(chunk)
+                wake.set()
+    finally:
+        wake.set()
+
+
+def _take(arrived: deque[bytes], limit: int) -> bytes:
+    """Whole chunks from the front of ``arrived``, at least one, at most ``limit`` bytes
+    unless the first alone is larger."""
+    parts = [arrived.popleft()]
+    size = len(parts[0])
+    while arrived and size + len(arrived[0]) <= limit:
+        size += len(arrived[0])
+        parts.append(arrived.popleft())
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
