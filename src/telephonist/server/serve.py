@@ -56,8 +56,9 @@ class DrainingServer(uvicorn.Server):
             return False
         self.runtime.draining = True
         self._deadline = time.monotonic() + self.drain_timeout
-        log.warning("server.draining: %d call(s) in progress; stopping when they end or in "
-                    "%.0f s (signal again to stop now)", self.calls(), self.drain_timeout)
+        log.warning("server.draining: %d call(s) in progress or connecting; not taking new "
+                    "calls; stopping when they end or in %.0f s (signal again to stop now)",
+                    self.calls(), self.drain_timeout)
         return True
 
     async def on_tick(self, counter: int) -> bool:
