@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.cli.run_process import start_run, stderr_line_with
 
 from telephonist.cli import main
 
@@ -28,19 +28,10 @@ def test_inspect_on_public_interface_needs_credentials(
 @pytest.mark.slow
 async def test_inspect_on_localhost_prints_the_url_and_serves_the_page(tmp_path: Path) -> None:
     """`run --inspect -i 127.0.0.1` prints the inspector URL, and the page answers there."""
-    project = tmp_path / "bot"
-    assert main(["init", str(project)]) == 0
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "telephonist", "run", str(project), "--inspect",
-        "--interface", "127.0.0.1", "--port", str(port), stderr=asyncio.subprocess.PIPE)
-    assert process.stderr is not None
+    process, port = await start_run(tmp_path, "--inspect")
     try:
         async with asyncio.timeout(120):
-            while b"Inspector:" not in (line := await process.stderr.readline()):
-                assert line, "run exited before printing the inspector URL"
+            line = await stderr_line_with(process, b"Inspector:")
         url = line.decode().split("Inspector:", 1)[1].strip()
         assert url == f"http://127.0.0.1:{port}/webhooks/twilio_media_streams/inspect"
         async with httpx.AsyncClient() as http:
