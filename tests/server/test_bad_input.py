@@ -106,3 +106,78 @@ async def test_dropped_socket_ends_the_session_once(serve):
         await served.wait_event(EventKind.CALL_ENDED)
         assert served.assistant.of_type(SessionEnd) == [SessionEnd("stream closed")]
         assert not served.runtime.sessions
+
+
+def mutations(valid: list[dict], seed: int, count: int) -> list[str]:
+    """Seeded random damage to valid frames: values of the wrong type, missing, huge or
+    nested; truncated or spliced text."""
+    import random
+
+    rng = random.Random(seed)
+    odd_values = [None, 0, -1, 2**70, 1e308, "", "x" * 300, [], {}, {"a": {"b": [1]}}, True,
+                  "\u0000", "🙂", "////", "MZ" + "0" * 32]
+    out: list[str] = []
+    for _ in range(count):
+        frame = json.loads(json.dumps(rng.choice(valid)))
+        node = frame
+        while isinstance(node, dict) and node and rng.random() < 0.6:
+            key = rng.choice(list(node))
+            if isinstance(node[key], dict) and rng.random() < 0.5:
+                node = node[key]
+                continue
+            if rng.random() < 0.3:
+                del node[key]
+            else:
+                node[key] = rng.choice(odd_values)
+            break
+        text = json.dumps(frame)
+        cut = rng.random()
+        if cut < 0.15:
+            text = text[:rng.randrange(len(text))]
+        elif cut < 0.25:
+            at = rng.randrange(len(text))
+            text = text[:at] + rng.choice(['"', "}", "{", "\\", ",", "\x7f"]) + text[at:]
+        out.append(text)
+    return out
+
+
+async def test_random_damage_never_takes_a_call_or_the_server_down(serve, caplog):
+    """Hundreds of seeded random mutations of valid frames: no internal error, the call still
+    answers speech, and a second call is served as usual."""
+    caplog.set_level(logging.ERROR, logger="telephonist")
+    async with serve(transcripts=["first", "second"]) as served:
+        caller = await served.connected_call()
+        await caller.play_all()
+        sid = caller.stream_sid
+        valid = [
+            {"event": "media", "sequenceNumber": "9", "streamSid": sid, "media": {
+                "track": "inbound", "chunk": "8", "timestamp": "160",
+                "payload": base64.b64encode(b"\xff" * 160).decode()}},
+            {"event": "mark", "sequenceNumber": "10", "streamSid": sid, "mark": {"name": "m1"}},
+            {"event": "dtmf", "sequenceNumber": "11", "streamSid": sid, "dtmf": {
+                "track": "inbound_track", "digit": "5"}},
+            {"event": "start", "sequenceNumber": "1", "streamSid": sid, "start": {
+                "streamSid": sid, "callSid": caller.call_sid, "accountSid": "AC1",
+                "customParameters": {"stream_token": "x"}, "mediaFormat": {
+                    "encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}},
+            {"event": "connected", "protocol": "Call", "version": "1.0.0"},
+        ]
+        for frame in mutations(valid, seed=20261125, count=400):
+            if '"event": "stop"' not in frame:
+                await caller.send_text(frame)
+        def heard() -> list[str]:  # what the caller said (valid keypresses also get through)
+            return [e.text for e in served.assistant.of_type(UserText) if e.source == "speech"]
+
+        await caller.send_audio(load_prompt("agent-pass").mulaw + silence(1.0))
+        await served.assistant.wait_for(lambda: heard() == ["first"])
+        second = await served.connected_call()
+        await second.play_all()
+        await second.send_audio(load_prompt("agent-pass").mulaw + silence(1.0))
+        await served.assistant.wait_for(lambda: heard() == ["first", "second"])
+        rejected = {e.data["reason"] for e in served.kinds(EventKind.REJECTED)}
+        assert len(rejected) >= 8, rejected  # the damage reached many different checks
+        await caller.hang_up()
+        await second.hang_up()
+        await served.wait_event(EventKind.CALL_ENDED, 2)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], \
+        [r.getMessage() for r in caplog.records]
