@@ -86,6 +86,19 @@ def test_check_reports_file_line_key(project: Path, capsys: pytest.CaptureFixtur
     )
 
 
+def test_check_validates_the_tracker_store_block_without_connecting(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Redis block with a misspelt key fails `check` naming the key; a correct one
+    passes although no Redis runs on that port."""
+    endpoints = project / "endpoints.yml"
+    endpoints.write_text("tracker_store:\n  type: redis\n  url: localhost\n  prot: 6379\n")
+    assert main(["check", str(project)]) == 1
+    out = capsys.readouterr().out
+    assert "endpoints.yml: tracker_store.prot: unknown key 'prot'" in out
+    endpoints.write_text("tracker_store:\n  type: redis\n  url: localhost\n  port: 1\n")
+    assert main(["check", str(project)]) == 0
+
+
 async def test_shell_script(project: Path) -> None:
     """The shell prints bot text and call actions for typed text, /dtmf and /silence."""
     out: list[str] = []

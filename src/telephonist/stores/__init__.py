@@ -27,6 +27,7 @@ __all__ = [
     "PostgresStore",
     "RedisStore",
     "SQLiteStore",
+    "check_store_spec",
     "open_store",
 ]
 
@@ -67,26 +68,39 @@ def open_store(spec: str | Mapping[str, Any] | None, project_dir: Path) -> Conve
     ``"memory"`` / ``{type: memory}`` → in-process memory (lost on restart);
     ``{type: redis, ...}`` → Redis; ``{type: SQL, dialect: postgresql, ...}`` → PostgreSQL.
     """
+    kind, options = check_store_spec(spec)
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "redis":
+        from telephonist.stores.redis import RedisStore
+
+        return RedisStore(**options)
+    if kind == "postgresql":
+        from telephonist.stores.postgres import PostgresStore
+
+        return PostgresStore(**options)
+    path = Path(str(options["path"]))
+    return SQLiteStore(path if path.is_absolute() else project_dir / path)
+
+
+def check_store_spec(spec: str | Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """Validate a ``tracker_store`` block without connecting anywhere (``telephonist check``
+    uses it): which store (memory, sqlite, redis or postgresql) and its constructor
+    arguments, or a `ConfigError` naming the key."""
     if spec is None or isinstance(spec, str):
         spec = {"type": spec or "sqlite"}
     kind = str(spec.get("type") or "sqlite").lower()
     dialect = str(spec.get("dialect") or "sqlite").lower()
     if kind in ("memory", "in_memory", "inmemory"):
-        return MemoryStore()
+        return "memory", {}
     if kind == "redis":
-        from telephonist.stores.redis import RedisStore
-
-        return RedisStore(**_options(spec, _REDIS_KEYS))
+        return "redis", _options(spec, _REDIS_KEYS)
     if kind == "sql" and re.fullmatch(r"postgres(ql)?(\+\w+)?", dialect):
-        from telephonist.stores.postgres import PostgresStore
-
         options = _options(spec, _SQL_KEYS)
         options.pop("dialect", None)
-        return PostgresStore(**options)
+        return "postgresql", options
     if kind in ("sqlite", "sql") and dialect == "sqlite":
-        raw = spec.get("path") or spec.get("db") or DEFAULT_SQLITE_PATH
-        path = Path(str(raw))
-        return SQLiteStore(path if path.is_absolute() else project_dir / path)
+        return "sqlite", {"path": spec.get("path") or spec.get("db") or DEFAULT_SQLITE_PATH}
     if kind == "sql":
         raise ConfigError(
             f"unsupported SQL dialect {dialect!r}; use sqlite or postgresql",
