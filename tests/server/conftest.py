@@ -104,7 +104,7 @@ def serve(silero: SileroVAD) -> ServeFactory:
     async def run(*, assistant: ScriptedAssistant | None = None, transcripts: list[str] | None
                   = None, call_control: Any = None, inspect: bool = False,
                   interface: str = "127.0.0.1", clock: Any = None, drain_timeout: float = 0.0,
-                  **channel: Any) -> AsyncIterator[Served]:
+                  claim: Any = None, **channel: Any) -> AsyncIterator[Served]:
         sock = bound_socket()
         port = sock.getsockname()[1]
         block = {"server_url": f"127.0.0.1:{port}", "asr": {"name": "scripted"},
@@ -116,7 +116,7 @@ def serve(silero: SileroVAD) -> ServeFactory:
         served.runtime = Runtime(
             channel=config, settings=CallSettings.from_channel(config, "en"),
             assistant=served.assistant, asr=served.asr, tts=served.tts, vad=silero,
-            clock=clock, call_control=call_control)
+            clock=clock, call_control=call_control, claim=claim)
         served.runtime.events.subscribe(served.record)
         server = uvicorn_server(create_app(served.runtime, inspect=inspect,
                                            interface=interface),

@@ -167,3 +167,43 @@ async def test_instances_sharing_the_token_secret_accept_each_others_streams(ser
         await refused.connect()
         await refused.wait_until(lambda: refused.closed_by_server)
         assert not stranger.asr.streams
+
+
+class SharedClaims:
+    """A store's claim_once shared by two instances (what Redis/PostgreSQL provide)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.claimed: set[str] = set()
+        self.fail = fail
+
+    def __call__(self, key: str, ttl_seconds: float) -> bool:
+        if self.fail:
+            raise ConnectionError("store down")
+        first = key not in self.claimed
+        self.claimed.add(key)
+        return first
+
+
+async def test_a_token_used_on_one_instance_is_refused_on_another(serve):
+    """With a shared store, a replayed TwiML token is refused by every other instance."""
+    secret, claims = "s" * 40, SharedClaims()
+    async with serve(stream_token_secret=secret, claim=claims) as first, \
+            serve(stream_token_secret=secret, claim=claims) as second:
+        caller = first.caller()
+        twiml = await caller.dial()
+        await caller.connect()
+        await first.wait_for_speech(caller, first.assistant.greeting)
+
+        replay = second.caller(call_sid=caller.call_sid)
+        replay.twiml = twiml
+        await replay.connect()
+        await replay.wait_until(lambda: replay.closed_by_server)
+        assert not second.asr.streams and len(claims.claimed) == 1
+        await caller.hang_up()
+
+
+async def test_a_store_that_cannot_answer_does_not_refuse_the_call(serve, caplog):
+    async with serve(claim=SharedClaims(fail=True)) as served:
+        caller = await served.connected_call()
+        assert "stream.claim_unavailable: ConnectionError" in caplog.text
+        await caller.hang_up()

@@ -8,6 +8,7 @@ test) and drops it at the end; without pg8000 or a reachable server the tests sk
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,3 +221,15 @@ def test_missing_driver_says_what_to_install(
     with pytest.raises(ConfigError, match=r"pip install 'telephonist\[postgres\]'") as caught:
         open_store({"type": "SQL", "dialect": "postgresql", "url": HOST}, tmp_path)
     assert caught.value.file == "endpoints.yml"
+
+
+def test_claim_once_is_first_come_across_instances(store: PostgresStore, database: str,
+                                                   tmp_path: Path) -> None:
+    """The first claim of a key wins everywhere until it expires (single-use stream tokens)."""
+    other = open_store(_spec(database), tmp_path)
+    assert store.claim_once("nonce-1", 0.3) is True
+    assert other.claim_once("nonce-1", 0.3) is False
+    assert other.claim_once("nonce-2", 0.3) is True
+    time.sleep(0.4)  # the claim's time runs out on the server's clock; nothing to await
+    assert store.claim_once("nonce-1", 0.3) is True
+    other.close()

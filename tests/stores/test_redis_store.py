@@ -204,3 +204,31 @@ def test_missing_driver_says_what_to_install(
     with pytest.raises(ConfigError, match=r"pip install 'telephonist\[redis\]'") as caught:
         open_store({"type": "redis", "url": HOST}, tmp_path)
     assert caught.value.file == "endpoints.yml"
+
+
+def test_claim_once_is_first_come_across_instances(store: RedisStore, prefix: str,
+                                                   tmp_path: Path) -> None:
+    """The first claim of a key wins everywhere until it expires (single-use stream tokens)."""
+    other = open_store(_spec(prefix), tmp_path)
+    assert store.claim_once("nonce-1", 0.3) is True
+    assert other.claim_once("nonce-1", 0.3) is False
+    assert other.claim_once("nonce-2", 0.3) is True
+    time.sleep(0.4)  # Redis expires the claim; nothing to await
+    assert store.claim_once("nonce-1", 0.3) is True
+    other.close()
+
+
+async def test_a_server_on_a_redis_store_claims_stream_tokens_there(
+        prefix: str, tmp_path: Path) -> None:
+    """build_runtime wires the store's claim_once in, so tokens are single-use everywhere."""
+    from telephonist.server.assembly import Paths, build_runtime
+
+    project = tmp_path / "line"
+    starter_project(project)
+    (project / "endpoints.yml").write_text(
+        f"tracker_store:\n  type: redis\n  url: {HOST}\n  port: {PORT}\n"
+        f"  key_prefix: {prefix}\n")
+    runtime = build_runtime(Paths(project), environ={})
+    assert runtime.claim is not None and runtime.claim("n1", 5) is True
+    assert runtime.claim("n1", 5) is False
+    await runtime.close()

@@ -96,8 +96,8 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
     store_spec = endpoints.get("tracker_store", project.endpoints.tracker_store) or None
     action = endpoints.get("action_endpoint")
     action_url = action.get("url") if isinstance(action, Mapping) else None
-    assistant = ProjectAssistant(project, open_store(store_spec, paths.project),
-                                 action_endpoint=action_url)
+    store = open_store(store_spec, paths.project)
+    assistant = ProjectAssistant(project, store, action_endpoint=action_url)
     file = str(paths.credentials_file)
     phrases = project.nlu_examples()
     events = EventBus()
@@ -113,7 +113,8 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
     settings = CallSettings.from_channel(channel, project.language,
                                          getattr(vad, "suggested_threshold", 0.5))
     return Runtime(channel=channel, settings=settings, assistant=assistant, asr=asr, tts=tts,
-                   vad=vad, events=events, call_control=call_control)
+                   vad=vad, events=events, call_control=call_control,
+                   claim=getattr(store, "claim_once", None))
 
 
 async def warm_up(runtime: Runtime) -> None:

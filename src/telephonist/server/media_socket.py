@@ -6,6 +6,7 @@ their own call ends, with the reason logged once.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -17,11 +18,15 @@ from telephonist.errors import ProtocolError
 from telephonist.server.runtime import Runtime
 from telephonist.twilio.messages import Dtmf, Mark, Media, Start, Stop
 from telephonist.twilio.stream import MediaStream
+from telephonist.twilio.token import StreamTokens
 from telephonist.twilio.twiml import stream_url
 
 __all__ = ["WebSocketTransport", "media_socket"]
 
 log = logging.getLogger(__name__)
+
+CLAIM_TIMEOUT_S = 2.0
+"""How long a stream's start waits for the shared store to confirm its token is unused."""
 
 
 class WebSocketTransport:
@@ -127,6 +132,21 @@ async def media_socket(websocket: WebSocket, runtime: Runtime, *,
             await transport.close()
 
 
+async def _claim(runtime: Runtime, token: str, call_sid: str) -> str | None:
+    """Claim the token in the store every instance shares. A store that cannot answer in
+    time does not refuse the call: this instance has already refused a second use itself."""
+    assert runtime.claim is not None
+    try:
+        async with asyncio.timeout(CLAIM_TIMEOUT_S):
+            first = await asyncio.to_thread(runtime.claim, StreamTokens.nonce(token),
+                                            runtime.channel.stream_token_ttl + 5)
+    except Exception as exc:  # any store failure (or timeout): log it, let the call in
+        log.warning("stream.claim_unavailable: %s", type(exc).__name__,
+                    extra={"call_id": call_sid})
+        return None
+    return None if first else "stream token already used on another instance"
+
+
 async def _start(frame: Start, stream: MediaStream, transport: WebSocketTransport,
                  runtime: Runtime) -> CallSession | None:
     """Check the stream token, then open the call; None (and a log line) if refused."""
@@ -137,6 +157,8 @@ async def _start(frame: Start, stream: MediaStream, transport: WebSocketTranspor
     problem = "missing stream token" if not token else runtime.tokens.redeem(call_sid, token)
     if problem is None and params.get("call_id", call_sid) != call_sid:
         problem = "call_id parameter does not match the stream's callSid"
+    if problem is None and runtime.claim is not None:
+        problem = await _claim(runtime, token, call_sid)
     if problem is not None:
         log.warning("stream.refused: %s", problem, extra={"call_id": call_sid})
         return None

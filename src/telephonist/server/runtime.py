@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -45,6 +46,9 @@ class Runtime:
     """Score all calls' audio in shared VAD inferences (when the model supports it)."""
     vad_batcher: VADBatcher | None = None
     prewarmer: Prewarmer | None = None
+    claim: Callable[[str, float], bool] | None = None
+    """``claim_once`` of a store shared by every instance: stream tokens then stay
+    single-use across instances, not only within this process."""
     draining: bool = False
     """Shutting down gracefully: no new calls (webhook and /health answer 503), while the
     calls in progress go on."""

@@ -11,7 +11,9 @@ class ConversationStore(Protocol):
     """Keeps one JSON-able tracker dict per conversation id (the CallSid).
 
     Methods are synchronous and quick; async callers run them in a worker thread so the
-    event loop never waits on disk.
+    event loop never waits on disk. Stores shared by several machines (Redis, PostgreSQL)
+    also offer ``claim_once(key, ttl_seconds) -> bool``, True only for the first claim of a
+    key everywhere: it makes stream tokens single-use across instances.
     """
 
     def load(self, conversation_id: str) -> dict[str, Any] | None:

@@ -23,10 +23,13 @@ __all__ = ["PostgresStore"]
 
 _FILE = "endpoints.yml"
 _TABLE = "telephonist_conversations"
+_CLAIMS = "telephonist_claims"
 _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {_TABLE} ("
     "id TEXT PRIMARY KEY, tracker TEXT NOT NULL, updated_at DOUBLE PRECISION NOT NULL)",
     f"CREATE INDEX IF NOT EXISTS {_TABLE}_updated ON {_TABLE} (updated_at)",
+    f"CREATE TABLE IF NOT EXISTS {_CLAIMS} (key TEXT PRIMARY KEY, "
+    "expires_at DOUBLE PRECISION NOT NULL)",
 )
 _NOW = "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION"
 _UPSERT = (
@@ -280,6 +283,18 @@ class PostgresStore:
         """Forget one conversation."""
         _, count = self._run(f"DELETE FROM {_TABLE} WHERE id = :id", id=conversation_id)
         return count > 0
+
+    def claim_once(self, key: str, ttl_seconds: float) -> bool:
+        """True for the first claim of ``key`` across every instance sharing this database
+        (until it expires); used for single-use stream tokens."""
+        rows, _ = self._run(
+            f"INSERT INTO {_CLAIMS} (key, expires_at) VALUES (:key, {_NOW} + :ttl) "
+            f"ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at "
+            f"WHERE {_CLAIMS}.expires_at < {_NOW} RETURNING key", key=key, ttl=ttl_seconds)
+        if rows:  # now and then, forget claims long expired
+            self._run(f"DELETE FROM {_CLAIMS} WHERE expires_at < {_NOW} - 3600 "
+                      f"AND random() < 0.01")
+        return bool(rows)
 
     def close(self) -> None:
         """Close idle connections; ones in use are closed when returned."""

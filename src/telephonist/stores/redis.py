@@ -77,6 +77,7 @@ class RedisStore:
         base = f"{key_prefix}:" if key_prefix else ""
         self.prefix = f"{base}tracker:"
         self.index_key = f"{base}telephonist:updated"
+        self.claim_prefix = f"{base}telephonist:claim:"
         self.record_exp = record_exp
         self._expiry_ms = None if record_exp is None else max(1, round(record_exp * 1000))
         self._redis = redis
@@ -186,6 +187,12 @@ class RedisStore:
             pipe.zrem(self.index_key, conversation_id)
             removed, _ = pipe.execute()
         return bool(removed)
+
+    def claim_once(self, key: str, ttl_seconds: float) -> bool:
+        """True for the first claim of ``key`` across every instance sharing this Redis
+        (until it expires); used for single-use stream tokens."""
+        return bool(self._client.set(f"{self.claim_prefix}{key}", "1", nx=True,
+                                     px=max(1, round(ttl_seconds * 1000))))
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -53,6 +53,11 @@ class StreamTokens:
         self._issued.pop(parts[1], None)
         return None
 
+    @staticmethod
+    def nonce(token: str) -> str:
+        """The part of a (redeemed) token that identifies it, for claiming it elsewhere."""
+        return token.split(".")[1] if token.count(".") == 2 else token
+
     def pending(self) -> int:
         """Tokens this process issued that are neither redeemed here nor expired: calls
         whose stream may still arrive (a graceful shutdown waits for them)."""
