@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from telephonist.dialogue.assistant import ProjectAssistant
 from telephonist.dialogue.project import Project, load_project
@@ -83,4 +85,14 @@ def check_shared_between_instances(store: ConversationStore, other: Conversation
     assert store.list() == ["CA2", "CA1"]
     assert store.delete("CA2") is True
     assert other.list() == ["CA1"]
+    other.close()
+
+
+def check_claim_once(store: Any, other: Any) -> None:
+    """The first claim of a key wins everywhere until it expires (single-use stream tokens)."""
+    assert store.claim_once("nonce-1", 0.3) is True
+    assert other.claim_once("nonce-1", 0.3) is False
+    assert other.claim_once("nonce-2", 0.3) is True
+    time.sleep(0.4)  # the claim expires in the store; nothing to await
+    assert store.claim_once("nonce-1", 0.3) is True
     other.close()

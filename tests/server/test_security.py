@@ -102,18 +102,28 @@ async def test_start_without_stream_token_is_closed_before_any_provider(serve):
         assert not served.tts.requests
 
 
+async def answered_call(served):
+    """A call dialled, connected and greeted; the caller and the TwiML it got."""
+    caller = served.caller()
+    twiml = await caller.dial()
+    await caller.connect()
+    await served.wait_for_speech(caller, served.assistant.greeting)
+    return caller, twiml
+
+
+async def replayed_and_refused(served, call_sid, twiml) -> None:
+    """Present ``twiml``'s token again for ``call_sid``: the server closes the stream."""
+    replay = served.caller(call_sid=call_sid)
+    replay.twiml = twiml
+    await replay.connect()
+    await replay.wait_until(lambda: replay.closed_by_server)
+
+
 async def test_stream_token_is_single_use_and_bound_to_the_call(serve):
     """A token works once, only for its CallSid, and only before it expires."""
     async with serve(stream_token_ttl=60) as served:
-        first = served.caller()
-        twiml = await first.dial()
-        await first.connect()
-        await served.wait_for_speech(first, served.assistant.greeting)
-
-        replay = served.caller(call_sid=first.call_sid)
-        replay.twiml = twiml
-        await replay.connect()
-        await replay.wait_until(lambda: replay.closed_by_server)
+        first, twiml = await answered_call(served)
+        await replayed_and_refused(served, first.call_sid, twiml)
 
         other = served.caller()
         other.twiml = twiml  # another call presenting this call's token
@@ -189,15 +199,8 @@ async def test_a_token_used_on_one_instance_is_refused_on_another(serve):
     secret, claims = "s" * 40, SharedClaims()
     async with serve(stream_token_secret=secret, claim=claims) as first, \
             serve(stream_token_secret=secret, claim=claims) as second:
-        caller = first.caller()
-        twiml = await caller.dial()
-        await caller.connect()
-        await first.wait_for_speech(caller, first.assistant.greeting)
-
-        replay = second.caller(call_sid=caller.call_sid)
-        replay.twiml = twiml
-        await replay.connect()
-        await replay.wait_until(lambda: replay.closed_by_server)
+        caller, twiml = await answered_call(first)
+        await replayed_and_refused(second, caller.call_sid, twiml)
         assert not second.asr.streams and len(claims.claimed) == 1
         await caller.hang_up()
 

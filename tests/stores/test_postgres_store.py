@@ -8,7 +8,6 @@ test) and drops it at the end; without pg8000 or a reachable server the tests sk
 from __future__ import annotations
 
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,13 +15,7 @@ from typing import Any
 
 import pytest
 
-from store_contract import (
-    check_concurrent_saves,
-    check_conversation_continues_on_a_new_store,
-    check_recency_and_delete,
-    check_shared_between_instances,
-    starter_project,
-)
+import store_contract as contract
 from telephonist.dialogue.project import Project
 from telephonist.errors import ConfigError
 from telephonist.stores import PostgresStore, open_store
@@ -91,20 +84,20 @@ def test_round_trip_replace_and_unknown(store: PostgresStore) -> None:
 
 
 def test_list_is_most_recent_first_and_delete(store: PostgresStore) -> None:
-    check_recency_and_delete(store)
+    contract.check_recency_and_delete(store)
 
 
 def test_two_instances_share_conversations(
     store: PostgresStore, database: str, tmp_path: Path
 ) -> None:
     """Two stores (as two server processes) see each other's writes and deletes."""
-    check_shared_between_instances(store, open_store(
+    contract.check_shared_between_instances(store, open_store(
         {"type": "sql", "dialect": "postgres", "url": HOST, "db": database, "username": USER},
         tmp_path))
 
 
 def test_concurrent_threads(store: PostgresStore) -> None:
-    check_concurrent_saves(store)
+    contract.check_concurrent_saves(store)
 
 
 def test_unreachable_server_is_a_config_error_without_the_password(
@@ -187,14 +180,14 @@ def test_unsupported_type_lists_every_type(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def starter(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """The starter project."""
-    return starter_project(tmp_path_factory.mktemp("starter"))
+    return contract.starter_project(tmp_path_factory.mktemp("starter"))
 
 
 async def test_assistant_runs_on_postgres(
     starter: Project, store: PostgresStore, database: str, tmp_path: Path
 ) -> None:
     """A conversation continues on a second assistant+store, as after a restart."""
-    await check_conversation_continues_on_a_new_store(
+    await contract.check_conversation_continues_on_a_new_store(
         starter, lambda: open_store(_spec(database), tmp_path))
 
 
@@ -226,10 +219,4 @@ def test_missing_driver_says_what_to_install(
 def test_claim_once_is_first_come_across_instances(store: PostgresStore, database: str,
                                                    tmp_path: Path) -> None:
     """The first claim of a key wins everywhere until it expires (single-use stream tokens)."""
-    other = open_store(_spec(database), tmp_path)
-    assert store.claim_once("nonce-1", 0.3) is True
-    assert other.claim_once("nonce-1", 0.3) is False
-    assert other.claim_once("nonce-2", 0.3) is True
-    time.sleep(0.4)  # the claim's time runs out on the server's clock; nothing to await
-    assert store.claim_once("nonce-1", 0.3) is True
-    other.close()
+    contract.check_claim_once(store, open_store(_spec(database), tmp_path))
