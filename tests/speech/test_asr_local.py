@@ -179,6 +179,32 @@ def test_speculation_is_configurable() -> None:
         from_config({"speculate_ms": -1}, CONTEXT)
 
 
+async def test_warm_up_runs_one_inference_per_worker() -> None:
+    """Each worker's first inference is slow, so start-up pays for it, not the first callers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from telephonist.speech.asr.local import _Loaded
+
+    class Counting(LocalASR):
+        def __init__(self) -> None:
+            super().__init__(Path("/nonexistent"), workers=2)
+            self.calls: list[int] = []
+
+        def load(self) -> _Loaded:
+            self._loaded = _Loaded(None, ThreadPoolExecutor(2))  # type: ignore[arg-type]
+            return self._loaded
+
+        def transcribe(self, audio: bytes, language: str) -> Final | None:
+            self.calls.append(len(audio))
+            return None
+
+    asr = Counting()
+    await asr.warm_up()
+    assert asr.calls == [8000, 8000]
+    assert asr._loaded is not None
+    asr._loaded.executor.shutdown()
+
+
 def test_from_config_validates_keys() -> None:
     """Unknown keys, bad types, bad paths and non-English with the bundle name their key."""
     with pytest.raises(ConfigError, match=r"asr\.beam: unknown key"):
