@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
-from telephonist.speech.asr.base import ASRProvider, ASRStream
+from telephonist.speech.asr.base import ASRProvider, ASRStream, PauseAwareStream
 
 __all__ = ["MAX_EARLY_AUDIO", "Recognition"]
 
@@ -28,7 +28,8 @@ class Recognition:
         self.stream: ASRStream | None = None
         self._early = bytearray()
         self._follows_vad = False
-        self._pause_ms: float | None = None
+        self._pausing: PauseAwareStream | None = None
+        self._pause_ms = 0.0
         self._paused = False
 
     async def open(self, provider: ASRProvider, language: str) -> ASRStream:
@@ -39,7 +40,8 @@ class Recognition:
             self._early.clear()
             await stream.send(early)
         self._follows_vad = bool(getattr(stream, "cuts_at_vad_edges", False))
-        self._pause_ms = getattr(stream, "pause_ms", None)
+        if isinstance(stream, PauseAwareStream) and stream.pause_ms is not None:
+            self._pausing, self._pause_ms = stream, stream.pause_ms
         self.stream = stream
         return stream
 
@@ -69,19 +71,18 @@ class Recognition:
     @property
     def hears_pauses(self) -> bool:
         """The stream wants ``quiet`` reports (see there)."""
-        return self._pause_ms is not None
+        return self._pausing is not None
 
     async def quiet(self, quiet_ms: float) -> None:
-        """How long the caller has been quiet within speech. A stream with a ``pause_ms``
-        hears ``on_pause(True)`` once a pause lasts that long (it may start transcribing
-        then, before the end of speech is certain) and ``on_pause(False)`` if speech
-        resumes."""
-        if self._pause_ms is None or self.stream is None:
+        """How long the caller has been quiet within speech. A `PauseAwareStream` hears
+        ``on_pause(True)`` once a pause lasts ``pause_ms`` (it may start transcribing then,
+        before the end of speech is certain) and ``on_pause(False)`` if speech resumes."""
+        if self._pausing is None:
             return
         paused = quiet_ms >= self._pause_ms
         if paused != self._paused:
             self._paused = paused
-            await self.stream.on_pause(paused)  # type: ignore[attr-defined]
+            await self._pausing.on_pause(paused)
 
     async def close(self) -> None:
         """Close the stream; its errors no longer matter."""

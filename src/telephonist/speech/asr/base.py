@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 __all__ = [
     "ASRError",
@@ -18,6 +18,7 @@ __all__ = [
     "ASRStream",
     "Final",
     "Partial",
+    "PauseAwareStream",
     "SpeechStarted",
 ]
 
@@ -78,6 +79,18 @@ class ASRStream(Protocol):
 
     async def close(self) -> None:
         """Release the connection; ``events()`` then ends."""
+
+
+@runtime_checkable
+class PauseAwareStream(Protocol):
+    """An `ASRStream` that wants to hear of pauses within speech (the local engine starts
+    transcribing on one, before the end of speech is certain)."""
+
+    pause_ms: float | None
+    """How long a pause must last before ``on_pause(True)``; None: never tell."""
+
+    async def on_pause(self, paused: bool) -> None:
+        """A pause of ``pause_ms`` began (True), or speech resumed after one (False)."""
 
 
 class ASRProvider(Protocol):
