@@ -23,32 +23,30 @@ class CallMetrics:
         self.active = Gauge("telephonist_active_calls", "Calls in progress", registry=r)
         self.calls = Counter("telephonist_calls_total", "Calls ended, by reason", ["reason"],
                              registry=r)
-        self.turn_latency = Histogram(
-            "telephonist_turn_latency_seconds",
-            "Caller stopped speaking → first bot audio sent", buckets=_LATENCY_BUCKETS,
-            registry=r)
-        self.final_latency = Histogram(
-            "telephonist_asr_final_to_audio_seconds", "ASR final → first bot audio sent",
-            buckets=_LATENCY_BUCKETS, registry=r)
-        self.asr_latency = Histogram(
+        self.turn_latency = self._seconds(
+            "telephonist_turn_latency_seconds", "Caller stopped speaking → first bot audio sent")
+        self.final_latency = self._seconds(
+            "telephonist_asr_final_to_audio_seconds", "ASR final → first bot audio sent")
+        self.asr_latency = self._seconds(
             "telephonist_asr_final_latency_seconds",
-            "Caller stopped speaking → ASR final transcript", buckets=_LATENCY_BUCKETS,
-            registry=r)
-        self.tts_first_byte = Histogram(
-            "telephonist_tts_first_byte_seconds", "TTS request → first audio chunk",
-            buckets=_LATENCY_BUCKETS, registry=r)
+            "Caller stopped speaking → ASR final transcript")
+        self.tts_first_byte = self._seconds(
+            "telephonist_tts_first_byte_seconds", "TTS request → first audio chunk")
         self.barge_ins = Counter("telephonist_barge_ins_total", "Caller interruptions",
                                  ["trigger"], registry=r)
-        self.barge_in_reaction = Histogram(
+        self.barge_in_reaction = self._seconds(
             "telephonist_barge_in_reaction_seconds",
-            "Caller speech onset (as the VAD dates it) → clear sent; includes min_speech_ms",
-            buckets=_LATENCY_BUCKETS, registry=r)
+            "Caller speech onset (as the VAD dates it) → clear sent; includes min_speech_ms")
         self.silences = Counter("telephonist_silence_timeouts_total", "Silence timeouts",
                                 registry=r)
         self.errors = Counter("telephonist_provider_errors_total", "Provider errors",
                               ["source", "retryable"], registry=r)
         self.rejected = Counter("telephonist_rejected_messages_total",
                                 "Websocket messages rejected", ["reason"], registry=r)
+
+    def _seconds(self, name: str, documentation: str) -> Histogram:
+        """A latency histogram in seconds, with the buckets every latency here shares."""
+        return Histogram(name, documentation, buckets=_LATENCY_BUCKETS, registry=self.registry)
 
     def __call__(self, event: CallEvent) -> None:
         kind, data = event.kind, event.data
