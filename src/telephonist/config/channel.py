@@ -51,6 +51,9 @@ class VADSettings:
     at 8 kHz, lower for the 16 kHz fallback model)."""
     min_silence_ms: int = 500
     """Silence that ends an utterance (the turn's end-of-speech delay)."""
+    engine: tuple[tuple[str, Any], ...] = ()
+    """The block's other keys, for the engine itself to check (silero: ``model_path``;
+    energy: ``silence_dbfs``, ``speech_dbfs``, ``window_ms``)."""
 
 
 @dataclass(frozen=True)
@@ -147,11 +150,12 @@ def _vad(value: Any, file: str) -> VADSettings:
         return VADSettings()
     if not isinstance(value, Mapping):
         raise ConfigError("must be a mapping", file=file, key=prefix)
-    _unknown(value, {"name", "threshold", "min_silence_ms"}, file, prefix)
+    common = {"name", "threshold", "min_silence_ms"}
     settings = VADSettings(
         name=_typed(value, "name", str, "silero", file, prefix),
         threshold=_typed(value, "threshold", float, None, file, prefix),
         min_silence_ms=_typed(value, "min_silence_ms", int, 500, file, prefix),
+        engine=tuple((str(k), v) for k, v in value.items() if k not in common),
     )
     if settings.name not in ("silero", "energy"):
         raise ConfigError("must be 'silero' or 'energy'", file=file, key=f"{prefix}.name")

@@ -61,14 +61,15 @@ def load_channel(paths: Paths, environ: Mapping[str, str]) -> ChannelConfig:
     return parse_channel(data[CHANNEL], file=str(file), environ=environ)
 
 
-def _vad(channel: ChannelConfig) -> VADModel:
+def _vad(channel: ChannelConfig, context: ProviderContext) -> VADModel:
+    """The ``vad`` block's engine; it checks its own keys (``model_path`` and the like)."""
     if channel.vad.name == "energy":
-        from telephonist.speech.vad.energy import EnergyVAD
+        from telephonist.speech.vad import energy
 
-        return EnergyVAD()
-    from telephonist.speech.vad.silero import SileroVAD
+        return energy.from_config(dict(channel.vad.engine), context)
+    from telephonist.speech.vad import silero
 
-    return SileroVAD()
+    return silero.from_config(dict(channel.vad.engine), context)
 
 
 def _tts(channel: ChannelConfig, context: ProviderContext, events: EventBus) -> TTSEngine:
@@ -109,7 +110,7 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
     if channel.twilio_account_sid and channel.twilio_auth_token:
         call_control = TwilioCallControl(channel.twilio_account_sid, channel.twilio_auth_token,
                                          api_base=channel.twilio_api_base)
-    vad = _vad(channel)
+    vad = _vad(channel, ProviderContext(file, f"{CHANNEL}.vad", environ))
     settings = CallSettings.from_channel(channel, project.language,
                                          getattr(vad, "suggested_threshold", 0.5))
     return Runtime(channel=channel, settings=settings, assistant=assistant, asr=asr, tts=tts,
