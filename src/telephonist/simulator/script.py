@@ -19,7 +19,6 @@ just before. After the last step the caller waits for the bot to finish, then ha
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,8 +164,3 @@ def read_script(path: Path) -> list[Step]:
     except OSError as exc:
         raise ConfigError(f"cannot read script: {exc.strerror}", file=str(path)) from None
     return parse_script(text, file=str(path), base=path.parent)
-
-
-def describe(steps: Sequence[Step]) -> str:
-    """A one-line summary of the steps (for the report)."""
-    return ", ".join(type(step).__name__.lower() for step in steps) or "(none)"
