@@ -112,8 +112,9 @@ class Generator:
         self.results.late_frames += phone.late_frames
         await phone.hang_up()
 
-    async def line(self, http: httpx.AsyncClient, first: Phone | None,
-                   measuring: asyncio.Event) -> None:
+    async def line(
+        self, http: httpx.AsyncClient, first: Phone | None, measuring: asyncio.Event
+    ) -> None:
         """One concurrent call slot: its first call, then replacements until the end."""
         phone = first
         while time.monotonic() < self.until:
@@ -160,8 +161,12 @@ def main() -> None:
     parser.add_argument("--base", required=True, help="server base URL, http://host:port")
     parser.add_argument("--calls", type=int, default=10, help="concurrent calls")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long to run")
-    parser.add_argument("--call-seconds", type=float, default=1e9,
-                        help="hang up and redial after this long (default: never)")
+    parser.add_argument(
+        "--call-seconds",
+        type=float,
+        default=1e9,
+        help="hang up and redial after this long (default: never)",
+    )
     args = parser.parse_args()
     generator = Generator(args.base, speech_turn(), args.seconds, args.call_seconds)
     results = asyncio.run(generator.run(args.calls))

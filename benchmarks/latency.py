@@ -62,9 +62,12 @@ class LevelResult:
 def media_frames(caller: TwilioCaller, frames: list[bytes]) -> list[str]:
     """Twilio ``media`` frames for ``frames``, rendered once (keeps the generator cheap)."""
     payloads = [base64.b64encode(frame).decode() for frame in frames]
-    return [f'{{"event":"media","sequenceNumber":"{i + 2}","streamSid":"{caller.stream_sid}",'
-            f'"media":{{"track":"inbound","chunk":"{i + 1}","timestamp":"{20 * i}",'
-            f'"payload":"{payload}"}}}}' for i, payload in enumerate(payloads)]
+    return [
+        f'{{"event":"media","sequenceNumber":"{i + 2}","streamSid":"{caller.stream_sid}",'
+        f'"media":{{"track":"inbound","chunk":"{i + 1}","timestamp":"{20 * i}",'
+        f'"payload":"{payload}"}}}}'
+        for i, payload in enumerate(payloads)
+    ]
 
 
 async def speak(caller: TwilioCaller, frames: list[str], clears_before: int | None) -> float | None:
@@ -88,12 +91,20 @@ async def speak(caller: TwilioCaller, frames: list[str], clears_before: int | No
     return barge
 
 
-async def one_call(base: str, http: httpx.AsyncClient, frames: list[bytes], turns: int,
-                   latencies: list[float], barge_ins: list[float], ready: asyncio.Event) -> None:
+async def one_call(
+    base: str,
+    http: httpx.AsyncClient,
+    frames: list[bytes],
+    turns: int,
+    latencies: list[float],
+    barge_ins: list[float],
+    ready: asyncio.Event,
+) -> None:
     """One simulated call: greeting, then ``turns`` of speech, each barging in on the reply."""
-    caller = TwilioCaller(f"{base}/webhooks/twilio_media_streams/webhook",
-                          stream_url_override=base.replace("http", "ws")
-                          + "/webhooks/twilio_media_streams/websocket")
+    caller = TwilioCaller(
+        f"{base}/webhooks/twilio_media_streams/webhook",
+        stream_url_override=base.replace("http", "ws") + "/webhooks/twilio_media_streams/websocket",
+    )
     await caller.dial(http)
     await caller.connect()
     await caller.wait_until(lambda: len(caller.received_audio) >= 8000, within=30)
@@ -116,9 +127,12 @@ async def one_call(base: str, http: httpx.AsyncClient, frames: list[bytes], turn
 
 def start_server() -> tuple[subprocess.Popen[str], int]:
     """The scripted server in its own process, and the port it listens on."""
-    server = subprocess.Popen([sys.executable, str(ROOT / "benchmarks/scripted_server.py"), "0"],
-                              stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks/scripted_server.py"), "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert server.stdout is not None
     line = server.stdout.readline().split()
     if line[:1] != ["ready"]:
@@ -127,8 +141,9 @@ def start_server() -> tuple[subprocess.Popen[str], int]:
     return server, int(line[1])
 
 
-async def run_level(pid: int, port: int, calls: int, turns: int,
-                    frames: list[bytes]) -> LevelResult:
+async def run_level(
+    pid: int, port: int, calls: int, turns: int, frames: list[bytes]
+) -> LevelResult:
     """Run ``calls`` simultaneous calls against the server, collect figures."""
     base = f"http://127.0.0.1:{port}"
     result = LevelResult(calls, turns)
@@ -137,8 +152,10 @@ async def run_level(pid: int, port: int, calls: int, turns: int,
     barge_ins: list[float] = []
     ready = asyncio.Event()
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=50)) as http:
-        tasks = [asyncio.create_task(one_call(base, http, frames, turns, latencies, barge_ins,
-                                              ready)) for _ in range(calls)]
+        tasks = [
+            asyncio.create_task(one_call(base, http, frames, turns, latencies, barge_ins, ready))
+            for _ in range(calls)
+        ]
         await wait_for_calls(http, base, calls, tasks)
         rss_connected = rss_kb(pid)
         cpu_start, own_start = cpu_seconds(pid), cpu_seconds(os.getpid())
@@ -159,8 +176,9 @@ async def run_level(pid: int, port: int, calls: int, turns: int,
     return result
 
 
-async def wait_for_calls(http: httpx.AsyncClient, base: str, calls: int,
-                         tasks: list[asyncio.Task[None]]) -> None:
+async def wait_for_calls(
+    http: httpx.AsyncClient, base: str, calls: int, tasks: list[asyncio.Task[None]]
+) -> None:
     """Poll the server's /health until ``calls`` calls are active (or a call failed)."""
     while (await http.get(f"{base}/health")).json()["active_calls"] < calls:
         failed = [t for t in tasks if t.done() and t.exception() is not None]
@@ -176,7 +194,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     speech = load_prompt("agent-pass").mulaw[:8000]  # 1 s of real speech per turn
-    frames = [speech[i:i + FRAME] for i in range(0, len(speech), FRAME)]
+    frames = [speech[i : i + FRAME] for i in range(0, len(speech), FRAME)]
     results = []
     for calls in (int(c) for c in args.calls.split(",")):
         server, port = start_server()
@@ -187,13 +205,15 @@ def main() -> None:
             server.wait(10)
         results.append(result)
         t, b, o = result.turn_latency_ms, result.barge_in_ms, result.barge_in_onset_ms
-        print(f"{calls:4d} calls: turn latency p50 {t.get('p50')} ms p95 {t.get('p95')} ms"
-              f" (n={t.get('n')}) | barge-in p50 {b.get('p50')} ms p95 {b.get('p95')} ms"
-              f" (from VAD onset p50 {o.get('p50')} p95 {o.get('p95')} ms)"
-              f" | RSS {result.rss_per_call_kb} kB/call (idle {result.rss_idle_mb} MB)"
-              f" | CPU server {result.server_cpu_percent}%"
-              f" generator {result.generator_cpu_percent}% | errors {result.errors}",
-              flush=True)
+        print(
+            f"{calls:4d} calls: turn latency p50 {t.get('p50')} ms p95 {t.get('p95')} ms"
+            f" (n={t.get('n')}) | barge-in p50 {b.get('p50')} ms p95 {b.get('p95')} ms"
+            f" (from VAD onset p50 {o.get('p50')} p95 {o.get('p95')} ms)"
+            f" | RSS {result.rss_per_call_kb} kB/call (idle {result.rss_idle_mb} MB)"
+            f" | CPU server {result.server_cpu_percent}%"
+            f" generator {result.generator_cpu_percent}% | errors {result.errors}",
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
 

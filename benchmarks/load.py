@@ -99,8 +99,12 @@ class Server:
         self.kind = kind
         self.log = tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen(
-            [sys.executable, str(HERE / f"{kind}_server.py"), "0"], stdout=subprocess.PIPE,
-            stderr=self.log, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            [sys.executable, str(HERE / f"{kind}_server.py"), "0"],
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         assert self.process.stdout is not None
         ready = self.process.stdout.readline().split()
         if not ready or ready[0] != "ready":
@@ -128,16 +132,31 @@ class Server:
         self.log.close()
 
 
-def start_generators(base: str, calls: int, seconds: float, generators: int,
-                     call_seconds: float | None = None) -> list[subprocess.Popen[str]]:
+def start_generators(
+    base: str, calls: int, seconds: float, generators: int, call_seconds: float | None = None
+) -> list[subprocess.Popen[str]]:
     """``generators`` callgen processes sharing ``calls`` between them."""
-    shares = [calls // generators + (1 if i < calls % generators else 0)
-              for i in range(generators)]
+    shares = [calls // generators + (1 if i < calls % generators else 0) for i in range(generators)]
     extra = ["--call-seconds", str(call_seconds)] if call_seconds else []
-    return [subprocess.Popen([sys.executable, str(HERE / "callgen.py"), "--base", base,
-                              "--calls", str(n), "--seconds", str(seconds), *extra],
-                             stdout=subprocess.PIPE, text=True)
-            for n in shares if n > 0]
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(HERE / "callgen.py"),
+                "--base",
+                base,
+                "--calls",
+                str(n),
+                "--seconds",
+                str(seconds),
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in shares
+        if n > 0
+    ]
 
 
 def wait_connected(processes: list[subprocess.Popen[str]]) -> None:
@@ -198,8 +217,9 @@ def run_level(calls: int, seconds: float, generators: int, kind: str = "scripted
         server_cpu = cpu_seconds(server.pid) - cpu0
         level.server_cpu_percent = round(100 * server_cpu / wall, 1)
         generators_cpu = sum(r.generator_cpu_s for r in results)
-        level.other_cpu_percent = round(max(0.0, 100 * (machine_busy_seconds() - busy0
-                                                        - server_cpu - generators_cpu) / wall), 1)
+        level.other_cpu_percent = round(
+            max(0.0, 100 * (machine_busy_seconds() - busy0 - server_cpu - generators_cpu) / wall), 1
+        )
         level.rss_per_call_kb = round((rss_connected - idle) / calls, 1)
         level.rejected_messages = int(server.metric("telephonist_rejected_messages_total"))
         time.sleep(0.5)  # the last hang-ups
@@ -230,16 +250,23 @@ def knee(levels: list[Level], budget_ms: float = BUDGET_MS) -> Level | None:
 def line(level: Level) -> str:
     """One row of the printed table."""
     t = level.turn_latency_ms
-    return (f"{level.calls:5d} {t.get('p50', '-'):>7} {t.get('p95', '-'):>7} {t.get('p99', '-'):>7}"
-            f" {level.turns:6d} {level.lost_turns:5d} {level.late_frames:6d}"
-            f" {level.failed_calls + level.dropped_calls:6d} {level.server_cpu_percent:6.1f}"
-            f" {level.rss_per_call_kb:8.1f} {level.generator_cpu_percent:6.1f}"
-            f" {level.generator_late_ticks:6d} {level.other_cpu_percent:6.1f}")
+    return (
+        f"{level.calls:5d} {t.get('p50', '-'):>7} {t.get('p95', '-'):>7} {t.get('p99', '-'):>7}"
+        f" {level.turns:6d} {level.lost_turns:5d} {level.late_frames:6d}"
+        f" {level.failed_calls + level.dropped_calls:6d} {level.server_cpu_percent:6.1f}"
+        f" {level.rss_per_call_kb:8.1f} {level.generator_cpu_percent:6.1f}"
+        f" {level.generator_late_ticks:6d} {level.other_cpu_percent:6.1f}"
+    )
 
 
-HEADER = ("calls     p50     p95     p99  turns  lost  late_f  fails  srvCPU  RSS/call  genCPU"
-          " genLate  other\n" + " " * 6 + "(turn latency, ms)" + " " * 36
-          + "%        kB       %          %")
+HEADER = (
+    "calls     p50     p95     p99  turns  lost  late_f  fails  srvCPU  RSS/call  genCPU"
+    " genLate  other\n"
+    + " " * 6
+    + "(turn latency, ms)"
+    + " " * 36
+    + "%        kB       %          %"
+)
 
 
 def plot(levels: list[Level], path: Path, found: Level | None) -> None:
@@ -252,16 +279,25 @@ def plot(levels: list[Level], path: Path, found: Level | None) -> None:
     calls = [level.calls for level in levels]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for q, style in (("p50", "o-"), ("p95", "s-"), ("p99", "^-")):
-        ax.plot(calls, [lv.turn_latency_ms.get(q, float("nan")) for lv in levels], style,
-                label=f"turn latency {q}")
+        ax.plot(
+            calls,
+            [lv.turn_latency_ms.get(q, float("nan")) for lv in levels],
+            style,
+            label=f"turn latency {q}",
+        )
     ax.set_xlabel("concurrent calls")
     ax.set_ylabel("turn latency (ms)")
     ax.set_yscale("log")
     cpu = ax.twinx()
     cpu.plot(calls, [lv.server_cpu_percent for lv in levels], "k--", label="server CPU %")
     cpu.plot(calls, [lv.generator_cpu_percent for lv in levels], "k:", label="generator CPU %")
-    cpu.plot(calls, [lv.other_cpu_percent for lv in levels], color="grey", linestyle="-.",
-             label="other processes CPU %")
+    cpu.plot(
+        calls,
+        [lv.other_cpu_percent for lv in levels],
+        color="grey",
+        linestyle="-.",
+        label="other processes CPU %",
+    )
     cpu.set_ylabel("CPU (% of one core)")
     if found is not None:
         ax.axvline(found.calls, color="red", alpha=0.3, label=f"knee ({found.calls} calls)")
@@ -275,20 +311,39 @@ def plot(levels: list[Level], path: Path, found: Level | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", default="1,50,100,200,400",
-                        help="one count or a comma-separated sweep (default 1,50,100,200,400)")
+    parser.add_argument(
+        "--calls",
+        default="1,50,100,200,400",
+        help="one count or a comma-separated sweep (default 1,50,100,200,400)",
+    )
     parser.add_argument("--seconds", type=float, default=30.0, help="hold time per level")
-    parser.add_argument("--generators", type=int, default=0,
-                        help="generator processes (default: 1, or 2 from 200 calls)")
+    parser.add_argument(
+        "--generators",
+        type=int,
+        default=0,
+        help="generator processes (default: 1, or 2 from 200 calls)",
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--plot", type=Path, help="write a PNG plot here")
-    parser.add_argument("--budget-ms", type=float, default=BUDGET_MS,
-                        help="p95 latency the server may add before the knee (default 150)")
-    parser.add_argument("--server", choices=["scripted", "null"], default="scripted",
-                        help="scripted: our server with zero-latency providers (default); "
-                             "null: a trivial stream server, to measure the generator alone")
-    parser.add_argument("--replot", type=Path, metavar="JSON",
-                        help="print the table and draw the plot of an earlier --json run")
+    parser.add_argument(
+        "--budget-ms",
+        type=float,
+        default=BUDGET_MS,
+        help="p95 latency the server may add before the knee (default 150)",
+    )
+    parser.add_argument(
+        "--server",
+        choices=["scripted", "null"],
+        default="scripted",
+        help="scripted: our server with zero-latency providers (default); "
+        "null: a trivial stream server, to measure the generator alone",
+    )
+    parser.add_argument(
+        "--replot",
+        type=Path,
+        metavar="JSON",
+        help="print the table and draw the plot of an earlier --json run",
+    )
     args = parser.parse_args()
     levels: list[Level] = []
     print(HEADER, flush=True)
@@ -303,9 +358,12 @@ def main() -> None:
     found = knee(levels, args.budget_ms)
     print(f"knee: {found.calls} calls" if found else "knee: not reached", flush=True)
     if args.json and not args.replot:
-        report: dict[str, Any] = {"levels": [asdict(lv) for lv in levels],
-                                  "knee_calls": found.calls if found else None,
-                                  "budget_ms": args.budget_ms, "cpus": os.cpu_count()}
+        report: dict[str, Any] = {
+            "levels": [asdict(lv) for lv in levels],
+            "knee_calls": found.calls if found else None,
+            "budget_ms": args.budget_ms,
+            "cpus": os.cpu_count(),
+        }
         args.json.write_text(json.dumps(report, indent=2))
     if args.plot:
         plot(levels, args.plot, found)

@@ -27,8 +27,9 @@ REPLY = base64.b64encode(b"\x10" * 32000).decode()  # 4 s
 
 async def webhook(request: Request) -> Response:
     url = f"wss://{request.url.netloc}/webhooks/twilio_media_streams/websocket"
-    return Response(f'<Response><Connect><Stream url="{url}"/></Connect></Response>',
-                    media_type="text/xml")
+    return Response(
+        f'<Response><Connect><Stream url="{url}"/></Connect></Response>', media_type="text/xml"
+    )
 
 
 async def stream(websocket: WebSocket) -> None:
@@ -47,10 +48,14 @@ async def stream(websocket: WebSocket) -> None:
                     speaking = True
                 elif speaking:
                     speaking = False
-                    await websocket.send_text(json.dumps(
-                        {"event": "media", "streamSid": sid, "media": {"payload": REPLY}}))
-                    await websocket.send_text(json.dumps(
-                        {"event": "mark", "streamSid": sid, "mark": {"name": "end"}}))
+                    await websocket.send_text(
+                        json.dumps(
+                            {"event": "media", "streamSid": sid, "media": {"payload": REPLY}}
+                        )
+                    )
+                    await websocket.send_text(
+                        json.dumps({"event": "mark", "streamSid": sid, "mark": {"name": "end"}})
+                    )
             elif event == "stop":
                 break
     except WebSocketDisconnect:
@@ -59,9 +64,12 @@ async def stream(websocket: WebSocket) -> None:
 
 async def main(port: int) -> None:
     sock = bound_socket("127.0.0.1", port)
-    app = Starlette(routes=[
-        Route("/webhooks/twilio_media_streams/webhook", webhook, methods=["POST"]),
-        WebSocketRoute("/webhooks/twilio_media_streams/websocket", stream)])
+    app = Starlette(
+        routes=[
+            Route("/webhooks/twilio_media_streams/webhook", webhook, methods=["POST"]),
+            WebSocketRoute("/webhooks/twilio_media_streams/websocket", stream),
+        ]
+    )
     server = uvicorn_server(app)
     print(f"ready {sock.getsockname()[1]}", flush=True)
     await server.serve(sockets=[sock])

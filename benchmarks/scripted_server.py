@@ -80,7 +80,7 @@ class ZeroTTS:
     async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
         audio = self._audio["greeting" if text.startswith("Hello") else "reply"]
         for offset in range(0, len(audio), 800):
-            yield audio[offset:offset + 800]
+            yield audio[offset : offset + 800]
 
 
 class InstantAssistant:
@@ -94,12 +94,21 @@ class InstantAssistant:
 
 async def main(port: int) -> None:
     sock = bound_socket("127.0.0.1", port)
-    block = {"server_url": f"127.0.0.1:{sock.getsockname()[1]}", "asr": {"name": "zero"},
-             "tts": {"name": "zero"}}
+    block = {
+        "server_url": f"127.0.0.1:{sock.getsockname()[1]}",
+        "asr": {"name": "zero"},
+        "tts": {"name": "zero"},
+    }
     channel = parse_channel(block, file="benchmark", environ={})
-    runtime = Runtime(channel=channel, settings=CallSettings.from_channel(channel, "en"),
-                      assistant=InstantAssistant(), asr=ZeroASR(), tts=ZeroTTS(),
-                      vad=SileroVAD(), batch_vad=os.environ.get("BENCH_VAD") != "inline")
+    runtime = Runtime(
+        channel=channel,
+        settings=CallSettings.from_channel(channel, "en"),
+        assistant=InstantAssistant(),
+        asr=ZeroASR(),
+        tts=ZeroTTS(),
+        vad=SileroVAD(),
+        batch_vad=os.environ.get("BENCH_VAD") != "inline",
+    )
     if os.environ.get("BENCH_LOG"):  # every call event on stderr, for looking into outliers
         logging.basicConfig(level=logging.DEBUG, format="%(relativeCreated)8.0f %(message)s")
         runtime.events.subscribe(EventLogger())
@@ -124,5 +133,6 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    run_on_loop(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0),
-                os.environ.get("BENCH_LOOP", "auto"))  # type: ignore[arg-type]
+    run_on_loop(
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 0), os.environ.get("BENCH_LOOP", "auto")
+    )  # type: ignore[arg-type]

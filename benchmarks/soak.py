@@ -80,8 +80,9 @@ def judge(soak: Soak, warmup: float, lost: int) -> None:
     soak.flat = soak.rss_growth_mb <= limit and lost == 0
 
 
-def run(calls: int, minutes: float, call_seconds: float, every: float, generators: int,
-        warmup: float) -> Soak:
+def run(
+    calls: int, minutes: float, call_seconds: float, every: float, generators: int, warmup: float
+) -> Soak:
     """The whole soak."""
     soak = Soak(calls, minutes, call_seconds)
     server = Server()
@@ -97,13 +98,19 @@ def run(calls: int, minutes: float, call_seconds: float, every: float, generator
             time.sleep(every)
             now, cpu = time.monotonic(), cpu_seconds(server.pid)
             active = httpx.get(f"{server.base}/health", timeout=10).json()["active_calls"]
-            sample = {"t_s": round(now - start, 1), "active_calls": active,
-                      "rss_mb": round(rss_kb(server.pid) / 1024, 1),
-                      "cpu_percent": round(100 * (cpu - cpu_before) / (now - at_before), 1)}
+            sample = {
+                "t_s": round(now - start, 1),
+                "active_calls": active,
+                "rss_mb": round(rss_kb(server.pid) / 1024, 1),
+                "cpu_percent": round(100 * (cpu - cpu_before) / (now - at_before), 1),
+            }
             cpu_before, at_before = cpu, now
             soak.samples.append(sample)
-            print(f"{sample['t_s']:6.0f} {active:7d} {sample['rss_mb']:7.1f} "
-                  f"{sample['cpu_percent']:6.1f}", flush=True)
+            print(
+                f"{sample['t_s']:6.0f} {active:7d} {sample['rss_mb']:7.1f} "
+                f"{sample['cpu_percent']:6.1f}",
+                flush=True,
+            )
         level = Level(calls, minutes * 60, len(processes))
         merge(level, collect(processes))
         soak.level = asdict(level)
@@ -119,25 +126,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=100, help="concurrent calls (default 100)")
     parser.add_argument("--minutes", type=float, default=10.0, help="duration (default 10)")
-    parser.add_argument("--call-seconds", type=float, default=60.0,
-                        help="each call hangs up after this long and is replaced (default 60)")
+    parser.add_argument(
+        "--call-seconds",
+        type=float,
+        default=60.0,
+        help="each call hangs up after this long and is replaced (default 60)",
+    )
     parser.add_argument("--sample-every", type=float, default=10.0, help="seconds (default 10)")
     parser.add_argument("--generators", type=int, default=1, help="generator processes")
-    parser.add_argument("--warmup", type=float, default=0.4,
-                        help="fraction of the run left out of the trend (default 0.4)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=0.4,
+        help="fraction of the run left out of the trend (default 0.4)",
+    )
     parser.add_argument("--json", type=Path, help="write the samples and verdict here")
     args = parser.parse_args()
-    soak = run(args.calls, args.minutes, args.call_seconds, args.sample_every, args.generators,
-               args.warmup)
+    soak = run(
+        args.calls, args.minutes, args.call_seconds, args.sample_every, args.generators, args.warmup
+    )
     level = soak.level
-    print(f"turns {level['turns']}, lost {level['lost_turns']}, failed calls "
-          f"{level['failed_calls']}, dropped {level['dropped_calls']}, late bot frames "
-          f"{level['late_frames']}; turn latency {level['turn_latency_ms']}")
+    print(
+        f"turns {level['turns']}, lost {level['lost_turns']}, failed calls "
+        f"{level['failed_calls']}, dropped {level['dropped_calls']}, late bot frames "
+        f"{level['late_frames']}; turn latency {level['turn_latency_ms']}"
+    )
     first = soak.samples[0]["rss_mb"] if soak.samples else 0.0
-    print(f"RSS idle {soak.rss_idle_mb} MB, {first} MB with the calls up; after warm-up: slope "
-          f"{soak.rss_slope_mb_per_min} MB/min, growth {soak.rss_growth_mb} MB; "
-          f"{soak.rss_after_calls_mb} MB after the calls ended -> "
-          f"{'FLAT' if soak.flat else 'NOT FLAT'}", flush=True)
+    print(
+        f"RSS idle {soak.rss_idle_mb} MB, {first} MB with the calls up; after warm-up: slope "
+        f"{soak.rss_slope_mb_per_min} MB/min, growth {soak.rss_growth_mb} MB; "
+        f"{soak.rss_after_calls_mb} MB after the calls ended -> "
+        f"{'FLAT' if soak.flat else 'NOT FLAT'}",
+        flush=True,
+    )
     if args.json:
         args.json.write_text(json.dumps(asdict(soak), indent=2))
     sys.exit(0 if soak.flat else 1)

@@ -37,8 +37,10 @@ from audio_samples import word_error_rate
 SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
 SHORT = "Sure, one moment please."
-LONG = ("Thank you for calling the dental clinic. I can book, move or cancel an appointment. "
-        "What would you like to do today?")
+LONG = (
+    "Thank you for calling the dental clinic. I can book, move or cancel an appointment. "
+    "What would you like to do today?"
+)
 
 
 def rss_mb() -> float:
@@ -78,16 +80,23 @@ def load_all(workers: int | None = None) -> tuple[dict[str, Any], Any, Any]:
     steps: dict[str, Any] = {"baseline_rss_mb": round(rss_mb(), 1)}
     start = time.perf_counter()
     from telephonist.speech.vad.silero import SileroVAD
+
     SileroVAD().new_stream().probabilities(b"\xff" * 256)
     steps["vad"] = {"load_s": round(time.perf_counter() - start, 3), "rss_mb": round(rss_mb(), 1)}
     start = time.perf_counter()
     from telephonist.speech.asr.local import LocalASR
+
     asr = LocalASR() if workers is None else LocalASR(workers=workers)
     asr.load()
-    steps["asr"] = {"load_s": round(time.perf_counter() - start, 3), "rss_mb": round(rss_mb(), 1),
-                    "threads": asr.threads, "workers": asr.workers}
+    steps["asr"] = {
+        "load_s": round(time.perf_counter() - start, 3),
+        "rss_mb": round(rss_mb(), 1),
+        "threads": asr.threads,
+        "workers": asr.workers,
+    }
     start = time.perf_counter()
     from telephonist.speech.tts.local import LocalTTS
+
     tts = LocalTTS()
     tts.load()
     steps["tts"] = {"load_s": round(time.perf_counter() - start, 3), "rss_mb": round(rss_mb(), 1)}
@@ -108,20 +117,30 @@ async def asr_latency(asr: Any, count: int) -> dict[str, Any]:
         await stream.send(b"\xff" * 2400)
         await stream.on_vad(True)
         for i in range(0, len(audio), 160):
-            await stream.send(audio[i:i + 160])
+            await stream.send(audio[i : i + 160])
         start = time.perf_counter()
         await stream.on_vad(False)
         final = await anext(events)
         latency = time.perf_counter() - start
-        rows.append({"prompt": name, "audio_s": round(len(audio) / 8000, 2),
-                     "latency_s": round(latency, 3),
-                     "wer": round(word_error_rate(text, final.text), 3),
-                     "text": final.text})
+        rows.append(
+            {
+                "prompt": name,
+                "audio_s": round(len(audio) / 8000, 2),
+                "latency_s": round(latency, 3),
+                "wer": round(word_error_rate(text, final.text), 3),
+                "text": final.text,
+            }
+        )
     await stream.close()
     latencies = sorted(r["latency_s"] for r in rows)
-    return {"utterances": len(rows), "median_s": statistics.median(latencies),
-            "p90_s": latencies[int(0.9 * (len(latencies) - 1))], "max_s": latencies[-1],
-            "mean_wer": round(statistics.mean(r["wer"] for r in rows), 3), "rows": rows}
+    return {
+        "utterances": len(rows),
+        "median_s": statistics.median(latencies),
+        "p90_s": latencies[int(0.9 * (len(latencies) - 1))],
+        "max_s": latencies[-1],
+        "mean_wer": round(statistics.mean(r["wer"] for r in rows), 3),
+        "rows": rows,
+    }
 
 
 async def tts_latency(tts: Any, repeats: int = 5) -> dict[str, Any]:
@@ -140,10 +159,13 @@ async def tts_latency(tts: Any, repeats: int = 5) -> dict[str, Any]:
             totals.append(time.perf_counter() - start)
             firsts.append(first or 0.0)
             audio_s = size / 8000
-        out[label] = {"words": len(text.split()), "audio_s": round(audio_s, 2),
-                      "first_chunk_median_s": round(statistics.median(firsts), 4),
-                      "total_median_s": round(statistics.median(totals), 4),
-                      "rtf": round(statistics.median(totals) / audio_s, 4)}
+        out[label] = {
+            "words": len(text.split()),
+            "audio_s": round(audio_s, 2),
+            "first_chunk_median_s": round(statistics.median(firsts), 4),
+            "total_median_s": round(statistics.median(totals), 4),
+            "rtf": round(statistics.median(totals) / audio_s, 4),
+        }
     return out
 
 
@@ -167,14 +189,17 @@ async def asr_together(asr: Any, callers: Sequence[int]) -> dict[str, Any]:
                 return time.perf_counter() - start
 
             start = time.perf_counter()
-            done = await asyncio.gather(*(final(s, e, start)
-                                          for s, e in zip(streams, finals, strict=True)))
+            done = await asyncio.gather(
+                *(final(s, e, start) for s, e in zip(streams, finals, strict=True))
+            )
             means.append(statistics.mean(done))
             lasts.append(max(done))
         for stream in streams:
             await stream.close()
-        out[str(n)] = {"mean_s": round(statistics.median(means), 3),
-                       "last_s": round(statistics.median(lasts), 3)}
+        out[str(n)] = {
+            "mean_s": round(statistics.median(means), 3),
+            "last_s": round(statistics.median(lasts), 3),
+        }
     return out
 
 
@@ -182,15 +207,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run everything; print a summary or JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--utterances", type=int, default=12)
-    parser.add_argument("--workers", type=int, default=None,
-                        help="local ASR workers (default: the engine's default)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local ASR workers (default: the engine's default)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     loads, asr, tts = load_all(args.workers)
-    result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-              "load": loads, "asr": asyncio.run(asr_latency(asr, args.utterances)),
-              "asr_together": asyncio.run(asr_together(asr, (1, 2, 4, 8))),
-              "tts": asyncio.run(tts_latency(tts))}
+    result = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "load": loads,
+        "asr": asyncio.run(asr_latency(asr, args.utterances)),
+        "asr_together": asyncio.run(asr_together(asr, (1, 2, 4, 8))),
+        "tts": asyncio.run(tts_latency(tts)),
+    }
     if args.json:
         json.dump(result, sys.stdout, indent=2)
         print()
@@ -199,14 +231,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("vad", "asr", "tts"):
         print(f"load {name}: {loads[name]['load_s']} s, RSS after {loads[name]['rss_mb']} MB")
     a = result["asr"]
-    print(f"ASR after end of speech ({a['utterances']} prompts 2-3.5 s): median {a['median_s']} s,"
-          f" p90 {a['p90_s']} s, max {a['max_s']} s, mean WER {a['mean_wer']}")
-    together = ", ".join(f"{n}: mean {r['mean_s']} s, last {r['last_s']} s"
-                         for n, r in result["asr_together"].items())
+    print(
+        f"ASR after end of speech ({a['utterances']} prompts 2-3.5 s): median {a['median_s']} s,"
+        f" p90 {a['p90_s']} s, max {a['max_s']} s, mean WER {a['mean_wer']}"
+    )
+    together = ", ".join(
+        f"{n}: mean {r['mean_s']} s, last {r['last_s']} s"
+        for n, r in result["asr_together"].items()
+    )
     print(f"ASR, callers ending speech at once ({loads['asr']['workers']} workers): {together}")
     for label, t in result["tts"].items():
-        print(f"TTS {label} ({t['words']} words, {t['audio_s']} s): first chunk "
-              f"{t['first_chunk_median_s']} s, total {t['total_median_s']} s, RTF {t['rtf']}")
+        print(
+            f"TTS {label} ({t['words']} words, {t['audio_s']} s): first chunk "
+            f"{t['first_chunk_median_s']} s, total {t['total_median_s']} s, RTF {t['rtf']}"
+        )
     return 0
 
 

@@ -57,27 +57,31 @@ def timed(run: Callable[[], int], repeats: int) -> tuple[float, int]:
 
 def single(model: SileroVAD | EnergyVAD, streams: int, audio: bytes) -> Callable[[], int]:
     """One call per stream per 20 ms frame."""
+
     def run() -> int:
         states = [model.new_stream() for _ in range(streams)]
         count = 0
         for i in range(0, len(audio), FRAME):
-            frame = audio[i:i + FRAME]
+            frame = audio[i : i + FRAME]
             for state in states:
                 count += len(state.probabilities(frame))
         return count
+
     return run
 
 
 def batched(model: SileroVAD, streams: int, audio: bytes) -> Callable[[], int]:
     """One probabilities_batch call per 20 ms frame for all streams."""
+
     def run() -> int:
         states: list[SileroStream] = [model.new_stream() for _ in range(streams)]
         count = 0
         for i in range(0, len(audio), FRAME):
-            frame = audio[i:i + FRAME]
+            frame = audio[i : i + FRAME]
             for probs in model.probabilities_batch([(s, frame) for s in states]):
                 count += len(probs)
         return count
+
     return run
 
 
@@ -87,20 +91,35 @@ def measure(stream_counts: Sequence[int], seconds: float, repeats: int) -> dict[
     silero, energy = SileroVAD(), EnergyVAD()
     rows: list[dict[str, Any]] = []
     for n in stream_counts:
-        for mode, run in (("single", single(silero, n, audio)),
-                          ("batched", batched(silero, n, audio)),
-                          ("energy", single(energy, n, audio))):
+        for mode, run in (
+            ("single", single(silero, n, audio)),
+            ("batched", batched(silero, n, audio)),
+            ("energy", single(energy, n, audio)),
+        ):
             wall, windows = timed(run, repeats)
             per_window_us = wall / windows * 1e6
             window_ms = 20.0 if mode == "energy" else silero.window_ms
-            rows.append({"model": "energy" if mode == "energy" else silero.kind,
-                         "mode": "single" if mode == "energy" else mode, "streams": n,
-                         "windows": windows, "wall_s": round(wall, 4),
-                         "us_per_window": round(per_window_us, 2),
-                         "core_fraction_live": round(n * per_window_us / (window_ms * 1e3), 4)})
-    return {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                        "processor": platform.processor() or platform.machine()},
-            "audio_s_per_stream": seconds, "speech": PROMPT.is_file(), "rows": rows}
+            rows.append(
+                {
+                    "model": "energy" if mode == "energy" else silero.kind,
+                    "mode": "single" if mode == "energy" else mode,
+                    "streams": n,
+                    "windows": windows,
+                    "wall_s": round(wall, 4),
+                    "us_per_window": round(per_window_us, 2),
+                    "core_fraction_live": round(n * per_window_us / (window_ms * 1e3), 4),
+                }
+            )
+    return {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "audio_s_per_stream": seconds,
+        "speech": PROMPT.is_file(),
+        "rows": rows,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,11 +135,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dump(result, sys.stdout, indent=2)
         print()
         return 0
-    print(f"{'model':<10} {'mode':<8} {'streams':>7} {'windows':>8} {'us/window':>10} "
-          f"{'core share live':>15}")
+    print(
+        f"{'model':<10} {'mode':<8} {'streams':>7} {'windows':>8} {'us/window':>10} "
+        f"{'core share live':>15}"
+    )
     for row in result["rows"]:
-        print(f"{row['model']:<10} {row['mode']:<8} {row['streams']:>7} {row['windows']:>8} "
-              f"{row['us_per_window']:>10.1f} {row['core_fraction_live']:>15.3f}")
+        print(
+            f"{row['model']:<10} {row['mode']:<8} {row['streams']:>7} {row['windows']:>8} "
+            f"{row['us_per_window']:>10.1f} {row['core_fraction_live']:>15.3f}"
+        )
     return 0
 
 

@@ -72,7 +72,6 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     return row[-1] / max(len(ref), 1)
 
 
-
 def tone(freqs: tuple[float, ...], seconds: float, dbfs: float = -10.0) -> bytes:
     """A sum of sines (e.g. a DTMF pair), peak at ``dbfs``."""
     t = np.arange(int(seconds * RATE)) / RATE

@@ -58,7 +58,8 @@ def check_concurrent_saves(store: ConversationStore) -> None:
 
 
 async def check_conversation_continues_on_a_new_store(
-        starter: Project, open_one: Callable[[], ConversationStore]) -> None:
+    starter: Project, open_one: Callable[[], ConversationStore]
+) -> None:
     """A conversation goes on with a second assistant on a second store, as after a
     restart or on another server process."""
     first = ProjectAssistant(starter, open_one(), seed=3)

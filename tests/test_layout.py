@@ -20,8 +20,8 @@ ALLOWED: dict[str, set[str]] = {
     "simulator": BASE | {"audio", "twilio"},
     "call": BASE | {"audio", "twilio", "dialogue", "speech"},
     "server": BASE | {"audio", "twilio", "dialogue", "stores", "speech", "call"},
-    "cli": BASE | {"audio", "twilio", "dialogue", "stores", "speech", "call", "server",
-                   "simulator", "starter"},
+    "cli": BASE
+    | {"audio", "twilio", "dialogue", "stores", "speech", "call", "server", "simulator", "starter"},
 }
 MAX_LINES = 400
 
@@ -34,8 +34,7 @@ def modules() -> list[Path]:
 def layer_of(path: Path) -> str:
     """The top-level sub-package (or module) a file belongs to."""
     relative = path.relative_to(SRC)
-    return relative.parts[0].removesuffix(".py") if len(relative.parts) > 1 else \
-        relative.stem
+    return relative.parts[0].removesuffix(".py") if len(relative.parts) > 1 else relative.stem
 
 
 def imported_layers(path: Path) -> set[str]:

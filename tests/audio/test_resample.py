@@ -44,8 +44,10 @@ def test_streamed_chunks_equal_the_whole_signal() -> None:
     """Feeding 20 ms chunks (last=True at the end) gives the one-shot result, no seams."""
     signal = sine(440, 24000)
     streamer = Resampler(24000, 8000)
-    chunks = [streamer.process(signal[i:i + 480], last=i + 480 >= len(signal))
-              for i in range(0, len(signal), 480)]
+    chunks = [
+        streamer.process(signal[i : i + 480], last=i + 480 >= len(signal))
+        for i in range(0, len(signal), 480)
+    ]
     streamed = np.concatenate(chunks)
     assert abs(len(streamed) - 8000) <= 1
     whole = resample(signal, 24000, 8000)

@@ -25,8 +25,13 @@ def test_barge_in_policy():
     assert may_interrupt(default, playing=True, interruptible=True, words=None)
     assert not may_interrupt(default, playing=False, interruptible=True, words=None)
     assert not may_interrupt(default, playing=True, interruptible=False, words=5)
-    assert not may_interrupt(InterruptionSettings(enabled=False), playing=True,
-                             interruptible=True, words=5, keypress=True)
+    assert not may_interrupt(
+        InterruptionSettings(enabled=False),
+        playing=True,
+        interruptible=True,
+        words=5,
+        keypress=True,
+    )
     words = InterruptionSettings(min_words=3)
     assert not may_interrupt(words, playing=True, interruptible=True, words=None)
     assert not may_interrupt(words, playing=True, interruptible=True, words=2)
@@ -49,6 +54,10 @@ def test_turn_timing_reports_each_utterance_once():
     timing = TurnTiming(speech_end=9.5, final=10.0, assistant_done=10.01, tts_start=10.02)
     tts_ms, record = timing.first_audio(10.05)
     assert tts_ms == 30.0
-    assert record == {"speech_end_to_audio_ms": 550.0, "final_to_audio_ms": 50.0,
-                      "assistant_ms": 10.0, "tts_first_byte_ms": 30.0}
+    assert record == {
+        "speech_end_to_audio_ms": 550.0,
+        "final_to_audio_ms": 50.0,
+        "assistant_ms": 10.0,
+        "tts_first_byte_ms": 30.0,
+    }
     assert timing.first_audio(10.5)[1] is None

@@ -19,8 +19,18 @@ from telephonist.speech.asr.base import ASRError
 from telephonist.speech.vad.energy import EnergyVAD
 from telephonist.twilio.stream import MediaStream
 
-START = json.dumps({"event": "start", "streamSid": "MZ1", "start": {
-    "streamSid": "MZ1", "callSid": "CA1", "accountSid": "AC1", "customParameters": {}}})
+START = json.dumps(
+    {
+        "event": "start",
+        "streamSid": "MZ1",
+        "start": {
+            "streamSid": "MZ1",
+            "callSid": "CA1",
+            "accountSid": "AC1",
+            "customParameters": {},
+        },
+    }
+)
 
 
 @dataclass
@@ -69,9 +79,17 @@ def make_session(assistant=None, asr=None, tts=None, control=None):
     bus = EventBus()
     bus.subscribe(events.append)
     session = CallSession(
-        stream=stream, transport=transport, assistant=assistant or ScriptedAssistant(),
-        asr=asr or ScriptedASR(), tts=tts or ScriptedTTS(), vad=EnergyVAD(),
-        settings=CallSettings(), clock=VirtualClock(), events=bus, call_control=control)
+        stream=stream,
+        transport=transport,
+        assistant=assistant or ScriptedAssistant(),
+        asr=asr or ScriptedASR(),
+        tts=tts or ScriptedTTS(),
+        vad=EnergyVAD(),
+        settings=CallSettings(),
+        clock=VirtualClock(),
+        events=bus,
+        call_control=control,
+    )
     return session, transport, events
 
 
@@ -100,8 +118,13 @@ async def play_until(session, transport, predicate, steps: int = 2000) -> None:
 
 async def test_failed_message_is_skipped_and_the_next_is_spoken():
     """A TTS error on one message is an event; the following message still plays."""
-    assistant = ScriptedAssistant(respond=lambda e: AssistantTurn(messages=(
-        BotMessage("broken"), BotMessage("works fine"))) if isinstance(e, SessionStart) else None)
+    assistant = ScriptedAssistant(
+        respond=lambda e: (
+            AssistantTurn(messages=(BotMessage("broken"), BotMessage("works fine")))
+            if isinstance(e, SessionStart)
+            else None
+        )
+    )
     tts = ScriptedTTS(fail_texts={"broken"})
     session, transport, events = make_session(assistant, tts=tts)
     await session.open()
@@ -142,8 +165,11 @@ async def test_fatal_asr_error_mid_call_apologises():
 @pytest.mark.parametrize("with_control", [True, False])
 async def test_transfer_uses_call_control_or_hangs_up(with_control):
     """A transfer goes through REST when possible; without credentials the call ends."""
-    assistant = ScriptedAssistant(respond=lambda e: AssistantTurn(
-        transfer_to="+15550001111") if isinstance(e, SessionStart) else None)
+    assistant = ScriptedAssistant(
+        respond=lambda e: (
+            AssistantTurn(transfer_to="+15550001111") if isinstance(e, SessionStart) else None
+        )
+    )
     control = RecordingControl() if with_control else None
     session, transport, _ = make_session(assistant, control=control)
     await session.open()

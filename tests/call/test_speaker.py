@@ -20,8 +20,9 @@ class BurstTTS:
     """Yields ``count`` chunks of ``size`` bytes; ``gate`` (if set) is awaited between chunks
     after the first, so a test can decide what has 'arrived'. Optionally fails at the end."""
 
-    def __init__(self, count: int, size: int, *, gate: asyncio.Queue[None] | None = None,
-                 fail: bool = False) -> None:
+    def __init__(
+        self, count: int, size: int, *, gate: asyncio.Queue[None] | None = None, fail: bool = False
+    ) -> None:
         self.count, self.size, self.gate, self.fail = count, size, gate, fail
         self.closed = False
 
@@ -45,8 +46,9 @@ def speaker_for(tts: BurstTTS) -> tuple[Speaker, MemoryTransport]:
 
 
 def audio_messages(transport: MemoryTransport) -> list[bytes]:
-    return [base64.b64decode(f["media"]["payload"]) for f in transport.frames
-            if f["event"] == "media"]
+    return [
+        base64.b64decode(f["media"]["payload"]) for f in transport.frames if f["event"] == "media"
+    ]
 
 
 async def test_audio_that_arrived_together_goes_out_together() -> None:
@@ -59,7 +61,8 @@ async def test_audio_that_arrived_together_goes_out_together() -> None:
     assert sizes[0] == 800 and all(s <= MARK_EVERY_BYTES for s in sizes)
     assert sum(sizes) == spoken.sent == 32000 and len(sizes) <= 10
     assert b"".join(audio_messages(transport)) == b"".join(
-        bytes([i % 100 + 1]) * 800 for i in range(40))  # nothing lost, nothing reordered
+        bytes([i % 100 + 1]) * 800 for i in range(40)
+    )  # nothing lost, nothing reordered
     assert transport.kinds()[-1] == "mark" and spoken.complete and tts.closed
 
 

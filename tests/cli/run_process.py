@@ -19,8 +19,18 @@ async def start_run(tmp_path: Path, *options: str) -> tuple[asyncio.subprocess.P
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "telephonist", "run", str(project), "--interface", "127.0.0.1",
-        "--port", str(port), *options, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "telephonist",
+        "run",
+        str(project),
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *options,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert process.stderr is not None
     return process, port
 

@@ -39,8 +39,15 @@ def speech_wav(path, rate: int = 16000) -> None:
 async def telephonist_call(*args: str, stdin: bytes = b"") -> tuple[int, str, str]:
     """Run ``telephonist call ARGS`` in a child process; exit code, stdout, stderr."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "telephonist", "call", *args, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "telephonist",
+        "call",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(stdin), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
@@ -53,15 +60,26 @@ async def test_call_prints_json_and_writes_the_recording(serve, tmp_path):
     async with serve(transcripts=["where is my order"]) as served:
         ws = served.base_url.replace("http", "ws") + "/webhooks/twilio_media_streams/websocket"
         code, out, err = await telephonist_call(
-            *FAST, "--audio", str(clip), "--dtmf", "7", "--record", str(record), "--json",
-            "--stream-url", ws, "--from", "+4930111", served.webhook)
+            *FAST,
+            "--audio",
+            str(clip),
+            "--dtmf",
+            "7",
+            "--record",
+            str(record),
+            "--json",
+            "--stream-url",
+            ws,
+            "--from",
+            "+4930111",
+            served.webhook,
+        )
         assert [e.text for e in served.assistant.of_type(UserText)] == ["where is my order", "7"]
         assert [e.data["digit"] for e in served.kinds(EventKind.DTMF)] == ["7"]
     assert code == 0, err
     report = json.loads(out)
     assert report["ok"] and report["outcome"] == "caller hung up"
-    assert [t["caller"] for t in report["turns"]] == ["(call answered)", "[audio q.wav]",
-                                                      "dtmf 7"]
+    assert [t["caller"] for t in report["turns"]] == ["(call answered)", "[audio q.wav]", "dtmf 7"]
     assert report["turns"][1]["latency_ms"] > 0
     assert "caller: [audio q.wav]" in err  # the live transcript goes to stderr with --json
     with wave.open(str(record), "rb") as wav:
@@ -74,8 +92,9 @@ async def test_call_prints_json_and_writes_the_recording(serve, tmp_path):
 async def test_insecure_local_rewrites_the_stream_url(serve):
     """--insecure-local connects to the TwiML's wss:// URL over ws:// and prints the table."""
     async with serve() as served:
-        code, out, err = await telephonist_call(*FAST, "--insecure-local", "--dtmf", "1",
-                                                served.webhook)
+        code, out, err = await telephonist_call(
+            *FAST, "--insecure-local", "--dtmf", "1", served.webhook
+        )
     assert code == 0, err
     assert "webhook answered TwiML: stream wss://" in out
     assert "latency ms" in out and "call caller hung up" in out
@@ -84,8 +103,13 @@ async def test_insecure_local_rewrites_the_stream_url(serve):
 async def test_interactive_lines_become_steps(serve):
     """In --interactive mode a /step line runs that step; an empty line hangs up."""
     async with serve() as served:
-        code, out, err = await telephonist_call(*FAST, "--interactive", "--insecure-local",
-                                                served.webhook, stdin=b"/dtmf 5\n/wait 0.2\n\n")
+        code, out, err = await telephonist_call(
+            *FAST,
+            "--interactive",
+            "--insecure-local",
+            served.webhook,
+            stdin=b"/dtmf 5\n/wait 0.2\n\n",
+        )
         assert [e.data["digit"] for e in served.kinds(EventKind.DTMF)] == ["5"]
     assert code == 0, err
     assert "caller: [dtmf 5]" in out
@@ -101,15 +125,19 @@ async def test_refused_auth_exits_non_zero(serve):
     assert "HTTP 401" in err
 
 
-@pytest.mark.parametrize(("path", "message"), [
-    ("/text", "webhook answer is not XML"),
-    ("/drop", "closed the stream (code 1011) before the bot spoke"),
-])
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/text", "webhook answer is not XML"),
+        ("/drop", "closed the stream (code 1011) before the bot spoke"),
+    ],
+)
 async def test_no_twiml_or_early_close_exits_non_zero(path, message):
     """No TwiML, or a stream closed before the bot spoke, exits with code 1."""
     async with ServedApp(bad_twilio_app()) as app:
-        code, _, err = await telephonist_call(*FAST, "--insecure-local", "--dtmf", "1",
-                                              app.url + path)
+        code, _, err = await telephonist_call(
+            *FAST, "--insecure-local", "--dtmf", "1", app.url + path
+        )
     assert code == 1
     assert message in err
 
@@ -133,8 +161,14 @@ async def test_say_is_spoken_with_the_local_tts(serve):
     """--say synthesises the text with the local TTS; the server hears speech and answers."""
     pytest.importorskip("hibari")
     async with serve(transcripts=["check my order"]) as served:
-        code, out, err = await telephonist_call(*FAST, "--json", "--insecure-local", "--say",
-                                                "I'd like to check my order", served.webhook)
+        code, out, err = await telephonist_call(
+            *FAST,
+            "--json",
+            "--insecure-local",
+            "--say",
+            "I'd like to check my order",
+            served.webhook,
+        )
         assert [e.text for e in served.assistant.of_type(UserText)] == ["check my order"]
     assert code == 0, err
     assert json.loads(out)["turns"][1]["latency_ms"] is not None

@@ -87,7 +87,8 @@ def test_check_reports_file_line_key(project: Path, capsys: pytest.CaptureFixtur
 
 
 def test_check_validates_the_tracker_store_block_without_connecting(
-        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A Redis block with a misspelt key fails `check` naming the key; a correct one
     passes although no Redis runs on that port."""
     endpoints = project / "endpoints.yml"

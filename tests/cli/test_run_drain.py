@@ -20,9 +20,10 @@ async def test_sigterm_drains_the_call_in_progress(tmp_path: Path) -> None:
     try:
         async with asyncio.timeout(120):
             await stderr_line_with(process, b"Listening on")
-        caller = TwilioCaller(f"{base}/webhooks/twilio_media_streams/webhook",
-                              stream_url_override=f"ws://127.0.0.1:{port}"
-                                                  "/webhooks/twilio_media_streams/websocket")
+        caller = TwilioCaller(
+            f"{base}/webhooks/twilio_media_streams/webhook",
+            stream_url_override=f"ws://127.0.0.1:{port}/webhooks/twilio_media_streams/websocket",
+        )
         await caller.dial()
         await caller.connect()
         await caller.wait_until(lambda: len(caller.received_audio) > 0, within=30)
@@ -31,8 +32,9 @@ async def test_sigterm_drains_the_call_in_progress(tmp_path: Path) -> None:
         async with asyncio.timeout(30):
             await stderr_line_with(process, b"server.draining")
         async with httpx.AsyncClient() as http:
-            refused = await http.post(f"{base}/webhooks/twilio_media_streams/webhook",
-                                      data={"CallSid": "CA-after"})
+            refused = await http.post(
+                f"{base}/webhooks/twilio_media_streams/webhook", data={"CallSid": "CA-after"}
+            )
             assert refused.status_code == 503
             health = await http.get(f"{base}/health")
             assert health.json() == {"status": "draining", "active_calls": 1}

@@ -14,7 +14,8 @@ from telephonist.cli import main
 
 
 def test_inspect_on_public_interface_needs_credentials(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """On 0.0.0.0 without username/password, --inspect exits 2 before opening the port."""
     project = tmp_path / "bot"
     assert main(["init", str(project)]) == 0
@@ -43,7 +44,8 @@ async def test_inspect_on_localhost_prints_the_url_and_serves_the_page(tmp_path:
 
 
 def test_run_on_a_busy_port_says_which_address(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A port already in use is a clear error naming the address and the flags, exit 2."""
     project = tmp_path / "bot"
     assert main(["init", str(project)]) == 0

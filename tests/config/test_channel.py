@@ -42,40 +42,96 @@ def test_the_briefs_block_parses_unchanged(tmp_path: Path):
     assert "<password>" not in repr(channel)
 
 
-@pytest.mark.parametrize("given, expected", [
-    ("example.com", "example.com"),
-    ("example.com:8443", "example.com:8443"),
-    ("https://example.com/", "example.com"),
-    ("wss://example.com", "example.com"),
-    ("HTTP://my-http-host.example.com", "my-http-host.example.com"),
-    ("example.com/bot/", "example.com/bot"),
-])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("example.com", "example.com"),
+        ("example.com:8443", "example.com:8443"),
+        ("https://example.com/", "example.com"),
+        ("wss://example.com", "example.com"),
+        ("HTTP://my-http-host.example.com", "my-http-host.example.com"),
+        ("example.com/bot/", "example.com/bot"),
+    ],
+)
 def test_server_url_is_normalised(given, expected):
     """Pasted URLs and trailing slashes are tolerated, without Rasa's global replace."""
     channel = parse({"server_url": given, "asr": {"name": "local"}, "tts": {"name": "local"}})
     assert channel.server_url == expected
 
 
-@pytest.mark.parametrize("block, key, message", [
-    ({"asr": {"name": "local"}, "tts": {"name": "local"}}, "server_url", "is required"),
-    ({"server_url": "x.com", "tts": {"name": "local"}}, "asr", "is required"),
-    ({"server_url": "x.com", "asr": "local", "tts": {"name": "local"}}, "asr", "'name'"),
-    ({"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"},
-      "username": "u"}, "password", "together"),
-    ({"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"},
-      "monitor_silence": "yes"}, "monitor_silence", "must be a bool"),
-    ({"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"},
-      "silense_timeout": 3}, "silense_timeout", "unknown key"),
-    ({"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"},
-      "interruptions": {"enabled": True, "min_word": 2}}, "interruptions.min_word",
-     "unknown key"),
-    ({"server_url": "http://", "asr": {"name": "local"}, "tts": {"name": "local"}},
-     "server_url", "not a host name"),
-    ({"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"},
-      "vad": {"name": "webrtc"}}, "vad.name", "must be 'silero' or 'energy'"),
-    ({"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"},
-      "stream_token_secret": "short"}, "stream_token_secret", "at least 32 characters"),
-])
+@pytest.mark.parametrize(
+    "block, key, message",
+    [
+        ({"asr": {"name": "local"}, "tts": {"name": "local"}}, "server_url", "is required"),
+        ({"server_url": "x.com", "tts": {"name": "local"}}, "asr", "is required"),
+        ({"server_url": "x.com", "asr": "local", "tts": {"name": "local"}}, "asr", "'name'"),
+        (
+            {
+                "server_url": "x.com",
+                "asr": {"name": "local"},
+                "tts": {"name": "local"},
+                "username": "u",
+            },
+            "password",
+            "together",
+        ),
+        (
+            {
+                "server_url": "x.com",
+                "asr": {"name": "local"},
+                "tts": {"name": "local"},
+                "monitor_silence": "yes",
+            },
+            "monitor_silence",
+            "must be a bool",
+        ),
+        (
+            {
+                "server_url": "x.com",
+                "asr": {"name": "local"},
+                "tts": {"name": "local"},
+                "silense_timeout": 3,
+            },
+            "silense_timeout",
+            "unknown key",
+        ),
+        (
+            {
+                "server_url": "x.com",
+                "asr": {"name": "local"},
+                "tts": {"name": "local"},
+                "interruptions": {"enabled": True, "min_word": 2},
+            },
+            "interruptions.min_word",
+            "unknown key",
+        ),
+        (
+            {"server_url": "http://", "asr": {"name": "local"}, "tts": {"name": "local"}},
+            "server_url",
+            "not a host name",
+        ),
+        (
+            {
+                "server_url": "x.com",
+                "asr": {"name": "local"},
+                "tts": {"name": "local"},
+                "vad": {"name": "webrtc"},
+            },
+            "vad.name",
+            "must be 'silero' or 'energy'",
+        ),
+        (
+            {
+                "server_url": "x.com",
+                "asr": {"name": "local"},
+                "tts": {"name": "local"},
+                "stream_token_secret": "short",
+            },
+            "stream_token_secret",
+            "at least 32 characters",
+        ),
+    ],
+)
 def test_bad_blocks_name_file_and_key(block, key, message):
     """Every problem is a ConfigError with credentials.yml and the full key."""
     with pytest.raises(ConfigError, match=message) as error:
@@ -86,15 +142,22 @@ def test_bad_blocks_name_file_and_key(block, key, message):
 
 def test_secrets_from_environment_and_tts_chain():
     """The auth token and account SID may come from the environment; tts may be a list."""
-    channel = parse({"server_url": "x.com", "asr": {"name": "local"},
-                     "tts": [{"name": "cartesia"}, {"name": "local"}],
-                     "twilio_account_sid": "AC1"},
-                    {"TWILIO_AUTH_TOKEN": "s3cr3t-auth-value"})
+    channel = parse(
+        {
+            "server_url": "x.com",
+            "asr": {"name": "local"},
+            "tts": [{"name": "cartesia"}, {"name": "local"}],
+            "twilio_account_sid": "AC1",
+        },
+        {"TWILIO_AUTH_TOKEN": "s3cr3t-auth-value"},
+    )
     assert channel.twilio_auth_token == "s3cr3t-auth-value" and channel.checks_signatures
     assert [b["name"] for b in channel.tts] == ["cartesia", "local"]
     assert "s3cr3t" not in repr(channel)
-    shared = parse({"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"}},
-                   {"TELEPHONIST_STREAM_TOKEN_SECRET": "k" * 40})
+    shared = parse(
+        {"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"}},
+        {"TELEPHONIST_STREAM_TOKEN_SECRET": "k" * 40},
+    )
     assert shared.stream_token_secret == "k" * 40 and "kkkk" not in repr(shared)
 
 

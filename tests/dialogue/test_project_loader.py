@@ -157,16 +157,19 @@ def test_nested_branch_steps_are_flattened(tmp_path: Path) -> None:
 
 
 def test_tracker_store_values_take_environment_variables(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``${VAR}`` in a tracker_store block (e.g. a Redis password) comes from the environment;
     an unset one is a problem naming the key."""
     make(tmp_path)
     (tmp_path / "endpoints.yml").write_text(
-        "tracker_store:\n  type: redis\n  port: 6379\n  password: ${STORE_SECRET}\n")
+        "tracker_store:\n  type: redis\n  port: 6379\n  password: ${STORE_SECRET}\n"
+    )
     monkeypatch.setenv("STORE_SECRET", "s3cret")
     store = load_project(tmp_path).endpoints.tracker_store
     assert store == {"type": "redis", "port": 6379, "password": "s3cret"}
     monkeypatch.delenv("STORE_SECRET")
     problems = [str(p) for p in check_project(tmp_path)]
-    assert any("tracker_store.password" in p and "STORE_SECRET is not set" in p
-               for p in problems), problems
+    assert any(
+        "tracker_store.password" in p and "STORE_SECRET is not set" in p for p in problems
+    ), problems

@@ -40,8 +40,9 @@ class FakeAura:
         self.faults = HttpFaults()
         self.requests: list[AuraRequest] = []
         self.bytes_sent = [0]
-        self._served = ServedApp(Starlette(routes=[Route("/v1/speak", self._speak,
-                                                         methods=["POST"])]))
+        self._served = ServedApp(
+            Starlette(routes=[Route("/v1/speak", self._speak, methods=["POST"])])
+        )
 
     @property
     def url(self) -> str:
@@ -52,8 +53,12 @@ class FakeAura:
         await self._served.__aenter__()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self._served.__aexit__(exc_type, exc, tb)
 
     async def _speak(self, request: Request) -> Response:
@@ -63,8 +68,11 @@ class FakeAura:
         if request.headers.get("authorization") != f"Token {self.api_key}":
             return JSONResponse({"err_code": "INVALID_AUTH"}, status_code=401)
         query = dict(request.query_params)
-        if (query.get("encoding"), query.get("sample_rate"), query.get("container")) != \
-                ("mulaw", "8000", "none") or not query.get("model"):
+        if (query.get("encoding"), query.get("sample_rate"), query.get("container")) != (
+            "mulaw",
+            "8000",
+            "none",
+        ) or not query.get("model"):
             return JSONResponse({"err_code": "UNSUPPORTED_AUDIO_FORMAT"}, status_code=400)
         try:
             text = json.loads(await request.body())["text"]

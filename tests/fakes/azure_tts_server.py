@@ -50,13 +50,14 @@ class AzureRequest:
     user_agent: str | None
 
 
-async def stream_body(audio: bytes, faults: HttpFaults, chunk_size: int,
-                      sent: list[int]) -> AsyncIterator[bytes]:
+async def stream_body(
+    audio: bytes, faults: HttpFaults, chunk_size: int, sent: list[int]
+) -> AsyncIterator[bytes]:
     """Yield ``audio`` in chunks, applying the timing faults; counts bytes sent in ``sent``."""
     if faults.first_byte_delay:
         await asyncio.sleep(faults.first_byte_delay)
     for index, offset in enumerate(range(0, len(audio), chunk_size)):
-        chunk = audio[offset:offset + chunk_size]
+        chunk = audio[offset : offset + chunk_size]
         sent[0] += len(chunk)
         yield chunk
         if index == 0 and faults.cut_after_first_chunk:
@@ -74,8 +75,7 @@ class FakeAzureTTS:
         self.faults = HttpFaults()
         self.requests: list[AzureRequest] = []
         self.bytes_sent = [0]
-        app = Starlette(routes=[Route("/cognitiveservices/v1", self._synthesize,
-                                      methods=["POST"])])
+        app = Starlette(routes=[Route("/cognitiveservices/v1", self._synthesize, methods=["POST"])])
         self._served = ServedApp(app)
 
     @property
@@ -87,8 +87,12 @@ class FakeAzureTTS:
         await self._served.__aenter__()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self._served.__aexit__(exc_type, exc, tb)
 
     async def _synthesize(self, request: Request) -> Response:
@@ -100,8 +104,9 @@ class FakeAzureTTS:
             return PlainTextResponse("", status_code=401)
         if headers.get("content-type") != "application/ssml+xml":
             return PlainTextResponse("", status_code=415)
-        if headers.get("x-microsoft-outputformat") != "raw-8khz-8bit-mono-mulaw" \
-                or not headers.get("user-agent"):
+        if headers.get("x-microsoft-outputformat") != "raw-8khz-8bit-mono-mulaw" or not headers.get(
+            "user-agent"
+        ):
             return PlainTextResponse("bad headers", status_code=400)
         ssml = (await request.body()).decode("utf-8")
         try:
@@ -112,9 +117,15 @@ class FakeAzureTTS:
         if voice is None:
             voice = root.find("voice")
         text = "".join(voice.itertext()) if voice is not None else "".join(root.itertext())
-        self.requests.append(AzureRequest(
-            ssml, voice.get("name") if voice is not None else None, text,
-            root.get("{http://www.w3.org/XML/1998/namespace}lang"),
-            headers.get("x-microsoft-outputformat"), headers.get("user-agent")))
+        self.requests.append(
+            AzureRequest(
+                ssml,
+                voice.get("name") if voice is not None else None,
+                text,
+                root.get("{http://www.w3.org/XML/1998/namespace}lang"),
+                headers.get("x-microsoft-outputformat"),
+                headers.get("user-agent"),
+            )
+        )
         body = stream_body(synthetic_audio(text), self.faults, self.chunk_size, self.bytes_sent)
         return StreamingResponse(body, media_type="audio/basic")

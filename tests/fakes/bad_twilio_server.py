@@ -23,15 +23,20 @@ def bad_twilio_app() -> Starlette:
 
     async def drop(request: Request) -> Response:
         url = f"wss://{request.url.netloc}/stream"
-        return Response(f'<Response><Connect><Stream url="{url}"/></Connect></Response>',
-                        media_type="text/xml")
+        return Response(
+            f'<Response><Connect><Stream url="{url}"/></Connect></Response>', media_type="text/xml"
+        )
 
     async def stream(websocket: WebSocket) -> None:
         await websocket.accept()
         await websocket.receive_text()  # connected
         await websocket.close(code=1011)
 
-    return Starlette(routes=[Route("/text", text, methods=["POST"]),
-                             Route("/html", html, methods=["POST"]),
-                             Route("/drop", drop, methods=["POST"]),
-                             WebSocketRoute("/stream", stream)])
+    return Starlette(
+        routes=[
+            Route("/text", text, methods=["POST"]),
+            Route("/html", html, methods=["POST"]),
+            Route("/drop", drop, methods=["POST"]),
+            WebSocketRoute("/stream", stream),
+        ]
+    )

@@ -66,8 +66,13 @@ class Handshake:
 class FakeCartesia(WebsocketFake):
     """``async with FakeCartesia(key) as fake:``; point ``endpoint`` at ``fake.url``."""
 
-    def __init__(self, api_key: str = "test-cartesia-key", *, chunk_size: int = 320,
-                 chunk_interval: float = 0.0) -> None:
+    def __init__(
+        self,
+        api_key: str = "test-cartesia-key",
+        *,
+        chunk_size: int = 320,
+        chunk_interval: float = 0.0,
+    ) -> None:
         self.api_key = api_key
         self.chunk_size = chunk_size
         self.chunk_interval = chunk_interval
@@ -111,8 +116,7 @@ class FakeCartesia(WebsocketFake):
                         task.cancel()
                 else:
                     self.requests.append(message)
-                    generators[context_id] = asyncio.create_task(
-                        self._generate(ws, message, sent))
+                    generators[context_id] = asyncio.create_task(self._generate(ws, message, sent))
                 await self._notify()
         except ConnectionClosed:
             pass
@@ -121,20 +125,32 @@ class FakeCartesia(WebsocketFake):
                 task.cancel()
             await self._notify()
 
-    async def _generate(self, ws: ServerConnection, request: dict[str, Any],
-                        sent: list[int]) -> None:
+    async def _generate(
+        self, ws: ServerConnection, request: dict[str, Any], sent: list[int]
+    ) -> None:
         context_id = str(request.get("context_id"))
         problem = _invalid(request) or (
-            None if request.get("context_id") else (400, "invalid_request", "no context_id"))
+            None if request.get("context_id") else (400, "invalid_request", "no context_id")
+        )
         faults = self.faults
         if problem is None and faults.error_next is not None:
             (status, code), faults.error_next = faults.error_next, None
             problem = (status, code, "fault injected")
         if problem is not None:
             status, code, text = problem
-            await ws.send(json.dumps({"type": "error", "context_id": context_id, "done": True,
-                                      "status_code": status, "error_code": code,
-                                      "title": "Error", "message": text}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "error",
+                        "context_id": context_id,
+                        "done": True,
+                        "status_code": status,
+                        "error_code": code,
+                        "title": "Error",
+                        "message": text,
+                    }
+                )
+            )
             return
         if faults.malformed_next:
             faults.malformed_next = False
@@ -143,10 +159,19 @@ class FakeCartesia(WebsocketFake):
             await asyncio.sleep(faults.first_chunk_delay)
         audio = synthetic_audio(request["transcript"])
         for offset in range(0, len(audio), self.chunk_size):
-            data = base64.b64encode(audio[offset:offset + self.chunk_size]).decode("ascii")
-            await ws.send(json.dumps({"type": "chunk", "data": data, "done": False,
-                                      "status_code": 206, "step_time": 1.0,
-                                      "context_id": context_id}))
+            data = base64.b64encode(audio[offset : offset + self.chunk_size]).decode("ascii")
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "chunk",
+                        "data": data,
+                        "done": False,
+                        "status_code": 206,
+                        "step_time": 1.0,
+                        "context_id": context_id,
+                    }
+                )
+            )
             sent[0] += 1
             self.chunks_sent[context_id] = self.chunks_sent.get(context_id, 0) + 1
             await self._notify()
@@ -156,8 +181,9 @@ class FakeCartesia(WebsocketFake):
                 return
             if self.chunk_interval:
                 await asyncio.sleep(self.chunk_interval)
-        await ws.send(json.dumps({"type": "done", "done": True, "status_code": 206,
-                                  "context_id": context_id}))
+        await ws.send(
+            json.dumps({"type": "done", "done": True, "status_code": 206, "context_id": context_id})
+        )
 
 
 def _invalid(request: dict[str, Any]) -> tuple[int, str, str] | None:
@@ -185,8 +211,9 @@ class FakeCartesiaBytes:
         self.requests: list[dict[str, Any]] = []
         self.versions: list[str] = []
         self.bytes_sent = [0]
-        self._served = ServedApp(Starlette(routes=[Route("/tts/bytes", self._bytes,
-                                                         methods=["POST"])]))
+        self._served = ServedApp(
+            Starlette(routes=[Route("/tts/bytes", self._bytes, methods=["POST"])])
+        )
 
     @property
     def url(self) -> str:
@@ -197,21 +224,28 @@ class FakeCartesiaBytes:
         await self._served.__aenter__()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self._served.__aexit__(exc_type, exc, tb)
 
     async def _bytes(self, request: HttpRequest) -> HttpResponse:
         if self.faults.statuses:
             status = self.faults.statuses.pop(0)
-            return JSONResponse({"title": "fault injected", "status_code": status},
-                                status_code=status)
+            return JSONResponse(
+                {"title": "fault injected", "status_code": status}, status_code=status
+            )
         headers = request.headers
         version = headers.get("cartesia-version")
         if not version:
             return JSONResponse({"message": "Cartesia-Version is required"}, status_code=400)
-        if headers.get("authorization") != f"Bearer {self.api_key}" \
-                and headers.get("x-api-key") != self.api_key:
+        if (
+            headers.get("authorization") != f"Bearer {self.api_key}"
+            and headers.get("x-api-key") != self.api_key
+        ):
             return JSONResponse({"message": "invalid API key"}, status_code=401)
         body = json.loads(await request.body())
         problem = _invalid(body)
@@ -219,10 +253,14 @@ class FakeCartesiaBytes:
             problem = (400, "invalid_request", "context_id/continue are websocket-only")
         if problem is not None:
             status, code, text = problem
-            return JSONResponse({"title": "Error", "error_code": code, "message": text,
-                                 "status_code": status}, status_code=status)
+            return JSONResponse(
+                {"title": "Error", "error_code": code, "message": text, "status_code": status},
+                status_code=status,
+            )
         self.requests.append(body)
         self.versions.append(version)
         audio = synthetic_audio(body["transcript"])
-        return StreamingResponse(stream_body(audio, self.faults, self.chunk_size,
-                                             self.bytes_sent), media_type="audio/basic")
+        return StreamingResponse(
+            stream_body(audio, self.faults, self.chunk_size, self.bytes_sent),
+            media_type="audio/basic",
+        )

@@ -48,8 +48,9 @@ BYTES_PER_MS = 8
 class WordCodec:
     """Words as audio: word *i* of the vocabulary is ``word_bytes`` bytes of value ``i + 1``."""
 
-    def __init__(self, vocabulary: Sequence[str], *, word_bytes: int = 400,
-                 gap_bytes: int = 8) -> None:
+    def __init__(
+        self, vocabulary: Sequence[str], *, word_bytes: int = 400, gap_bytes: int = 8
+    ) -> None:
         if len(vocabulary) > 120:
             raise ValueError("at most 120 words")
         self.vocabulary = [word.lower() for word in vocabulary]
@@ -104,8 +105,9 @@ class _Recognizer:
         self.fake = fake
         self.record = record
         query = record.query
-        self.endpointing = int(query["endpointing"]) if query.get("endpointing", "false") != \
-            "false" else None
+        self.endpointing = (
+            int(query["endpointing"]) if query.get("endpointing", "false") != "false" else None
+        )
         self.utterance_end = int(query.get("utterance_end_ms", "0"))
         self.vad_events = query.get("vad_events") == "true"
         self.interim = query.get("interim_results") == "true"
@@ -138,18 +140,29 @@ class _Recognizer:
         self.run_code = None
         self.offset += count
         self.silence += count
-        if self.in_speech and self.endpointing is not None and \
-                self.silence >= self.endpointing * BYTES_PER_MS:
+        if (
+            self.in_speech
+            and self.endpointing is not None
+            and self.silence >= self.endpointing * BYTES_PER_MS
+        ):
             self.in_speech = False
             out.append(self._result(is_final=True, speech_final=True))
-        if self.pending_utterance_end and self.utterance_end and \
-                self.silence >= self.utterance_end * BYTES_PER_MS:
+        if (
+            self.pending_utterance_end
+            and self.utterance_end
+            and self.silence >= self.utterance_end * BYTES_PER_MS
+        ):
             self.pending_utterance_end = False
             self.in_speech = False
             if self.unfinal:  # Deepgram finalises the segment before the gap is reported
                 out.append(self._result(is_final=True))
-            out.append({"type": "UtteranceEnd", "channel": [0, 1],
-                        "last_word_end": self.last_word_end / 8000})
+            out.append(
+                {
+                    "type": "UtteranceEnd",
+                    "channel": [0, 1],
+                    "last_word_end": self.last_word_end / 8000,
+                }
+            )
 
     def _speech(self, value: int, count: int, out: list[dict[str, Any]]) -> None:
         self.silence = 0
@@ -158,8 +171,9 @@ class _Recognizer:
             self.utterance_words = 0
             self.speech_bytes = 0
             if self.vad_events:
-                out.append({"type": "SpeechStarted", "channel": [0, 1],
-                            "timestamp": self.offset / 8000})
+                out.append(
+                    {"type": "SpeechStarted", "channel": [0, 1], "timestamp": self.offset / 8000}
+                )
         if value != self.run_code:
             self.run_code, self.run_len, self.run_counted = value, 0, False
         self.run_len += count
@@ -178,7 +192,7 @@ class _Recognizer:
             return [word] if word else []
         words = fake.script_words()
         due = min(self.speech_bytes // fake.codec.word_bytes, len(words))
-        return words[self.utterance_words:due]
+        return words[self.utterance_words : due]
 
     def _hear(self, word: str, out: list[dict[str, Any]]) -> None:
         self.unfinal.append(word)
@@ -200,26 +214,44 @@ class _Recognizer:
 
     def flush(self, *, from_finalize: bool) -> dict[str, Any]:
         if self.fake.script is not None and self.in_speech:
-            self.unfinal.extend(self.fake.script_words()[self.utterance_words:])
+            self.unfinal.extend(self.fake.script_words()[self.utterance_words :])
             self.utterance_words = len(self.fake.script_words())
-        return self._result(is_final=True, from_finalize=from_finalize,
-                            speech_final=not from_finalize)
+        return self._result(
+            is_final=True, from_finalize=from_finalize, speech_final=not from_finalize
+        )
 
-    def _result(self, *, is_final: bool, speech_final: bool = False,
-                from_finalize: bool = False) -> dict[str, Any]:
+    def _result(
+        self, *, is_final: bool, speech_final: bool = False, from_finalize: bool = False
+    ) -> dict[str, Any]:
         text = " ".join(self.unfinal)
         message: dict[str, Any] = {
-            "type": "Results", "channel_index": [0, 1],
+            "type": "Results",
+            "channel_index": [0, 1],
             "start": self.segment_start / 8000,
             "duration": (self.offset - self.segment_start) / 8000,
-            "is_final": is_final, "speech_final": speech_final,
-            "channel": {"alternatives": [{
-                "transcript": text, "confidence": 0.97,
-                "words": [{"word": w, "start": 0.0, "end": 0.0, "confidence": 0.97}
-                          for w in self.unfinal]}]},
-            "metadata": {"request_id": self.request_id, "model_uuid": "fake",
-                         "model_info": {"name": self.record.query.get("model"),
-                                        "version": "fake", "arch": "fake"}},
+            "is_final": is_final,
+            "speech_final": speech_final,
+            "channel": {
+                "alternatives": [
+                    {
+                        "transcript": text,
+                        "confidence": 0.97,
+                        "words": [
+                            {"word": w, "start": 0.0, "end": 0.0, "confidence": 0.97}
+                            for w in self.unfinal
+                        ],
+                    }
+                ]
+            },
+            "metadata": {
+                "request_id": self.request_id,
+                "model_uuid": "fake",
+                "model_info": {
+                    "name": self.record.query.get("model"),
+                    "version": "fake",
+                    "arch": "fake",
+                },
+            },
         }
         if from_finalize:
             message["from_finalize"] = True
@@ -235,9 +267,15 @@ class _Recognizer:
 class FakeDeepgram(WebsocketFake):
     """``async with FakeDeepgram(...) as fake:`` serves on 127.0.0.1; ``fake.url`` is the base."""
 
-    def __init__(self, api_key: str = "test-deepgram-key", *, codec: WordCodec | None = None,
-                 script: Sequence[str] | None = None, final_every: int = 3,
-                 idle_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        api_key: str = "test-deepgram-key",
+        *,
+        codec: WordCodec | None = None,
+        script: Sequence[str] | None = None,
+        final_every: int = 3,
+        idle_timeout: float = 10.0,
+    ) -> None:
         self.api_key = api_key
         self.codec = codec or WordCodec([])
         self.script = list(script) if script is not None else None
@@ -266,8 +304,11 @@ class FakeDeepgram(WebsocketFake):
             return connection.respond(HTTPStatus.NOT_FOUND, "no such path\n")
         if not record.authorization_ok:
             return connection.respond(HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
-        if query.get("encoding") != "mulaw" or query.get("sample_rate") != "8000" \
-                or not query.get("model"):
+        if (
+            query.get("encoding") != "mulaw"
+            or query.get("sample_rate") != "8000"
+            or not query.get("model")
+        ):
             return connection.respond(HTTPStatus.BAD_REQUEST, "bad audio parameters\n")
         self.records.append(record)
         return None
@@ -336,7 +377,12 @@ def _authorized(headers: Headers, api_key: str) -> bool:
 
 
 def _metadata(recognizer: _Recognizer) -> dict[str, Any]:
-    return {"type": "Metadata", "transaction_key": "deprecated",
-            "request_id": recognizer.request_id, "sha256": "0" * 64,
-            "created": "2026-01-01T00:00:00.000Z", "duration": recognizer.offset / 8000,
-            "channels": 1}
+    return {
+        "type": "Metadata",
+        "transaction_key": "deprecated",
+        "request_id": recognizer.request_id,
+        "sha256": "0" * 64,
+        "created": "2026-01-01T00:00:00.000Z",
+        "duration": recognizer.offset / 8000,
+        "channels": 1,
+    }

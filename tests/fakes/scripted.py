@@ -115,7 +115,7 @@ class ScriptedTTS:
         finished = False
         try:
             for offset in range(0, len(audio), self.chunk_bytes):
-                yield audio[offset:offset + self.chunk_bytes]
+                yield audio[offset : offset + self.chunk_bytes]
                 await asyncio.sleep(0)
             finished = True
         finally:

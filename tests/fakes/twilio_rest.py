@@ -37,15 +37,23 @@ class FakeTwilioRest:
         self.updates.append((request.path_params["call"], form))
         self.changed.set()
         if self.status != 200:
-            return JSONResponse({"code": 21220, "message": "Call is not in-progress."},
-                                status_code=self.status)
+            return JSONResponse(
+                {"code": 21220, "message": "Call is not in-progress."}, status_code=self.status
+            )
         return JSONResponse({"sid": request.path_params["call"], "status": "completed"})
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[str]:
         """Serve on a free port; yields the base URL to use instead of api.twilio.com."""
-        app = Starlette(routes=[Route("/2010-04-01/Accounts/{account}/Calls/{call}.json",
-                                      self.update_call, methods=["POST"])])
+        app = Starlette(
+            routes=[
+                Route(
+                    "/2010-04-01/Accounts/{account}/Calls/{call}.json",
+                    self.update_call,
+                    methods=["POST"],
+                )
+            ]
+        )
         sock = bound_socket()
         server = uvicorn_server(app)
         task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -35,12 +35,17 @@ class WebsocketFake:
             self._changed.notify_all()
 
     async def __aenter__(self) -> Self:
-        self._server = await serve(self._handle, "127.0.0.1", 0,
-                                   process_request=self._check_request)
+        self._server = await serve(
+            self._handle, "127.0.0.1", 0, process_request=self._check_request
+        )
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         assert self._server is not None
         self._server.close()
         await self._server.wait_closed()

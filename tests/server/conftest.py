@@ -64,10 +64,12 @@ class Served:
 
     def caller(self, **kwargs: Any) -> TwilioCaller:
         """A Twilio caller for this server, connecting over plain ws."""
-        ws_url = self.base_url.replace("http://", "ws://") + \
-            "/webhooks/twilio_media_streams/websocket"
-        return TwilioCaller(kwargs.pop("webhook_url", self.webhook),
-                            stream_url_override=ws_url, **kwargs)
+        ws_url = (
+            self.base_url.replace("http://", "ws://") + "/webhooks/twilio_media_streams/websocket"
+        )
+        return TwilioCaller(
+            kwargs.pop("webhook_url", self.webhook), stream_url_override=ws_url, **kwargs
+        )
 
     def kinds(self, kind: EventKind) -> list[CallEvent]:
         """Call events of one kind."""
@@ -88,9 +90,13 @@ class Served:
         marks = len(caller.events("mark"))
         expected = spoken_length(text)
         finals = 1 + expected // 4000  # intermediate marks every 500 ms, then the final one
-        await caller.wait_until(lambda: len(caller.received_audio) >= before + expected
-                                and len(caller.events("mark")) >= marks + finals)
-        return bytes(caller.received_audio[before:before + expected])
+        await caller.wait_until(
+            lambda: (
+                len(caller.received_audio) >= before + expected
+                and len(caller.events("mark")) >= marks + finals
+            )
+        )
+        return bytes(caller.received_audio[before : before + expected])
 
 
 ServeFactory = Callable[..., Any]
@@ -101,26 +107,53 @@ def serve(silero: SileroVAD) -> ServeFactory:
     """``async with serve(**channel_keys) as served`` runs a server with scripted parts."""
 
     @asynccontextmanager
-    async def run(*, assistant: ScriptedAssistant | None = None, transcripts: list[str] | None
-                  = None, call_control: Any = None, inspect: bool = False,
-                  interface: str = "127.0.0.1", clock: Any = None, drain_timeout: float = 0.0,
-                  claim: Any = None, **channel: Any) -> AsyncIterator[Served]:
+    async def run(
+        *,
+        assistant: ScriptedAssistant | None = None,
+        transcripts: list[str] | None = None,
+        call_control: Any = None,
+        inspect: bool = False,
+        interface: str = "127.0.0.1",
+        clock: Any = None,
+        drain_timeout: float = 0.0,
+        claim: Any = None,
+        **channel: Any,
+    ) -> AsyncIterator[Served]:
         sock = bound_socket()
         port = sock.getsockname()[1]
-        block = {"server_url": f"127.0.0.1:{port}", "asr": {"name": "scripted"},
-                 "tts": {"name": "scripted"}, **channel}
+        block = {
+            "server_url": f"127.0.0.1:{port}",
+            "asr": {"name": "scripted"},
+            "tts": {"name": "scripted"},
+            **channel,
+        }
         config = parse_channel(block, file="credentials.yml", environ={})
         clock = clock or VirtualClock()
-        served = Served(f"http://127.0.0.1:{port}", None, assistant or ScriptedAssistant(),  # type: ignore[arg-type]
-                        ScriptedASR(list(transcripts or [])), ScriptedTTS(), clock)
+        served = Served(
+            f"http://127.0.0.1:{port}",
+            None,
+            assistant or ScriptedAssistant(),  # type: ignore[arg-type]
+            ScriptedASR(list(transcripts or [])),
+            ScriptedTTS(),
+            clock,
+        )
         served.runtime = Runtime(
-            channel=config, settings=CallSettings.from_channel(config, "en"),
-            assistant=served.assistant, asr=served.asr, tts=served.tts, vad=silero,
-            clock=clock, call_control=call_control, claim=claim)
+            channel=config,
+            settings=CallSettings.from_channel(config, "en"),
+            assistant=served.assistant,
+            asr=served.asr,
+            tts=served.tts,
+            vad=silero,
+            clock=clock,
+            call_control=call_control,
+            claim=claim,
+        )
         served.runtime.events.subscribe(served.record)
-        server = uvicorn_server(create_app(served.runtime, inspect=inspect,
-                                           interface=interface),
-                                runtime=served.runtime, drain_timeout=drain_timeout)
+        server = uvicorn_server(
+            create_app(served.runtime, inspect=inspect, interface=interface),
+            runtime=served.runtime,
+            drain_timeout=drain_timeout,
+        )
         task = asyncio.create_task(server.serve(sockets=[sock]))
         served.server, served.serving = server, task
         try:

@@ -38,12 +38,16 @@ async def test_energy_vad_takes_its_levels_from_the_block(project: Path) -> None
     await runtime.close()
 
 
-@pytest.mark.parametrize(("vad", "key", "message"), [
-    ("{name: energy, level: 3}", "vad.level", "unknown key"),
-    ("{name: silero, model_path: /nonexistent/vad.onnx}", "vad.model_path", "not found"),
-])
-def test_engine_keys_are_checked_with_file_and_key(project: Path, vad: str, key: str,
-                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("vad", "key", "message"),
+    [
+        ("{name: energy, level: 3}", "vad.level", "unknown key"),
+        ("{name: silero, model_path: /nonexistent/vad.onnx}", "vad.model_path", "not found"),
+    ],
+)
+def test_engine_keys_are_checked_with_file_and_key(
+    project: Path, vad: str, key: str, message: str
+) -> None:
     with pytest.raises(ConfigError, match=message) as error:
         build_runtime(with_vad(project, vad), {})
     assert error.value.key == f"twilio_media_streams.{key}"

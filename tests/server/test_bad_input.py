@@ -37,9 +37,17 @@ async def test_bad_frames_are_ignored_and_the_call_goes_on(serve, caplog):
     async with serve(transcripts=["still here"]) as served:
         caller = await served.connected_call()
         await caller.play_all()
-        start = {"event": "start", "sequenceNumber": "1", "streamSid": caller.stream_sid,
-                 "start": {"streamSid": caller.stream_sid, "callSid": caller.call_sid,
-                           "accountSid": caller.account_sid, "customParameters": {}}}
+        start = {
+            "event": "start",
+            "sequenceNumber": "1",
+            "streamSid": caller.stream_sid,
+            "start": {
+                "streamSid": caller.stream_sid,
+                "callSid": caller.call_sid,
+                "accountSid": caller.account_sid,
+                "customParameters": {},
+            },
+        }
         for frame in bad_frames(caller.stream_sid, start):
             await caller.send_text(frame)
         await caller.send_audio(load_prompt("agent-pass").mulaw + silence(1.0))
@@ -83,11 +91,15 @@ async def test_a_misbehaving_caller_does_not_disturb_another_call(serve):
                 for frame in bad_frames(bad.stream_sid, {}):
                     await bad.send_text(frame)
 
-        await asyncio.gather(flood(), good.send_audio(load_prompt("agent-pass").mulaw
-                                                      + silence(1.0)))
+        await asyncio.gather(
+            flood(), good.send_audio(load_prompt("agent-pass").mulaw + silence(1.0))
+        )
         await served.assistant.wait_for(lambda: bool(served.assistant.of_type(UserText)))
-        good_turns = [e for cid, e in served.assistant.events
-                      if cid == good.call_sid and isinstance(e, UserText)]
+        good_turns = [
+            e
+            for cid, e in served.assistant.events
+            if cid == good.call_sid and isinstance(e, UserText)
+        ]
         assert good_turns == [UserText("hello there", "speech", 0.9)]
         await served.wait_for_speech(good, "You said hello there")
         assert not bad.closed_by_server
@@ -114,8 +126,23 @@ def mutations(valid: list[dict], seed: int, count: int) -> list[str]:
     import random
 
     rng = random.Random(seed)
-    odd_values = [None, 0, -1, 2**70, 1e308, "", "x" * 300, [], {}, {"a": {"b": [1]}}, True,
-                  "\u0000", "🙂", "////", "MZ" + "0" * 32]
+    odd_values = [
+        None,
+        0,
+        -1,
+        2**70,
+        1e308,
+        "",
+        "x" * 300,
+        [],
+        {},
+        {"a": {"b": [1]}},
+        True,
+        "\u0000",
+        "🙂",
+        "////",
+        "MZ" + "0" * 32,
+    ]
     out: list[str] = []
     for _ in range(count):
         frame = json.loads(json.dumps(rng.choice(valid)))
@@ -133,7 +160,7 @@ def mutations(valid: list[dict], seed: int, count: int) -> list[str]:
         text = json.dumps(frame)
         cut = rng.random()
         if cut < 0.15:
-            text = text[:rng.randrange(len(text))]
+            text = text[: rng.randrange(len(text))]
         elif cut < 0.25:
             at = rng.randrange(len(text))
             text = text[:at] + rng.choice(['"', "}", "{", "\\", ",", "\x7f"]) + text[at:]
@@ -150,21 +177,42 @@ async def test_random_damage_never_takes_a_call_or_the_server_down(serve, caplog
         await caller.play_all()
         sid = caller.stream_sid
         valid = [
-            {"event": "media", "sequenceNumber": "9", "streamSid": sid, "media": {
-                "track": "inbound", "chunk": "8", "timestamp": "160",
-                "payload": base64.b64encode(b"\xff" * 160).decode()}},
+            {
+                "event": "media",
+                "sequenceNumber": "9",
+                "streamSid": sid,
+                "media": {
+                    "track": "inbound",
+                    "chunk": "8",
+                    "timestamp": "160",
+                    "payload": base64.b64encode(b"\xff" * 160).decode(),
+                },
+            },
             {"event": "mark", "sequenceNumber": "10", "streamSid": sid, "mark": {"name": "m1"}},
-            {"event": "dtmf", "sequenceNumber": "11", "streamSid": sid, "dtmf": {
-                "track": "inbound_track", "digit": "5"}},
-            {"event": "start", "sequenceNumber": "1", "streamSid": sid, "start": {
-                "streamSid": sid, "callSid": caller.call_sid, "accountSid": "AC1",
-                "customParameters": {"stream_token": "x"}, "mediaFormat": {
-                    "encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}},
+            {
+                "event": "dtmf",
+                "sequenceNumber": "11",
+                "streamSid": sid,
+                "dtmf": {"track": "inbound_track", "digit": "5"},
+            },
+            {
+                "event": "start",
+                "sequenceNumber": "1",
+                "streamSid": sid,
+                "start": {
+                    "streamSid": sid,
+                    "callSid": caller.call_sid,
+                    "accountSid": "AC1",
+                    "customParameters": {"stream_token": "x"},
+                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+                },
+            },
             {"event": "connected", "protocol": "Call", "version": "1.0.0"},
         ]
         for frame in mutations(valid, seed=20261125, count=400):
             if '"event": "stop"' not in frame:
                 await caller.send_text(frame)
+
         def heard() -> list[str]:  # what the caller said (valid keypresses also get through)
             return [e.text for e in served.assistant.of_type(UserText) if e.source == "speech"]
 
@@ -179,5 +227,6 @@ async def test_random_damage_never_takes_a_call_or_the_server_down(serve, caplog
         await caller.hang_up()
         await second.hang_up()
         await served.wait_event(EventKind.CALL_ENDED, 2)
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], \
-        [r.getMessage() for r in caplog.records]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [
+        r.getMessage() for r in caplog.records
+    ]

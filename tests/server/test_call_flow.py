@@ -40,7 +40,9 @@ async def test_webhook_answers_twiml_with_call_parameters(serve):
         stream = root.find("./Connect/Stream")
         assert stream is not None
         port = served.base_url.rsplit(":", 1)[1]
-        assert stream.get("url") == f"wss://127.0.0.1:{port}/webhooks/twilio_media_streams/websocket"
+        assert (
+            stream.get("url") == f"wss://127.0.0.1:{port}/webhooks/twilio_media_streams/websocket"
+        )
         params = twiml.parameters
         assert params["call_id"] == caller.call_sid
         assert params["user_phone"] == "+4930123"
@@ -67,7 +69,8 @@ async def test_call_is_answered_end_to_end(serve):
         await caller.send_audio(load_prompt(SPEECH).mulaw + silence(1.0))
         await served.assistant.wait_for(lambda: bool(served.assistant.of_type(UserText)))
         assert served.assistant.of_type(UserText) == [
-            UserText("I would like to check my order", "speech", 0.9)]
+            UserText("I would like to check my order", "speech", 0.9)
+        ]
         reply = await served.wait_for_speech(caller, "You said I would like to check my order")
         assert_valid_mulaw(reply)
         assert len(caller.received_audio) == len(greeting) + len(reply)
@@ -83,9 +86,9 @@ async def test_barge_in_clears_audio_and_records_what_was_heard(serve):
     """Caller speech over bot audio sends clear, stops synthesis, and reports the heard part."""
     long_text = " ".join(f"word{i}" for i in range(40))  # 8 s of audio
 
-
-    async with serve(assistant=ScriptedAssistant(greeting=long_text),
-                     transcripts=["stop please"]) as served:
+    async with serve(
+        assistant=ScriptedAssistant(greeting=long_text), transcripts=["stop please"]
+    ) as served:
         caller = served.caller()
         await caller.dial()
         await caller.connect()
@@ -96,13 +99,14 @@ async def test_barge_in_clears_audio_and_records_what_was_heard(serve):
         await served.assistant.wait_for(lambda: bool(served.assistant.of_type(BargedIn)))
         barged = served.assistant.of_type(BargedIn)[0]
         assert barged.full_text == long_text
-        assert barged.heard_text.split() == long_text.split()[:len(barged.heard_text.split())]
+        assert barged.heard_text.split() == long_text.split()[: len(barged.heard_text.split())]
         assert 8 <= len(barged.heard_text.split()) <= 12
         # Stream time from the VAD-dated onset to the clear: at least min_speech_ms (200), at
         # most the 1 s of speech sent (the frames arrive as a burst here, not in real time).
         event = served.kinds(EventKind.BARGE_IN)[0].data
         assert event["trigger"] == "speech" and 200 <= event["onset_to_clear_ms"] <= 1000
         import httpx
+
         async with httpx.AsyncClient() as http:
             metrics = (await http.get(f"{served.base_url}/metrics")).text
         assert "telephonist_barge_in_reaction_seconds_count 1.0" in metrics
@@ -119,10 +123,10 @@ async def test_uninterruptible_message_is_not_cleared(serve):
 
     def respond(event):
         if isinstance(event, SessionStart):
-            return AssistantTurn(messages=(BotMessage("legal notice " * 10,
-                                                      allow_interruptions=False),))
+            return AssistantTurn(
+                messages=(BotMessage("legal notice " * 10, allow_interruptions=False),)
+            )
         return None
-
 
     async with serve(assistant=ScriptedAssistant(respond=respond)) as served:
         caller = await served.connected_call()
@@ -157,7 +161,6 @@ async def test_hang_up_with_nothing_pending_happens_at_once(serve):
         if isinstance(event, UserText):
             return AssistantTurn(hang_up=True)
         return None
-
 
     async with serve(assistant=ScriptedAssistant(respond=respond), transcripts=["bye"]) as served:
         caller = await served.connected_call()

@@ -17,8 +17,10 @@ SPEECH = "agent-pass"
 async def test_signal_drains_calls_then_stops(serve):
     """During the drain the webhook and /health answer 503, the call in progress still gets
     its answers, and the server stops by itself when that call ends."""
-    async with serve(transcripts=["hello"], drain_timeout=60) as served, \
-            httpx.AsyncClient() as http:
+    async with (
+        serve(transcripts=["hello"], drain_timeout=60) as served,
+        httpx.AsyncClient() as http,
+    ):
         caller = await served.connected_call()
         served.server.handle_exit(signal.SIGTERM, None)
         assert served.runtime.draining and not served.server.should_exit
@@ -37,15 +39,15 @@ async def test_signal_drains_calls_then_stops(serve):
         await caller.hang_up()
         async with asyncio.timeout(10):
             await asyncio.shield(served.serving)  # stops once the last call is over
-        assert [e.data["reason"] for e in served.kinds(EventKind.CALL_ENDED)] == \
-            ["caller hung up"]
+        assert [e.data["reason"] for e in served.kinds(EventKind.CALL_ENDED)] == ["caller hung up"]
 
 
 async def test_drain_timeout_ends_calls_still_going(serve):
     """A call outlasting the drain timeout is ended with the server."""
     long_greeting = " ".join(f"word{i}" for i in range(30))
-    async with serve(assistant=ScriptedAssistant(greeting=long_greeting),
-                     drain_timeout=0.3) as served:
+    async with serve(
+        assistant=ScriptedAssistant(greeting=long_greeting), drain_timeout=0.3
+    ) as served:
         caller = served.caller()
         await caller.dial()
         await caller.connect()

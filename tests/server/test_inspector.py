@@ -70,8 +70,9 @@ async def test_routes_absent_without_inspect(serve):
     """Without --inspect the page, assets, ticket, phone and feed routes do not exist."""
     async with serve() as served, httpx.AsyncClient() as http:
         assert (await http.get(f"{served.base_url}{INSPECT_PATH}")).status_code == 404
-        assert (await http.get(f"{served.base_url}{INSPECT_PATH}/assets/inspector.js")
-                ).status_code == 404
+        assert (
+            await http.get(f"{served.base_url}{INSPECT_PATH}/assets/inspector.js")
+        ).status_code == 404
         assert (await http.post(f"{served.base_url}{INSPECT_PATH}/ticket")).status_code == 404
         assert (await http.post(f"{served.base_url}{INSPECT_PATH}/phone")).status_code == 404
         with pytest.raises(InvalidStatus):
@@ -93,18 +94,27 @@ async def test_page_and_assets_on_localhost(serve):
             assert asset.content
         missing = await http.get(f"{served.base_url}{INSPECT_PATH}/assets/../app.py")
         assert missing.status_code == 404
-        rebound = await http.get(f"{served.base_url}{INSPECT_PATH}",
-                                 headers={"Host": "attacker.example:80"})
+        rebound = await http.get(
+            f"{served.base_url}{INSPECT_PATH}", headers={"Host": "attacker.example:80"}
+        )
         assert rebound.status_code == 403
 
 
 async def test_public_interface_without_credentials_refuses_to_start(silero):
     """--inspect on 0.0.0.0 without username/password is a ConfigError naming the fix."""
-    config = parse_channel({"server_url": "bot.example.com", "asr": {"name": "scripted"},
-                            "tts": {"name": "scripted"}}, file="credentials.yml", environ={})
-    runtime = Runtime(channel=config, settings=CallSettings.from_channel(config, "en"),
-                      assistant=ScriptedAssistant(), asr=ScriptedASR(), tts=ScriptedTTS(),
-                      vad=silero)
+    config = parse_channel(
+        {"server_url": "bot.example.com", "asr": {"name": "scripted"}, "tts": {"name": "scripted"}},
+        file="credentials.yml",
+        environ={},
+    )
+    runtime = Runtime(
+        channel=config,
+        settings=CallSettings.from_channel(config, "en"),
+        assistant=ScriptedAssistant(),
+        asr=ScriptedASR(),
+        tts=ScriptedTTS(),
+        vad=silero,
+    )
     with pytest.raises(ConfigError, match="username and password"):
         create_app(runtime, inspect=True, interface="0.0.0.0")
     create_app(runtime, inspect=True, interface="::1")  # loopback needs none
@@ -113,12 +123,18 @@ async def test_public_interface_without_credentials_refuses_to_start(silero):
 
 async def test_public_interface_requires_basic_auth_everywhere(serve):
     """Bound beyond loopback, every inspector route answers 401 without the credentials."""
-    async with serve(inspect=True, interface="0.0.0.0", **AUTH) as served, \
-            httpx.AsyncClient() as http:
+    async with (
+        serve(inspect=True, interface="0.0.0.0", **AUTH) as served,
+        httpx.AsyncClient() as http,
+    ):
         base = f"{served.base_url}{INSPECT_PATH}"
         auth = httpx.BasicAuth(AUTH["username"], AUTH["password"])
-        for method, url in [("GET", base), ("GET", f"{base}/assets/inspector.js"),
-                            ("POST", f"{base}/ticket"), ("POST", f"{base}/phone")]:
+        for method, url in [
+            ("GET", base),
+            ("GET", f"{base}/assets/inspector.js"),
+            ("POST", f"{base}/ticket"),
+            ("POST", f"{base}/phone"),
+        ]:
             bare = await http.request(method, url)
             assert bare.status_code == 401, url
             assert bare.headers["www-authenticate"].startswith("Basic")
@@ -129,8 +145,9 @@ async def test_public_interface_requires_basic_auth_everywhere(serve):
             with pytest.raises(InvalidStatus) as refused:
                 await websockets.connect(ws_url(served, f"{INSPECT_PATH}/{path}"))
             assert refused.value.response.status_code == 403
-        async with websockets.connect(ws_url(served, f"{INSPECT_PATH}/feed"),
-                                      additional_headers={"Authorization": BASIC}) as ws:
+        async with websockets.connect(
+            ws_url(served, f"{INSPECT_PATH}/feed"), additional_headers={"Authorization": BASIC}
+        ) as ws:
             assert (await next_message(ws))["type"] == "snapshot"
 
 
@@ -156,16 +173,19 @@ async def test_feed_tickets_are_single_use_and_same_origin(serve):
 async def test_feed_sends_snapshot_then_a_simulated_calls_events(serve):
     """A Twilio call's events arrive live, in order; a later browser gets them in the
     snapshot; no secret (stream token, password) ever appears in the feed."""
-    async with serve(inspect=True, transcripts=["I would like a table"], **AUTH) as served, \
-            httpx.AsyncClient() as http:
+    async with (
+        serve(inspect=True, transcripts=["I would like a table"], **AUTH) as served,
+        httpx.AsyncClient() as http,
+    ):
         ticket = await feed_ticket(http, served)
-        async with websockets.connect(ws_url(served, f"{INSPECT_PATH}/feed?ticket={ticket}")
-                                      ) as ws:
+        async with websockets.connect(ws_url(served, f"{INSPECT_PATH}/feed?ticket={ticket}")) as ws:
             snapshot = await next_message(ws)
             assert snapshot["type"] == "snapshot" and snapshot["calls"] == []
             caller = await served.connected_call(
-                webhook_url=served.webhook.replace("http://", "http://inspector:pa55-word-for-"
-                                                   "tests@"))
+                webhook_url=served.webhook.replace(
+                    "http://", "http://inspector:pa55-word-for-tests@"
+                )
+            )
             await caller.play_all()
             await caller.send_audio(load_prompt(SPEECH).mulaw + silence(1.0))
             await served.wait_for_speech(caller, "You said I would like a table")
@@ -174,8 +194,16 @@ async def test_feed_sends_snapshot_then_a_simulated_calls_events(serve):
         kinds = [e["kind"] for e in live]
         assert kinds[0] == "call.started"
         assert live[0]["call_id"] == caller.call_sid and live[0]["user_phone"] == caller.caller
-        for kind in ("speech.started", "speech.ended", "asr.final", "assistant.turn",
-                     "bot.message", "tts.first_byte", "turn.latency", "audio.playback_done"):
+        for kind in (
+            "speech.started",
+            "speech.ended",
+            "asr.final",
+            "assistant.turn",
+            "bot.message",
+            "tts.first_byte",
+            "turn.latency",
+            "audio.playback_done",
+        ):
             assert kind in kinds, kind
         assert kinds.index("speech.ended") < kinds.index("asr.final") < kinds.index("turn.latency")
         final = next(e for e in live if e["kind"] == "asr.final")
@@ -183,8 +211,7 @@ async def test_feed_sends_snapshot_then_a_simulated_calls_events(serve):
         assert live[-1]["reason"] == "caller hung up"
 
         ticket = await feed_ticket(http, served, auth=(AUTH["username"], AUTH["password"]))
-        async with websockets.connect(ws_url(served, f"{INSPECT_PATH}/feed?ticket={ticket}")
-                                      ) as ws:
+        async with websockets.connect(ws_url(served, f"{INSPECT_PATH}/feed?ticket={ticket}")) as ws:
             later = await next_message(ws)
         [call] = later["calls"]
         assert call["call_id"] == caller.call_sid and call["caller"] == caller.caller
@@ -199,15 +226,24 @@ async def test_feed_sends_snapshot_then_a_simulated_calls_events(serve):
 async def test_browser_phone_websocket_speaks_media_streams(serve):
     """A client speaking the Twilio protocol to the phone route (token from the route, no
     signature) is greeted, heard by the assistant and answered, like a phone call."""
-    async with serve(inspect=True, transcripts=["book a table for two"],
-                     twilio_auth_token="twilio-token-for-tests") as served, \
-            httpx.AsyncClient() as http:
+    async with (
+        serve(
+            inspect=True,
+            transcripts=["book a table for two"],
+            twilio_auth_token="twilio-token-for-tests",
+        ) as served,
+        httpx.AsyncClient() as http,
+    ):
         info = (await http.post(f"{served.base_url}{INSPECT_PATH}/phone")).json()
         assert info["call_sid"].startswith("CAbrowser") and len(info["call_sid"]) == 34
         assert info["parameters"]["call_id"] == info["call_sid"]
         url = ws_url(served, f"{INSPECT_PATH}/phone?ticket={info['ticket']}")
-        caller = TwilioCaller("http://unused.invalid/", stream_url_override=url,
-                              call_sid=info["call_sid"], stream_sid=info["stream_sid"])
+        caller = TwilioCaller(
+            "http://unused.invalid/",
+            stream_url_override=url,
+            call_sid=info["call_sid"],
+            stream_sid=info["stream_sid"],
+        )
         caller.twiml = TwiML(url, info["parameters"], "")
         await caller.connect()
         await served.wait_for_speech(caller, served.assistant.greeting)
@@ -217,8 +253,9 @@ async def test_browser_phone_websocket_speaks_media_streams(serve):
         await caller.play_all()
         await caller.send_audio(load_prompt(SPEECH).mulaw + silence(1.0))
         await served.wait_for_speech(caller, "You said book a table for two")
-        assert served.assistant.of_type(UserText) == [UserText("book a table for two",
-                                                               "speech", 0.9)]
+        assert served.assistant.of_type(UserText) == [
+            UserText("book a table for two", "speech", 0.9)
+        ]
         await caller.send_dtmf("5")
         await served.wait_event(EventKind.DTMF)
         assert served.kinds(EventKind.DTMF)[0].data["digit"] == "5"
@@ -233,8 +270,9 @@ async def test_browser_phone_needs_ticket_and_stream_token(serve):
             await websockets.connect(ws_url(served, f"{INSPECT_PATH}/phone"))
         info = (await http.post(f"{served.base_url}{INSPECT_PATH}/phone")).json()
         url = ws_url(served, f"{INSPECT_PATH}/phone?ticket={info['ticket']}")
-        caller = TwilioCaller("http://unused.invalid/", stream_url_override=url,
-                              call_sid=info["call_sid"])
+        caller = TwilioCaller(
+            "http://unused.invalid/", stream_url_override=url, call_sid=info["call_sid"]
+        )
         caller.twiml = TwiML(url, {**info["parameters"], "stream_token": "1.2.3"}, "")
         await caller.connect()
         await caller.wait_until(lambda: caller.closed_by_server)
@@ -246,18 +284,17 @@ async def test_feed_that_falls_behind_is_told_and_closed(serve):
     from a snapshot) while publishing never waited for it."""
     async with serve(inspect=True) as served, httpx.AsyncClient() as http:
         ticket = await feed_ticket(http, served)
-        async with websockets.connect(ws_url(served, f"{INSPECT_PATH}/feed?ticket={ticket}")
-                                      ) as ws:
+        async with websockets.connect(ws_url(served, f"{INSPECT_PATH}/feed?ticket={ticket}")) as ws:
             assert (await next_message(ws))["type"] == "snapshot"
             for n in range(QUEUE_SIZE + 10):  # synchronously: the feed cannot drain meanwhile
-                served.runtime.events.publish(CallEvent(EventKind.DTMF, "CA1", float(n),
-                                                        {"digit": "1"}))
+                served.runtime.events.publish(
+                    CallEvent(EventKind.DTMF, "CA1", float(n), {"digit": "1"})
+                )
             notice = await next_message(ws)
             assert notice == {"type": "dropped", "count": 10}
             async with asyncio.timeout(10):
                 await ws.wait_closed()
         ticket = await feed_ticket(http, served)
-        async with websockets.connect(ws_url(served, f"{INSPECT_PATH}/feed?ticket={ticket}")
-                                      ) as ws:
+        async with websockets.connect(ws_url(served, f"{INSPECT_PATH}/feed?ticket={ticket}")) as ws:
             [call] = (await next_message(ws))["calls"]
             assert len(call["events"]) == QUEUE_SIZE + 10

@@ -25,10 +25,19 @@ from telephonist.speech.asr.base import Partial
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-FAKE_MIC_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+FAKE_MIC_ARGS = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
 SPEECH = "agent-pass"  # "Please enter your password followed by the pound key."
 TIMEOUT_MS = 20_000
 
@@ -39,16 +48,20 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(async_playwright is None,
-                       reason="playwright is not installed (pip install -e '.[dev]')"),
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason=f"{CHROMIUM} is missing (apt-get install chromium)"),
+    pytest.mark.skipif(
+        async_playwright is None, reason="playwright is not installed (pip install -e '.[dev]')"
+    ),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
+    ),
 ]
 
-STATE = {"flow_stack": [{"flow_id": "book_table", "step_id": "ask_time"}],
-         "slots": {"party_size": 2, "booking_time": None},
-         "latest_intent": {"name": "book_table", "confidence": 0.93},
-         "entities": [{"entity": "number", "value": 2}]}
+STATE = {
+    "flow_stack": [{"flow_id": "book_table", "step_id": "ask_time"}],
+    "slots": {"party_size": 2, "booking_time": None},
+    "latest_intent": {"name": "book_table", "confidence": 0.93},
+    "entities": [{"entity": "number", "value": 2}],
+}
 
 
 def stateful(event: Any) -> AssistantTurn | None:
@@ -77,7 +90,8 @@ async def open_browser(extra_args: list[str]) -> AsyncIterator[Browser]:
     assert async_playwright is not None
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + extra_args)
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + extra_args
+        )
         try:
             yield browser
         finally:
@@ -105,9 +119,14 @@ def screenshot_path(name: str) -> Path:
 async def test_simulated_call_appears_live(serve):
     """A Twilio call's transcript (partial, final, bot), slots, intent, silence, keypress and
     timeline (speech, ASR, bot audio, latency) appear live; the list shows it ended."""
-    async with serve(inspect=True, clock=SystemClock(), transcripts=["a table for two"],
-                     assistant=ScriptedAssistant(respond=stateful), monitor_silence=True,
-                     silence_timeout=1.0) as served:
+    async with serve(
+        inspect=True,
+        clock=SystemClock(),
+        transcripts=["a table for two"],
+        assistant=ScriptedAssistant(respond=stateful),
+        monitor_silence=True,
+        silence_timeout=1.0,
+    ) as served:
         async with open_browser([]) as browser:
             page, errors = await inspector_page(browser, served.base_url)
             caller = served.caller()
@@ -118,10 +137,12 @@ async def test_simulated_call_appears_live(serve):
             await served.wait_event(EventKind.PLAYBACK_DONE)
             served.asr.streams[0].inject(Partial("a tab"))
             await expect(page.locator("#transcript .partial")).to_have_text(
-                "Caller (partial)a tab", timeout=TIMEOUT_MS)
+                "Caller (partial)a tab", timeout=TIMEOUT_MS
+            )
             reply = asyncio.create_task(served.wait_for_speech(caller, "You said a table for two"))
-            await caller.send_audio(load_prompt(SPEECH).mulaw + silence(1.0),
-                                    pace=lambda: asyncio.sleep(0.02))  # caller speaks in real time
+            await caller.send_audio(
+                load_prompt(SPEECH).mulaw + silence(1.0), pace=lambda: asyncio.sleep(0.02)
+            )  # caller speaks in real time
             await reply
 
             transcript = page.locator("#transcript")
@@ -153,13 +174,18 @@ async def test_simulated_call_appears_live(serve):
 
 
 async def test_browser_phone_calls_the_bot(serve, tmp_path):
-    """"Call the bot" with Chromium's fake microphone playing recorded speech: the call
+    """ "Call the bot" with Chromium's fake microphone playing recorded speech: the call
     reaches the assistant as a CAbrowser call, is transcribed, and the bot answers."""
     wav = speech_wav(tmp_path / "speech.wav")
-    async with serve(inspect=True, clock=SystemClock(), transcripts=["a table for two"] * 4,
-                     assistant=ScriptedAssistant(respond=stateful)) as served:
+    async with serve(
+        inspect=True,
+        clock=SystemClock(),
+        transcripts=["a table for two"] * 4,
+        assistant=ScriptedAssistant(respond=stateful),
+    ) as served:
         async with open_browser(
-                [*FAKE_MIC_ARGS, f"--use-file-for-fake-audio-capture={wav}"]) as browser:
+            [*FAKE_MIC_ARGS, f"--use-file-for-fake-audio-capture={wav}"]
+        ) as browser:
             page, errors = await inspector_page(browser, served.base_url)
             decoded = await page.evaluate("""async () => {
                 const { mulawDecode } = await import("./inspect/assets/phone.js");
@@ -167,24 +193,29 @@ async def test_browser_phone_calls_the_bot(serve, tmp_path):
             assert decoded == mulaw.decode(bytes(range(256))).tolist()
 
             await page.get_by_role("button", name="Call the bot").click()
-            await expect(page.locator("#phone-status")).to_contain_text("In a call",
-                                                                         timeout=TIMEOUT_MS)
+            await expect(page.locator("#phone-status")).to_contain_text(
+                "In a call", timeout=TIMEOUT_MS
+            )
             await served.assistant.wait_for(
-                lambda: bool(served.assistant.of_type(UserText)), within=30)
+                lambda: bool(served.assistant.of_type(UserText)), within=30
+            )
             start = served.assistant.of_type(SessionStart)[0]
             assert start.metadata["call_id"].startswith("CAbrowser")
             assert served.assistant.of_type(UserText)[0].text == "a table for two"
             transcript = page.locator("#transcript")
-            await expect(transcript).to_contain_text("You said a table for two",
-                                                     timeout=TIMEOUT_MS)
+            await expect(transcript).to_contain_text("You said a table for two", timeout=TIMEOUT_MS)
             await expect(page.locator("#detail-title")).to_contain_text("CAbrowser")
             await expect(page.locator("#timeline .tl-speech").first).to_be_attached()
-            reply = next(e for e in served.kinds(EventKind.BOT_MESSAGE)
-                         if e.data["text"] == "You said a table for two")
+            reply = next(
+                e
+                for e in served.kinds(EventKind.BOT_MESSAGE)
+                if e.data["text"] == "You said a table for two"
+            )
             await served.wait_event(EventKind.PLAYBACK_DONE, count=2, within=15)
-            assert any(e.data["message_id"] == reply.data["message_id"]
-                       for e in served.kinds(EventKind.MARK_PLAYED)), \
-                "the page echoed the reply's marks as its WebAudio playback reached them"
+            assert any(
+                e.data["message_id"] == reply.data["message_id"]
+                for e in served.kinds(EventKind.MARK_PLAYED)
+            ), "the page echoed the reply's marks as its WebAudio playback reached them"
             received = served.asr.streams[0].received
             assert received >= 8000, "at least a second of microphone audio reached the ASR"
             await page.screenshot(path=screenshot_path("inspector.png"))
@@ -199,24 +230,28 @@ async def test_browser_phone_calls_the_bot(serve, tmp_path):
             assert errors == []
 
 
-
 async def test_page_behind_basic_auth_goes_live_with_credentials(serve):
     """Bound beyond loopback, the browser is challenged; with the credentials the page, its
     assets, the ticket and the feed all work (websocket via the ticket)."""
     auth = {"username": "inspector", "password": "browser-test-password"}
-    async with serve(inspect=True, interface="0.0.0.0", **auth) as served, \
-            open_browser([]) as browser:
+    async with (
+        serve(inspect=True, interface="0.0.0.0", **auth) as served,
+        open_browser([]) as browser,
+    ):
         anonymous = (await browser.new_context()).request
         assert (await anonymous.get(f"{served.base_url}{INSPECT_PATH}")).status == 401
-        context = await browser.new_context(http_credentials=auth,
-                                            viewport={"width": 1280, "height": 800})
+        context = await browser.new_context(
+            http_credentials=auth, viewport={"width": 1280, "height": 800}
+        )
         page = await context.new_page()
         await page.goto(f"{served.base_url}{INSPECT_PATH}")
         await expect(page.locator("#feed-status")).to_have_text("Live", timeout=TIMEOUT_MS)
-        caller = await served.connected_call(webhook_url=served.webhook.replace(
-            "http://", "http://inspector:browser-test-password@"))
-        await expect(page.locator("#detail-title")).to_contain_text(caller.call_sid,
-                                                                    timeout=TIMEOUT_MS)
+        caller = await served.connected_call(
+            webhook_url=served.webhook.replace("http://", "http://inspector:browser-test-password@")
+        )
+        await expect(page.locator("#detail-title")).to_contain_text(
+            caller.call_sid, timeout=TIMEOUT_MS
+        )
         await expect(page.locator("#transcript")).to_contain_text(served.assistant.greeting)
         await page.screenshot(path=screenshot_path("inspector-1280.png"))
         await caller.hang_up()

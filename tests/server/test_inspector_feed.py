@@ -32,8 +32,16 @@ async def test_hub_snapshot_first_then_live_events_then_unsubscribe():
     assert (call["call_id"], call["caller"], call["callee"]) == ("CA1", "+1555", "+1666")
     hub(event(EventKind.FINAL, "CA1", 2.0, text="hello", confidence=0.9))
     live = await subscription.get()
-    assert live == {"type": "event", "event": {"kind": "asr.final", "call_id": "CA1", "at": 2.0,
-                                               "text": "hello", "confidence": 0.9}}
+    assert live == {
+        "type": "event",
+        "event": {
+            "kind": "asr.final",
+            "call_id": "CA1",
+            "at": 2.0,
+            "text": "hello",
+            "confidence": 0.9,
+        },
+    }
     assert hub.subscriber_count == 1
     cancel()
     assert hub.subscriber_count == 0

@@ -57,9 +57,10 @@ class Live:
     def caller(self) -> TwilioCaller:
         """A Twilio caller for this server."""
         base = f"127.0.0.1:{self.port}"
-        return TwilioCaller(f"http://{base}/webhooks/twilio_media_streams/webhook",
-                            stream_url_override=f"ws://{base}/webhooks/twilio_media_streams"
-                                                "/websocket")
+        return TwilioCaller(
+            f"http://{base}/webhooks/twilio_media_streams/webhook",
+            stream_url_override=f"ws://{base}/webhooks/twilio_media_streams/websocket",
+        )
 
 
 @pytest.fixture

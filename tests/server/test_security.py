@@ -60,8 +60,11 @@ async def test_signature_over_forwarded_url_behind_a_proxy(serve):
         public = "https://bot.example.com/webhooks/twilio_media_streams/webhook"
         form = {"CallSid": "CA" + "1" * 32, "From": "+1555", "To": "+1666"}
         signature = RequestValidator(TOKEN).compute_signature(public, form)
-        headers = {"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https",
-                   "X-Forwarded-Host": "bot.example.com"}
+        headers = {
+            "X-Twilio-Signature": signature,
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "bot.example.com",
+        }
         answer = await http.post(served.webhook, data=form, headers=headers)
         assert answer.status_code == 200
         assert "<Stream" in answer.text
@@ -161,8 +164,11 @@ async def test_instances_sharing_the_token_secret_accept_each_others_streams(ser
     """Webhook answered by one instance, stream landing on another behind the same load
     balancer: accepted with a shared stream_token_secret, refused without."""
     secret = "s" * 40
-    async with serve(stream_token_secret=secret) as webhook_side, \
-            serve(stream_token_secret=secret) as stream_side, serve() as stranger:
+    async with (
+        serve(stream_token_secret=secret) as webhook_side,
+        serve(stream_token_secret=secret) as stream_side,
+        serve() as stranger,
+    ):
         caller = webhook_side.caller()
         caller.stream_url_override = stream_side.caller().stream_url_override
         await caller.dial()
@@ -197,8 +203,10 @@ class SharedClaims:
 async def test_a_token_used_on_one_instance_is_refused_on_another(serve):
     """With a shared store, a replayed TwiML token is refused by every other instance."""
     secret, claims = "s" * 40, SharedClaims()
-    async with serve(stream_token_secret=secret, claim=claims) as first, \
-            serve(stream_token_secret=secret, claim=claims) as second:
+    async with (
+        serve(stream_token_secret=secret, claim=claims) as first,
+        serve(stream_token_secret=secret, claim=claims) as second,
+    ):
         caller, twiml = await answered_call(first)
         await replayed_and_refused(second, caller.call_sid, twiml)
         assert not second.asr.streams and len(claims.claimed) == 1

@@ -90,8 +90,9 @@ async def test_assistant_can_override_silence_timeout(serve):
             return AssistantTurn(messages=(BotMessage("Take your time."),), silence_timeout=12)
         return None
 
-    async with serve(assistant=ScriptedAssistant(respond=respond), monitor_silence=True,
-                     silence_timeout=5) as served:
+    async with serve(
+        assistant=ScriptedAssistant(respond=respond), monitor_silence=True, silence_timeout=5
+    ) as served:
         caller = served.caller()
         await caller.dial()
         await caller.connect()

@@ -44,8 +44,9 @@ class LengthTranscriber:
 def simulated(served, **kwargs) -> SimulatedCall:
     """A fast simulated call to ``served``."""
     caller = kwargs.pop("caller", None) or served.caller()
-    return SimulatedCall(caller, voice=PromptVoice(), transcriber=LengthTranscriber(),
-                         speed=SPEED, **kwargs)
+    return SimulatedCall(
+        caller, voice=PromptVoice(), transcriber=LengthTranscriber(), speed=SPEED, **kwargs
+    )
 
 
 async def test_turn_is_timed_and_bot_audio_is_split_into_utterances(serve):
@@ -78,8 +79,12 @@ async def test_marks_are_echoed_only_when_playback_reaches_them(serve):
         phone = Phone(caller)
         await caller.connect()
         greeting = spoken_length(served.assistant.greeting)
-        await caller.wait_until(lambda: caller.playout.buffered_bytes >= greeting
-                                and len(caller.events("mark")) >= 1 + greeting // 4000)
+        await caller.wait_until(
+            lambda: (
+                caller.playout.buffered_bytes >= greeting
+                and len(caller.events("mark")) >= 1 + greeting // 4000
+            )
+        )
         sent_marks = len(caller.events("mark"))
         for _ in range(greeting // 160 - 1):
             await phone.tick()
@@ -94,9 +99,9 @@ async def test_barge_in_gets_a_clear_and_cuts_the_utterance(serve):
     """Speaking 0.5 s into a long greeting brings a clear; the greeting is reported cut off."""
     long_text = " ".join(f"word{i}" for i in range(40))  # 8 s of audio
 
-
-    async with serve(assistant=ScriptedAssistant(greeting=long_text),
-                     transcripts=["stop please"]) as served:
+    async with serve(
+        assistant=ScriptedAssistant(greeting=long_text), transcripts=["stop please"]
+    ) as served:
         report = await simulated(served).run([BargeInAfter(0.5), Say("stop please")])
     assert report.ok, report.outcome
     greeting = report.utterances[0]
@@ -140,8 +145,9 @@ async def test_basic_auth_challenge_then_credentials(serve):
     """With user:pass@ the caller answers the 401 challenge; without, the call fails."""
     async with serve(username="ann", password="s3cret") as served:
         port = served.base_url.rsplit(":", 1)[1]
-        good = served.caller(webhook_url=f"http://ann:s3cret@127.0.0.1:{port}"
-                                         "/webhooks/twilio_media_streams/webhook")
+        good = served.caller(
+            webhook_url=f"http://ann:s3cret@127.0.0.1:{port}/webhooks/twilio_media_streams/webhook"
+        )
         assert (await simulated(served, caller=good).run([HangUp()])).ok
         refused = await simulated(served, caller=served.caller()).run([HangUp()])
     assert not refused.ok
@@ -151,23 +157,28 @@ async def test_basic_auth_challenge_then_credentials(serve):
 async def test_signatures_are_checked_by_the_server(serve):
     """The right auth token signs webhook and stream; a wrong one is refused."""
     async with serve(twilio_auth_token="tok-123") as served:
-        assert (await simulated(served, caller=served.caller(auth_token="tok-123"))
-                .run([HangUp()])).ok
+        assert (
+            await simulated(served, caller=served.caller(auth_token="tok-123")).run([HangUp()])
+        ).ok
         wrong = await simulated(served, caller=served.caller(auth_token="nope")).run([HangUp()])
     assert not wrong.ok
     assert "HTTP 403" in wrong.outcome
 
 
-@pytest.mark.parametrize(("path", "outcome"), [
-    ("/text", "webhook answer is not XML"),
-    ("/html", "TwiML has no <Response><Connect><Stream"),
-    ("/drop", "the server closed the stream (code 1011) before the bot spoke"),
-])
+@pytest.mark.parametrize(
+    ("path", "outcome"),
+    [
+        ("/text", "webhook answer is not XML"),
+        ("/html", "TwiML has no <Response><Connect><Stream"),
+        ("/drop", "the server closed the stream (code 1011) before the bot spoke"),
+    ],
+)
 async def test_broken_servers_fail_the_call(path, outcome):
     """No TwiML, or a stream dropped before the bot spoke, is a failed call."""
     async with ServedApp(bad_twilio_app()) as app:
-        caller = TwilioCaller(app.url + path, stream_url_override=app.url.replace("http", "ws")
-                              + "/stream")
+        caller = TwilioCaller(
+            app.url + path, stream_url_override=app.url.replace("http", "ws") + "/stream"
+        )
         report = await SimulatedCall(caller, speed=SPEED).run([Wait(0.1)])
     assert not report.ok
     assert outcome in report.outcome
@@ -176,8 +187,11 @@ async def test_broken_servers_fail_the_call(path, outcome):
 async def test_refused_stream_fails_the_call(serve):
     """A stream upgrade the server refuses is a failed call."""
     async with serve() as served:
-        caller = TwilioCaller(served.webhook, stream_url_override=served.base_url.replace(
-            "http", "ws") + "/webhooks/twilio_media_streams/nowhere")
+        caller = TwilioCaller(
+            served.webhook,
+            stream_url_override=served.base_url.replace("http", "ws")
+            + "/webhooks/twilio_media_streams/nowhere",
+        )
         report = await simulated(served, caller=caller).run([HangUp()])
     assert not report.ok
     assert "stream connection refused" in report.outcome

@@ -41,9 +41,17 @@ hangup
 def test_every_step_kind_is_parsed_in_order():
     """Each step line becomes its step; comments and blank lines are skipped."""
     steps = parse_script(SCRIPT, base=Path("/scripts"))
-    assert steps == [Say("I'd like to check my order"), Dtmf("1234#"), Wait(None), Wait(2.5),
-                     Silence(8.0), BargeInAfter(0.5), Audio(Path("/scripts/clips/stop.wav")),
-                     Say("thanks, goodbye"), HangUp()]
+    assert steps == [
+        Say("I'd like to check my order"),
+        Dtmf("1234#"),
+        Wait(None),
+        Wait(2.5),
+        Silence(8.0),
+        BargeInAfter(0.5),
+        Audio(Path("/scripts/clips/stop.wav")),
+        Say("thanks, goodbye"),
+        HangUp(),
+    ]
 
 
 def test_hash_key_is_not_a_comment():
@@ -51,15 +59,18 @@ def test_hash_key_is_not_a_comment():
     assert parse_script("dtmf #\ndtmf 9# # then pound") == [Dtmf("#"), Dtmf("9#")]
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("say", "say needs the text"),
-    ("dtmf 12x", "DTMF keys are 0-9"),
-    ("wait soon", "expected a number of seconds"),
-    ("silence -1", "between 0 and 3600"),
-    ("hangup now", "takes no argument"),
-    ("shout hello", "unknown step 'shout'"),
-    ("barge_in_after 1\ndtmf 1", "must be followed by say or audio"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("say", "say needs the text"),
+        ("dtmf 12x", "DTMF keys are 0-9"),
+        ("wait soon", "expected a number of seconds"),
+        ("silence -1", "between 0 and 3600"),
+        ("hangup now", "takes no argument"),
+        ("shout hello", "unknown step 'shout'"),
+        ("barge_in_after 1\ndtmf 1", "must be followed by say or audio"),
+    ],
+)
 def test_bad_lines_are_reported_with_their_line(text, message):
     """A bad step is a ConfigError naming the file, the line and what is wrong."""
     with pytest.raises(ConfigError, match=message) as raised:

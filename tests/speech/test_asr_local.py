@@ -231,7 +231,7 @@ async def speak(stream: LocalASRStream, audio: bytes) -> None:
     await stream.send(silence(0.5))
     await stream.on_vad(True)
     for i in range(0, len(audio), 160):
-        await stream.send(audio[i:i + 160])
+        await stream.send(audio[i : i + 160])
     await stream.on_vad(False)
 
 

@@ -113,16 +113,28 @@ class FakeRecognizer:
     def result(self, signal: Signal, text: str, reason: ResultReason) -> None:
         signal.fire(SimpleNamespace(result=SimpleNamespace(text=text, reason=reason)))
 
-    def cancel(self, reason: CancellationReason, code: CancellationErrorCode | None = None,
-               details: str = "") -> None:
-        self.canceled.fire(SimpleNamespace(cancellation_details=SimpleNamespace(
-            reason=reason, error_code=code, error_details=details)))
+    def cancel(
+        self,
+        reason: CancellationReason,
+        code: CancellationErrorCode | None = None,
+        details: str = "",
+    ) -> None:
+        self.canceled.fire(
+            SimpleNamespace(
+                cancellation_details=SimpleNamespace(
+                    reason=reason, error_code=code, error_details=details
+                )
+            )
+        )
 
 
 def context(environ: Mapping[str, str] | None = None) -> ProviderContext:
     """A provider context with the Azure key set."""
-    return ProviderContext(file="credentials.yml", key="twilio_media_streams.asr",
-                           environ={"AZURE_SPEECH_API_KEY": KEY} if environ is None else environ)
+    return ProviderContext(
+        file="credentials.yml",
+        key="twilio_media_streams.asr",
+        environ={"AZURE_SPEECH_API_KEY": KEY} if environ is None else environ,
+    )
 
 
 @pytest.fixture
@@ -134,8 +146,9 @@ async def opened() -> AsyncIterator[tuple[AzureStream, FakeRecognizer, FakePush,
         languages.append(language)
         return recognizer, push
 
-    settings = parse_settings({"speech_region": "eastus",
-                               "language_map": {"en": {"language": "en-GB"}}}, context())
+    settings = parse_settings(
+        {"speech_region": "eastus", "language_map": {"en": {"language": "en-GB"}}}, context()
+    )
     stream = await AzureASR(settings, factory).open_stream("en")
     yield stream, recognizer, push, languages
     await stream.close()
@@ -148,7 +161,8 @@ async def drain(stream: AzureStream) -> list[ASREvent]:
 
 
 async def test_callbacks_become_events_on_the_loop(
-        opened: tuple[AzureStream, FakeRecognizer, FakePush, list[str]]) -> None:
+    opened: tuple[AzureStream, FakeRecognizer, FakePush, list[str]],
+) -> None:
     """speech start, recognizing and recognized arrive as SpeechStarted/Partial/Final in order."""
     stream, recognizer, push, languages = opened
     assert recognizer.started and languages == ["en-GB"]
@@ -163,18 +177,23 @@ async def test_callbacks_become_events_on_the_loop(
 
 
 async def test_canceled_with_error_yields_asr_error_and_ends(
-        opened: tuple[AzureStream, FakeRecognizer, FakePush, list[str]]) -> None:
+    opened: tuple[AzureStream, FakeRecognizer, FakePush, list[str]],
+) -> None:
     """An auth failure is a non-retryable ASRError; the stream then ends."""
     stream, recognizer, _, _ = opened
-    recognizer.cancel(CancellationReason.Error, CancellationErrorCode.AuthenticationFailure,
-                      "WebSocket upgrade failed: Authentication error (401)")
+    recognizer.cancel(
+        CancellationReason.Error,
+        CancellationErrorCode.AuthenticationFailure,
+        "WebSocket upgrade failed: Authentication error (401)",
+    )
     events = await drain(stream)
     assert len(events) == 1 and isinstance(events[0], ASRError)
     assert not events[0].retryable and "AuthenticationFailure" in events[0].message
 
 
 async def test_service_timeout_is_retryable(
-        opened: tuple[AzureStream, FakeRecognizer, FakePush, list[str]]) -> None:
+    opened: tuple[AzureStream, FakeRecognizer, FakePush, list[str]],
+) -> None:
     """Transient service errors are marked retryable."""
     stream, recognizer, _, _ = opened
     recognizer.cancel(CancellationReason.Error, CancellationErrorCode.ServiceTimeout)
@@ -183,7 +202,8 @@ async def test_service_timeout_is_retryable(
 
 
 async def test_end_of_stream_ends_quietly(
-        opened: tuple[AzureStream, FakeRecognizer, FakePush, list[str]]) -> None:
+    opened: tuple[AzureStream, FakeRecognizer, FakePush, list[str]],
+) -> None:
     """EndOfStream cancellation ends events() without an error."""
     stream, recognizer, _, _ = opened
     recognizer.cancel(CancellationReason.EndOfStream)
@@ -193,6 +213,7 @@ async def test_end_of_stream_ends_quietly(
 async def test_start_failure_is_a_provider_error() -> None:
     """A recognizer that cannot start makes open_stream raise ProviderError."""
     settings = parse_settings({"speech_region": "eastus"}, context())
+
     def factory(language: str) -> tuple[Recognizer, PushStream]:
         return FakeRecognizer(fail_start=True), FakePush()
 
@@ -201,14 +222,21 @@ async def test_start_failure_is_a_provider_error() -> None:
         await asr.open_stream("en")
 
 
-@pytest.mark.parametrize(("config", "key"), [
-    ({}, "twilio_media_streams.asr.speech_region"),
-    ({"speech_region": "eastus", "speech_host": "ws://localhost:5000"},
-     "twilio_media_streams.asr.speech_host"),
-    ({"speech_region": "eastus", "region": "x"}, "twilio_media_streams.asr.region"),
-    ({"speech_region": "eastus", "language_map": {"en": {"voice": "x"}}},
-     "twilio_media_streams.asr.language_map.en.voice"),
-])
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({}, "twilio_media_streams.asr.speech_region"),
+        (
+            {"speech_region": "eastus", "speech_host": "ws://localhost:5000"},
+            "twilio_media_streams.asr.speech_host",
+        ),
+        ({"speech_region": "eastus", "region": "x"}, "twilio_media_streams.asr.region"),
+        (
+            {"speech_region": "eastus", "language_map": {"en": {"voice": "x"}}},
+            "twilio_media_streams.asr.language_map.en.voice",
+        ),
+    ],
+)
 def test_config_errors_name_the_key(config: dict[str, Any], key: str) -> None:
     """Location keys: exactly one; unknown keys and bad maps are named."""
     with pytest.raises(ConfigError) as caught:

@@ -21,8 +21,11 @@ KEY = "az-secret-abcdef"
 
 def context(environ: Mapping[str, str] | None = None) -> ProviderContext:
     """A provider context with the Azure key set."""
-    return ProviderContext(file="credentials.yml", key="twilio_media_streams.tts",
-                           environ={"AZURE_SPEECH_API_KEY": KEY} if environ is None else environ)
+    return ProviderContext(
+        file="credentials.yml",
+        key="twilio_media_streams.tts",
+        environ={"AZURE_SPEECH_API_KEY": KEY} if environ is None else environ,
+    )
 
 
 @pytest.fixture
@@ -64,13 +67,19 @@ async def test_raw_ssml_is_passed_through(fake: FakeAzureTTS) -> None:
 
 async def test_language_map_and_voice_override(fake: FakeAzureTTS) -> None:
     """language_map picks the voice per language; VoiceSpec.voice overrides it."""
-    tts = await engine(fake, language_map={
-        "en": {"language": "en-US", "voice": "en-US-AriaNeural"},
-        "de": {"language": "de-DE", "voice": "de-DE-KatjaNeural"}})
+    tts = await engine(
+        fake,
+        language_map={
+            "en": {"language": "en-US", "voice": "en-US-AriaNeural"},
+            "de": {"language": "de-DE", "voice": "de-DE-KatjaNeural"},
+        },
+    )
     await speak(tts, "Hallo", VoiceSpec(language="de"))
     await speak(tts, "Hi", VoiceSpec(language="en", voice="en-US-GuyNeural"))
     assert [(r.language, r.voice) for r in fake.requests] == [
-        ("de-DE", "de-DE-KatjaNeural"), ("en-US", "en-US-GuyNeural")]
+        ("de-DE", "de-DE-KatjaNeural"),
+        ("en-US", "en-US-GuyNeural"),
+    ]
     with pytest.raises(ProviderError):
         await speak(tts, "Bonjour", VoiceSpec(language="fr"))
     await tts.aclose()
@@ -89,12 +98,20 @@ async def test_body_is_streamed_as_it_arrives(fake: FakeAzureTTS) -> None:
     await tts.aclose()
 
 
-@pytest.mark.parametrize(("status", "retryable"), [
-    (429, True), (500, True), (502, True), (503, True),
-    (400, False), (401, False), (403, False), (415, False),
-])
-async def test_http_errors_are_classified(fake: FakeAzureTTS, status: int,
-                                          retryable: bool) -> None:
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [
+        (429, True),
+        (500, True),
+        (502, True),
+        (503, True),
+        (400, False),
+        (401, False),
+        (403, False),
+        (415, False),
+    ],
+)
+async def test_http_errors_are_classified(fake: FakeAzureTTS, status: int, retryable: bool) -> None:
     """Rate limits and server errors are retryable; request and auth errors are not."""
     fake.faults.statuses = [status]
     tts = await engine(fake)
@@ -125,21 +142,32 @@ async def test_slow_first_byte_times_out_as_retryable(fake: FakeAzureTTS) -> Non
 
 def test_default_url_uses_the_region_and_bare_hosts_get_https() -> None:
     """speech_region builds the regional URL; a bare endpoint host gets https and the path."""
-    assert from_config({}, context()).settings.url == \
-        "https://eastus.tts.speech.microsoft.com/cognitiveservices/v1"
-    assert from_config({"speech_region": "westeurope"}, context()).settings.url == \
-        "https://westeurope.tts.speech.microsoft.com/cognitiveservices/v1"
-    assert from_config({"endpoint": "tts.internal:8443"}, context()).settings.url == \
-        "https://tts.internal:8443/cognitiveservices/v1"
+    assert (
+        from_config({}, context()).settings.url
+        == "https://eastus.tts.speech.microsoft.com/cognitiveservices/v1"
+    )
+    assert (
+        from_config({"speech_region": "westeurope"}, context()).settings.url
+        == "https://westeurope.tts.speech.microsoft.com/cognitiveservices/v1"
+    )
+    assert (
+        from_config({"endpoint": "tts.internal:8443"}, context()).settings.url
+        == "https://tts.internal:8443/cognitiveservices/v1"
+    )
 
 
-@pytest.mark.parametrize(("config", "key"), [
-    ({"ws_endpoint": "wss://x"}, "twilio_media_streams.tts.ws_endpoint"),
-    ({"timeout": -1}, "twilio_media_streams.tts.timeout"),
-    ({"voice": "x", "language_map": {"en": {"voice": "y"}}}, "twilio_media_streams.tts.voice"),
-    ({"language_map": {"en": {"language": "en-US"}}},
-     "twilio_media_streams.tts.language_map.en.voice"),
-])
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"ws_endpoint": "wss://x"}, "twilio_media_streams.tts.ws_endpoint"),
+        ({"timeout": -1}, "twilio_media_streams.tts.timeout"),
+        ({"voice": "x", "language_map": {"en": {"voice": "y"}}}, "twilio_media_streams.tts.voice"),
+        (
+            {"language_map": {"en": {"language": "en-US"}}},
+            "twilio_media_streams.tts.language_map.en.voice",
+        ),
+    ],
+)
 def test_config_errors_name_the_key(config: dict[str, Any], key: str) -> None:
     """Each invalid block is a ConfigError located at the offending key."""
     with pytest.raises(ConfigError) as caught:

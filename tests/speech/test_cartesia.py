@@ -31,8 +31,11 @@ def websocket_engine(config: Mapping[str, Any], ctx: ProviderContext) -> Cartesi
 
 def context(environ: Mapping[str, str] | None = None) -> ProviderContext:
     """A provider context with the Cartesia key set."""
-    return ProviderContext(file="credentials.yml", key="twilio_media_streams.tts",
-                           environ={"CARTESIA_API_KEY": KEY} if environ is None else environ)
+    return ProviderContext(
+        file="credentials.yml",
+        key="twilio_media_streams.tts",
+        environ={"CARTESIA_API_KEY": KEY} if environ is None else environ,
+    )
 
 
 @pytest.fixture
@@ -56,20 +59,25 @@ async def speak(tts: TTSEngine, text: str, voice: VoiceSpec | None = None) -> by
 
 
 async def test_generation_request_matches_the_documented_protocol(
-        fake: FakeCartesia, tts: CartesiaTTS) -> None:
+    fake: FakeCartesia, tts: CartesiaTTS
+) -> None:
     """Version header, Bearer auth, model, voice, raw pcm_mulaw 8 kHz, one context per message."""
     assert await speak(tts, "Hello there.") == synthetic_audio("Hello there.")
     assert [(h.version, h.auth) for h in fake.handshakes] == [("2026-03-01", "bearer")]
     request = fake.requests[0]
     assert request["model_id"] == "sonic-3" and request["language"] == "en"
     assert request["voice"] == {"mode": "id", "id": "f786b574-daa5-4673-aa0c-cbe3e8534c02"}
-    assert request["output_format"] == {"container": "raw", "encoding": "pcm_mulaw",
-                                        "sample_rate": 8000}
+    assert request["output_format"] == {
+        "container": "raw",
+        "encoding": "pcm_mulaw",
+        "sample_rate": 8000,
+    }
     assert request["continue"] is False and request["transcript"] == "Hello there."
 
 
 async def test_messages_share_one_socket_with_separate_contexts(
-        fake: FakeCartesia, tts: CartesiaTTS) -> None:
+    fake: FakeCartesia, tts: CartesiaTTS
+) -> None:
     """Concurrent messages are multiplexed on one connection and routed by context_id."""
     first, second = await asyncio.gather(speak(tts, "First caller."), speak(tts, LONG))
     assert (first, second) == (synthetic_audio("First caller."), synthetic_audio(LONG))
@@ -104,13 +112,18 @@ async def test_cancel_through_the_fallback_chain_reaches_cartesia() -> None:
         await tts.aclose()
 
 
-@pytest.mark.parametrize(("status", "code", "retryable"), [
-    (404, "model_not_found", False), (400, "invalid_request", False),
-    (429, "rate_limited", True), (500, "internal", True),
-])
-async def test_error_frames_fail_only_their_message(fake: FakeCartesia, tts: CartesiaTTS,
-                                                    status: int, code: str,
-                                                    retryable: bool) -> None:
+@pytest.mark.parametrize(
+    ("status", "code", "retryable"),
+    [
+        (404, "model_not_found", False),
+        (400, "invalid_request", False),
+        (429, "rate_limited", True),
+        (500, "internal", True),
+    ],
+)
+async def test_error_frames_fail_only_their_message(
+    fake: FakeCartesia, tts: CartesiaTTS, status: int, code: str, retryable: bool
+) -> None:
     """An error frame raises ProviderError with the right retryability; the socket lives on."""
     fake.faults.error_next = (status, code)
     with pytest.raises(ProviderError, match=code) as caught:
@@ -121,7 +134,8 @@ async def test_error_frames_fail_only_their_message(fake: FakeCartesia, tts: Car
 
 
 async def test_dropped_socket_fails_the_message_and_reconnects(
-        fake: FakeCartesia, tts: CartesiaTTS) -> None:
+    fake: FakeCartesia, tts: CartesiaTTS
+) -> None:
     """A drop mid-message is retryable; the next message opens a new socket."""
     fake.faults.drop_after_chunks = 2
     with pytest.raises(ProviderError, match="closed") as caught:
@@ -167,20 +181,24 @@ async def test_old_api_versions_also_send_x_api_key(fake: FakeCartesia) -> None:
 
 def test_defaults_and_language_map() -> None:
     """Default wss URL; language_map picks voice and language; reprs hide the key."""
-    tts = websocket_engine({"language_map": {"de": {"language": "de", "voice": "v-de"}}},
-                      ProviderContext("credentials.yml", "tts", {"CARTESIA_API_KEY": KEY},
-                                      language="de"))
+    tts = websocket_engine(
+        {"language_map": {"de": {"language": "de", "voice": "v-de"}}},
+        ProviderContext("credentials.yml", "tts", {"CARTESIA_API_KEY": KEY}, language="de"),
+    )
     assert tts.settings.url == "wss://api.cartesia.ai/tts/websocket"
     request = tts.settings.request("Hallo", VoiceSpec(language="de"), "c1")
     assert (request["language"], request["voice"]["id"]) == ("de", "v-de")
     assert KEY not in repr(tts) and KEY not in repr(tts.settings)
 
 
-@pytest.mark.parametrize(("config", "key"), [
-    ({"version": "latest"}, "twilio_media_streams.tts.version"),
-    ({"model": "sonic-3"}, "twilio_media_streams.tts.model"),
-    ({"endpoint": "ftp://x"}, "twilio_media_streams.tts.endpoint"),
-])
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"version": "latest"}, "twilio_media_streams.tts.version"),
+        ({"model": "sonic-3"}, "twilio_media_streams.tts.model"),
+        ({"endpoint": "ftp://x"}, "twilio_media_streams.tts.endpoint"),
+    ],
+)
 def test_config_errors_name_the_key(config: dict[str, Any], key: str) -> None:
     """Each invalid block is a ConfigError located at the offending key."""
     with pytest.raises(ConfigError) as caught:
@@ -233,8 +251,12 @@ async def test_websocket_then_bytes_as_a_fallback_chain(fake: FakeCartesia) -> N
     """A websocket error hands the message to the /tts/bytes transport of the same voice."""
     async with FakeCartesiaBytes(KEY) as rest:
         chain = FallbackTTS.from_blocks(
-            [{"name": "cartesia", "endpoint": fake.url},
-             {"name": "cartesia", "endpoint": rest.url, "transport": "bytes"}], context())
+            [
+                {"name": "cartesia", "endpoint": fake.url},
+                {"name": "cartesia", "endpoint": rest.url, "transport": "bytes"},
+            ],
+            context(),
+        )
         assert [name for name, _ in chain.engines] == ["cartesia", "cartesia#1"]
         fake.faults.error_next = (500, "internal")
         audio = b"".join([c async for c in chain.synthesize("Hello.", VoiceSpec())])

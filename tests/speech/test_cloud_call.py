@@ -51,32 +51,54 @@ class Cloud:
     def caller(self) -> TwilioCaller:
         """A Twilio caller for the server, over plain ws."""
         ws = self.base_url.replace("http://", "ws://") + "/webhooks/twilio_media_streams/websocket"
-        return TwilioCaller(f"{self.base_url}/webhooks/twilio_media_streams/webhook",
-                            stream_url_override=ws)
+        return TwilioCaller(
+            f"{self.base_url}/webhooks/twilio_media_streams/webhook", stream_url_override=ws
+        )
 
 
 @asynccontextmanager
 async def cloud_server() -> AsyncIterator[Cloud]:
     """Fakes for every provider and a server whose providers point at them."""
-    async with FakeDeepgram("dg-key", script=[UTTERANCE]) as dg, \
-            FakeAzureTTS("az-key") as az, FakeAura("dg-key") as aura:
+    async with (
+        FakeDeepgram("dg-key", script=[UTTERANCE]) as dg,
+        FakeAzureTTS("az-key") as az,
+        FakeAura("dg-key") as aura,
+    ):
         sock = bound_socket()
         port = sock.getsockname()[1]
         asr_block = {"name": "deepgram", "endpoint": dg.url}
-        config = parse_channel({"server_url": f"127.0.0.1:{port}", "asr": asr_block,
-                                "tts": [{"name": "azure", "endpoint": az.url},
-                                        {"name": "deepgram", "endpoint": aura.url}]},
-                               file="credentials.yml", environ=ENV)
+        config = parse_channel(
+            {
+                "server_url": f"127.0.0.1:{port}",
+                "asr": asr_block,
+                "tts": [
+                    {"name": "azure", "endpoint": az.url},
+                    {"name": "deepgram", "endpoint": aura.url},
+                ],
+            },
+            file="credentials.yml",
+            environ=ENV,
+        )
         context = ProviderContext("credentials.yml", "twilio_media_streams.tts", ENV)
         failures: list[TTSFailure] = []
-        tts = FallbackTTS([("azure", azure.from_config({"endpoint": az.url}, context)),
-                           ("deepgram", deepgram.from_config({"endpoint": aura.url}, context))],
-                          on_failure=failures.append)
+        tts = FallbackTTS(
+            [
+                ("azure", azure.from_config({"endpoint": az.url}, context)),
+                ("deepgram", deepgram.from_config({"endpoint": aura.url}, context)),
+            ],
+            on_failure=failures.append,
+        )
         asr = deepgram_asr.from_config({"endpoint": dg.url}, context)
         assistant = ScriptedAssistant()
-        runtime = Runtime(channel=config, settings=CallSettings.from_channel(config, "en"),
-                          assistant=assistant, asr=asr, tts=tts, vad=EnergyVAD(),
-                          clock=VirtualClock())
+        runtime = Runtime(
+            channel=config,
+            settings=CallSettings.from_channel(config, "en"),
+            assistant=assistant,
+            asr=asr,
+            tts=tts,
+            vad=EnergyVAD(),
+            clock=VirtualClock(),
+        )
         server = uvicorn_server(create_app(runtime))
         task = asyncio.create_task(server.serve(sockets=[sock]))
         try:
@@ -129,26 +151,42 @@ async def test_call_with_cartesia_voice_cancelled_by_barge_in() -> None:
     async with FakeCartesia(chunk_interval=0.05) as fake:
         sock = bound_socket()
         port = sock.getsockname()[1]
-        config = parse_channel({"server_url": f"127.0.0.1:{port}", "asr": {"name": "scripted"},
-                                "tts": {"name": "cartesia", "endpoint": fake.url}},
-                               file="credentials.yml", environ=env)
+        config = parse_channel(
+            {
+                "server_url": f"127.0.0.1:{port}",
+                "asr": {"name": "scripted"},
+                "tts": {"name": "cartesia", "endpoint": fake.url},
+            },
+            file="credentials.yml",
+            environ=env,
+        )
         context = ProviderContext("credentials.yml", "twilio_media_streams.tts", env)
         tts = cartesia.from_config({"endpoint": fake.url}, context)
         assistant = ScriptedAssistant(greeting=greeting)
-        runtime = Runtime(channel=config, settings=CallSettings.from_channel(config, "en"),
-                          assistant=assistant, asr=ScriptedASR(["stop"]), tts=tts,
-                          vad=SileroVAD(), clock=VirtualClock())
+        runtime = Runtime(
+            channel=config,
+            settings=CallSettings.from_channel(config, "en"),
+            assistant=assistant,
+            asr=ScriptedASR(["stop"]),
+            tts=tts,
+            vad=SileroVAD(),
+            clock=VirtualClock(),
+        )
         server = uvicorn_server(create_app(runtime))
         task = asyncio.create_task(server.serve(sockets=[sock]))
         try:
-            caller = TwilioCaller(f"http://127.0.0.1:{port}/webhooks/twilio_media_streams/webhook",
-                                  stream_url_override=f"ws://127.0.0.1:{port}/webhooks/"
-                                                      "twilio_media_streams/websocket")
+            caller = TwilioCaller(
+                f"http://127.0.0.1:{port}/webhooks/twilio_media_streams/webhook",
+                stream_url_override=f"ws://127.0.0.1:{port}/webhooks/"
+                "twilio_media_streams/websocket",
+            )
             await caller.dial()
             await caller.connect()
             await caller.wait_until(lambda: len(caller.received_audio) >= 1600)
-            assert bytes(caller.received_audio) == synthetic_audio(greeting)[
-                :len(caller.received_audio)]
+            assert (
+                bytes(caller.received_audio)
+                == synthetic_audio(greeting)[: len(caller.received_audio)]
+            )
             await caller.send_audio(load_prompt("agent-pass").mulaw[:8000])
             await caller.wait_until(lambda: caller.clears == 1)
             await fake.wait_for(lambda: bool(fake.cancels))

@@ -19,15 +19,24 @@ from telephonist.speech.registry import ProviderContext, build_asr
 KEY = "dg-secret-0123456789"
 WORDS = ["please", "book", "a", "table", "for", "two", "at", "seven", "thanks", "hello"]
 CODEC = WordCodec(WORDS, word_bytes=320)
-FAST = StreamTiming(keep_alive_interval=5.0, reconnect_attempts=3, backoff_initial=0.01,
-                    backoff_max=0.05, connect_timeout=2.0, close_timeout=1.0)
+FAST = StreamTiming(
+    keep_alive_interval=5.0,
+    reconnect_attempts=3,
+    backoff_initial=0.01,
+    backoff_max=0.05,
+    connect_timeout=2.0,
+    close_timeout=1.0,
+)
 
 
 def context(environ: Mapping[str, str] | None = None, language: str = "en") -> ProviderContext:
     """A provider context with the Deepgram key set."""
-    return ProviderContext(file="credentials.yml", key="twilio_media_streams.asr",
-                           environ={"DEEPGRAM_API_KEY": KEY} if environ is None else environ,
-                           language=language)
+    return ProviderContext(
+        file="credentials.yml",
+        key="twilio_media_streams.asr",
+        environ={"DEEPGRAM_API_KEY": KEY} if environ is None else environ,
+        language=language,
+    )
 
 
 def provider(fake: FakeDeepgram, timing: StreamTiming = FAST, **config: Any) -> DeepgramASR:
@@ -39,11 +48,12 @@ def provider(fake: FakeDeepgram, timing: StreamTiming = FAST, **config: Any) -> 
 async def speak(stream: DeepgramStream, audio: bytes) -> None:
     """Send ``audio`` the way Twilio delivers it: 20 ms frames."""
     for offset in range(0, len(audio), 160):
-        await stream.send(audio[offset:offset + 160])
+        await stream.send(audio[offset : offset + 160])
 
 
-async def until(events: AsyncIterator[ASREvent], done: Callable[[ASREvent], bool],
-                within: float = 5.0) -> list[ASREvent]:
+async def until(
+    events: AsyncIterator[ASREvent], done: Callable[[ASREvent], bool], within: float = 5.0
+) -> list[ASREvent]:
     """Events up to and including the first one for which ``done`` holds."""
     seen: list[ASREvent] = []
     async with asyncio.timeout(within):
@@ -73,10 +83,17 @@ async def test_query_and_auth_match_the_documented_protocol(fake: FakeDeepgram) 
     await stream.close()
     record = fake.records[0]
     assert record.authorization_ok and record.path == "/v1/listen"
-    assert record.query == {"encoding": "mulaw", "sample_rate": "8000", "model": "nova-3",
-                            "language": "en", "interim_results": "true", "smart_format": "true",
-                            "vad_events": "true", "endpointing": "400",
-                            "utterance_end_ms": "1000"}
+    assert record.query == {
+        "encoding": "mulaw",
+        "sample_rate": "8000",
+        "model": "nova-3",
+        "language": "en",
+        "interim_results": "true",
+        "smart_format": "true",
+        "vad_events": "true",
+        "endpointing": "400",
+        "utterance_end_ms": "1000",
+    }
     assert record.controls == ["CloseStream"]
     await fake.wait_for(lambda: record.close_code is not None)  # the fake's side may lag
     assert record.close_code == 1000
@@ -135,8 +152,9 @@ async def test_idle_close_is_survived_by_reconnecting() -> None:
     """Deepgram's 1011 NET-0001 idle close is followed by a reconnect, not a dead stream."""
     async with FakeDeepgram(KEY, codec=CODEC, idle_timeout=0.1) as fake:
         stream = await provider(fake).open_stream("en")
-        await fake.wait_for(lambda: len(fake.records) >= 2
-                            and fake.records[0].close_code is not None)
+        await fake.wait_for(
+            lambda: len(fake.records) >= 2 and fake.records[0].close_code is not None
+        )
         assert fake.records[0].close_code == 1011
         events = stream.events()
         await speak(stream, CODEC.speak("thanks") + silence(500))
@@ -241,9 +259,15 @@ async def test_script_mode_recognises_arbitrary_audio() -> None:
 
 def test_language_map_selects_model_and_language() -> None:
     """language_map entries choose the model/language per assistant language."""
-    asr = from_config({"language_map": {"en": {"language": "en-US"},
-                                        "de": {"language": "de", "model": "nova-2"}}},
-                      context())
+    asr = from_config(
+        {
+            "language_map": {
+                "en": {"language": "en-US"},
+                "de": {"language": "de", "model": "nova-2"},
+            }
+        },
+        context(),
+    )
     assert "language=de" in asr.settings.url_for("de")
     assert "model=nova-2" in asr.settings.url_for("de")
     assert "model=nova-3" in asr.settings.url_for("en-GB")
@@ -251,17 +275,24 @@ def test_language_map_selects_model_and_language() -> None:
         asr.settings.url_for("fr")
 
 
-@pytest.mark.parametrize(("config", "key"), [
-    ({"modle": "nova-3"}, "twilio_media_streams.asr.modle"),
-    ({"endpointing": "soon"}, "twilio_media_streams.asr.endpointing"),
-    ({"endpoint": "ftp://x"}, "twilio_media_streams.asr.endpoint"),
-    ({"model": "flux-general-en"}, "twilio_media_streams.asr.model"),
-    ({"language": "en", "language_map": {"en": {"language": "en"}}},
-     "twilio_media_streams.asr.language"),
-    ({"language_map": {"en": {"model": "nova-3"}}},
-     "twilio_media_streams.asr.language_map.en.language"),
-    ({"language_map": {"de": {"language": "de"}}}, "twilio_media_streams.asr.language_map"),
-])
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"modle": "nova-3"}, "twilio_media_streams.asr.modle"),
+        ({"endpointing": "soon"}, "twilio_media_streams.asr.endpointing"),
+        ({"endpoint": "ftp://x"}, "twilio_media_streams.asr.endpoint"),
+        ({"model": "flux-general-en"}, "twilio_media_streams.asr.model"),
+        (
+            {"language": "en", "language_map": {"en": {"language": "en"}}},
+            "twilio_media_streams.asr.language",
+        ),
+        (
+            {"language_map": {"en": {"model": "nova-3"}}},
+            "twilio_media_streams.asr.language_map.en.language",
+        ),
+        ({"language_map": {"de": {"language": "de"}}}, "twilio_media_streams.asr.language_map"),
+    ],
+)
 def test_config_errors_name_the_key(config: dict[str, Any], key: str) -> None:
     """Each invalid block is a ConfigError located at the offending key."""
     with pytest.raises(ConfigError) as caught:
@@ -278,8 +309,9 @@ def test_missing_api_key_names_the_variable_and_hides_secrets() -> None:
     assert asr.settings.url.startswith("wss://api.deepgram.com/v1/listen")
 
 
-async def test_debug_logs_never_show_the_key(fake: FakeDeepgram,
-                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_debug_logs_never_show_the_key(
+    fake: FakeDeepgram, caplog: pytest.LogCaptureFixture
+) -> None:
     """Handshake headers logged at DEBUG have the Authorization value redacted."""
     caplog.set_level("DEBUG")
     stream = await provider(fake).open_stream("en")

@@ -18,8 +18,11 @@ KEY = "dg-tts-secret-987"
 
 def context(environ: Mapping[str, str] | None = None) -> ProviderContext:
     """A provider context with the Deepgram key set."""
-    return ProviderContext(file="credentials.yml", key="twilio_media_streams.tts",
-                           environ={"DEEPGRAM_API_KEY": KEY} if environ is None else environ)
+    return ProviderContext(
+        file="credentials.yml",
+        key="twilio_media_streams.tts",
+        environ={"DEEPGRAM_API_KEY": KEY} if environ is None else environ,
+    )
 
 
 @pytest.fixture
@@ -38,8 +41,12 @@ async def test_speak_request_matches_the_documented_protocol(fake: FakeAura) -> 
     """Token auth, mulaw/8000/container=none, the model and a JSON text body."""
     tts = from_config({"endpoint": fake.url}, context())
     assert await speak(tts, "Your table is booked.") == synthetic_audio("Your table is booked.")
-    assert fake.requests[0].query == {"model": "aura-2-thalia-en", "encoding": "mulaw",
-                                      "sample_rate": "8000", "container": "none"}
+    assert fake.requests[0].query == {
+        "model": "aura-2-thalia-en",
+        "encoding": "mulaw",
+        "sample_rate": "8000",
+        "container": "none",
+    }
     assert fake.requests[0].text == "Your table is booked."
     await speak(tts, "Hi", VoiceSpec(voice="aura-2-orion-en"))
     assert fake.requests[1].query["model"] == "aura-2-orion-en"

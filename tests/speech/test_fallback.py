@@ -26,13 +26,21 @@ async def servers() -> AsyncIterator[tuple[FakeAzureTTS, FakeAura]]:
         yield az, aura
 
 
-def chain(servers: tuple[FakeAzureTTS, FakeAura], failures: list[TTSFailure],
-          first_chunk_timeout: float | None = None) -> FallbackTTS:
+def chain(
+    servers: tuple[FakeAzureTTS, FakeAura],
+    failures: list[TTSFailure],
+    first_chunk_timeout: float | None = None,
+) -> FallbackTTS:
     """Azure first, Deepgram Aura second, failures collected."""
     az, aura = servers
-    return FallbackTTS([("azure", azure.from_config({"endpoint": az.url}, CONTEXT)),
-                        ("deepgram", deepgram.from_config({"endpoint": aura.url}, CONTEXT))],
-                       on_failure=failures.append, first_chunk_timeout=first_chunk_timeout)
+    return FallbackTTS(
+        [
+            ("azure", azure.from_config({"endpoint": az.url}, CONTEXT)),
+            ("deepgram", deepgram.from_config({"endpoint": aura.url}, CONTEXT)),
+        ],
+        on_failure=failures.append,
+        first_chunk_timeout=first_chunk_timeout,
+    )
 
 
 async def speak(tts: FallbackTTS, text: str) -> bytes:
@@ -63,13 +71,14 @@ async def test_healthy_first_voice_is_used_alone(servers: tuple[FakeAzureTTS, Fa
 
 
 async def test_failure_after_audio_started_ends_the_message(
-        servers: tuple[FakeAzureTTS, FakeAura]) -> None:
+    servers: tuple[FakeAzureTTS, FakeAura],
+) -> None:
     """A body cut after the first chunk is reported; the message is not spoken again."""
     az, aura = servers
     az.faults.cut_after_first_chunk = True
     failures: list[TTSFailure] = []
     audio = await speak(chain(servers, failures), "A rather long sentence for two chunks.")
-    assert audio == synthetic_audio("A rather long sentence for two chunks.")[:az.chunk_size]
+    assert audio == synthetic_audio("A rather long sentence for two chunks.")[: az.chunk_size]
     assert not aura.requests
     assert len(failures) == 1 and failures[0].after_audio and failures[0].next_engine is None
 
@@ -85,7 +94,8 @@ async def test_slow_first_chunk_falls_back(servers: tuple[FakeAzureTTS, FakeAura
 
 
 async def test_all_voices_failing_raises_the_last_error(
-        servers: tuple[FakeAzureTTS, FakeAura]) -> None:
+    servers: tuple[FakeAzureTTS, FakeAura],
+) -> None:
     """When every engine fails before audio, the last ProviderError is raised."""
     az, aura = servers
     az.faults.statuses, aura.faults.statuses = [500], [401]
@@ -93,16 +103,19 @@ async def test_all_voices_failing_raises_the_last_error(
     with pytest.raises(ProviderError) as caught:
         await speak(chain(servers, failures), "Anyone?")
     assert not caught.value.retryable and "401" in str(caught.value)
-    assert [(f.engine, f.next_engine) for f in failures] == [("azure", "deepgram"),
-                                                             ("deepgram", None)]
+    assert [(f.engine, f.next_engine) for f in failures] == [
+        ("azure", "deepgram"),
+        ("deepgram", None),
+    ]
 
 
 async def test_chain_from_config_blocks(servers: tuple[FakeAzureTTS, FakeAura]) -> None:
     """from_blocks builds each listed provider through the registry."""
     az, aura = servers
     az.faults.statuses = [429]
-    tts = FallbackTTS.from_blocks([{"name": "azure", "endpoint": az.url},
-                                   {"name": "deepgram", "endpoint": aura.url}], CONTEXT)
+    tts = FallbackTTS.from_blocks(
+        [{"name": "azure", "endpoint": az.url}, {"name": "deepgram", "endpoint": aura.url}], CONTEXT
+    )
     assert [name for name, _ in tts.engines] == ["azure", "deepgram"]
     assert await speak(tts, "Hi.") == synthetic_audio("Hi.")
 

@@ -35,7 +35,7 @@ async def transcribe(block: dict[str, object], variable: str) -> str:
 
     async def feed() -> None:
         for offset in range(0, len(audio), 160):
-            await stream.send(audio[offset:offset + 160])
+            await stream.send(audio[offset : offset + 160])
             await asyncio.sleep(0.02)
 
     sender = asyncio.create_task(feed())

@@ -37,12 +37,15 @@ def test_dotted_path_loads_a_users_class():
     assert isinstance(engine, EchoTTS) and engine.config == {"voice": "x"}
 
 
-@pytest.mark.parametrize("block, message", [
-    ({}, "'name' is required"),
-    ({"name": "google"}, "unknown provider 'google'"),
-    ({"name": "nowhere.module.Engine"}, "cannot import 'nowhere.module.Engine'"),
-    ({"name": "collections.OrderedDict"}, "has no from_config"),
-])
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        ({}, "'name' is required"),
+        ({"name": "google"}, "unknown provider 'google'"),
+        ({"name": "nowhere.module.Engine"}, "cannot import 'nowhere.module.Engine'"),
+        ({"name": "collections.OrderedDict"}, "has no from_config"),
+    ],
+)
 def test_bad_names_are_located_errors(block, message):
     """Each bad name is a ConfigError naming credentials.yml and the key."""
     with pytest.raises(ConfigError, match=message) as error:

@@ -28,7 +28,7 @@ class ScriptedTTS:
             for i in range(0, len(data), 3):
                 if text == "boom" and i:
                     raise ProviderError("scripted", "failed", retryable=True)
-                yield data[i:i + 3]
+                yield data[i : i + 3]
         finally:
             self.closed += 1
 
@@ -52,8 +52,12 @@ async def test_key_includes_voice_language_and_ssml() -> None:
     """Changing any of voice, language or ssml is a different entry."""
     inner = ScriptedTTS()
     tts = CachedTTS(inner)
-    for spec in (VoiceSpec(), VoiceSpec(voice="b"), VoiceSpec(language="fr"),
-                 VoiceSpec(ssml="<speak>hi</speak>")):
+    for spec in (
+        VoiceSpec(),
+        VoiceSpec(voice="b"),
+        VoiceSpec(language="fr"),
+        VoiceSpec(ssml="<speak>hi</speak>"),
+    ):
         await play(tts, "hi", spec)
     assert len(inner.calls) == 4 and len(tts) == 4
 

@@ -78,7 +78,7 @@ async def test_chunks_are_capped_and_seamless(fake: CountingSynth) -> None:
     assert max(map(len, chunks)) <= local.CHUNK_BYTES
     pcm = mulaw.decode(b"".join(chunks)).astype(np.float64)
     windows = pcm[400:-400].reshape(-1, 40)  # 5 ms windows away from the filter edges
-    assert np.sqrt((windows ** 2).mean(axis=1)).min() > 0.15 * 32768
+    assert np.sqrt((windows**2).mean(axis=1)).min() > 0.15 * 32768
 
 
 async def test_unsupported_voice_or_language_is_not_retryable(local_tts: LocalTTS) -> None:
@@ -123,7 +123,8 @@ def test_from_config_validates(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_from_config_refuses_voices_that_need_a_download(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A hibari voice outside the wheel is refused instead of fetched."""
     pytest.importorskip("hibari")
     monkeypatch.setenv("HIBARI_HOME", str(tmp_path))

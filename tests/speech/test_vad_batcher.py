@@ -20,7 +20,7 @@ def model() -> SileroVAD:
 async def test_batched_probabilities_match_inline(model: SileroVAD):
     """Eight calls scored concurrently through the batcher equal per-call inline scoring."""
     audio = silence(0.2) + load_prompt("agent-pass").mulaw[:8000] + silence(0.3)
-    frames = [audio[i:i + 160] for i in range(0, len(audio), 160)]
+    frames = [audio[i : i + 160] for i in range(0, len(audio), 160)]
     inline = model.new_stream()
     expected = [p for frame in frames for p in inline.probabilities(frame)]
     batcher = VADBatcher(model)
@@ -66,7 +66,7 @@ async def test_a_failing_model_fails_only_the_waiting_calls():
 async def test_a_burst_of_frames_gets_each_frames_own_windows(model: SileroVAD):
     """Frames queued together still get the windows their own bytes completed."""
     audio = load_prompt("agent-pass").mulaw[:4800]
-    frames = [audio[i:i + 160] for i in range(0, len(audio), 160)]
+    frames = [audio[i : i + 160] for i in range(0, len(audio), 160)]
     inline = model.new_stream()
     expected = [inline.probabilities(frame) for frame in frames]
     batcher = VADBatcher(model)

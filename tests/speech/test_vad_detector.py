@@ -53,8 +53,11 @@ def test_hysteresis_holds_speech_between_thresholds() -> None:
 
 def test_invalid_settings_are_rejected() -> None:
     """Thresholds out of range or negative durations raise ValueError."""
-    for kwargs in ({"threshold": 0.0}, {"threshold": 0.5, "neg_threshold": 0.6},
-                   {"min_silence_ms": -1.0}):
+    for kwargs in (
+        {"threshold": 0.0},
+        {"threshold": 0.5, "neg_threshold": 0.6},
+        {"min_silence_ms": -1.0},
+    ):
         with pytest.raises(ValueError):
             SpeechDetector(ScriptedStream(), **kwargs)
 
@@ -64,7 +67,7 @@ def test_prompt_silence_prompt_gives_two_utterances() -> None:
     first, second = load_prompt("agent-pass").mulaw, load_prompt("auth-thankyou").mulaw
     audio = first + silence(1.0) + second + silence(1.0)
     detector = SpeechDetector(SileroVAD().new_stream())
-    edges = [e for i in range(0, len(audio), 160) for e in detector.feed(audio[i:i + 160])]
+    edges = [e for i in range(0, len(audio), 160) for e in detector.feed(audio[i : i + 160])]
     assert [e.speaking for e in edges] == [True, False, True, False]
     first_ms, gap_end_ms = len(first) / 8, len(first) / 8 + 1000
     assert edges[0].offset_ms < 300

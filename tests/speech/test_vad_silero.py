@@ -24,7 +24,7 @@ def vad() -> SileroVAD:
 
 def frames(audio: bytes, size: int = 160) -> list[bytes]:
     """Split audio into Twilio-sized 20 ms frames."""
-    return [audio[i:i + size] for i in range(0, len(audio), size)]
+    return [audio[i : i + size] for i in range(0, len(audio), size)]
 
 
 def test_default_model_runs_natively_at_8k(vad: SileroVAD) -> None:
@@ -41,8 +41,9 @@ def test_speech_prompt_scores_high(vad: SileroVAD) -> None:
     assert np.mean(np.array(probs) > 0.5) > 0.7
 
 
-@pytest.mark.parametrize("audio", [silence(2.0), dtmf(), white_noise(3.0)],
-                         ids=["silence", "dtmf", "white-noise"])
+@pytest.mark.parametrize(
+    "audio", [silence(2.0), dtmf(), white_noise(3.0)], ids=["silence", "dtmf", "white-noise"]
+)
 def test_non_speech_scores_low(vad: SileroVAD, audio: bytes) -> None:
     """Silence, a DTMF tone and white noise never reach the speech threshold."""
     assert max(vad.new_stream().probabilities(audio)) < 0.3
@@ -69,7 +70,7 @@ def test_batch_matches_single(vad: SileroVAD) -> None:
     streams = [vad.new_stream() for _ in clips]
     got: list[list[float]] = [[] for _ in clips]
     for offset in range(0, max(map(len, clips)), 480):
-        items = [(s, c[offset:offset + 480]) for s, c in zip(streams, clips, strict=True)]
+        items = [(s, c[offset : offset + 480]) for s, c in zip(streams, clips, strict=True)]
         for out, probs in zip(got, vad.probabilities_batch(items), strict=True):
             out.extend(probs)
     for want, have in zip(expected, got, strict=True):
@@ -91,8 +92,9 @@ def test_faster_whisper_copy_as_fallback() -> None:
 def test_find_model_falls_back_then_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without silero-vad the faster-whisper copy is chosen; with neither, a ConfigError."""
     real = silero._package_dir
-    monkeypatch.setattr(silero, "_package_dir",
-                        lambda name: None if name == "silero_vad" else real(name))
+    monkeypatch.setattr(
+        silero, "_package_dir", lambda name: None if name == "silero_vad" else real(name)
+    )
     if WHISPER_COPY is not None:
         assert silero.find_model()[1] == "whisper16k"
     monkeypatch.setattr(silero, "_package_dir", lambda name: None)

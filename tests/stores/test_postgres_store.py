@@ -32,8 +32,7 @@ def admin() -> Iterator[Any]:
     except ImportError:
         pytest.skip("pg8000 is not installed (pip install 'telephonist[postgres]')")
     try:
-        conn = pg8000.native.Connection(USER, host=HOST, port=PORT, database="postgres",
-                                        timeout=3)
+        conn = pg8000.native.Connection(USER, host=HOST, port=PORT, database="postgres", timeout=3)
     except Exception as exc:
         pytest.skip(f"no PostgreSQL at {HOST}:{PORT} for user {USER}: {exc}")
     yield conn
@@ -50,8 +49,16 @@ def database(admin: Any) -> Iterator[str]:
 
 def _spec(database: str, **extra: Any) -> dict[str, Any]:
     """A Rasa-style ``tracker_store`` block."""
-    return {"type": "SQL", "dialect": "postgresql", "url": HOST, "port": PORT, "db": database,
-            "username": USER, "login_db": "postgres", **extra}
+    return {
+        "type": "SQL",
+        "dialect": "postgresql",
+        "url": HOST,
+        "port": PORT,
+        "db": database,
+        "username": USER,
+        "login_db": "postgres",
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -91,9 +98,13 @@ def test_two_instances_share_conversations(
     store: PostgresStore, database: str, tmp_path: Path
 ) -> None:
     """Two stores (as two server processes) see each other's writes and deletes."""
-    contract.check_shared_between_instances(store, open_store(
-        {"type": "sql", "dialect": "postgres", "url": HOST, "db": database, "username": USER},
-        tmp_path))
+    contract.check_shared_between_instances(
+        store,
+        open_store(
+            {"type": "sql", "dialect": "postgres", "url": HOST, "db": database, "username": USER},
+            tmp_path,
+        ),
+    )
 
 
 def test_concurrent_threads(store: PostgresStore) -> None:
@@ -105,8 +116,17 @@ def test_unreachable_server_is_a_config_error_without_the_password(
 ) -> None:
     """A wrong port names endpoints.yml, tracker_store.url and host:port, never the password."""
     with pytest.raises(ConfigError) as caught:
-        open_store({"type": "SQL", "dialect": "postgresql", "url": HOST, "port": 1,
-                    "username": USER, "password": SECRET}, tmp_path)
+        open_store(
+            {
+                "type": "SQL",
+                "dialect": "postgresql",
+                "url": HOST,
+                "port": 1,
+                "username": USER,
+                "password": SECRET,
+            },
+            tmp_path,
+        )
     assert caught.value.file == "endpoints.yml"
     assert caught.value.key == "tracker_store.url"
     assert f"{HOST}:1" in str(caught.value)
@@ -159,8 +179,12 @@ def test_rasa_block_with_interpolated_strings_and_query(database: str, tmp_path:
     """${VAR} values arrive as strings; sslmode disable/prefer and null keys are accepted."""
     for sslmode in ("disable", "prefer"):
         store = open_store(
-            _spec(database, port=str(PORT), password=None,
-                  query={"sslmode": sslmode, "connect_timeout": 5}),
+            _spec(
+                database,
+                port=str(PORT),
+                password=None,
+                query={"sslmode": sslmode, "connect_timeout": 5},
+            ),
             tmp_path,
         )
         assert isinstance(store, PostgresStore)
@@ -188,7 +212,8 @@ async def test_assistant_runs_on_postgres(
 ) -> None:
     """A conversation continues on a second assistant+store, as after a restart."""
     await contract.check_conversation_continues_on_a_new_store(
-        starter, lambda: open_store(_spec(database), tmp_path))
+        starter, lambda: open_store(_spec(database), tmp_path)
+    )
 
 
 def test_survives_dropped_connections(store: PostgresStore, admin: Any, database: str) -> None:
@@ -216,7 +241,8 @@ def test_missing_driver_says_what_to_install(
     assert caught.value.file == "endpoints.yml"
 
 
-def test_claim_once_is_first_come_across_instances(store: PostgresStore, database: str,
-                                                   tmp_path: Path) -> None:
+def test_claim_once_is_first_come_across_instances(
+    store: PostgresStore, database: str, tmp_path: Path
+) -> None:
     """The first claim of a key wins everywhere until it expires (single-use stream tokens)."""
     contract.check_claim_once(store, open_store(_spec(database), tmp_path))

@@ -53,8 +53,15 @@ def prefix(redis_client: Any) -> Iterator[str]:
 
 def _spec(prefix: str, **extra: Any) -> dict[str, Any]:
     """A Rasa-style ``tracker_store`` block."""
-    return {"type": "redis", "url": HOST, "port": PORT, "db": 0, "key_prefix": prefix,
-            "use_ssl": False, **extra}
+    return {
+        "type": "redis",
+        "url": HOST,
+        "port": PORT,
+        "db": 0,
+        "key_prefix": prefix,
+        "use_ssl": False,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -126,8 +133,12 @@ def test_refused_login_names_the_password_key_not_its_value(
     """An unknown user/password pair is a ConfigError on tracker_store.password."""
     with pytest.raises(ConfigError) as caught:
         open_store(
-            {"type": "redis", "url": HOST, "username": "nobody" + uuid.uuid4().hex[:6],
-             "password": SECRET},
+            {
+                "type": "redis",
+                "url": HOST,
+                "username": "nobody" + uuid.uuid4().hex[:6],
+                "password": SECRET,
+            },
             tmp_path,
         )
     assert caught.value.key == "tracker_store.password"
@@ -162,8 +173,16 @@ def test_bad_blocks_name_the_key(
 def test_rasa_block_with_interpolated_strings(prefix: str, tmp_path: Path) -> None:
     """${VAR} values arrive as strings: "6379", "0", "false", "60" and null are accepted."""
     store = open_store(
-        {"type": "Redis", "url": HOST, "port": "6379", "db": "0", "use_ssl": "false",
-         "record_exp": "60", "key_prefix": prefix, "password": None},
+        {
+            "type": "Redis",
+            "url": HOST,
+            "port": "6379",
+            "db": "0",
+            "use_ssl": "false",
+            "record_exp": "60",
+            "key_prefix": prefix,
+            "password": None,
+        },
         tmp_path,
     )
     assert isinstance(store, RedisStore)
@@ -180,7 +199,8 @@ def starter(tmp_path_factory: pytest.TempPathFactory) -> Project:
 async def test_assistant_runs_on_redis(starter: Project, prefix: str, tmp_path: Path) -> None:
     """A conversation continues on a second assistant+store, as after a restart."""
     await contract.check_conversation_continues_on_a_new_store(
-        starter, lambda: open_store(_spec(prefix), tmp_path))
+        starter, lambda: open_store(_spec(prefix), tmp_path)
+    )
 
 
 def test_survives_dropped_connections(store: RedisStore, redis_client: Any) -> None:
@@ -200,22 +220,24 @@ def test_missing_driver_says_what_to_install(
     assert caught.value.file == "endpoints.yml"
 
 
-def test_claim_once_is_first_come_across_instances(store: RedisStore, prefix: str,
-                                                   tmp_path: Path) -> None:
+def test_claim_once_is_first_come_across_instances(
+    store: RedisStore, prefix: str, tmp_path: Path
+) -> None:
     """The first claim of a key wins everywhere until it expires (single-use stream tokens)."""
     contract.check_claim_once(store, open_store(_spec(prefix), tmp_path))
 
 
 async def test_a_server_on_a_redis_store_claims_stream_tokens_there(
-        prefix: str, tmp_path: Path) -> None:
+    prefix: str, tmp_path: Path
+) -> None:
     """build_runtime wires the store's claim_once in, so tokens are single-use everywhere."""
     from telephonist.server.assembly import Paths, build_runtime
 
     project = tmp_path / "line"
     contract.starter_project(project)
     (project / "endpoints.yml").write_text(
-        f"tracker_store:\n  type: redis\n  url: {HOST}\n  port: {PORT}\n"
-        f"  key_prefix: {prefix}\n")
+        f"tracker_store:\n  type: redis\n  url: {HOST}\n  port: {PORT}\n  key_prefix: {prefix}\n"
+    )
     runtime = build_runtime(Paths(project), environ={})
     assert runtime.claim is not None and runtime.claim("n1", 5) is True
     assert runtime.claim("n1", 5) is False

@@ -11,44 +11,60 @@ from telephonist.errors import ProtocolError
 from telephonist.twilio.messages import Connected, Dtmf, Mark, Media, Start, Stop, parse
 from telephonist.twilio.stream import MediaStream, StreamState
 
-START = ('{"event":"start","sequenceNumber":"1","start":{"accountSid":"AC1","streamSid":"MZ1",'
-         '"callSid":"CA1","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw",'
-         '"sampleRate":8000,"channels":1},"customParameters":{"call_id":"CA1"}},'
-         '"streamSid":"MZ1"}')
+START = (
+    '{"event":"start","sequenceNumber":"1","start":{"accountSid":"AC1","streamSid":"MZ1",'
+    '"callSid":"CA1","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw",'
+    '"sampleRate":8000,"channels":1},"customParameters":{"call_id":"CA1"}},'
+    '"streamSid":"MZ1"}'
+)
 
 
 def media(payload: bytes = b"\xff" * 160, sid: str = "MZ1") -> str:
     """An inbound media frame as Twilio sends it."""
-    return json.dumps({"event": "media", "sequenceNumber": "2", "streamSid": sid,
-                       "media": {"track": "inbound", "chunk": "1", "timestamp": "20",
-                                 "payload": base64.b64encode(payload).decode()}})
+    return json.dumps(
+        {
+            "event": "media",
+            "sequenceNumber": "2",
+            "streamSid": sid,
+            "media": {
+                "track": "inbound",
+                "chunk": "1",
+                "timestamp": "20",
+                "payload": base64.b64encode(payload).decode(),
+            },
+        }
+    )
 
 
 def test_parse_every_inbound_event():
     """Each documented event parses to its dataclass with the fields we use."""
-    assert parse('{"event":"connected","protocol":"Call","version":"1.0.0"}') == \
-        Connected("Call")
+    assert parse('{"event":"connected","protocol":"Call","version":"1.0.0"}') == Connected("Call")
     start = parse(START)
     assert start == Start("MZ1", "CA1", "AC1", {"call_id": "CA1"})
     assert parse(media(b"\x01\x02")) == Media("MZ1", b"\x01\x02", 20)
-    assert parse('{"event":"dtmf","streamSid":"MZ1","dtmf":{"track":"inbound_track",'
-                 '"digit":"#"}}') == Dtmf("MZ1", "#")
+    assert parse(
+        '{"event":"dtmf","streamSid":"MZ1","dtmf":{"track":"inbound_track","digit":"#"}}'
+    ) == Dtmf("MZ1", "#")
     assert parse('{"event":"mark","streamSid":"MZ1","mark":{"name":"m1"}}') == Mark("MZ1", "m1")
-    assert parse('{"event":"stop","streamSid":"MZ1","stop":{"accountSid":"AC1",'
-                 '"callSid":"CA1"}}') == Stop("MZ1", "CA1")
+    assert parse(
+        '{"event":"stop","streamSid":"MZ1","stop":{"accountSid":"AC1","callSid":"CA1"}}'
+    ) == Stop("MZ1", "CA1")
     assert parse('{"event":"something-new"}') is None
 
 
-@pytest.mark.parametrize("frame, message", [
-    ("nope", "not valid JSON"),
-    ("[]", "not a JSON object"),
-    ('{"streamSid":"MZ1"}', "no 'event'"),
-    ('{"event":"media","streamSid":"MZ1","media":{"payload":"***"}}', "not valid base64"),
-    ('{"event":"media","streamSid":"MZ1"}', "'media' must be an object"),
-    ('{"event":"dtmf","streamSid":"MZ1","dtmf":{"digit":"x"}}', "not a DTMF digit"),
-    ('{"event":"mark","mark":{"name":"m"}}', "'streamSid' must be a string"),
-    (START.replace("audio/x-mulaw", "audio/l16"), "unsupported media format"),
-])
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        ("nope", "not valid JSON"),
+        ("[]", "not a JSON object"),
+        ('{"streamSid":"MZ1"}', "no 'event'"),
+        ('{"event":"media","streamSid":"MZ1","media":{"payload":"***"}}', "not valid base64"),
+        ('{"event":"media","streamSid":"MZ1"}', "'media' must be an object"),
+        ('{"event":"dtmf","streamSid":"MZ1","dtmf":{"digit":"x"}}', "not a DTMF digit"),
+        ('{"event":"mark","mark":{"name":"m"}}', "'streamSid' must be a string"),
+        (START.replace("audio/x-mulaw", "audio/l16"), "unsupported media format"),
+    ],
+)
 def test_parse_rejects_malformed_frames(frame, message):
     """Malformed frames raise ProtocolError saying what is wrong."""
     with pytest.raises(ProtocolError, match=message):
@@ -89,7 +105,10 @@ def test_outbound_frames_are_exactly_twilios_shapes():
     stream = MediaStream()
     stream.receive(START)
     assert json.loads(stream.media(b"\xff\x7f")) == {
-        "event": "media", "streamSid": "MZ1", "media": {"payload": "/38="}}
+        "event": "media",
+        "streamSid": "MZ1",
+        "media": {"payload": "/38="},
+    }
     name, frame = stream.mark()
     assert json.loads(frame) == {"event": "mark", "streamSid": "MZ1", "mark": {"name": name}}
     assert stream.mark()[0] != name

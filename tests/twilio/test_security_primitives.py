@@ -13,8 +13,13 @@ def test_signature_matches_twilios_documented_vector():
     """The example from Twilio's security docs validates, and a changed param does not."""
     checker = SignatureChecker("12345")
     url = "https://example.com/myapp.php?foo=1&bar=2"
-    params = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675310", "Digits": "1234",
-              "From": "+14158675310", "To": "+18005551212"}
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+14158675310",
+        "Digits": "1234",
+        "From": "+14158675310",
+        "To": "+18005551212",
+    }
     assert checker.valid([url], params, "L/OH5YylLD5NRKLltdqwSvS0BnU=")
     assert not checker.valid([url], {**params, "Digits": "1235"}, "L/OH5YylLD5NRKLltdqwSvS0BnU=")
     assert not checker.valid([url], params, None)
@@ -32,8 +37,10 @@ def test_websocket_signature_vector_and_trailing_slash():
 def test_public_url_honours_forwarding_headers():
     """Behind a proxy the signed URL is the public one."""
     headers = {"x-forwarded-proto": "https", "x-forwarded-host": "bot.example.com, proxy"}
-    assert public_url("http", "10.0.0.5:5005", "/hook", "a=1", headers) == \
-        "https://bot.example.com/hook?a=1"
+    assert (
+        public_url("http", "10.0.0.5:5005", "/hook", "a=1", headers)
+        == "https://bot.example.com/hook?a=1"
+    )
     assert public_url("http", "localhost:5005", "/hook", "", {}) == "http://localhost:5005/hook"
 
 
@@ -72,7 +79,6 @@ def test_twiml_connects_and_nothing_follows():
     assert [child.tag for child in root] == ["Connect"]
     stream = root.find("./Connect/Stream")
     assert stream.get("url") == "wss://bot.example.com/webhooks/twilio_media_streams/websocket"
-    assert {p.get("name"): p.get("value") for p in stream} == {"call_id": "CA1",
-                                                                "user_phone": ""}
+    assert {p.get("name"): p.get("value") for p in stream} == {"call_id": "CA1", "user_phone": ""}
     assert ET.fromstring(hangup_twiml()).find("Hangup") is not None
     assert ET.fromstring(transfer_twiml("+15551234")).find("Dial").text == "+15551234"

@@ -9,8 +9,9 @@ import soxr
 __all__ = ["Resampler", "float_to_pcm16", "resample"]
 
 
-def resample(samples: npt.NDArray[np.floating] | npt.NDArray[np.int16], in_rate: int,
-             out_rate: int) -> npt.NDArray[np.float32]:
+def resample(
+    samples: npt.NDArray[np.floating] | npt.NDArray[np.int16], in_rate: int, out_rate: int
+) -> npt.NDArray[np.float32]:
     """Resample a whole signal (float or int16) to float32 at ``out_rate``."""
     audio = _as_float(samples)
     if in_rate == out_rate:
@@ -40,8 +41,9 @@ class Resampler:
         if in_rate != out_rate:
             self._stream = soxr.ResampleStream(in_rate, out_rate, 1, "float32", "HQ")
 
-    def process(self, samples: npt.NDArray[np.floating] | npt.NDArray[np.int16],
-                last: bool = False) -> npt.NDArray[np.float32]:
+    def process(
+        self, samples: npt.NDArray[np.floating] | npt.NDArray[np.int16], last: bool = False
+    ) -> npt.NDArray[np.float32]:
         """Convert one chunk; pass ``last=True`` on the final chunk to flush the filter."""
         audio = _as_float(samples)
         if self._stream is None:

@@ -41,8 +41,9 @@ class BotAudio:
     def current(self) -> int | None:
         """The message playing now, or else the one being sent (before its first mark)."""
         playing = self.playback.current_message()
-        return playing if playing is not None else (self._ids if self._ids in self._messages
-                                                    else None)
+        return (
+            playing if playing is not None else (self._ids if self._ids in self._messages else None)
+        )
 
     def interruptible(self) -> bool:
         """May the message playing now be interrupted?"""
@@ -65,8 +66,9 @@ class BotAudio:
         if current is not None and current in self._messages:
             spoken, message = self._messages[current]
             full = message.text
-            heard = heard_text(full, self.playback.heard_bytes(current), spoken.sent,
-                               spoken.complete)
+            heard = heard_text(
+                full, self.playback.heard_bytes(current), spoken.sent, spoken.complete
+            )
         self.abandon(now)
         return heard, full
 

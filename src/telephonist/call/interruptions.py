@@ -7,8 +7,14 @@ from telephonist.config.channel import InterruptionSettings
 __all__ = ["may_interrupt"]
 
 
-def may_interrupt(settings: InterruptionSettings, *, playing: bool, interruptible: bool,
-                  words: int | None, keypress: bool = False) -> bool:
+def may_interrupt(
+    settings: InterruptionSettings,
+    *,
+    playing: bool,
+    interruptible: bool,
+    words: int | None,
+    keypress: bool = False,
+) -> bool:
     """``words`` is None for speech heard by the VAD (no text yet), else the recognised word
     count. A keypress always interrupts interruptible audio."""
     if not settings.enabled or not playing or not interruptible:

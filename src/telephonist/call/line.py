@@ -17,8 +17,13 @@ __all__ = ["Line"]
 class Line:
     """The call's connection to the phone network, as far as the session controls it."""
 
-    def __init__(self, call_id: str, transport: Transport, control: CallControl | None,
-                 emit: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        call_id: str,
+        transport: Transport,
+        control: CallControl | None,
+        emit: Callable[..., Any],
+    ) -> None:
         self._call_id = call_id
         self._transport = transport
         self._control = control
@@ -31,21 +36,24 @@ class Line:
             try:
                 await self._control.hang_up(self._call_id)
             except ProviderError as exc:
-                self._emit(EventKind.ERROR, source="twilio", message=str(exc),
-                           retryable=exc.retryable)
+                self._emit(
+                    EventKind.ERROR, source="twilio", message=str(exc), retryable=exc.retryable
+                )
         with contextlib.suppress(Exception):
             await self._transport.close()
 
     async def transfer(self, number: str) -> bool:
         """Transfer to ``number``; False when transfers are not possible (no credentials)."""
         if self._control is None:
-            self._emit(EventKind.ERROR, source="session", message="transfer needs "
-                       "twilio_account_sid and an auth token; hanging up instead")
+            self._emit(
+                EventKind.ERROR,
+                source="session",
+                message="transfer needs twilio_account_sid and an auth token; hanging up instead",
+            )
             return False
         self._emit(EventKind.TRANSFER, to=number)
         try:
             await self._control.transfer(self._call_id, number)
         except ProviderError as exc:
-            self._emit(EventKind.ERROR, source="twilio", message=str(exc),
-                       retryable=exc.retryable)
+            self._emit(EventKind.ERROR, source="twilio", message=str(exc), retryable=exc.retryable)
         return True

@@ -22,12 +22,14 @@ class CallSettings:
     min_silence_ms: int = 500
     playout_grace: float = 2.0
     """Seconds past the estimated end of play-out before missing mark echoes are given up on."""
-    asr_failure_message: str = ("Sorry, I'm having trouble hearing you right now. "
-                                "Please call again later. Goodbye.")
+    asr_failure_message: str = (
+        "Sorry, I'm having trouble hearing you right now. Please call again later. Goodbye."
+    )
 
     @classmethod
-    def from_channel(cls, channel: ChannelConfig, language: str,
-                     model_threshold: float = 0.5) -> CallSettings:
+    def from_channel(
+        cls, channel: ChannelConfig, language: str, model_threshold: float = 0.5
+    ) -> CallSettings:
         """Settings for calls on ``channel`` with an assistant speaking ``language``;
         ``model_threshold`` applies when the channel sets no VAD threshold."""
         return cls(

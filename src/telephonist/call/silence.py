@@ -17,9 +17,15 @@ class SilenceMonitor:
     assistant (a collect step may ask for its own); 0 disables monitoring.
     """
 
-    def __init__(self, clock: Clock, *, enabled: bool, timeout: float,
-                 still_idle: Callable[[], bool],
-                 on_silence: Callable[[int, float], None]) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        enabled: bool,
+        timeout: float,
+        still_idle: Callable[[], bool],
+        on_silence: Callable[[int, float], None],
+    ) -> None:
         self.enabled = enabled
         self.default_timeout = timeout
         self.timeout = timeout

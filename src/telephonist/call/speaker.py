@@ -36,8 +36,15 @@ class Spoken:
 class Speaker:
     """Streams synthesised messages to one call."""
 
-    def __init__(self, stream: MediaStream, transport: Transport, tts: TTSEngine,
-                 playback: Playback, *, on_audio: Callable[[Spoken, int], None]) -> None:
+    def __init__(
+        self,
+        stream: MediaStream,
+        transport: Transport,
+        tts: TTSEngine,
+        playback: Playback,
+        *,
+        on_audio: Callable[[Spoken, int], None],
+    ) -> None:
         self._stream = stream
         self._transport = transport
         self._tts = tts
@@ -120,4 +127,3 @@ def _take(arrived: deque[bytes], limit: int) -> bytes:
         size += len(arrived[0])
         parts.append(arrived.popleft())
     return parts[0] if len(parts) == 1 else b"".join(parts)
-

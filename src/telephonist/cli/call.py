@@ -25,8 +25,13 @@ EXAMPLE = "http://localhost:5005/webhooks/twilio_media_streams/webhook"
 class _StepAction(argparse.Action):
     """Collect --say/--audio/--dtmf in command-line order into ``args.steps``."""
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
         steps = list(getattr(namespace, "steps", None) or [])
         steps.append((self.dest, str(values)))
         namespace.steps = steps
@@ -35,48 +40,88 @@ class _StepAction(argparse.Action):
 def add_parser(subparsers: Any) -> None:
     """Register ``call``."""
     parser = subparsers.add_parser(
-        "call", help="call a voice bot as Twilio would (simulated phone call)",
+        "call",
+        help="call a voice bot as Twilio would (simulated phone call)",
         description="Act as Twilio towards a Media Streams server: POST the voice webhook, "
-                    "open the <Stream> websocket, speak, press keys, play the bot's audio in "
-                    "real time with mark echoes, then print the transcript and per-turn "
-                    "latencies. Exit code 1 when the call fails.",
-        epilog=f"example: telephonist call --say \"I'd like to check my order\" {EXAMPLE}")
+        "open the <Stream> websocket, speak, press keys, play the bot's audio in "
+        "real time with mark echoes, then print the transcript and per-turn "
+        "latencies. Exit code 1 when the call fails.",
+        epilog=f'example: telephonist call --say "I\'d like to check my order" {EXAMPLE}',
+    )
     parser.add_argument("url", help="the voice webhook URL (user:pass@host for Basic auth)")
     parser.set_defaults(steps=[])
     group = parser.add_argument_group("what the caller does (in the order given)")
-    group.add_argument("--say", action=_StepAction, metavar="TEXT",
-                       help="speak TEXT (local TTS); repeatable")
-    group.add_argument("--audio", action=_StepAction, metavar="FILE.wav",
-                       help="play a WAV file (any rate); repeatable")
+    group.add_argument(
+        "--say", action=_StepAction, metavar="TEXT", help="speak TEXT (local TTS); repeatable"
+    )
+    group.add_argument(
+        "--audio",
+        action=_StepAction,
+        metavar="FILE.wav",
+        help="play a WAV file (any rate); repeatable",
+    )
     group.add_argument("--dtmf", action=_StepAction, metavar="KEYS", help="press keys, e.g. 1234#")
-    group.add_argument("--script", type=Path, metavar="FILE",
-                       help="steps from a file: say, audio, dtmf, wait [S], silence S, "
-                            "barge_in_after S, hangup")
-    group.add_argument("--interactive", action="store_true",
-                       help="speak each line typed (a line starting with / is a script step, "
-                            "e.g. /dtmf 12#); end with an empty line or Ctrl-D")
+    group.add_argument(
+        "--script",
+        type=Path,
+        metavar="FILE",
+        help="steps from a file: say, audio, dtmf, wait [S], silence S, barge_in_after S, hangup",
+    )
+    group.add_argument(
+        "--interactive",
+        action="store_true",
+        help="speak each line typed (a line starting with / is a script step, "
+        "e.g. /dtmf 12#); end with an empty line or Ctrl-D",
+    )
     twilio = parser.add_argument_group("acting as Twilio")
-    twilio.add_argument("--auth-token", default=os.environ.get("TWILIO_AUTH_TOKEN"),
-                        help="sign requests with X-Twilio-Signature (default: $TWILIO_AUTH_TOKEN)")
-    twilio.add_argument("--stream-url", metavar="URL",
-                        help="connect the media stream here instead of the TwiML's URL "
-                             "(the signature still covers the TwiML's URL)")
-    twilio.add_argument("--insecure-local", action="store_true",
-                        help="connect to the TwiML's wss:// stream URL over plain ws://")
+    twilio.add_argument(
+        "--auth-token",
+        default=os.environ.get("TWILIO_AUTH_TOKEN"),
+        help="sign requests with X-Twilio-Signature (default: $TWILIO_AUTH_TOKEN)",
+    )
+    twilio.add_argument(
+        "--stream-url",
+        metavar="URL",
+        help="connect the media stream here instead of the TwiML's URL "
+        "(the signature still covers the TwiML's URL)",
+    )
+    twilio.add_argument(
+        "--insecure-local",
+        action="store_true",
+        help="connect to the TwiML's wss:// stream URL over plain ws://",
+    )
     twilio.add_argument("--from", dest="caller", default="+15550100001", help="caller number")
     twilio.add_argument("--to", dest="callee", default="+15550100002", help="called number")
     output = parser.add_argument_group("output")
-    output.add_argument("--record", type=Path, metavar="OUT.wav",
-                        help="write the call as a stereo WAV (caller left, bot right)")
-    output.add_argument("--json", action="store_true",
-                        help="print the report as JSON on stdout (transcript goes to stderr)")
-    output.add_argument("--no-asr", action="store_true",
-                        help="do not transcribe the bot's audio (faster start)")
-    output.add_argument("--reply-timeout", type=float, default=10.0, metavar="S",
-                        help="how long to wait for the bot to answer a turn (default 10)")
-    output.add_argument("--speed", type=float, default=1.0, metavar="X",
-                        help="run the line X times faster than real time (default 1; for tests "
-                             "of servers that do not depend on wall-clock time)")
+    output.add_argument(
+        "--record",
+        type=Path,
+        metavar="OUT.wav",
+        help="write the call as a stereo WAV (caller left, bot right)",
+    )
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report as JSON on stdout (transcript goes to stderr)",
+    )
+    output.add_argument(
+        "--no-asr", action="store_true", help="do not transcribe the bot's audio (faster start)"
+    )
+    output.add_argument(
+        "--reply-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="how long to wait for the bot to answer a turn (default 10)",
+    )
+    output.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="run the line X times faster than real time (default 1; for tests "
+        "of servers that do not depend on wall-clock time)",
+    )
     parser.set_defaults(func=call)
 
 
@@ -92,8 +137,11 @@ def call(args: argparse.Namespace) -> int:
         print(f"telephonist call: {exc}", file=sys.stderr)
         return 2
     if not steps and not args.interactive:
-        print("telephonist call: nothing to do; give --say, --audio, --dtmf, --script or "
-              "--interactive", file=sys.stderr)
+        print(
+            "telephonist call: nothing to do; give --say, --audio, --dtmf, --script or "
+            "--interactive",
+            file=sys.stderr,
+        )
         return 2
     out = sys.stderr if args.json else sys.stdout
     try:
@@ -106,9 +154,11 @@ def call(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
-        print(f"\n{report.table()}\n\nbot text: {report.bot_text_source}; call "
-              f"{report.outcome} after {report.duration_s:.1f} s"
-              + (f"; recording {report.recording}" if report.recording else ""))
+        print(
+            f"\n{report.table()}\n\nbot text: {report.bot_text_source}; call "
+            f"{report.outcome} after {report.duration_s:.1f} s"
+            + (f"; recording {report.recording}" if report.recording else "")
+        )
     if not report.ok:
         print(f"telephonist call: {report.outcome}", file=sys.stderr)
     return 0 if report.ok else 1
@@ -132,19 +182,34 @@ async def _run(args: argparse.Namespace, steps: list[Any], echo: Callable[[str],
     needs_voice = args.interactive or any(isinstance(step, Say) for step in steps)
     voice = LocalVoice() if needs_voice else None
     transcriber = None if args.no_asr else LocalTranscriber.create(echo)
-    caller = TwilioCaller(args.url, auth_token=args.auth_token, stream_url_override=args.stream_url,
-                          caller=args.caller, callee=args.callee)
-    simulated = SimulatedCall(caller, voice=voice, transcriber=transcriber, record_to=args.record,
-                              reply_timeout_s=args.reply_timeout, speed=args.speed,
-                              insecure_local=args.insecure_local, echo=echo)
+    caller = TwilioCaller(
+        args.url,
+        auth_token=args.auth_token,
+        stream_url_override=args.stream_url,
+        caller=args.caller,
+        callee=args.callee,
+    )
+    simulated = SimulatedCall(
+        caller,
+        voice=voice,
+        transcriber=transcriber,
+        record_to=args.record,
+        reply_timeout_s=args.reply_timeout,
+        speed=args.speed,
+        insecure_local=args.insecure_local,
+        echo=echo,
+    )
     if args.interactive:
         prepared = await simulated.prepare(steps)
         return await simulated.run(_typed(steps, prepared, echo))
     return await simulated.run(steps)
 
 
-async def _typed(first: list[Any], prepared: object, echo: Callable[[str], None],
-                 ) -> AsyncIterator[Any]:
+async def _typed(
+    first: list[Any],
+    prepared: object,
+    echo: Callable[[str], None],
+) -> AsyncIterator[Any]:
     """The command-line steps, then one ``say`` per typed line (``/step`` for script steps)."""
     from telephonist.simulator.script import Say, parse_line
 

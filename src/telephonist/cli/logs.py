@@ -43,8 +43,11 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(TextFormatter(
-            "%(asctime)s %(levelname)-7s %(name)s%(call_tag)s %(message)s", "%H:%M:%S"))
+        handler.setFormatter(
+            TextFormatter(
+                "%(asctime)s %(levelname)-7s %(name)s%(call_tag)s %(message)s", "%H:%M:%S"
+            )
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

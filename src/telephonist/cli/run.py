@@ -15,10 +15,16 @@ __all__ = ["add_parser"]
 
 def add_project_argument(parser: argparse.ArgumentParser) -> None:
     """The project directory, positional or ``--project`` (default: the current directory)."""
-    parser.add_argument("project_dir", nargs="?", metavar="PROJECT", type=Path,
-                        help="assistant project directory (default: .)")
-    parser.add_argument("--project", type=Path, dest="project_opt", metavar="DIR",
-                        help="same as PROJECT")
+    parser.add_argument(
+        "project_dir",
+        nargs="?",
+        metavar="PROJECT",
+        type=Path,
+        help="assistant project directory (default: .)",
+    )
+    parser.add_argument(
+        "--project", type=Path, dest="project_opt", metavar="DIR", help="same as PROJECT"
+    )
 
 
 def project_of(args: argparse.Namespace) -> Path:
@@ -29,32 +35,62 @@ def project_of(args: argparse.Namespace) -> Path:
 def add_parser(subparsers: Any) -> None:
     """Register ``run``."""
     parser = subparsers.add_parser(
-        "run", help="answer phone calls (Twilio Media Streams)",
+        "run",
+        help="answer phone calls (Twilio Media Streams)",
         description="Start the server: Twilio's voice webhook at "
-                    "/webhooks/twilio_media_streams/webhook, the media websocket at "
-                    "/webhooks/twilio_media_streams/websocket.")
+        "/webhooks/twilio_media_streams/webhook, the media websocket at "
+        "/webhooks/twilio_media_streams/websocket.",
+    )
     add_project_argument(parser)
     parser.add_argument("-p", "--port", type=int, default=5005, help="port (default: 5005)")
-    parser.add_argument("-i", "--interface", default="0.0.0.0",
-                        help="address to bind (default: 0.0.0.0)")
-    parser.add_argument("--credentials", type=Path, metavar="FILE",
-                        help="credentials file (default: PROJECT/credentials.yml)")
-    parser.add_argument("--endpoints", type=Path, metavar="FILE",
-                        help="endpoints file (default: PROJECT/endpoints.yml)")
-    parser.add_argument("--inspect", action="store_true",
-                        help="serve the development inspector (live calls, call timeline, "
-                             "browser phone) at /webhooks/twilio_media_streams/inspect")
-    parser.add_argument("--drain-timeout", type=float, default=300.0, metavar="SECONDS",
-                        help="on SIGTERM/Ctrl-C, stop taking calls but let calls in progress "
-                             "finish for up to this long (default: 300; 0 = stop at once; "
-                             "a second signal stops at once)")
-    parser.add_argument("--loop", default="auto", choices=["auto", "uvloop", "asyncio"],
-                        help="event loop: uvloop when installed (auto, the default), or "
-                             "asyncio's own")
-    parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO")
-    parser.add_argument("--log-format", default="text", choices=["text", "json"],
-                        help="text (default) or one JSON object per line")
+    parser.add_argument(
+        "-i", "--interface", default="0.0.0.0", help="address to bind (default: 0.0.0.0)"
+    )
+    parser.add_argument(
+        "--credentials",
+        type=Path,
+        metavar="FILE",
+        help="credentials file (default: PROJECT/credentials.yml)",
+    )
+    parser.add_argument(
+        "--endpoints",
+        type=Path,
+        metavar="FILE",
+        help="endpoints file (default: PROJECT/endpoints.yml)",
+    )
+    parser.add_argument(
+        "--inspect",
+        action="store_true",
+        help="serve the development inspector (live calls, call timeline, "
+        "browser phone) at /webhooks/twilio_media_streams/inspect",
+    )
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="on SIGTERM/Ctrl-C, stop taking calls but let calls in progress "
+        "finish for up to this long (default: 300; 0 = stop at once; "
+        "a second signal stops at once)",
+    )
+    parser.add_argument(
+        "--loop",
+        default="auto",
+        choices=["auto", "uvloop", "asyncio"],
+        help="event loop: uvloop when installed (auto, the default), or asyncio's own",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default: INFO",
+    )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="text (default) or one JSON object per line",
+    )
     parser.set_defaults(func=run)
 
 
@@ -83,8 +119,9 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"telephonist: {exc}", file=sys.stderr)
         return 2
-    server = uvicorn_server(app, host=args.interface, port=args.port, runtime=runtime,
-                            drain_timeout=args.drain_timeout)
+    server = uvicorn_server(
+        app, host=args.interface, port=args.port, runtime=runtime, drain_timeout=args.drain_timeout
+    )
 
     async def main() -> int:
         try:
@@ -93,8 +130,11 @@ def run(args: argparse.Namespace) -> int:
             listening = bound_socket(args.interface, args.port)
         except OSError as exc:
             await runtime.close()
-            print(f"telephonist: cannot listen on {args.interface}:{args.port} (--interface/"
-                  f"--port): {exc.strerror or exc}", file=sys.stderr)
+            print(
+                f"telephonist: cannot listen on {args.interface}:{args.port} (--interface/"
+                f"--port): {exc.strerror or exc}",
+                file=sys.stderr,
+            )
             return 2
         try:
             await warm_up(runtime)
@@ -103,14 +143,19 @@ def run(args: argparse.Namespace) -> int:
             await runtime.close()
             raise
         base = runtime.channel.server_url
-        print(f"Telephonist is answering calls for {paths.project.resolve()}\n"
-              f"  Twilio voice webhook: https://{base}/webhooks/twilio_media_streams/webhook"
-              f" (POST)\n  Listening on {args.interface}:{args.port}", file=sys.stderr)
+        print(
+            f"Telephonist is answering calls for {paths.project.resolve()}\n"
+            f"  Twilio voice webhook: https://{base}/webhooks/twilio_media_streams/webhook"
+            f" (POST)\n  Listening on {args.interface}:{args.port}",
+            file=sys.stderr,
+        )
         if args.inspect:
             host = "localhost" if args.interface in ("0.0.0.0", "::") else args.interface
             host = f"[{host}]" if ":" in host else host
-            print(f"  Inspector: http://{host}:{args.port}/webhooks/twilio_media_streams/inspect",
-                  file=sys.stderr)
+            print(
+                f"  Inspector: http://{host}:{args.port}/webhooks/twilio_media_streams/inspect",
+                file=sys.stderr,
+            )
         try:
             await server.serve(sockets=[listening])
         finally:

@@ -96,17 +96,26 @@ def normalise_server_url(value: str, *, file: str) -> str:
     lowered = url.lower()
     for scheme in ("https://", "http://", "wss://", "ws://"):
         if lowered.startswith(scheme):
-            url = url[len(scheme):]
+            url = url[len(scheme) :]
             break
     url = url.rstrip("/")
     if not url or not _HOST.match(url) or "//" in url:
-        raise ConfigError(f"{value!r} is not a host name like 'example.ngrok.app'",
-                          file=file, key=f"{CHANNEL}.server_url")
+        raise ConfigError(
+            f"{value!r} is not a host name like 'example.ngrok.app'",
+            file=file,
+            key=f"{CHANNEL}.server_url",
+        )
     return url
 
 
-def _typed(block: Mapping[str, Any], key: str, kind: type | tuple[type, ...], default: Any,
-           file: str, prefix: str = CHANNEL) -> Any:
+def _typed(
+    block: Mapping[str, Any],
+    key: str,
+    kind: type | tuple[type, ...],
+    default: Any,
+    file: str,
+    prefix: str = CHANNEL,
+) -> Any:
     value = block.get(key, default)
     if value is None:
         return default
@@ -121,8 +130,11 @@ def _typed(block: Mapping[str, Any], key: str, kind: type | tuple[type, ...], de
 def _unknown(block: Mapping[str, Any], allowed: set[str], file: str, prefix: str) -> None:
     for key in block:
         if key not in allowed:
-            raise ConfigError(f"unknown key (allowed: {', '.join(sorted(allowed))})",
-                              file=file, key=f"{prefix}.{key}")
+            raise ConfigError(
+                f"unknown key (allowed: {', '.join(sorted(allowed))})",
+                file=file,
+                key=f"{prefix}.{key}",
+            )
 
 
 def _interruptions(value: Any, file: str) -> InterruptionSettings:
@@ -166,15 +178,31 @@ def _vad(value: Any, file: str) -> VADSettings:
 
 def _speech_block(value: Any, key: str, file: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
-        raise ConfigError("must be a mapping with a 'name' (e.g. {name: local})",
-                          file=file, key=f"{CHANNEL}.{key}")
+        raise ConfigError(
+            "must be a mapping with a 'name' (e.g. {name: local})",
+            file=file,
+            key=f"{CHANNEL}.{key}",
+        )
     return value
 
 
 _KEYS = {
-    "server_url", "asr", "tts", "monitor_silence", "username", "password", "silence_timeout",
-    "twilio_auth_token", "twilio_account_sid", "twilio_api_base", "validate_signature",
-    "stream_token_ttl", "stream_token_secret", "dtmf_timeout", "interruptions", "vad",
+    "server_url",
+    "asr",
+    "tts",
+    "monitor_silence",
+    "username",
+    "password",
+    "silence_timeout",
+    "twilio_auth_token",
+    "twilio_account_sid",
+    "twilio_api_base",
+    "validate_signature",
+    "stream_token_ttl",
+    "stream_token_secret",
+    "dtmf_timeout",
+    "interruptions",
+    "vad",
     "prewarm",
 }
 
@@ -194,29 +222,42 @@ def parse_channel(block: Any, *, file: str, environ: Mapping[str, str]) -> Chann
     username = _typed(block, "username", str, None, file)
     password = _typed(block, "password", str, None, file)
     if bool(username) != bool(password):
-        raise ConfigError("username and password must be given together (or neither)",
-                          file=file, key=f"{CHANNEL}.{'password' if username else 'username'}")
-    token_secret = _typed(block, "stream_token_secret", str, None, file) \
-        or environ.get("TELEPHONIST_STREAM_TOKEN_SECRET") or None
+        raise ConfigError(
+            "username and password must be given together (or neither)",
+            file=file,
+            key=f"{CHANNEL}.{'password' if username else 'username'}",
+        )
+    token_secret = (
+        _typed(block, "stream_token_secret", str, None, file)
+        or environ.get("TELEPHONIST_STREAM_TOKEN_SECRET")
+        or None
+    )
     if token_secret is not None and len(token_secret) < 32:
-        raise ConfigError("must be at least 32 characters (e.g. `openssl rand -hex 32`)",
-                          file=file, key=f"{CHANNEL}.stream_token_secret")
+        raise ConfigError(
+            "must be at least 32 characters (e.g. `openssl rand -hex 32`)",
+            file=file,
+            key=f"{CHANNEL}.stream_token_secret",
+        )
     silence_timeout = _typed(block, "silence_timeout", float, DEFAULT_SILENCE_TIMEOUT, file)
     if silence_timeout < 0:
         raise ConfigError("must be >= 0", file=file, key=f"{CHANNEL}.silence_timeout")
     return ChannelConfig(
         server_url=normalise_server_url(_typed(block, "server_url", str, "", file), file=file),
         asr=_speech_block(block["asr"], "asr", file),
-        tts=tuple(_speech_block(b, f"tts[{i}]" if len(tts_blocks) > 1 else "tts", file)
-                  for i, b in enumerate(tts_blocks)),
+        tts=tuple(
+            _speech_block(b, f"tts[{i}]" if len(tts_blocks) > 1 else "tts", file)
+            for i, b in enumerate(tts_blocks)
+        ),
         monitor_silence=_typed(block, "monitor_silence", bool, False, file),
         silence_timeout=silence_timeout,
         username=username or None,
         password=password or None,
         twilio_auth_token=_typed(block, "twilio_auth_token", str, None, file)
-        or environ.get("TWILIO_AUTH_TOKEN") or None,
+        or environ.get("TWILIO_AUTH_TOKEN")
+        or None,
         twilio_account_sid=_typed(block, "twilio_account_sid", str, None, file)
-        or environ.get("TWILIO_ACCOUNT_SID") or None,
+        or environ.get("TWILIO_ACCOUNT_SID")
+        or None,
         twilio_api_base=_typed(block, "twilio_api_base", str, None, file),
         validate_signature=_typed(block, "validate_signature", bool, True, file),
         stream_token_ttl=_typed(block, "stream_token_ttl", float, 60.0, file),

@@ -20,6 +20,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 def interpolate(value: Any, environ: Mapping[str, str], *, file: str, key: str = "") -> Any:
     """Replace ``${VAR}`` in every string of a parsed YAML tree."""
     if isinstance(value, str):
+
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             if name in environ:
@@ -30,8 +31,10 @@ def interpolate(value: Any, environ: Mapping[str, str], *, file: str, key: str =
 
         return _VAR.sub(substitute, value)
     if isinstance(value, dict):
-        return {k: interpolate(v, environ, file=file, key=f"{key}.{k}" if key else str(k))
-                for k, v in value.items()}
+        return {
+            k: interpolate(v, environ, file=file, key=f"{key}.{k}" if key else str(k))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [interpolate(v, environ, file=file, key=f"{key}[{i}]") for i, v in enumerate(value)]
     return value
@@ -48,8 +51,9 @@ def load_yaml(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ConfigError(f"{where}invalid YAML ({getattr(exc, 'problem', exc)})",
-                          file=str(path)) from None
+        raise ConfigError(
+            f"{where}invalid YAML ({getattr(exc, 'problem', exc)})", file=str(path)
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -244,10 +244,14 @@ def read_endpoints(doc: Document | None, problems: Problems) -> Endpoints:
     if not isinstance(timeout, int | float) or timeout <= 0:
         problems.add(doc, ("action_endpoint", "timeout"), "must be a positive number of seconds")
         timeout = 5.0
-    store = {key: _expand(value, doc, problems, ("tracker_store", key))
-             if isinstance(value, str) else value
-             for key, value in _mapping(doc, problems, ("tracker_store",),
-                                        data.get("tracker_store")).items()}
+    store = {
+        key: _expand(value, doc, problems, ("tracker_store", key))
+        if isinstance(value, str)
+        else value
+        for key, value in _mapping(
+            doc, problems, ("tracker_store",), data.get("tracker_store")
+        ).items()
+    }
     return Endpoints(
         action_endpoint=url or None, action_timeout=float(timeout), tracker_store=store
     )

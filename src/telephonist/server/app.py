@@ -19,15 +19,21 @@ __all__ = ["BASE_PATH", "create_app"]
 BASE_PATH = "/webhooks/twilio_media_streams"
 
 
-def create_app(runtime: Runtime, *, extra_routes: list[BaseRoute] | None = None,
-               inspect: bool = False, interface: str = "127.0.0.1") -> Starlette:
+def create_app(
+    runtime: Runtime,
+    *,
+    extra_routes: list[BaseRoute] | None = None,
+    inspect: bool = False,
+    interface: str = "127.0.0.1",
+) -> Starlette:
     """The ASGI app serving ``runtime``; with ``inspect``, also the inspector for a server
     bound to ``interface`` (raises `ConfigError` if that is public and has no credentials)."""
 
     async def process_health(request: Request) -> Response:
         if runtime.draining:  # load balancers stop sending calls here
-            return JSONResponse({"status": "draining", "active_calls": len(runtime.sessions)},
-                                status_code=503)
+            return JSONResponse(
+                {"status": "draining", "active_calls": len(runtime.sessions)}, status_code=503
+            )
         return JSONResponse({"status": "ok", "active_calls": len(runtime.sessions)})
 
     async def websocket_endpoint(websocket: WebSocket) -> None:

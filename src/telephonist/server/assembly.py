@@ -53,8 +53,11 @@ def load_channel(paths: Paths, environ: Mapping[str, str]) -> ChannelConfig:
     """The validated ``twilio_media_streams`` block of the credentials file."""
     file = paths.credentials_file
     if not file.is_file():
-        raise ConfigError("not found; the twilio_media_streams channel needs a credentials "
-                          "file (see `telephonist init`)", file=str(file))
+        raise ConfigError(
+            "not found; the twilio_media_streams channel needs a credentials "
+            "file (see `telephonist init`)",
+            file=str(file),
+        )
     data = load_yaml(file, environ)
     if CHANNEL not in data:
         raise ConfigError("has no twilio_media_streams block", file=str(file), key=CHANNEL)
@@ -74,9 +77,20 @@ def _vad(channel: ChannelConfig, context: ProviderContext) -> VADModel:
 
 def _tts(channel: ChannelConfig, context: ProviderContext, events: EventBus) -> TTSEngine:
     def failed(failure: TTSFailure) -> None:
-        events.publish(CallEvent(EventKind.ERROR, "", 0.0, {
-            "source": "tts", "engine": failure.engine, "message": failure.message,
-            "retryable": failure.retryable, "next_engine": failure.next_engine}))
+        events.publish(
+            CallEvent(
+                EventKind.ERROR,
+                "",
+                0.0,
+                {
+                    "source": "tts",
+                    "engine": failure.engine,
+                    "message": failure.message,
+                    "retryable": failure.retryable,
+                    "next_engine": failure.next_engine,
+                },
+            )
+        )
 
     chain = FallbackTTS.from_blocks(channel.tts, context, on_failure=failed)
     engine: TTSEngine = chain.engines[0][1] if len(chain.engines) == 1 else chain
@@ -88,8 +102,10 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
     channel = load_channel(paths, environ)
     problems = check_project(paths.project)
     if problems:
-        raise ConfigError("the assistant project has problems:\n  "
-                          + "\n  ".join(str(p) for p in problems), file=str(paths.project))
+        raise ConfigError(
+            "the assistant project has problems:\n  " + "\n  ".join(str(p) for p in problems),
+            file=str(paths.project),
+        )
     project = load_project(paths.project)
     endpoints: dict[str, Any] = {}
     if paths.endpoints is not None:
@@ -102,20 +118,32 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
     file = str(paths.credentials_file)
     phrases = project.nlu_examples()
     events = EventBus()
-    asr = build_asr(channel.asr, ProviderContext(file, f"{CHANNEL}.asr", environ,
-                                                 project.language, phrases))
-    tts = _tts(channel, ProviderContext(file, f"{CHANNEL}.tts", environ, project.language,
-                                        phrases), events)
+    asr = build_asr(
+        channel.asr, ProviderContext(file, f"{CHANNEL}.asr", environ, project.language, phrases)
+    )
+    tts = _tts(
+        channel, ProviderContext(file, f"{CHANNEL}.tts", environ, project.language, phrases), events
+    )
     call_control = None
     if channel.twilio_account_sid and channel.twilio_auth_token:
-        call_control = TwilioCallControl(channel.twilio_account_sid, channel.twilio_auth_token,
-                                         api_base=channel.twilio_api_base)
+        call_control = TwilioCallControl(
+            channel.twilio_account_sid, channel.twilio_auth_token, api_base=channel.twilio_api_base
+        )
     vad = _vad(channel, ProviderContext(file, f"{CHANNEL}.vad", environ))
-    settings = CallSettings.from_channel(channel, project.language,
-                                         getattr(vad, "suggested_threshold", 0.5))
-    return Runtime(channel=channel, settings=settings, assistant=assistant, asr=asr, tts=tts,
-                   vad=vad, events=events, call_control=call_control,
-                   claim=getattr(store, "claim_once", None))
+    settings = CallSettings.from_channel(
+        channel, project.language, getattr(vad, "suggested_threshold", 0.5)
+    )
+    return Runtime(
+        channel=channel,
+        settings=settings,
+        assistant=assistant,
+        asr=asr,
+        tts=tts,
+        vad=vad,
+        events=events,
+        call_control=call_control,
+        claim=getattr(store, "claim_once", None),
+    )
 
 
 async def warm_up(runtime: Runtime) -> None:

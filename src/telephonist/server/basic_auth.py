@@ -25,11 +25,13 @@ class BasicAuth:
         header = request.headers.get("authorization")
         scheme, _, credentials = (header or "").strip().partition(" ")
         if scheme.lower() == "basic" and hmac.compare_digest(
-                credentials.strip().encode(), self._expected):
+            credentials.strip().encode(), self._expected
+        ):
             return None
         message = "Authentication required." if not header else "Invalid credentials."
-        return PlainTextResponse(message, status_code=401,
-                                 headers={"WWW-Authenticate": f'Basic realm="{REALM}"'})
+        return PlainTextResponse(
+            message, status_code=401, headers={"WWW-Authenticate": f'Basic realm="{REALM}"'}
+        )
 
     def __repr__(self) -> str:
         return "BasicAuth(<redacted>)"

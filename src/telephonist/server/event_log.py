@@ -12,12 +12,28 @@ __all__ = ["EventLogger"]
 
 log = logging.getLogger("telephonist.calls")
 
-_INFO = {EventKind.CALL_STARTED, EventKind.CALL_ENDED, EventKind.LATENCY, EventKind.BARGE_IN,
-         EventKind.SILENCE, EventKind.HANG_UP, EventKind.TRANSFER, EventKind.FINAL,
-         EventKind.BOT_MESSAGE}
-_DEBUG = {EventKind.SPEECH_STARTED, EventKind.SPEECH_ENDED, EventKind.PARTIAL, EventKind.DTMF,
-          EventKind.TTS_FIRST_BYTE, EventKind.BOT_AUDIO_SENT, EventKind.MARK_PLAYED,
-          EventKind.PLAYBACK_DONE, EventKind.TURN}
+_INFO = {
+    EventKind.CALL_STARTED,
+    EventKind.CALL_ENDED,
+    EventKind.LATENCY,
+    EventKind.BARGE_IN,
+    EventKind.SILENCE,
+    EventKind.HANG_UP,
+    EventKind.TRANSFER,
+    EventKind.FINAL,
+    EventKind.BOT_MESSAGE,
+}
+_DEBUG = {
+    EventKind.SPEECH_STARTED,
+    EventKind.SPEECH_ENDED,
+    EventKind.PARTIAL,
+    EventKind.DTMF,
+    EventKind.TTS_FIRST_BYTE,
+    EventKind.BOT_AUDIO_SENT,
+    EventKind.MARK_PLAYED,
+    EventKind.PLAYBACK_DONE,
+    EventKind.TURN,
+}
 
 
 class EventLogger:
@@ -34,5 +50,10 @@ class EventLogger:
             return
         fields: dict[str, Any] = {k: v for k, v in event.data.items() if k != "state"}
         text = " ".join(f"{k}={v!r}" for k, v in fields.items())
-        log.log(level, "%s %s", event.kind.value, text,
-                extra={"call_id": event.call_id, "event": event.kind.value, "fields": fields})
+        log.log(
+            level,
+            "%s %s",
+            event.kind.value,
+            text,
+            extra={"call_id": event.call_id, "event": event.kind.value, "fields": fields},
+        )

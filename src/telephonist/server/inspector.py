@@ -56,7 +56,7 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
-                               "media-src 'self' blob:; frame-ancestors 'none'",
+    "media-src 'self' blob:; frame-ancestors 'none'",
 }
 TICKET_TTL = 60.0
 MAX_TICKETS = 256
@@ -141,7 +141,8 @@ def _gate_for(runtime: Runtime, interface: str, tickets: Tickets) -> _Gate:
             f"--inspect on {interface} would open the inspector beyond this machine; set "
             "username and password in the twilio_media_streams block (the inspector then "
             "asks for them), or bind to localhost with --interface 127.0.0.1",
-            key="twilio_media_streams.username")
+            key="twilio_media_streams.username",
+        )
     return _Gate(BasicAuth(channel.username, channel.password), tickets)
 
 
@@ -181,12 +182,23 @@ def inspector_routes(runtime: Runtime, interface: str) -> list[BaseRoute]:
             return refusal
         assert runtime.tokens is not None
         call_sid = _new_sid("CAbrowser")
-        parameters = {"call_id": call_sid, "user_phone": "browser", "bot_phone": "inspector",
-                      "direction": "inbound", "stream_token": runtime.tokens.issue(call_sid)}
-        return JSONResponse({
-            "call_sid": call_sid, "stream_sid": _new_sid("MZ"), "account_sid": _new_sid("AC"),
-            "parameters": parameters, "ticket": tickets.issue("phone"),
-        }, headers=HEADERS)
+        parameters = {
+            "call_id": call_sid,
+            "user_phone": "browser",
+            "bot_phone": "inspector",
+            "direction": "inbound",
+            "stream_token": runtime.tokens.issue(call_sid),
+        }
+        return JSONResponse(
+            {
+                "call_sid": call_sid,
+                "stream_sid": _new_sid("MZ"),
+                "account_sid": _new_sid("AC"),
+                "parameters": parameters,
+                "ticket": tickets.issue("phone"),
+            },
+            headers=HEADERS,
+        )
 
     async def feed(websocket: WebSocket) -> None:
         if not gate.admits(websocket, "feed"):
@@ -224,8 +236,9 @@ async def _serve_feed(websocket: WebSocket, subscription: Subscription) -> None:
         while True:
             message = await subscription.get()
             if subscription.dropped:
-                await websocket.send_text(json.dumps({"type": "dropped",
-                                                      "count": subscription.dropped}))
+                await websocket.send_text(
+                    json.dumps({"type": "dropped", "count": subscription.dropped})
+                )
                 return
             await websocket.send_text(json.dumps(message))
 
@@ -240,6 +253,7 @@ async def _serve_feed(websocket: WebSocket, subscription: Subscription) -> None:
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError,
-                                     OSError):
+            with contextlib.suppress(
+                asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError
+            ):
                 await task

@@ -41,15 +41,18 @@ class CallRecord:
     callee: str = ""
     ended_at: float | None = None
     end_reason: str | None = None
-    events: deque[dict[str, Any]] = field(
-        default_factory=lambda: deque(maxlen=MAX_EVENTS_PER_CALL))
+    events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS_PER_CALL))
 
     def summary(self) -> dict[str, Any]:
         """The call-list row plus the call's events so far."""
         return {
-            "call_id": self.call_id, "caller": self.caller, "callee": self.callee,
-            "started_at": self.started_at, "started_wall": self.started_wall,
-            "ended_at": self.ended_at, "end_reason": self.end_reason,
+            "call_id": self.call_id,
+            "caller": self.caller,
+            "callee": self.callee,
+            "started_at": self.started_at,
+            "started_wall": self.started_wall,
+            "ended_at": self.ended_at,
+            "end_reason": self.end_reason,
             "events": list(self.events),
         }
 
@@ -91,8 +94,12 @@ class FeedHub:
 
     def snapshot(self) -> dict[str, Any]:
         """Every remembered call with its events, and the server's clock readings."""
-        return {"type": "snapshot", "now": self._now(), "wall": self._wall(),
-                "calls": [record.summary() for record in self.calls.values()]}
+        return {
+            "type": "snapshot",
+            "now": self._now(),
+            "wall": self._wall(),
+            "calls": [record.summary() for record in self.calls.values()],
+        }
 
     def subscribe(self) -> tuple[Subscription, Callable[[], None]]:
         """A new subscription whose first message is the snapshot; and its cancel function."""

@@ -65,15 +65,17 @@ class _Rejections:
     def __call__(self, reason: str, call_id: str) -> None:
         self.count += 1
         kind = "oversized frame" if reason.startswith("frame of") else reason
-        self._runtime.events.publish(CallEvent(EventKind.REJECTED, call_id,
-                                               self._runtime.clock.now(), {"reason": kind}))
+        self._runtime.events.publish(
+            CallEvent(EventKind.REJECTED, call_id, self._runtime.clock.now(), {"reason": kind})
+        )
         if kind not in self._seen:
             self._seen.add(kind)
             log.warning("stream.rejected: %s", reason, extra={"call_id": call_id})
 
 
-async def media_socket(websocket: WebSocket, runtime: Runtime, *,
-                       verify_signature: bool = True) -> None:
+async def media_socket(
+    websocket: WebSocket, runtime: Runtime, *, verify_signature: bool = True
+) -> None:
     """Serve one Twilio media stream (``verify_signature=False`` for the inspector's browser
     phone, which is not Twilio; its stream token is still checked on ``start``)."""
     if verify_signature and runtime.signatures is not None:
@@ -138,17 +140,18 @@ async def _claim(runtime: Runtime, token: str, call_sid: str) -> str | None:
     assert runtime.claim is not None
     try:
         async with asyncio.timeout(CLAIM_TIMEOUT_S):
-            first = await asyncio.to_thread(runtime.claim, StreamTokens.nonce(token),
-                                            runtime.channel.stream_token_ttl + 5)
+            first = await asyncio.to_thread(
+                runtime.claim, StreamTokens.nonce(token), runtime.channel.stream_token_ttl + 5
+            )
     except Exception as exc:  # any store failure (or timeout): log it, let the call in
-        log.warning("stream.claim_unavailable: %s", type(exc).__name__,
-                    extra={"call_id": call_sid})
+        log.warning("stream.claim_unavailable: %s", type(exc).__name__, extra={"call_id": call_sid})
         return None
     return None if first else "stream token already used on another instance"
 
 
-async def _start(frame: Start, stream: MediaStream, transport: WebSocketTransport,
-                 runtime: Runtime) -> CallSession | None:
+async def _start(
+    frame: Start, stream: MediaStream, transport: WebSocketTransport, runtime: Runtime
+) -> CallSession | None:
     """Check the stream token, then open the call; None (and a log line) if refused."""
     params = frame.custom_parameters
     call_sid = frame.call_sid
@@ -172,11 +175,19 @@ async def _start(frame: Start, stream: MediaStream, transport: WebSocketTranspor
         "custom_parameters": {k: v for k, v in params.items() if k != "stream_token"},
     }
     session = CallSession(
-        stream=stream, transport=transport, assistant=runtime.assistant,
+        stream=stream,
+        transport=transport,
+        assistant=runtime.assistant,
         asr=runtime.prewarmer.provider_for(call_sid) if runtime.prewarmer else runtime.asr,
-        tts=runtime.tts, vad=runtime.vad, settings=runtime.settings, clock=runtime.clock,
-        events=runtime.events, call_control=runtime.call_control, metadata=metadata,
-        vad_batcher=runtime.vad_batcher)
+        tts=runtime.tts,
+        vad=runtime.vad,
+        settings=runtime.settings,
+        clock=runtime.clock,
+        events=runtime.events,
+        call_control=runtime.call_control,
+        metadata=metadata,
+        vad_batcher=runtime.vad_batcher,
+    )
     runtime.sessions[call_sid] = session
     await session.open()
     return session

@@ -21,28 +21,44 @@ class CallMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.active = Gauge("telephonist_active_calls", "Calls in progress", registry=r)
-        self.calls = Counter("telephonist_calls_total", "Calls ended, by reason", ["reason"],
-                             registry=r)
+        self.calls = Counter(
+            "telephonist_calls_total", "Calls ended, by reason", ["reason"], registry=r
+        )
         self.turn_latency = self._seconds(
-            "telephonist_turn_latency_seconds", "Caller stopped speaking → first bot audio sent")
+            "telephonist_turn_latency_seconds", "Caller stopped speaking → first bot audio sent"
+        )
         self.final_latency = self._seconds(
-            "telephonist_asr_final_to_audio_seconds", "ASR final → first bot audio sent")
+            "telephonist_asr_final_to_audio_seconds", "ASR final → first bot audio sent"
+        )
         self.asr_latency = self._seconds(
             "telephonist_asr_final_latency_seconds",
-            "Caller stopped speaking → ASR final transcript")
+            "Caller stopped speaking → ASR final transcript",
+        )
         self.tts_first_byte = self._seconds(
-            "telephonist_tts_first_byte_seconds", "TTS request → first audio chunk")
-        self.barge_ins = Counter("telephonist_barge_ins_total", "Caller interruptions",
-                                 ["trigger"], registry=r)
+            "telephonist_tts_first_byte_seconds", "TTS request → first audio chunk"
+        )
+        self.barge_ins = Counter(
+            "telephonist_barge_ins_total", "Caller interruptions", ["trigger"], registry=r
+        )
         self.barge_in_reaction = self._seconds(
             "telephonist_barge_in_reaction_seconds",
-            "Caller speech onset (as the VAD dates it) → clear sent; includes min_speech_ms")
-        self.silences = Counter("telephonist_silence_timeouts_total", "Silence timeouts",
-                                registry=r)
-        self.errors = Counter("telephonist_provider_errors_total", "Provider errors",
-                              ["source", "retryable"], registry=r)
-        self.rejected = Counter("telephonist_rejected_messages_total",
-                                "Websocket messages rejected", ["reason"], registry=r)
+            "Caller speech onset (as the VAD dates it) → clear sent; includes min_speech_ms",
+        )
+        self.silences = Counter(
+            "telephonist_silence_timeouts_total", "Silence timeouts", registry=r
+        )
+        self.errors = Counter(
+            "telephonist_provider_errors_total",
+            "Provider errors",
+            ["source", "retryable"],
+            registry=r,
+        )
+        self.rejected = Counter(
+            "telephonist_rejected_messages_total",
+            "Websocket messages rejected",
+            ["reason"],
+            registry=r,
+        )
 
     def _seconds(self, name: str, documentation: str) -> Histogram:
         """A latency histogram in seconds, with the buckets every latency here shares."""
@@ -69,8 +85,10 @@ class CallMetrics:
         elif kind is EventKind.SILENCE:
             self.silences.inc()
         elif kind is EventKind.ERROR:
-            self.errors.labels(source=str(data.get("source", "")),
-                               retryable=str(bool(data.get("retryable", False))).lower()).inc()
+            self.errors.labels(
+                source=str(data.get("source", "")),
+                retryable=str(bool(data.get("retryable", False))).lower(),
+            ).inc()
         elif kind is EventKind.REJECTED:
             self.rejected.labels(reason=str(data.get("reason", ""))).inc()
 

@@ -59,14 +59,17 @@ class Runtime:
             # injected (virtual) clock drives them in tests.
             now = time.time if isinstance(self.clock, SystemClock) else self.clock.now
             secret = self.channel.stream_token_secret
-            self.tokens = StreamTokens(secret.encode() if secret else secrets.token_bytes(32),
-                                       self.channel.stream_token_ttl, now)
-        if self.vad_batcher is None and self.batch_vad and hasattr(self.vad,
-                                                                   "probabilities_batch"):
+            self.tokens = StreamTokens(
+                secret.encode() if secret else secrets.token_bytes(32),
+                self.channel.stream_token_ttl,
+                now,
+            )
+        if self.vad_batcher is None and self.batch_vad and hasattr(self.vad, "probabilities_batch"):
             self.vad_batcher = VADBatcher(cast(BatchModel, self.vad))
         if self.prewarmer is None and self.channel.prewarm:
-            self.prewarmer = Prewarmer(self.asr, self.settings.language,
-                                       self.channel.stream_token_ttl, self.clock)
+            self.prewarmer = Prewarmer(
+                self.asr, self.settings.language, self.channel.stream_token_ttl, self.clock
+            )
         if self.signatures is None and self.channel.checks_signatures:
             assert self.channel.twilio_auth_token is not None
             self.signatures = SignatureChecker(self.channel.twilio_auth_token)

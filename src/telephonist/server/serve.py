@@ -15,8 +15,13 @@ from starlette.applications import Starlette
 
 from telephonist.server.runtime import Runtime
 
-__all__ = ["MAX_WS_MESSAGE_BYTES", "DrainingServer", "bound_socket", "run_on_loop",
-           "uvicorn_server"]
+__all__ = [
+    "MAX_WS_MESSAGE_BYTES",
+    "DrainingServer",
+    "bound_socket",
+    "run_on_loop",
+    "uvicorn_server",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,31 +61,50 @@ class DrainingServer(uvicorn.Server):
             return False
         self.runtime.draining = True
         self._deadline = time.monotonic() + self.drain_timeout
-        log.warning("server.draining: %d call(s) in progress or connecting; not taking new "
-                    "calls; stopping when they end or in %.0f s (signal again to stop now)",
-                    self.calls(), self.drain_timeout)
+        log.warning(
+            "server.draining: %d call(s) in progress or connecting; not taking new "
+            "calls; stopping when they end or in %.0f s (signal again to stop now)",
+            self.calls(),
+            self.drain_timeout,
+        )
         return True
 
     async def on_tick(self, counter: int) -> bool:
         """uvicorn's 100 ms housekeeping tick: end the drain when the calls are over."""
-        if self._deadline is not None and not self.should_exit and (
-                not self.calls() or time.monotonic() >= self._deadline):
+        if (
+            self._deadline is not None
+            and not self.should_exit
+            and (not self.calls() or time.monotonic() >= self._deadline)
+        ):
             if self.runtime.sessions:
                 log.warning("server.drain_timeout: ending %d call(s)", len(self.runtime.sessions))
             self.should_exit = True
         return await super().on_tick(counter)
 
 
-def uvicorn_server(app: Starlette, *, host: str = "127.0.0.1", port: int = 5005,
-                   log_level: str = "warning", runtime: Runtime | None = None,
-                   drain_timeout: float = 0.0) -> uvicorn.Server:
+def uvicorn_server(
+    app: Starlette,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 5005,
+    log_level: str = "warning",
+    runtime: Runtime | None = None,
+    drain_timeout: float = 0.0,
+) -> uvicorn.Server:
     """A uvicorn server for ``app`` (call ``serve()``, or ``serve(sockets=[...])``); with a
     ``runtime`` and a ``drain_timeout``, a `DrainingServer`."""
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan="off",
-        ws_max_size=MAX_WS_MESSAGE_BYTES, ws_ping_interval=20.0, ws_ping_timeout=20.0,
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="off",
+        ws_max_size=MAX_WS_MESSAGE_BYTES,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
         ws_per_message_deflate=False,  # Twilio does not compress; deflate only costs CPU
-        log_config=None, access_log=False,
+        log_config=None,
+        access_log=False,
     )
     if runtime is not None and drain_timeout > 0:
         return DrainingServer(config, runtime, drain_timeout)

@@ -27,21 +27,31 @@ async def health(request: Request) -> Response:
 def make_webhook(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
     """The POST handler for ``/webhooks/twilio_media_streams/webhook``."""
     channel = runtime.channel
-    auth = BasicAuth(channel.username, channel.password) if channel.username and \
-        channel.password else None
+    auth = (
+        BasicAuth(channel.username, channel.password)
+        if channel.username and channel.password
+        else None
+    )
 
     async def webhook(request: Request) -> Response:
         if runtime.draining:  # Twilio then tries the number's fallback URL (another instance)
-            return PlainTextResponse("Shutting down: not taking new calls.", status_code=503,
-                                     headers={"Retry-After": "30"})
+            return PlainTextResponse(
+                "Shutting down: not taking new calls.",
+                status_code=503,
+                headers={"Retry-After": "30"},
+            )
         if auth is not None and (refusal := auth.refuse(request)) is not None:
             return refusal
         form = await request.form()
         if runtime.signatures is not None:
-            url = public_url(request.url.scheme, request.headers.get("host", ""),
-                             request.url.path, request.url.query, request.headers)
-            if not runtime.signatures.valid([url], form,
-                                            request.headers.get("x-twilio-signature")):
+            url = public_url(
+                request.url.scheme,
+                request.headers.get("host", ""),
+                request.url.path,
+                request.url.query,
+                request.headers,
+            )
+            if not runtime.signatures.valid([url], form, request.headers.get("x-twilio-signature")):
                 log.warning("webhook.bad_signature", extra={"url": url})
                 return PlainTextResponse("Invalid Twilio signature.", status_code=403)
         call_sid = form.get("CallSid")

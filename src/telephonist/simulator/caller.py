@@ -109,10 +109,18 @@ class TwilioCaller:
     def form(self) -> dict[str, str]:
         """The voice webhook's form parameters (with extras code must not hard-code away)."""
         return {
-            "AccountSid": self.account_sid, "ApiVersion": "2010-04-01", "CallSid": self.call_sid,
-            "CallStatus": "ringing", "Called": self.callee, "Caller": self.caller,
-            "Direction": "inbound", "From": self.caller, "To": self.callee,
-            "FromCountry": "US", "ToCountry": "US", **self.extra_form,
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": self.call_sid,
+            "CallStatus": "ringing",
+            "Called": self.callee,
+            "Caller": self.caller,
+            "Direction": "inbound",
+            "From": self.caller,
+            "To": self.callee,
+            "FromCountry": "US",
+            "ToCountry": "US",
+            **self.extra_form,
         }
 
     async def dial(self, client: httpx.AsyncClient | None = None) -> TwiML:
@@ -129,38 +137,53 @@ class TwilioCaller:
         headers = {"User-Agent": "TwilioProxy/1.1", "I-Twilio-Idempotency-Token": _sid("")}
         if self.auth_token:  # Twilio signs the configured URL without its credentials
             headers["X-Twilio-Signature"] = RequestValidator(self.auth_token).compute_signature(
-                url, form)
+                url, form
+            )
         async with contextlib.AsyncExitStack() as stack:
-            http = client if client is not None else await stack.enter_async_context(
-                httpx.AsyncClient(timeout=15))
+            http = (
+                client
+                if client is not None
+                else await stack.enter_async_context(httpx.AsyncClient(timeout=15))
+            )
             try:
                 response = await http.post(url, data=form, headers=headers)
-                if response.status_code == 401 and credentials is not None and \
-                        response.headers.get("www-authenticate", "").lower().startswith("basic"):
-                    response = await http.post(url, data=form, headers=headers,
-                                               auth=httpx.BasicAuth(*credentials))
+                if (
+                    response.status_code == 401
+                    and credentials is not None
+                    and response.headers.get("www-authenticate", "").lower().startswith("basic")
+                ):
+                    response = await http.post(
+                        url, data=form, headers=headers, auth=httpx.BasicAuth(*credentials)
+                    )
             except httpx.HTTPError as exc:
                 raise CallFailed(f"webhook unreachable: {exc!r}") from None
         if response.status_code != 200:
-            raise CallFailed(f"webhook answered HTTP {response.status_code}: "
-                             f"{response.text[:200]}")
+            raise CallFailed(f"webhook answered HTTP {response.status_code}: {response.text[:200]}")
         self.twiml = parse_twiml(response.text)
         return self.twiml
 
     # -- the stream ---------------------------------------------------------------------------
 
-    async def connect(self, *, start: bool = True, parameters: Mapping[str, str] | None = None,
-                      ) -> None:
+    async def connect(
+        self,
+        *,
+        start: bool = True,
+        parameters: Mapping[str, str] | None = None,
+    ) -> None:
         """Open the stream websocket and send ``connected`` (and ``start``)."""
         if self.twiml is None:
             raise CallFailed("dial() first")
         headers = {}
         if self.auth_token:
             headers["X-Twilio-Signature"] = RequestValidator(self.auth_token).compute_signature(
-                self.twiml.stream_url, {})
+                self.twiml.stream_url, {}
+            )
         try:
-            self._ws = await websockets.connect(self.stream_url_override or self.twiml.stream_url,
-                                                additional_headers=headers, max_size=2**20)
+            self._ws = await websockets.connect(
+                self.stream_url_override or self.twiml.stream_url,
+                additional_headers=headers,
+                max_size=2**20,
+            )
         except (OSError, InvalidHandshake) as exc:
             raise CallFailed(f"stream connection refused: {exc}") from None
         self._reader = asyncio.create_task(self._read())
@@ -171,13 +194,21 @@ class TwilioCaller:
     async def send_start(self, parameters: Mapping[str, str]) -> None:
         """The ``start`` frame, carrying the TwiML's parameters as customParameters."""
         self._sequence += 1
-        await self.send_json({
-            "event": "start", "sequenceNumber": str(self._sequence), "streamSid": self.stream_sid,
-            "start": {"accountSid": self.account_sid, "streamSid": self.stream_sid,
-                      "callSid": self.call_sid, "tracks": ["inbound"],
-                      "customParameters": dict(parameters),
-                      "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000,
-                                      "channels": 1}}})
+        await self.send_json(
+            {
+                "event": "start",
+                "sequenceNumber": str(self._sequence),
+                "streamSid": self.stream_sid,
+                "start": {
+                    "accountSid": self.account_sid,
+                    "streamSid": self.stream_sid,
+                    "callSid": self.call_sid,
+                    "tracks": ["inbound"],
+                    "customParameters": dict(parameters),
+                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+                },
+            }
+        )
 
     async def send_json(self, message: Mapping[str, Any]) -> None:
         """Send one raw frame (tests use it for malformed input too)."""
@@ -192,15 +223,19 @@ class TwilioCaller:
         """Send caller audio as 20 ms ``media`` frames; ``pace`` is awaited between frames
         (e.g. ``lambda: asyncio.sleep(0.02)`` for real time)."""
         for offset in range(0, len(mulaw), FRAME_BYTES):
-            frame = mulaw[offset:offset + FRAME_BYTES]
+            frame = mulaw[offset : offset + FRAME_BYTES]
             self._sequence += 1
             self._chunk += 1
-            payload = _SILENT_PAYLOAD if frame == _SILENT_FRAME else \
-                base64.b64encode(frame).decode("ascii")
+            payload = (
+                _SILENT_PAYLOAD
+                if frame == _SILENT_FRAME
+                else base64.b64encode(frame).decode("ascii")
+            )
             await self.send_text(  # json.dumps of the message, preformatted: the hot path
                 f'{{"event": "media", "sequenceNumber": "{self._sequence}", "streamSid": '
                 f'"{self.stream_sid}", "media": {{"track": "inbound", "chunk": "{self._chunk}", '
-                f'"timestamp": "{self._sent_ms}", "payload": "{payload}"}}}}')
+                f'"timestamp": "{self._sent_ms}", "payload": "{payload}"}}}}'
+            )
             self._sent_ms += FRAME_MS
             if pace is not None:
                 await pace()
@@ -209,9 +244,14 @@ class TwilioCaller:
         """One ``dtmf`` frame per key."""
         for digit in digits:
             self._sequence += 1
-            await self.send_json({"event": "dtmf", "sequenceNumber": str(self._sequence),
-                                  "streamSid": self.stream_sid,
-                                  "dtmf": {"track": "inbound_track", "digit": digit}})
+            await self.send_json(
+                {
+                    "event": "dtmf",
+                    "sequenceNumber": str(self._sequence),
+                    "streamSid": self.stream_sid,
+                    "dtmf": {"track": "inbound_track", "digit": digit},
+                }
+            )
 
     async def play(self, ms: float) -> list[str]:
         """Advance bot playback by ``ms``; echoes the marks reached."""
@@ -231,6 +271,7 @@ class TwilioCaller:
 
     def realtime_playout(self) -> None:
         """Play bot audio in real time from now on (20 ms ticks)."""
+
         async def run() -> None:
             while True:
                 await asyncio.sleep(FRAME_MS / 1000)
@@ -241,9 +282,14 @@ class TwilioCaller:
     async def hang_up(self) -> None:
         """Send ``stop`` and close, as when the caller hangs up."""
         self._sequence += 1
-        await self.send_json({"event": "stop", "sequenceNumber": str(self._sequence),
-                              "streamSid": self.stream_sid,
-                              "stop": {"accountSid": self.account_sid, "callSid": self.call_sid}})
+        await self.send_json(
+            {
+                "event": "stop",
+                "sequenceNumber": str(self._sequence),
+                "streamSid": self.stream_sid,
+                "stop": {"accountSid": self.account_sid, "callSid": self.call_sid},
+            }
+        )
         await self.close()
 
     async def close(self) -> None:
@@ -297,5 +343,11 @@ class TwilioCaller:
     async def _echo(self, marks: list[str]) -> None:
         for name in marks:
             self._sequence += 1
-            await self.send_json({"event": "mark", "sequenceNumber": str(self._sequence),
-                                  "streamSid": self.stream_sid, "mark": {"name": name}})
+            await self.send_json(
+                {
+                    "event": "mark",
+                    "sequenceNumber": str(self._sequence),
+                    "streamSid": self.stream_sid,
+                    "mark": {"name": name},
+                }
+            )

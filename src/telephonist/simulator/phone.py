@@ -76,9 +76,15 @@ class BotUtterance:
 class Phone:
     """One simulated caller's line."""
 
-    def __init__(self, caller: TwilioCaller, *, record: bool = False, settle_s: float = 0.5,
-                 clock: Callable[[], float] = time.perf_counter,
-                 on_utterance: Callable[[BotUtterance], None] | None = None) -> None:
+    def __init__(
+        self,
+        caller: TwilioCaller,
+        *,
+        record: bool = False,
+        settle_s: float = 0.5,
+        clock: Callable[[], float] = time.perf_counter,
+        on_utterance: Callable[[BotUtterance], None] | None = None,
+    ) -> None:
         self.caller = caller
         self.recording = Recording() if record else None
         self.settle_ticks = max(1, round(settle_s * 1000 / FRAME_MS))
@@ -122,7 +128,7 @@ class Phone:
             turn.started_at = turn.ended_at = self.now()
             return turn
         self._speaking = turn
-        self._outgoing.extend(mulaw[i:i + FRAME_BYTES] for i in range(0, len(mulaw), FRAME_BYTES))
+        self._outgoing.extend(mulaw[i : i + FRAME_BYTES] for i in range(0, len(mulaw), FRAME_BYTES))
         await self.until(lambda: turn.ended_at is not None)
         return turn
 
@@ -153,6 +159,7 @@ class Phone:
 
     async def wait_bot_heard(self, seconds: float, timeout_s: float = 10.0) -> bool:
         """Until the current bot utterance has played for ``seconds`` (False on timeout)."""
+
         def heard() -> bool:
             utterance = self._utterance
             return utterance is not None and utterance.heard_ms >= seconds * 1000
@@ -264,8 +271,12 @@ class Phone:
 class Ticker:
     """Drives phones in real time (or ``speed`` times faster), one frame per tick for all."""
 
-    def __init__(self, *, speed: float = 1.0, clock: Callable[[], float] = time.perf_counter,
-                 ) -> None:
+    def __init__(
+        self,
+        *,
+        speed: float = 1.0,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.interval = FRAME_MS / 1000 / speed
         self.clock = clock
         self.phones: list[Phone] = []

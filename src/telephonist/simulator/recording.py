@@ -65,7 +65,8 @@ def read_wav_mulaw(path: Path) -> bytes:
     elif width == 4:
         samples = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 2**31
     else:
-        raise ConfigError(f"{8 * width}-bit WAV is not supported (use 8, 16 or 32-bit PCM)",
-                          file=str(path))
+        raise ConfigError(
+            f"{8 * width}-bit WAV is not supported (use 8, 16 or 32-bit PCM)", file=str(path)
+        )
     mono = samples.reshape(-1, channels).mean(axis=1) if channels > 1 else samples
     return mulaw.encode(float_to_pcm16(resample(mono, rate, SAMPLE_RATE)))

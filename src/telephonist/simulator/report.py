@@ -21,8 +21,14 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
     def rank(q: float) -> float:
         return round(ordered[max(0, math.ceil(q * len(ordered)) - 1)], 1)
 
-    return {"n": len(ordered), "p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99),
-            "max": round(ordered[-1], 1), "mean": round(sum(ordered) / len(ordered), 1)}
+    return {
+        "n": len(ordered),
+        "p50": rank(0.50),
+        "p95": rank(0.95),
+        "p99": rank(0.99),
+        "max": round(ordered[-1], 1),
+        "mean": round(sum(ordered) / len(ordered), 1),
+    }
 
 
 @dataclass
@@ -48,8 +54,11 @@ class CallReport:
         for utterance in self.utterances:
             if utterance.turn != turn.index:
                 continue
-            text = utterance.text if utterance.text is not None else \
-                f"[{utterance.heard_ms / 1000:.1f} s of audio]"
+            text = (
+                utterance.text
+                if utterance.text is not None
+                else f"[{utterance.heard_ms / 1000:.1f} s of audio]"
+            )
             parts.append(text + (" [cut off]" if utterance.cleared else ""))
         return " / ".join(parts)
 
@@ -61,38 +70,70 @@ class CallReport:
         """The per-turn latency table, as text."""
         rows = [("#", "caller", "latency ms", "barge-in ms", "bot")]
         for turn in self.turns:
-            rows.append((str(turn.index), _clip(turn.caller, 36),
-                         _fmt(turn.latency_ms), _fmt(turn.barge_in_ms),
-                         _clip(self.bot_text(turn), 60)))
+            rows.append(
+                (
+                    str(turn.index),
+                    _clip(turn.caller, 36),
+                    _fmt(turn.latency_ms),
+                    _fmt(turn.barge_in_ms),
+                    _clip(self.bot_text(turn), 60),
+                )
+            )
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-                 + "  " + row[4] for row in rows]
+        lines = [
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+            + "  "
+            + row[4]
+            for row in rows
+        ]
         summary = percentiles(self.latencies_ms())
         if summary:
-            lines.append(f"turn latency: p50 {summary['p50']} ms, p95 {summary['p95']} ms, "
-                         f"max {summary['max']} ms over {summary['n']} turns "
-                         "(end of caller input → first bot audio at the caller)")
+            lines.append(
+                f"turn latency: p50 {summary['p50']} ms, p95 {summary['p95']} ms, "
+                f"max {summary['max']} ms over {summary['n']} turns "
+                "(end of caller input → first bot audio at the caller)"
+            )
         if self.turns and self.turns[0].latency_ms is not None:
-            lines.append(f"answer: first bot audio {self.turns[0].latency_ms} ms after the "
-                         "stream opened")
+            lines.append(
+                f"answer: first bot audio {self.turns[0].latency_ms} ms after the stream opened"
+            )
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (``--json``)."""
         return {
-            "webhook_url": self.webhook_url, "call_sid": self.call_sid, "ok": self.ok,
-            "outcome": self.outcome, "duration_s": round(self.duration_s, 2),
-            "bot_text_source": self.bot_text_source, "recording": self.recording,
+            "webhook_url": self.webhook_url,
+            "call_sid": self.call_sid,
+            "ok": self.ok,
+            "outcome": self.outcome,
+            "duration_s": round(self.duration_s, 2),
+            "bot_text_source": self.bot_text_source,
+            "recording": self.recording,
             "late_frames": self.late_frames,
-            "turns": [{"index": t.index, "caller": t.caller, "started_at": _round(t.started_at),
-                       "ended_at": _round(t.ended_at),
-                       "first_bot_audio_at": _round(t.first_audio_at),
-                       "latency_ms": t.latency_ms, "barge_in_ms": t.barge_in_ms,
-                       "bot": self.bot_text(t)} for t in self.turns],
-            "bot_utterances": [{"turn": u.turn, "started_at": _round(u.started_at),
-                                "ended_at": _round(u.ended_at),
-                                "heard_ms": u.heard_ms, "cleared": u.cleared, "text": u.text}
-                               for u in self.utterances],
+            "turns": [
+                {
+                    "index": t.index,
+                    "caller": t.caller,
+                    "started_at": _round(t.started_at),
+                    "ended_at": _round(t.ended_at),
+                    "first_bot_audio_at": _round(t.first_audio_at),
+                    "latency_ms": t.latency_ms,
+                    "barge_in_ms": t.barge_in_ms,
+                    "bot": self.bot_text(t),
+                }
+                for t in self.turns
+            ],
+            "bot_utterances": [
+                {
+                    "turn": u.turn,
+                    "started_at": _round(u.started_at),
+                    "ended_at": _round(u.ended_at),
+                    "heard_ms": u.heard_ms,
+                    "cleared": u.cleared,
+                    "text": u.text,
+                }
+                for u in self.utterances
+            ],
             "turn_latency_ms": percentiles(self.latencies_ms()),
         }
 
@@ -106,4 +147,4 @@ def _fmt(value: float | None) -> str:
 
 
 def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -74,16 +74,21 @@ class SimulatedCall:
         if not isinstance(steps, AsyncIterable):
             steps = list(steps)
             prepared = await self.prepare(steps)
-        report = CallReport(self.caller.webhook_url, self.caller.call_sid, ok=False,
-                            outcome="not connected")
+        report = CallReport(
+            self.caller.webhook_url, self.caller.call_sid, ok=False, outcome="not connected"
+        )
         report.bot_text_source = "local ASR of the bot audio" if self.transcriber else "none"
         try:
             twiml = await self.caller.dial()
             self.echo(f"webhook answered TwiML: stream {twiml.stream_url}")
             if self.insecure_local and self.caller.stream_url_override is None:
                 self.caller.stream_url_override = twiml.stream_url.replace("wss://", "ws://", 1)
-            phone = Phone(self.caller, record=self.record_to is not None, settle_s=self.settle_s,
-                          on_utterance=self._heard)
+            phone = Phone(
+                self.caller,
+                record=self.record_to is not None,
+                settle_s=self.settle_s,
+                on_utterance=self._heard,
+            )
             await self.caller.connect()
         except CallFailed as exc:
             report.outcome = f"failed: {exc}"
@@ -105,8 +110,9 @@ class SimulatedCall:
         await asyncio.gather(*self._transcriptions)
         return self._report(report, phone)
 
-    async def _perform(self, phone: Phone, steps: AsyncIterator[Step],
-                       prepared: dict[Step, bytes]) -> None:
+    async def _perform(
+        self, phone: Phone, steps: AsyncIterator[Step], prepared: dict[Step, bytes]
+    ) -> None:
         barge_after: float | None = None
         async for step in steps:
             if phone.closed:
@@ -171,8 +177,9 @@ class SimulatedCall:
             report.ok, report.outcome = True, "bot hung up"
         else:
             heard = "after" if phone.utterances else "before"
-            report.outcome = f"failed: the server closed the stream (code {code}) {heard} the " \
-                             "bot spoke"
+            report.outcome = (
+                f"failed: the server closed the stream (code {code}) {heard} the bot spoke"
+            )
         if self.record_to is not None and phone.recording is not None:
             phone.recording.write(self.record_to)
             report.recording = str(self.record_to)

@@ -24,8 +24,18 @@ from pathlib import Path
 
 from telephonist.errors import ConfigError
 
-__all__ = ["Audio", "BargeInAfter", "Dtmf", "HangUp", "Say", "Silence", "Step", "Wait",
-           "parse_script", "read_script"]
+__all__ = [
+    "Audio",
+    "BargeInAfter",
+    "Dtmf",
+    "HangUp",
+    "Say",
+    "Silence",
+    "Step",
+    "Wait",
+    "parse_script",
+    "read_script",
+]
 
 DTMF_KEYS = re.compile(r"^[0-9*#A-Da-d]+$")
 COMMENT = re.compile(r"\s#\s")
@@ -88,8 +98,9 @@ def _seconds(value: str, where: str, file: str, *, optional: bool = False) -> fl
     try:
         seconds = float(value)
     except ValueError:
-        raise ConfigError(f"expected a number of seconds, got {value!r}", file=file,
-                          key=where) from None
+        raise ConfigError(
+            f"expected a number of seconds, got {value!r}", file=file, key=where
+        ) from None
     if not 0 <= seconds <= 3600:
         raise ConfigError("seconds must be between 0 and 3600", file=file, key=where)
     return seconds
@@ -98,8 +109,9 @@ def _seconds(value: str, where: str, file: str, *, optional: bool = False) -> fl
 def dtmf_step(digits: str, *, file: str = "--dtmf", where: str = "") -> Dtmf:
     """A validated `Dtmf` step."""
     if not DTMF_KEYS.match(digits):
-        raise ConfigError(f"DTMF keys are 0-9 * # A-D, got {digits!r}", file=file,
-                          key=where or None)
+        raise ConfigError(
+            f"DTMF keys are 0-9 * # A-D, got {digits!r}", file=file, key=where or None
+        )
     return Dtmf(digits.upper())
 
 
@@ -140,8 +152,11 @@ def parse_line(line: str, *, file: str, number: int, base: Path) -> Step | None:
         if rest:
             raise ConfigError("hangup takes no argument", file=file, key=where)
         return HangUp()
-    raise ConfigError(f"unknown step {verb!r}; steps are say, audio, dtmf, wait, silence, "
-                      "barge_in_after, hangup", file=file, key=where)
+    raise ConfigError(
+        f"unknown step {verb!r}; steps are say, audio, dtmf, wait, silence, barge_in_after, hangup",
+        file=file,
+        key=where,
+    )
 
 
 def parse_script(text: str, *, file: str = "script", base: Path | None = None) -> list[Step]:

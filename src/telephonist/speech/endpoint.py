@@ -33,8 +33,9 @@ class EndpointError(ValueError):
     """The endpoint cannot be turned into a URL; the message says why."""
 
 
-def normalize_endpoint(endpoint: str | None, *, kind: Kind, default_host: str,
-                       default_path: str) -> str:
+def normalize_endpoint(
+    endpoint: str | None, *, kind: Kind, default_host: str, default_path: str
+) -> str:
     """The full URL for ``endpoint`` (or for ``default_host`` when it is empty), no trailing /.
 
     >>> normalize_endpoint("api.deepgram.com", kind="websocket", default_host="x",
@@ -50,8 +51,9 @@ def normalize_endpoint(endpoint: str | None, *, kind: Kind, default_host: str,
         allowed = ", ".join(f"{s}://" for s in _SCHEMES[kind])
         raise EndpointError(f"unsupported scheme {parts.scheme!r}; use a bare host or {allowed}")
     if "@" in parts.netloc:  # checked first: the messages below quote the URL
-        raise EndpointError("credentials in the URL are not allowed; API keys come from the "
-                            "environment")
+        raise EndpointError(
+            "credentials in the URL are not allowed; API keys come from the environment"
+        )
     if not parts.hostname:
         raise EndpointError(f"no host in {raw!r}")
     try:
@@ -59,7 +61,8 @@ def normalize_endpoint(endpoint: str | None, *, kind: Kind, default_host: str,
     except ValueError as exc:
         raise EndpointError(f"bad port in {raw!r}") from exc
     if parts.query or parts.fragment:
-        raise EndpointError("query strings and fragments are not allowed; options have their "
-                            "own keys")
+        raise EndpointError(
+            "query strings and fragments are not allowed; options have their own keys"
+        )
     path = parts.path.rstrip("/") or default_path.rstrip("/")
     return urlunsplit((scheme, parts.netloc, path, "", ""))

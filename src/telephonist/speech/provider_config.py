@@ -37,14 +37,17 @@ class LanguageMap:
 class BlockReader:
     """Reads one provider block, key by key, and rejects whatever it did not read."""
 
-    def __init__(self, config: Mapping[str, Any], context: ProviderContext,
-                 allowed: Collection[str]) -> None:
+    def __init__(
+        self, config: Mapping[str, Any], context: ProviderContext, allowed: Collection[str]
+    ) -> None:
         self.config = config
         self.context = context
         unknown = sorted(str(key) for key in config if key not in allowed)
         if unknown:
-            raise context.error(f"unknown key {unknown[0]!r}; allowed keys are "
-                                f"{', '.join(sorted(allowed))}", key=unknown[0])
+            raise context.error(
+                f"unknown key {unknown[0]!r}; allowed keys are {', '.join(sorted(allowed))}",
+                key=unknown[0],
+            )
 
     def error(self, message: str, key: str | None = None) -> ConfigError:
         """A ConfigError located at this block (or one of its keys)."""
@@ -86,12 +89,14 @@ class BlockReader:
             raise self.error("must be true or false", key=key)
         return value
 
-    def endpoint(self, *, kind: Kind, default_host: str, default_path: str,
-                 key: str = "endpoint") -> str:
+    def endpoint(
+        self, *, kind: Kind, default_host: str, default_path: str, key: str = "endpoint"
+    ) -> str:
         """The provider URL: a bare host or a full URL (see `telephonist.speech.endpoint`)."""
         try:
-            return normalize_endpoint(self.string(key), kind=kind, default_host=default_host,
-                                      default_path=default_path)
+            return normalize_endpoint(
+                self.string(key), kind=kind, default_host=default_host, default_path=default_path
+            )
         except EndpointError as exc:
             raise self.error(str(exc), key=key) from exc
 
@@ -102,8 +107,9 @@ class BlockReader:
             raise self.error(f"environment variable {variable} is not set (it holds the API key)")
         return value.strip()
 
-    def language_map(self, defaults: Mapping[str, str], *, required: str,
-                     fields: Collection[str]) -> LanguageMap:
+    def language_map(
+        self, defaults: Mapping[str, str], *, required: str, fields: Collection[str]
+    ) -> LanguageMap:
         """``language_map`` plus the deprecated top-level ``fields`` (never both, as in Rasa).
 
         Every entry must set ``required`` and may set only ``fields``. The assistant's own
@@ -117,8 +123,9 @@ class BlockReader:
             name = sorted(top)[0]
             raise self.error(f"set {name!r} inside language_map, not next to it", key=name)
         if not isinstance(raw, Mapping) or not raw:
-            raise self.error("must map assistant language codes to engine settings",
-                             key="language_map")
+            raise self.error(
+                "must map assistant language codes to engine settings", key="language_map"
+            )
         entries: dict[str, dict[str, str]] = {}
         for language, entry in raw.items():
             where = f"language_map.{language}"
@@ -126,8 +133,10 @@ class BlockReader:
                 raise self.error("must be a mapping", key=where)
             for name, value in entry.items():
                 if name not in fields:
-                    raise self.error(f"unknown key {name!r}; allowed keys are "
-                                     f"{', '.join(sorted(fields))}", key=f"{where}.{name}")
+                    raise self.error(
+                        f"unknown key {name!r}; allowed keys are {', '.join(sorted(fields))}",
+                        key=f"{where}.{name}",
+                    )
                 if not isinstance(value, str) or not value.strip():
                     raise self.error("must be a non-empty string", key=f"{where}.{name}")
             if required not in entry:
@@ -135,6 +144,8 @@ class BlockReader:
             entries[str(language)] = {str(k): str(v).strip() for k, v in entry.items()}
         mapping = LanguageMap(defaults, entries)
         if mapping.lookup(self.context.language) is None:
-            raise self.error(f"the assistant language {self.context.language!r} is not mapped",
-                             key="language_map")
+            raise self.error(
+                f"the assistant language {self.context.language!r} is not mapped",
+                key="language_map",
+            )
         return mapping

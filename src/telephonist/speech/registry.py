@@ -56,21 +56,28 @@ class ProviderContext:
         return ConfigError(message, file=self.file, key=f"{self.key}.{key}" if key else self.key)
 
 
-def _factory(block: Mapping[str, Any], table: Mapping[str, str],
-             context: ProviderContext) -> Callable[[Mapping[str, Any], ProviderContext], object]:
+def _factory(
+    block: Mapping[str, Any], table: Mapping[str, str], context: ProviderContext
+) -> Callable[[Mapping[str, Any], ProviderContext], object]:
     if not isinstance(block, Mapping):
         raise context.error("must be a mapping with at least a 'name' key")
     name = block.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise context.error(f"'name' is required; built-ins are {', '.join(sorted(table))} "
-                            "or a dotted path to your own class", key="name")
+        raise context.error(
+            f"'name' is required; built-ins are {', '.join(sorted(table))} "
+            "or a dotted path to your own class",
+            key="name",
+        )
     name = name.strip()
     if name.lower() in table:
         module = importlib.import_module(table[name.lower()])
         return cast(Callable[[Mapping[str, Any], ProviderContext], object], module.from_config)
     if "." not in name:
-        raise context.error(f"unknown provider {name!r}; built-ins are {', '.join(sorted(table))}"
-                            " or a dotted path package.module.Class", key="name")
+        raise context.error(
+            f"unknown provider {name!r}; built-ins are {', '.join(sorted(table))}"
+            " or a dotted path package.module.Class",
+            key="name",
+        )
     module_name, _, class_name = name.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)

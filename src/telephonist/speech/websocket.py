@@ -28,8 +28,12 @@ class _RedactSecretHeaders(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], str) \
-                and args[0].lower() in SECRET_HEADERS:
+        if (
+            isinstance(args, tuple)
+            and len(args) == 2
+            and isinstance(args[0], str)
+            and args[0].lower() in SECRET_HEADERS
+        ):
             record.args = (args[0], "<redacted>")
         return True
 
@@ -38,19 +42,30 @@ WIRE_LOGGER = logging.getLogger("telephonist.speech.wire")
 WIRE_LOGGER.addFilter(_RedactSecretHeaders())
 
 
-async def open_websocket(url: str, headers: Mapping[str, str], *, provider: str,
-                         open_timeout: float) -> ClientConnection:
+async def open_websocket(
+    url: str, headers: Mapping[str, str], *, provider: str, open_timeout: float
+) -> ClientConnection:
     """Connect to ``url``; raises ProviderError (never echoing ``headers``, which hold keys)."""
     try:
-        return await connect(url, additional_headers=dict(headers), open_timeout=open_timeout,
-                             max_size=None, compression=None, logger=WIRE_LOGGER)
+        return await connect(
+            url,
+            additional_headers=dict(headers),
+            open_timeout=open_timeout,
+            max_size=None,
+            compression=None,
+            logger=WIRE_LOGGER,
+        )
     except InvalidStatus as exc:
         status = exc.response.status_code
         hint = " (check the API key)" if status in (401, 403) else ""
-        raise ProviderError(provider, f"websocket handshake refused with HTTP {status}{hint}",
-                            retryable=status not in FATAL_HANDSHAKE_STATUSES) from None
+        raise ProviderError(
+            provider,
+            f"websocket handshake refused with HTTP {status}{hint}",
+            retryable=status not in FATAL_HANDSHAKE_STATUSES,
+        ) from None
     except InvalidURI as exc:
         raise ProviderError(provider, f"invalid websocket URL: {exc}", retryable=False) from None
     except (OSError, TimeoutError, InvalidHandshake) as exc:
-        raise ProviderError(provider, f"cannot connect: {type(exc).__name__}: {exc}",
-                            retryable=True) from None
+        raise ProviderError(
+            provider, f"cannot connect: {type(exc).__name__}: {exc}", retryable=True
+        ) from None

@@ -37,13 +37,27 @@ _TYPES = "sqlite, memory, redis, or SQL with dialect sqlite or postgresql"
 
 # Rasa's keys for each block (``url`` is the host), with the kind of value each takes.
 _REDIS_KEYS = {
-    "url": "text", "port": "int", "db": "int", "username": "text", "password": "text",
-    "key_prefix": "text", "use_ssl": "bool", "record_exp": "number", "ssl_keyfile": "text",
-    "ssl_certfile": "text", "ssl_ca_certs": "text",
+    "url": "text",
+    "port": "int",
+    "db": "int",
+    "username": "text",
+    "password": "text",
+    "key_prefix": "text",
+    "use_ssl": "bool",
+    "record_exp": "number",
+    "ssl_keyfile": "text",
+    "ssl_certfile": "text",
+    "ssl_ca_certs": "text",
 }
 _SQL_KEYS = {
-    "dialect": "text", "url": "text", "port": "int", "db": "text", "username": "text",
-    "password": "text", "login_db": "text", "query": "mapping",
+    "dialect": "text",
+    "url": "text",
+    "port": "int",
+    "db": "text",
+    "username": "text",
+    "password": "text",
+    "login_db": "text",
+    "query": "mapping",
 }
 _ARGS = {"url": "host"}  # endpoints.yml key -> constructor argument, where they differ
 
@@ -152,8 +166,13 @@ def _coerce(value: Any, kind: str, key: str) -> Any:
         return text in ("true", "yes", "on", "1")
     if kind == "mapping" and isinstance(value, Mapping):
         return dict(value)
-    wanted = {"text": "text", "int": "a whole number", "number": "a number of seconds",
-              "bool": "true or false", "mapping": "a mapping"}[kind]
+    wanted = {
+        "text": "text",
+        "int": "a whole number",
+        "number": "a number of seconds",
+        "bool": "true or false",
+        "mapping": "a mapping",
+    }[kind]
     raise ConfigError(
         f"must be {wanted}, not {type(value).__name__}", file=_FILE, key=f"tracker_store.{key}"
     )

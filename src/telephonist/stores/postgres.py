@@ -38,8 +38,7 @@ _UPSERT = (
 )
 # libpq's sslmode values; pg8000's ssl_context False = never, None = try and fall back.
 _SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-_QUERY_KEYS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout",
-               "application_name")
+_QUERY_KEYS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout", "application_name")
 # SQLSTATE classes -> the endpoints.yml key to blame.
 _AUTH_STATES = ("28000", "28P01")
 _ALREADY_THERE = ("42P04", "42P07", "23505")  # duplicate database / table, racing creator
@@ -89,15 +88,21 @@ def _ssl_context(query: Mapping[str, Any]) -> ssl.SSLContext | bool | None:
         try:
             context = ssl.create_default_context(cafile=str(root) if root else None)
         except OSError as exc:
-            raise ConfigError(f"cannot read sslrootcert: {exc.strerror}", file=_FILE,
-                              key="tracker_store.query.sslrootcert") from None
+            raise ConfigError(
+                f"cannot read sslrootcert: {exc.strerror}",
+                file=_FILE,
+                key="tracker_store.query.sslrootcert",
+            ) from None
         context.check_hostname = mode == "verify-full"
     if cert:
         try:
             context.load_cert_chain(str(cert), str(key) if key else None)
         except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"cannot load the client certificate: {exc}", file=_FILE,
-                              key="tracker_store.query.sslcert") from None
+            raise ConfigError(
+                f"cannot load the client certificate: {exc}",
+                file=_FILE,
+                key="tracker_store.query.sslcert",
+            ) from None
     return context
 
 
@@ -290,10 +295,12 @@ class PostgresStore:
         rows, _ = self._run(
             f"INSERT INTO {_CLAIMS} (key, expires_at) VALUES (:key, {_NOW} + :ttl) "
             f"ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at "
-            f"WHERE {_CLAIMS}.expires_at < {_NOW} RETURNING key", key=key, ttl=ttl_seconds)
+            f"WHERE {_CLAIMS}.expires_at < {_NOW} RETURNING key",
+            key=key,
+            ttl=ttl_seconds,
+        )
         if rows:  # now and then, forget claims long expired
-            self._run(f"DELETE FROM {_CLAIMS} WHERE expires_at < {_NOW} - 3600 "
-                      f"AND random() < 0.01")
+            self._run(f"DELETE FROM {_CLAIMS} WHERE expires_at < {_NOW} - 3600 AND random() < 0.01")
         return bool(rows)
 
     def close(self) -> None:

@@ -191,8 +191,11 @@ class RedisStore:
     def claim_once(self, key: str, ttl_seconds: float) -> bool:
         """True for the first claim of ``key`` across every instance sharing this Redis
         (until it expires); used for single-use stream tokens."""
-        return bool(self._client.set(f"{self.claim_prefix}{key}", "1", nx=True,
-                                     px=max(1, round(ttl_seconds * 1000))))
+        return bool(
+            self._client.set(
+                f"{self.claim_prefix}{key}", "1", nx=True, px=max(1, round(ttl_seconds * 1000))
+            )
+        )
 
     def close(self) -> None:
         """Close the connection pool."""

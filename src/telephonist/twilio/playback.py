@@ -54,8 +54,12 @@ class Playback:
         if mark is None:
             return None
         # Marks are echoed in order: any earlier pending mark was reached too.
-        for earlier in [n for n in self._pending if self._pending[n].message_id == mark.message_id
-                        and self._pending[n].offset <= mark.offset]:
+        for earlier in [
+            n
+            for n in self._pending
+            if self._pending[n].message_id == mark.message_id
+            and self._pending[n].offset <= mark.offset
+        ]:
             del self._pending[earlier]
         self._heard[mark.message_id] = max(self._heard.get(mark.message_id, 0), mark.offset)
         return mark

@@ -30,17 +30,24 @@ class _RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if url.startswith(TWILIO_API):
-            url = self._api_base + url[len(TWILIO_API):]
+            url = self._api_base + url[len(TWILIO_API) :]
         return super().request(method, url, *args, **kwargs)
 
 
 class TwilioCallControl:
     """Hangs up or transfers live calls."""
 
-    def __init__(self, account_sid: str, auth_token: str, *, api_base: str | None = None,
-                 timeout: float = 10.0) -> None:
-        http_client = _RebasedHttpClient(api_base, timeout) if api_base else TwilioHttpClient(
-            timeout=timeout)
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        api_base: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        http_client = (
+            _RebasedHttpClient(api_base, timeout) if api_base else TwilioHttpClient(timeout=timeout)
+        )
         self._client = Client(account_sid, auth_token, http_client=http_client)
 
     async def hang_up(self, call_sid: str) -> None:
@@ -59,11 +66,15 @@ class TwilioCallControl:
             await asyncio.to_thread(update)
         except TwilioRestException as exc:
             retryable = exc.status in (429,) or exc.status >= 500
-            raise ProviderError("twilio", f"call update failed: HTTP {exc.status} "
-                                f"(code {exc.code})", retryable=retryable) from None
+            raise ProviderError(
+                "twilio",
+                f"call update failed: HTTP {exc.status} (code {exc.code})",
+                retryable=retryable,
+            ) from None
         except (TwilioException, OSError) as exc:
-            raise ProviderError("twilio", f"call update failed: {type(exc).__name__}",
-                                retryable=True) from None
+            raise ProviderError(
+                "twilio", f"call update failed: {type(exc).__name__}", retryable=True
+            ) from None
 
     def __repr__(self) -> str:
         return "TwilioCallControl(credentials=<redacted>)"

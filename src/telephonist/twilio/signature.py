@@ -15,8 +15,7 @@ from twilio.request_validator import RequestValidator
 __all__ = ["SignatureChecker", "public_url"]
 
 
-def public_url(scheme: str, host: str, path: str, query: str,
-               headers: Mapping[str, str]) -> str:
+def public_url(scheme: str, host: str, path: str, query: str, headers: Mapping[str, str]) -> str:
     """The URL the caller used, honouring ``X-Forwarded-Proto`` and ``X-Forwarded-Host``."""
     forwarded_proto = headers.get("x-forwarded-proto", "").split(",")[0].strip()
     forwarded_host = headers.get("x-forwarded-host", "").split(",")[0].strip()
@@ -30,8 +29,9 @@ class SignatureChecker:
     def __init__(self, auth_token: str) -> None:
         self._validator = RequestValidator(auth_token)
 
-    def valid(self, urls: Iterable[str], params: Mapping[str, str] | object,
-              signature: str | None) -> bool:
+    def valid(
+        self, urls: Iterable[str], params: Mapping[str, str] | object, signature: str | None
+    ) -> bool:
         """True if ``signature`` matches any of ``urls`` with ``params``."""
         if not signature:
             return False

@@ -86,4 +86,3 @@ class MediaStream:
     def _require_streaming(self) -> None:
         if self.state is not StreamState.STREAMING:
             raise ProtocolError(f"cannot send while {self.state.value}")
-

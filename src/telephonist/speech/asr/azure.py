@@ -27,16 +27,32 @@ from telephonist.speech.asr.base import ASRError, ASREvent, Final, Partial, Spee
 from telephonist.speech.provider_config import BlockReader, LanguageMap
 from telephonist.speech.registry import ProviderContext
 
-__all__ = ["AzureASR", "AzureASRSettings", "AzureStream", "PushStream", "Recognizer",
-           "RecognizerFactory", "from_config", "parse_settings"]
+__all__ = [
+    "AzureASR",
+    "AzureASRSettings",
+    "AzureStream",
+    "PushStream",
+    "Recognizer",
+    "RecognizerFactory",
+    "from_config",
+    "parse_settings",
+]
 
 logger = logging.getLogger(__name__)
 
 API_KEY_ENV = "AZURE_SPEECH_API_KEY"
 LOCATION_KEYS = ("speech_region", "speech_host", "speech_endpoint")
 KEYS = frozenset({*LOCATION_KEYS, "language", "language_map"})
-RETRYABLE_ERRORS = frozenset({"TooManyRequests", "ConnectionFailure", "ServiceTimeout",
-                              "ServiceError", "ServiceUnavailable", "ServiceRedirectTemporary"})
+RETRYABLE_ERRORS = frozenset(
+    {
+        "TooManyRequests",
+        "ConnectionFailure",
+        "ServiceTimeout",
+        "ServiceError",
+        "ServiceUnavailable",
+        "ServiceRedirectTemporary",
+    }
+)
 
 
 class Signal(Protocol):
@@ -90,23 +106,30 @@ def sdk_factory(settings: AzureASRSettings) -> RecognizerFactory:
         try:
             import azure.cognitiveservices.speech as speechsdk  # optional extra: imported lazily
         except ImportError as exc:
-            raise ProviderError("azure", "the Azure Speech SDK is not installed "
-                                "(pip install 'telephonist[azure]')", retryable=False) from exc
+            raise ProviderError(
+                "azure",
+                "the Azure Speech SDK is not installed (pip install 'telephonist[azure]')",
+                retryable=False,
+            ) from exc
         if settings.endpoint:
-            config = speechsdk.SpeechConfig(subscription=settings.api_key,
-                                            endpoint=settings.endpoint)
+            config = speechsdk.SpeechConfig(
+                subscription=settings.api_key, endpoint=settings.endpoint
+            )
         elif settings.host:
             config = speechsdk.SpeechConfig(subscription=settings.api_key, host=settings.host)
         else:
-            config = speechsdk.SpeechConfig(subscription=settings.api_key,
-                                            region=settings.region)
+            config = speechsdk.SpeechConfig(subscription=settings.api_key, region=settings.region)
         config.speech_recognition_language = language
         audio_format = speechsdk.audio.AudioStreamFormat(
-            samples_per_second=8000, bits_per_sample=8, channels=1,
-            wave_stream_format=speechsdk.audio.AudioStreamWaveFormat.MULAW)
+            samples_per_second=8000,
+            bits_per_sample=8,
+            channels=1,
+            wave_stream_format=speechsdk.audio.AudioStreamWaveFormat.MULAW,
+        )
         push = speechsdk.audio.PushAudioInputStream(stream_format=audio_format)
         recognizer = speechsdk.SpeechRecognizer(
-            speech_config=config, audio_config=speechsdk.audio.AudioConfig(stream=push))
+            speech_config=config, audio_config=speechsdk.audio.AudioConfig(stream=push)
+        )
         return recognizer, push
 
     return build
@@ -119,32 +142,38 @@ def _name(value: Any) -> str:
 class AzureStream:
     """An `ASRStream` over one SDK recognizer; every callback is handled on the loop."""
 
-    def __init__(self, recognizer: Recognizer, push: PushStream,
-                 loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, recognizer: Recognizer, push: PushStream, loop: asyncio.AbstractEventLoop
+    ) -> None:
         self._recognizer = recognizer
         self._push = push
         self._loop = loop
         self._events: asyncio.Queue[ASREvent | None] = asyncio.Queue()
         self._ended = False
-        for signal, handler in ((recognizer.recognizing, self._on_recognizing),
-                                (recognizer.recognized, self._on_recognized),
-                                (recognizer.canceled, self._on_canceled),
-                                (recognizer.speech_start_detected, self._on_speech_start)):
+        for signal, handler in (
+            (recognizer.recognizing, self._on_recognizing),
+            (recognizer.recognized, self._on_recognized),
+            (recognizer.canceled, self._on_canceled),
+            (recognizer.speech_start_detected, self._on_speech_start),
+        ):
             signal.connect(self._threadsafe(handler))
 
     def _threadsafe(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
         def callback(event: Any) -> None:  # runs on an SDK thread
             self._loop.call_soon_threadsafe(handler, event)
+
         return callback
 
     async def start(self) -> None:
         """Start continuous recognition (blocking SDK call, run in a thread)."""
         try:
-            await asyncio.to_thread(lambda: self._recognizer.start_continuous_recognition_async()
-                                    .get())
+            await asyncio.to_thread(
+                lambda: self._recognizer.start_continuous_recognition_async().get()
+            )
         except RuntimeError as exc:  # how the SDK reports failures
-            raise ProviderError("azure", f"cannot start recognition: {exc}",
-                                retryable=True) from None
+            raise ProviderError(
+                "azure", f"cannot start recognition: {exc}", retryable=True
+            ) from None
 
     async def send(self, audio: bytes) -> None:
         """Write mu-law audio to the push stream (buffered by the SDK, never blocks)."""
@@ -168,7 +197,8 @@ class AzureStream:
             self._push.close()
             try:
                 await asyncio.to_thread(
-                    lambda: self._recognizer.stop_continuous_recognition_async().get())
+                    lambda: self._recognizer.stop_continuous_recognition_async().get()
+                )
             except RuntimeError as exc:  # stopping a failed session may raise; nothing to do
                 logger.debug("azure.stop_failed error=%s", exc)
         self._end()
@@ -193,8 +223,12 @@ class AzureStream:
             code = _name(getattr(details, "error_code", "unknown"))
             text = str(getattr(details, "error_details", "") or "").strip()
             logger.warning("azure.canceled code=%s details=%s", code, text)
-            self._put(ASRError(f"azure: {code}: {text}" if text else f"azure: {code}",
-                               retryable=code in RETRYABLE_ERRORS))
+            self._put(
+                ASRError(
+                    f"azure: {code}: {text}" if text else f"azure: {code}",
+                    retryable=code in RETRYABLE_ERRORS,
+                )
+            )
         self._end()
 
     def _put(self, event: ASREvent) -> None:
@@ -210,8 +244,9 @@ class AzureStream:
 class AzureASR:
     """`ASRProvider`: one recognizer (and session) per call, started at `open_stream`."""
 
-    def __init__(self, settings: AzureASRSettings,
-                 factory: RecognizerFactory | None = None) -> None:
+    def __init__(
+        self, settings: AzureASRSettings, factory: RecognizerFactory | None = None
+    ) -> None:
         self.settings = settings
         self._factory = factory or sdk_factory(settings)
 
@@ -223,8 +258,9 @@ class AzureASR:
         """Build a recognizer for ``language`` and start continuous recognition."""
         entry = self.settings.languages.lookup(language)
         if entry is None:
-            raise ProviderError("azure", f"language {language!r} is not in language_map",
-                                retryable=False)
+            raise ProviderError(
+                "azure", f"language {language!r} is not in language_map", retryable=False
+            )
         recognizer, push = await asyncio.to_thread(self._factory, entry["language"])
         stream = AzureStream(recognizer, push, asyncio.get_running_loop())
         await stream.start()
@@ -236,16 +272,19 @@ def parse_settings(config: Mapping[str, Any], context: ProviderContext) -> Azure
     reader = BlockReader(config, context, KEYS)
     given = [key for key in LOCATION_KEYS if reader.string(key)]
     if len(given) != 1:
-        raise reader.error(f"set exactly one of {', '.join(LOCATION_KEYS)}"
-                           + (f" (got {', '.join(given)})" if given else ""),
-                           key=given[1] if len(given) > 1 else LOCATION_KEYS[0])
+        raise reader.error(
+            f"set exactly one of {', '.join(LOCATION_KEYS)}"
+            + (f" (got {', '.join(given)})" if given else ""),
+            key=given[1] if len(given) > 1 else LOCATION_KEYS[0],
+        )
     return AzureASRSettings(
         api_key=reader.api_key(API_KEY_ENV),
         region=reader.string("speech_region"),
         host=reader.string("speech_host"),
         endpoint=reader.string("speech_endpoint"),
-        languages=reader.language_map({"language": "en-US"}, required="language",
-                                      fields=("language",)),
+        languages=reader.language_map(
+            {"language": "en-US"}, required="language", fields=("language",)
+        ),
     )
 
 
@@ -257,6 +296,7 @@ def from_config(config: Mapping[str, Any], context: ProviderContext) -> AzureASR
     except ModuleNotFoundError:
         installed = False
     if not installed:
-        raise context.error("the Azure Speech SDK is not installed; "
-                            "pip install 'telephonist[azure]'")
+        raise context.error(
+            "the Azure Speech SDK is not installed; pip install 'telephonist[azure]'"
+        )
     return AzureASR(settings)

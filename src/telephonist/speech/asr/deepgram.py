@@ -29,9 +29,19 @@ __all__ = ["DeepgramASR", "DeepgramSettings", "from_config"]
 API_KEY_ENV = "DEEPGRAM_API_KEY"
 DEFAULT_HOST = "api.deepgram.com"
 LISTEN_PATH = "/v1/listen"
-KEYS = frozenset({"endpoint", "endpointing", "smart_format", "utterance_end_ms",
-                  "keep_alive_interval", "language_map", "language", "model",
-                  "reconnect_attempts"})
+KEYS = frozenset(
+    {
+        "endpoint",
+        "endpointing",
+        "smart_format",
+        "utterance_end_ms",
+        "keep_alive_interval",
+        "language_map",
+        "language",
+        "model",
+        "reconnect_attempts",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +51,8 @@ class DeepgramSettings:
     url: str
     api_key: str = field(repr=False)
     languages: LanguageMap = field(
-        default_factory=lambda: LanguageMap({"language": "en", "model": "nova-3"}))
+        default_factory=lambda: LanguageMap({"language": "en", "model": "nova-3"})
+    )
     endpointing: int | None = 400
     smart_format: bool = True
     utterance_end_ms: int = 1000
@@ -51,8 +62,9 @@ class DeepgramSettings:
         """The listen URL, query included, for the assistant ``language``."""
         entry = self.languages.lookup(language)
         if entry is None:
-            raise ProviderError("deepgram", f"language {language!r} is not in language_map",
-                                retryable=False)
+            raise ProviderError(
+                "deepgram", f"language {language!r} is not in language_map", retryable=False
+            )
         query = {
             "encoding": "mulaw",
             "sample_rate": "8000",
@@ -71,8 +83,9 @@ class DeepgramSettings:
 class DeepgramASR:
     """`ASRProvider`: one `DeepgramStream` per call, connected as soon as it is opened."""
 
-    def __init__(self, settings: DeepgramSettings, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, settings: DeepgramSettings, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.settings = settings
         self._clock = clock
 
@@ -81,9 +94,12 @@ class DeepgramASR:
 
     async def open_stream(self, language: str) -> DeepgramStream:
         """Connect now (pre-warm friendly); raises ProviderError if Deepgram cannot be reached."""
-        stream = DeepgramStream(self.settings.url_for(language),
-                                {"Authorization": f"Token {self.settings.api_key}"},
-                                self.settings.timing, clock=self._clock)
+        stream = DeepgramStream(
+            self.settings.url_for(language),
+            {"Authorization": f"Token {self.settings.api_key}"},
+            self.settings.timing,
+            clock=self._clock,
+        )
         await stream.start()
         return stream
 
@@ -98,20 +114,21 @@ def _endpointing(reader: BlockReader) -> int | None:
 def from_config(config: Mapping[str, Any], context: ProviderContext) -> DeepgramASR:
     """Validate an ``asr: {name: deepgram, …}`` block (``name`` already removed)."""
     reader = BlockReader(config, context, KEYS)
-    languages = reader.language_map({"language": "en", "model": "nova-3"},
-                                    required="language", fields=("language", "model"))
+    languages = reader.language_map(
+        {"language": "en", "model": "nova-3"}, required="language", fields=("language", "model")
+    )
     for name, entry in [("", languages.defaults), *languages.entries.items()]:
         if entry.get("model", "").startswith("flux"):
             where = f"language_map.{name}.model" if name else "model"
-            raise reader.error("Flux models speak a different protocol; use a nova model",
-                               key=where)
+            raise reader.error(
+                "Flux models speak a different protocol; use a nova model", key=where
+            )
     timing = StreamTiming(
         keep_alive_interval=reader.number("keep_alive_interval", 5.0, minimum=0.5),
         reconnect_attempts=reader.integer("reconnect_attempts", 5, minimum=0),
     )
     settings = DeepgramSettings(
-        url=reader.endpoint(kind="websocket", default_host=DEFAULT_HOST,
-                            default_path=LISTEN_PATH),
+        url=reader.endpoint(kind="websocket", default_host=DEFAULT_HOST, default_path=LISTEN_PATH),
         api_key=reader.api_key(API_KEY_ENV),
         languages=languages,
         endpointing=_endpointing(reader),

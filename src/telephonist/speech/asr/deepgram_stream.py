@@ -66,8 +66,14 @@ class _State:
 class DeepgramStream:
     """An `ASRStream` over Deepgram's ``/v1/listen`` websocket."""
 
-    def __init__(self, url: str, headers: Mapping[str, str], timing: StreamTiming, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        timing: StreamTiming,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._url = url
         self._headers = dict(headers)
         self._timing = timing
@@ -86,8 +92,10 @@ class DeepgramStream:
         """Open the connection (raises ProviderError) and start reading and keeping alive."""
         self._state.ws = await self._connect()
         self._state.last_send = self._clock()
-        self._state.tasks = [asyncio.create_task(self._read(), name="deepgram.read"),
-                             asyncio.create_task(self._keep_alive(), name="deepgram.keepalive")]
+        self._state.tasks = [
+            asyncio.create_task(self._read(), name="deepgram.read"),
+            asyncio.create_task(self._keep_alive(), name="deepgram.keepalive"),
+        ]
         logger.info("deepgram.connected url=%s", self._url)
 
     async def send(self, audio: bytes) -> None:
@@ -141,8 +149,9 @@ class DeepgramStream:
         logger.info("deepgram.closed reconnects=%d", self.reconnects)
 
     async def _connect(self) -> ClientConnection:
-        return await open_websocket(self._url, self._headers, provider="deepgram",
-                                    open_timeout=self._timing.connect_timeout)
+        return await open_websocket(
+            self._url, self._headers, provider="deepgram", open_timeout=self._timing.connect_timeout
+        )
 
     async def _control(self, message: Mapping[str, Any]) -> None:
         async with self._lock:
@@ -177,8 +186,7 @@ class DeepgramStream:
                     pass
                 if self._state.closing:
                     return
-                logger.warning("deepgram.dropped code=%s reason=%s",
-                               ws.close_code, ws.close_reason)
+                logger.warning("deepgram.dropped code=%s reason=%s", ws.close_code, ws.close_reason)
                 if not await self._reconnect():
                     return
         finally:
@@ -192,8 +200,11 @@ class DeepgramStream:
             if not isinstance(message, dict):
                 raise TypeError("not an object")
             if message.get("type") == "Error":
-                logger.warning("deepgram.error variant=%s description=%s",
-                               message.get("variant"), message.get("description"))
+                logger.warning(
+                    "deepgram.error variant=%s description=%s",
+                    message.get("variant"),
+                    message.get("description"),
+                )
                 return
             events, end = self._turns.feed(message)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
@@ -223,14 +234,19 @@ class DeepgramStream:
                 continue
             if await self._resume(ws):
                 self.reconnects += 1
-                logger.info("deepgram.reconnected attempt=%d replayed_bytes=%d",
-                            attempt, len(self._buffer))
+                logger.info(
+                    "deepgram.reconnected attempt=%d replayed_bytes=%d", attempt, len(self._buffer)
+                )
                 # Retryable: the call goes on; the event (and its metric) records the drop.
-                self._events.put_nowait(ASRError(
-                    f"deepgram: reconnected after {last} (attempt {attempt})", retryable=True))
+                self._events.put_nowait(
+                    ASRError(
+                        f"deepgram: reconnected after {last} (attempt {attempt})", retryable=True
+                    )
+                )
                 return True
-        self._events.put_nowait(ASRError(f"deepgram: {last}; gave up after reconnecting",
-                                         retryable=False))
+        self._events.put_nowait(
+            ASRError(f"deepgram: {last}; gave up after reconnecting", retryable=False)
+        )
         return False
 
     async def _resume(self, ws: ClientConnection) -> bool:
@@ -239,7 +255,7 @@ class DeepgramStream:
             replay = self._buffer.snapshot()
             try:
                 for offset in range(0, len(replay), _REPLAY_CHUNK):
-                    await ws.send(replay[offset:offset + _REPLAY_CHUNK])
+                    await ws.send(replay[offset : offset + _REPLAY_CHUNK])
             except ConnectionClosed:
                 return False
             except asyncio.CancelledError:  # closed while replaying: don't leak the socket

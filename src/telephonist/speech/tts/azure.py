@@ -40,9 +40,11 @@ DEFAULTS = {"language": "en-US", "voice": "en-US-JennyNeural"}
 
 def build_ssml(text: str, *, language: str, voice: str) -> str:
     """A minimal SSML document speaking ``text`` (escaped) with ``voice``."""
-    return (f"<speak version='1.0' xmlns='http://www.w3.org/2001/10/synthesis' "
-            f"xml:lang={quoteattr(language)}><voice name={quoteattr(voice)}>"
-            f"{escape(text)}</voice></speak>")
+    return (
+        f"<speak version='1.0' xmlns='http://www.w3.org/2001/10/synthesis' "
+        f"xml:lang={quoteattr(language)}><voice name={quoteattr(voice)}>"
+        f"{escape(text)}</voice></speak>"
+    )
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,7 @@ class AzureTTS:
 
     provider = "azure"
 
-    def __init__(self, settings: AzureTTSSettings,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: AzureTTSSettings, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(settings.timeout))
 
@@ -74,8 +75,9 @@ class AzureTTS:
             return voice.ssml
         entry = self.settings.languages.lookup(voice.language)
         if entry is None:
-            raise ProviderError("azure", f"language {voice.language!r} is not in language_map",
-                                retryable=False)
+            raise ProviderError(
+                "azure", f"language {voice.language!r} is not in language_map", retryable=False
+            )
         return build_ssml(text, language=entry["language"], voice=voice.voice or entry["voice"])
 
     async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
@@ -87,8 +89,9 @@ class AzureTTS:
             "User-Agent": USER_AGENT,
         }
         body = self.ssml_for(text, voice).encode("utf-8")
-        chunks = stream_post(self._client, self.settings.url, provider="azure",
-                             headers=headers, content=body)
+        chunks = stream_post(
+            self._client, self.settings.url, provider="azure", headers=headers, content=body
+        )
         async with aclosing(chunks):  # closing us closes the HTTP response at once
             async for chunk in chunks:
                 yield chunk
@@ -103,8 +106,11 @@ def from_config(config: Mapping[str, Any], context: ProviderContext) -> AzureTTS
     reader = BlockReader(config, context, KEYS)
     region = reader.string("speech_region", "eastus") or "eastus"
     settings = AzureTTSSettings(
-        url=reader.endpoint(kind="http", default_host=f"{region}.tts.speech.microsoft.com",
-                            default_path=SYNTHESIS_PATH),
+        url=reader.endpoint(
+            kind="http",
+            default_host=f"{region}.tts.speech.microsoft.com",
+            default_path=SYNTHESIS_PATH,
+        ),
         api_key=reader.api_key(API_KEY_ENV),
         languages=reader.language_map(DEFAULTS, required="voice", fields=("language", "voice")),
         timeout=reader.number("timeout", 30.0, minimum=0.1),

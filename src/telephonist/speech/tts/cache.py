@@ -41,7 +41,7 @@ class CachedTTS:
             self.hits += 1
             self._entries.move_to_end(key)
             for i in range(0, len(audio), self.chunk_bytes):
-                yield audio[i:i + self.chunk_bytes]
+                yield audio[i : i + self.chunk_bytes]
             return
         self.misses += 1
         parts: list[bytes] = []

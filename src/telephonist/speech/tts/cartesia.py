@@ -47,8 +47,9 @@ __all__ = ["CartesiaSettings", "CartesiaTTS", "from_config"]
 logger = logging.getLogger(__name__)
 
 API_KEY_ENV = "CARTESIA_API_KEY"
-KEYS = frozenset({"endpoint", "model_id", "version", "language_map", "language", "voice",
-                  "timeout", "transport"})
+KEYS = frozenset(
+    {"endpoint", "model_id", "version", "language_map", "language", "voice", "timeout", "transport"}
+)
 
 _Item = bytes | ProviderError | None  # audio, a failure, or None for "done"
 
@@ -75,9 +76,12 @@ class CartesiaTTS:
             ws = self._ws
             if ws is not None and ws.state is State.OPEN:
                 return ws
-            ws = await open_websocket(self.settings.url, self.settings.headers(),
-                                      provider="cartesia",
-                                      open_timeout=self.settings.connect_timeout)
+            ws = await open_websocket(
+                self.settings.url,
+                self.settings.headers(),
+                provider="cartesia",
+                open_timeout=self.settings.connect_timeout,
+            )
             self._ws = ws
             self.connections += 1
             self._reader = asyncio.create_task(self._read(ws), name="cartesia.read")
@@ -102,8 +106,9 @@ class CartesiaTTS:
                     async with asyncio.timeout(self.settings.timeout):
                         item = await queue.get()
                 except TimeoutError:
-                    raise ProviderError("cartesia", f"no audio for {self.settings.timeout:g} s",
-                                        retryable=True) from None
+                    raise ProviderError(
+                        "cartesia", f"no audio for {self.settings.timeout:g} s", retryable=True
+                    ) from None
                 if item is None:
                     finished = True
                     return
@@ -135,8 +140,9 @@ class CartesiaTTS:
                 return
             except ConnectionClosed:
                 if attempt == 2:
-                    raise ProviderError("cartesia", "websocket closed while sending",
-                                        retryable=True) from None
+                    raise ProviderError(
+                        "cartesia", "websocket closed while sending", retryable=True
+                    ) from None
 
     async def _cancel(self, context_id: str) -> None:
         ws = self._ws
@@ -158,8 +164,9 @@ class CartesiaTTS:
                 self._ws = None
             logger.info("cartesia.disconnected code=%s", ws.close_code)
             for queue in self._contexts.values():
-                queue.put_nowait(ProviderError("cartesia", "websocket closed mid-message",
-                                               retryable=True))
+                queue.put_nowait(
+                    ProviderError("cartesia", "websocket closed mid-message", retryable=True)
+                )
 
     def _route(self, raw: str) -> None:
         try:
@@ -183,8 +190,7 @@ class CartesiaTTS:
             try:
                 audio = base64.b64decode(message.get("data") or "", validate=True)
             except (binascii.Error, TypeError):
-                queue.put_nowait(ProviderError("cartesia", "malformed audio chunk",
-                                               retryable=True))
+                queue.put_nowait(ProviderError("cartesia", "malformed audio chunk", retryable=True))
                 return
             if audio:
                 queue.put_nowait(audio)
@@ -196,8 +202,11 @@ def _error(message: Mapping[str, Any]) -> ProviderError:
     status = message.get("status_code")
     text = message.get("message") or message.get("error") or message.get("title") or "error"
     code = message.get("error_code")
-    return ProviderError("cartesia", f"{text}" + (f" ({code})" if code else ""),
-                         retryable=isinstance(status, int) and is_retryable_status(status))
+    return ProviderError(
+        "cartesia",
+        f"{text}" + (f" ({code})" if code else ""),
+        retryable=isinstance(status, int) and is_retryable_status(status),
+    )
 
 
 def _version(reader: BlockReader) -> str:
@@ -207,8 +216,9 @@ def _version(reader: BlockReader) -> str:
     return version
 
 
-def from_config(config: Mapping[str, Any],
-                context: ProviderContext) -> CartesiaTTS | CartesiaBytesTTS:
+def from_config(
+    config: Mapping[str, Any], context: ProviderContext
+) -> CartesiaTTS | CartesiaBytesTTS:
     """Validate a ``tts: {name: cartesia, …}`` block (``name`` already removed)."""
     reader = BlockReader(config, context, KEYS)
     transport = reader.string("transport", "websocket")
@@ -216,9 +226,11 @@ def from_config(config: Mapping[str, Any],
         raise reader.error("must be websocket or bytes", key="transport")
     websocket = transport == "websocket"
     settings = CartesiaSettings(
-        url=reader.endpoint(kind="websocket" if websocket else "http",
-                            default_host="api.cartesia.ai",
-                            default_path="/tts/websocket" if websocket else "/tts/bytes"),
+        url=reader.endpoint(
+            kind="websocket" if websocket else "http",
+            default_host="api.cartesia.ai",
+            default_path="/tts/websocket" if websocket else "/tts/bytes",
+        ),
         api_key=reader.api_key(API_KEY_ENV),
         model_id=reader.string("model_id", "sonic-3") or "sonic-3",
         version=_version(reader),

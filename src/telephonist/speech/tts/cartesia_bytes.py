@@ -25,8 +25,7 @@ class CartesiaBytesTTS:
 
     provider = "cartesia"
 
-    def __init__(self, settings: CartesiaSettings,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: CartesiaSettings, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(settings.timeout))
 
@@ -38,8 +37,9 @@ class CartesiaBytesTTS:
         body = self.settings.request(text, voice, "")
         del body["context_id"], body["continue"]
         headers = {**self.settings.headers(), "Content-Type": "application/json"}
-        chunks = stream_post(self._client, self.settings.url, provider="cartesia",
-                             headers=headers, json=body)
+        chunks = stream_post(
+            self._client, self.settings.url, provider="cartesia", headers=headers, json=body
+        )
         async with aclosing(chunks):
             async for chunk in chunks:
                 yield chunk

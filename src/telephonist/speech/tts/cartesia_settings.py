@@ -39,9 +39,16 @@ class CartesiaSettings:
         """The generation request for one whole message."""
         entry = self.languages.lookup(voice.language)
         if entry is None:
-            raise ProviderError("cartesia", f"language {voice.language!r} is not in "
-                                "language_map", retryable=False)
-        return {"model_id": self.model_id, "transcript": text,
-                "voice": {"mode": "id", "id": voice.voice or entry["voice"]},
-                "language": entry["language"], "context_id": context_id, "continue": False,
-                "output_format": dict(OUTPUT_FORMAT), "add_timestamps": False}
+            raise ProviderError(
+                "cartesia", f"language {voice.language!r} is not in language_map", retryable=False
+            )
+        return {
+            "model_id": self.model_id,
+            "transcript": text,
+            "voice": {"mode": "id", "id": voice.voice or entry["voice"]},
+            "language": entry["language"],
+            "context_id": context_id,
+            "continue": False,
+            "output_format": dict(OUTPUT_FORMAT),
+            "add_timestamps": False,
+        }

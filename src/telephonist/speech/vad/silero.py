@@ -59,8 +59,10 @@ def find_model() -> tuple[Path, Kind]:
     whisper = _package_dir("faster_whisper")
     if whisper is not None and (whisper / "assets" / "silero_vad_v6.onnx").is_file():
         return whisper / "assets" / "silero_vad_v6.onnx", "whisper16k"
-    raise ConfigError("no Silero VAD model found: run `pip install --no-deps silero-vad` "
-                      "(or install faster-whisper, which ships a 16 kHz copy)")
+    raise ConfigError(
+        "no Silero VAD model found: run `pip install --no-deps silero-vad` "
+        "(or install faster-whisper, which ships a 16 kHz copy)"
+    )
 
 
 def _session(path: Path) -> ort.InferenceSession:
@@ -118,7 +120,7 @@ class SileroStream:
         window = self._pending[:size]
         self._pending = self._pending[size:]
         framed = np.concatenate([self._context, window])
-        self._context = window[-len(self._context):].copy()
+        self._context = window[-len(self._context) :].copy()
         return framed
 
 
@@ -151,9 +153,7 @@ class SileroVAD:
         """Fresh per-call state."""
         return SileroStream(self)
 
-    def probabilities_batch(
-        self, items: Sequence[tuple[SileroStream, bytes]]
-    ) -> list[list[float]]:
+    def probabilities_batch(self, items: Sequence[tuple[SileroStream, bytes]]) -> list[list[float]]:
         """Feed many streams at once; score all their whole windows with one inference per step.
 
         Returns, for each item in order, the probabilities of the windows its audio completed.
@@ -177,16 +177,16 @@ class SileroVAD:
             return [self._run_16k(stream) for stream in streams]
         frames = np.stack([stream._take_window() for stream in streams])
         state = np.concatenate([stream._state for stream in streams], axis=1)
-        output, new_state = self.session.run(
-            None, {"input": frames, "state": state, "sr": _SR_8K})
+        output, new_state = self.session.run(None, {"input": frames, "state": state, "sr": _SR_8K})
         for i, stream in enumerate(streams):
-            stream._state = new_state[:, i:i + 1, :]
+            stream._state = new_state[:, i : i + 1, :]
         return [float(p) for p in output[:, 0]]
 
     def _run_16k(self, stream: SileroStream) -> float:
         frame = stream._take_window()[np.newaxis, :]
         output, h, c = self.session.run(
-            None, {"input": frame, "h": stream._state[0], "c": stream._state[1]})
+            None, {"input": frame, "h": stream._state[0], "c": stream._state[1]}
+        )
         stream._state = np.stack([h, c])
         return float(np.asarray(output).reshape(-1)[-1])
 
