@@ -1,25 +1,43 @@
-"""A small, safe condition language for flow branches, rejections and response conditions.
+"""A small, safe condition language for flow branches, rejections and response conditions:
+the operators of Rasa's flow conditions, parsed once into a tree, never ``eval``ed.
 
 Grammar (case-insensitive keywords)::
 
     expr    := and ("or" and)*
     and     := not ("and" not)*
     not     := "not" not | compare
-    compare := value (OP value | "is" ["not"] ("null" | "none") | "contains" value)?
-    value   := NUMBER | STRING | true | false | null | PATH | "(" expr ")"
+    compare := value ( OP value | "is" ["not"] value | "contains" value
+                     | "matches" STRING )?
+    value   := NUMBER | STRING | true | false | null | none | undefined | empty
+             | PATH | "{" value* "}" | "(" expr ")"
     OP      := = | == | != | < | <= | > | >=
 
-``PATH`` is a dotted name such as ``slots.amount`` (a bare name means ``slots.<name>``).
-The text is parsed once into a tree of frozen nodes; evaluation never calls ``eval``.
+``PATH`` is a dotted name such as ``slots.amount`` or ``context.reason`` (a bare name means
+``slots.<name>``). Inside a string a backslash only escapes a quote, so regular expressions
+keep theirs (``"^\\d{4}$"``). Evaluation semantics are in ``condition_nodes``.
 """
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from telephonist.dialogue.condition_nodes import (
+    COMPARE,
+    EMPTY,
+    Bool,
+    Compare,
+    Contains,
+    Literal,
+    Matches,
+    Node,
+    Not,
+    Path,
+    SetLiteral,
+    truthy,
+)
 
 __all__ = ["Condition", "ConditionSyntaxError", "parse_condition"]
 
@@ -32,146 +50,46 @@ _TOKEN = re.compile(
     r"""\s*(?:
         (?P<num>-?\d+(?:\.\d+)?)
       | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-      | (?P<op><=|>=|==|!=|=|<|>|\(|\))
+      | (?P<op><=|>=|==|!=|=|<|>|\(|\)|\{|\}|,)
       | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
     )""",
     re.VERBOSE,
 )
-_KEYWORDS = {"and", "or", "not", "is", "null", "none", "true", "false", "contains"}
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": operator.eq,
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
+_CONSTANTS: dict[str, Any] = {
+    "true": True,
+    "false": False,
+    "null": None,
+    "none": None,
+    "undefined": None,
+    "empty": EMPTY,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class _Literal:
-    value: Any
-
-    def eval(self, scope: Mapping[str, Any]) -> Any:
-        return self.value
-
-    def paths(self) -> Iterator[tuple[str, ...]]:
-        return iter(())
-
-
-@dataclass(frozen=True, slots=True)
-class _Path:
-    parts: tuple[str, ...]
-
-    def eval(self, scope: Mapping[str, Any]) -> Any:
-        value: Any = scope
-        for part in self.parts:
-            if not isinstance(value, Mapping):
-                return None
-            value = value.get(part)
-        return value
-
-    def paths(self) -> Iterator[tuple[str, ...]]:
-        yield self.parts
-
-
-@dataclass(frozen=True, slots=True)
-class _Not:
-    operand: _Node
-
-    def eval(self, scope: Mapping[str, Any]) -> Any:
-        return not _truthy(self.operand.eval(scope))
-
-    def paths(self) -> Iterator[tuple[str, ...]]:
-        return self.operand.paths()
-
-
-@dataclass(frozen=True, slots=True)
-class _Bool:
-    op: str  # "and" | "or"
-    operands: tuple[_Node, ...]
-
-    def eval(self, scope: Mapping[str, Any]) -> Any:
-        if self.op == "and":
-            return all(_truthy(o.eval(scope)) for o in self.operands)
-        return any(_truthy(o.eval(scope)) for o in self.operands)
-
-    def paths(self) -> Iterator[tuple[str, ...]]:
-        for operand in self.operands:
-            yield from operand.paths()
-
-
-@dataclass(frozen=True, slots=True)
-class _Compare:
-    op: str
-    left: _Node
-    right: _Node
-
-    def eval(self, scope: Mapping[str, Any]) -> Any:
-        left, right = self.left.eval(scope), self.right.eval(scope)
-        if self.op == "is null":
-            return left is None
-        if self.op == "is not null":
-            return left is not None
-        if self.op == "contains":
-            try:
-                return right in left
-            except TypeError:
-                return False
-        left, right = _coerce(left, right)
-        if left is None or right is None:
-            return self.op == "!=" if (left is None) != (right is None) else self.op in ("=", "==")
-        try:
-            return _COMPARE[self.op](left, right)
-        except TypeError:
-            return False
-
-    def paths(self) -> Iterator[tuple[str, ...]]:
-        yield from self.left.paths()
-        yield from self.right.paths()
-
-
-_Node = _Literal | _Path | _Not | _Bool | _Compare
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() not in ("", "false", "no", "0")
-    return bool(value)
-
-
-def _coerce(left: Any, right: Any) -> tuple[Any, Any]:
-    """Compare numbers with numbers and strings case-insensitively, as slot values vary."""
-    if isinstance(left, int | float) and not isinstance(left, bool) and isinstance(right, str):
-        try:
-            return left, float(right)
-        except ValueError:
-            return str(left), right
-    if isinstance(right, int | float) and not isinstance(right, bool) and isinstance(left, str):
-        try:
-            return float(left), right
-        except ValueError:
-            return left, str(right)
-    if isinstance(left, str) and isinstance(right, str):
-        return left.lower(), right.lower()
-    return left, right
+_KEYWORDS = {"and", "or", "not", "is", "contains", "matches", *_CONSTANTS}
+OPERATORS = ("and", "or", "not", "is", "is not", "contains", "matches", *COMPARE)
 
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """A parsed condition; ``evaluate`` takes ``{"slots": {...}, ...}``."""
+    """A parsed condition; ``evaluate`` takes ``{"slots": {...}, "context": {...}}``."""
 
     text: str
-    root: _Node
+    root: Node
 
     def evaluate(self, scope: Mapping[str, Any]) -> bool:
         """True when the condition holds for the given slots/context."""
-        return _truthy(self.root.eval(scope))
+        return truthy(self.root.eval(scope))
 
     def slot_names(self) -> set[str]:
         """The slot names the condition reads (for `telephonist check`)."""
         return {p[1] for p in self.root.paths() if len(p) >= 2 and p[0] == "slots"}
+
+    def namespaces(self) -> set[str]:
+        """The first part of every path it reads (``slots``, ``context``, ...)."""
+        return {p[0] for p in self.root.paths()}
+
+
+def _unquote(text: str) -> str:
+    """A string token's value: a backslash escapes only a quote (regexes keep theirs)."""
+    return re.sub(r"\\([\"'])", r"\1", text[1:-1])
 
 
 class _Parser:
@@ -189,66 +107,97 @@ class _Parser:
             return token[1]
         return None
 
-    def parse(self) -> _Node:
+    def parse(self) -> Node:
         node = self.expr()
-        if self.peek() is not None:
-            raise ConditionSyntaxError(f"unexpected {self.peek()[1]!r}")  # type: ignore[index]
+        token = self.peek()
+        if token is not None:
+            raise self.unexpected(token)
         return node
 
-    def expr(self) -> _Node:
+    def unexpected(self, token: tuple[str, str]) -> ConditionSyntaxError:
+        kind, text = token
+        if kind == "name":
+            return ConditionSyntaxError(
+                f"operator {text!r} is not supported (supported: {', '.join(OPERATORS)})"
+            )
+        return ConditionSyntaxError(f"unexpected {text!r}")
+
+    def expr(self) -> Node:
         items = [self.conj()]
         while self.accept("or"):
             items.append(self.conj())
-        return items[0] if len(items) == 1 else _Bool("or", tuple(items))
+        return items[0] if len(items) == 1 else Bool("or", tuple(items))
 
-    def conj(self) -> _Node:
+    def conj(self) -> Node:
         items = [self.neg()]
         while self.accept("and"):
             items.append(self.neg())
-        return items[0] if len(items) == 1 else _Bool("and", tuple(items))
+        return items[0] if len(items) == 1 else Bool("and", tuple(items))
 
-    def neg(self) -> _Node:
+    def neg(self) -> Node:
         if self.accept("not"):
-            return _Not(self.neg())
+            return Not(self.neg())
         return self.compare()
 
-    def compare(self) -> _Node:
+    def compare(self) -> Node:
         left = self.value()
         if self.accept("is"):
             negate = self.accept("not") is not None
-            if not self.accept("null", "none"):
-                raise ConditionSyntaxError("expected 'null' after 'is'")
-            return _Compare("is not null" if negate else "is null", left, _Literal(None))
+            return Compare("!=" if negate else "=", left, self.value())
         if self.accept("contains"):
-            return _Compare("contains", left, self.value())
-        op = self.accept(*_COMPARE)
+            return Contains(left, self.value())
+        if self.accept("matches"):
+            return Matches(left, self.regex())
+        op = self.accept(*COMPARE)
         if op is not None:
-            return _Compare(op, left, self.value())
+            return Compare(op, left, self.value())
         return left
 
-    def value(self) -> _Node:
+    def regex(self) -> re.Pattern[str]:
+        token = self.peek()
+        if token is None or token[0] != "str":
+            raise ConditionSyntaxError("'matches' needs a quoted regular expression")
+        self.pos += 1
+        try:
+            return re.compile(_unquote(token[1]))
+        except re.error as exc:
+            raise ConditionSyntaxError(f"bad regular expression {token[1]}: {exc}") from None
+
+    def value(self) -> Node:
         token = self.peek()
         if token is None:
             raise ConditionSyntaxError("unexpected end of condition")
         self.pos += 1
         kind, text = token
         if kind == "num":
-            return _Literal(float(text) if "." in text else int(text))
+            return Literal(float(text) if "." in text else int(text))
         if kind == "str":
-            return _Literal(re.sub(r"\\(.)", r"\1", text[1:-1]))
-        if kind == "kw" and text in ("true", "false"):
-            return _Literal(text == "true")
-        if kind == "kw" and text in ("null", "none"):
-            return _Literal(None)
+            return Literal(_unquote(text))
+        if kind == "kw" and text in _CONSTANTS:
+            return Literal(_CONSTANTS[text])
         if kind == "op" and text == "(":
             node = self.expr()
             if not self.accept(")"):
-                raise ConditionSyntaxError("missing ')'")
+                token = self.peek()
+                raise self.unexpected(token) if token else ConditionSyntaxError("missing ')'")
             return node
+        if kind == "op" and text == "{":
+            return self.set_literal()
         if kind == "name":
             parts = tuple(text.split("."))
-            return _Path(parts if len(parts) > 1 else ("slots", *parts))
+            return Path(parts if len(parts) > 1 else ("slots", *parts))
         raise ConditionSyntaxError(f"unexpected {text!r}")
+
+    def set_literal(self) -> Node:
+        items: list[Any] = []
+        while not self.accept("}"):
+            if self.accept(","):
+                continue
+            item = self.value()
+            if not isinstance(item, Literal):
+                raise ConditionSyntaxError("a set {...} may only hold literal values")
+            items.append(item.value)
+        return SetLiteral(tuple(items))
 
 
 def _tokens(text: str) -> Iterator[tuple[str, str]]:
@@ -270,7 +219,7 @@ def _tokens(text: str) -> Iterator[tuple[str, str]]:
 def parse_condition(text: str | bool) -> Condition:
     """Parse condition ``text``; raises ConditionSyntaxError with a short reason."""
     if isinstance(text, bool):
-        return Condition(str(text).lower(), _Literal(text))
+        return Condition(str(text).lower(), Literal(text))
     if not isinstance(text, str) or not text.strip():
         raise ConditionSyntaxError("a condition must be a non-empty string")
     return Condition(text, _Parser(text).parse())
