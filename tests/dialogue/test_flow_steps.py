@@ -247,4 +247,6 @@ def test_missing_file_errors_are_reported(tmp_path: Path) -> None:
     from telephonist.dialogue.project import check_project
 
     problems = check_project(tmp_path)
-    assert [str(p) for p in problems] == ["domain.yml: missing: a project needs a domain"]
+    assert [str(p) for p in problems] == [
+        "domain.yml: missing: a project needs a domain (domain.yml, or YAML files under domain/)"
+    ]

@@ -43,8 +43,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print every problem; exit 1 if there is any (warnings included, as `run` refuses
-    to start on them too)."""
+    """Print every problem; exit 1 if there is an error (warnings alone exit 0: `run`
+    starts with them too)."""
     from telephonist.dialogue.project import check_project, load_project
     from telephonist.errors import ConfigError
     from telephonist.stores import check_store_spec
@@ -55,16 +55,16 @@ def run(args: argparse.Namespace) -> int:
         suffix = " (warning)" if problem.severity == "warning" else ""
         print(f"{problem}{suffix}")
     store_problem = None
-    if not problems:  # the project loads: check its tracker_store block too (no connecting)
+    if not any(p.severity == "error" for p in problems):  # it loads: check the store block
         try:
             check_store_spec(load_project(path).endpoints.tracker_store or None)
         except ConfigError as exc:
             store_problem = str(exc)
             print(store_problem)
-    if problems or store_problem:
-        errors = sum(p.severity == "error" for p in problems) + (store_problem is not None)
-        warnings = sum(p.severity == "warning" for p in problems)
+    errors = sum(p.severity == "error" for p in problems) + (store_problem is not None)
+    warnings = sum(p.severity == "warning" for p in problems)
+    if errors or warnings:
         print(f"{errors} error(s), {warnings} warning(s) in {path}", file=sys.stderr)
-        return 1
+        return 1 if errors else 0
     print(f"{path}: OK", file=sys.stderr)
     return 0

@@ -1,4 +1,5 @@
-"""The built-in actions: hang up, restart, transfer, session start, repeat, cancel, correct."""
+"""The built-in actions: hang up, restart, transfer, session start, repeat, cancel, correct,
+and (``repair_actions``) Rasa's conversation-repair actions."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from telephonist.dialogue.model import CollectStep
+from telephonist.dialogue.repair_actions import RepairActions
 from telephonist.dialogue.tracker import Frame
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ class BuiltinActions:
             "action_cancel_flow": self.cancel_flow,
             "action_correct_flow_slot": self.correct_slot,
             "action_clean_stack": self.clean_stack,
+            **RepairActions(executor).table,
         }
 
     def has(self, name: str) -> bool:
@@ -99,6 +102,9 @@ class BuiltinActions:
         cancelled = [f.flow_id for f in stack[:-1] if f.kind != "pattern"]
         if frame is not None:
             frame.context["cancelled_flow"] = cancelled[-1] if cancelled else ""
+            frame.context.setdefault(
+                "canceled_name", self.executor.flow(cancelled[-1]).title if cancelled else ""
+            )
         if not stack:
             return
         pattern = stack.pop()

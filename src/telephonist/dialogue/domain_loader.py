@@ -1,202 +1,57 @@
-"""``config.yml``, ``domain.yml`` and ``endpoints.yml`` → frozen model, with located problems."""
+"""The domain (``domain.yml`` and the files of ``domain/``, merged as Rasa merges them) and
+``endpoints.yml`` → frozen model, with located problems.
+
+Merging: lists (intents, entities, actions) are united in order; a slot, response or form
+defined in two files keeps the first definition read (``domain.yml``, then ``domain/`` in
+path order) and the second is reported as a warning, as ``rasa train`` warns.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-from typing import Any, cast
+from collections.abc import Sequence
+from typing import Any
 
-from telephonist.dialogue.conditions import ConditionSyntaxError, parse_condition
-from telephonist.dialogue.model import (
-    Config,
-    Domain,
-    Endpoints,
-    Response,
-    ResponseVariation,
-    Slot,
-    SlotMapping,
-    SlotType,
-)
+from telephonist.dialogue.fields import as_mapping, names
+from telephonist.dialogue.model import Domain, Endpoints
+from telephonist.dialogue.response_loader import read_response
+from telephonist.dialogue.slot_loader import read_slot
 from telephonist.dialogue.source import Document, KeyPath, Problems
 
-__all__ = ["read_config", "read_domain", "read_endpoints"]
+__all__ = ["DOMAIN_KEYS", "merge_domains", "read_domain", "read_endpoints"]
 
-SLOT_TYPES = ("text", "bool", "float", "categorical", "any")
-MAPPING_TYPES = ("from_entity", "from_intent", "from_text", "controlled", "custom")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+DOMAIN_KEYS = {
+    "version",
+    "intents",
+    "entities",
+    "slots",
+    "responses",
+    "actions",
+    "forms",
+    "session_config",
+    "config",
+    "e2e_actions",
+}
 
 
-def _mapping(doc: Document, problems: Problems, path: KeyPath, value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        problems.add(doc, path, f"must be a mapping, got {type(value).__name__}")
-        return {}
-    return value
+_mapping = as_mapping  # the name read_endpoints uses
 
 
-def _names(doc: Document, problems: Problems, path: KeyPath, value: Any) -> tuple[str, ...]:
-    """A list of names; items may also be single-key mappings (``- greet: {...}``)."""
-    if value is None:
-        return ()
-    if isinstance(value, dict):
-        return tuple(str(k) for k in value)
-    if not isinstance(value, list):
-        problems.add(doc, path, "must be a list of names")
-        return ()
-    names: list[str] = []
-    for i, item in enumerate(value):
-        if isinstance(item, str):
-            names.append(item)
-        elif isinstance(item, dict) and len(item) == 1:
-            names.append(str(next(iter(item))))
-        else:
-            problems.add(doc, (*path, i), "must be a name")
-    return tuple(names)
-
-
-def read_config(doc: Document | None, problems: Problems) -> Config:
-    """``language``, ``assistant_id``, ``nlu.fallback_threshold`` (or a FallbackClassifier)."""
-    if doc is None:
-        return Config()
+def read_domain(doc: Document, problems: Problems) -> Domain:
+    """One domain file: intents, entities, slots, responses, actions, forms, session config."""
     data = _mapping(doc, problems, (), doc.data)
-    language = data.get("language", "en")
-    if not isinstance(language, str) or not language:
-        problems.add(doc, ("language",), "must be a language code such as 'en'")
-        language = "en"
-    threshold: Any = _mapping(doc, problems, ("nlu",), data.get("nlu")).get("fallback_threshold")
-    for i, item in enumerate(data.get("pipeline") or []):
-        if isinstance(item, dict) and item.get("name") == "FallbackClassifier":
-            threshold = item.get("threshold", threshold)
-            if not isinstance(threshold, int | float):
-                problems.add(doc, ("pipeline", i, "threshold"), "must be a number")
-    if threshold is None:
-        threshold = 0.3
-    if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
-        problems.add(doc, ("nlu", "fallback_threshold"), "must be a number between 0 and 1")
-        threshold = 0.3
-    transfer = data.get("transfer_number")
-    if transfer is not None and not isinstance(transfer, str | int):
-        problems.add(doc, ("transfer_number",), "must be a phone number string")
-        transfer = None
-    return Config(
-        language=language,
-        assistant_id=str(data.get("assistant_id", "assistant")),
-        fallback_threshold=float(threshold),
-        transfer_number=None if transfer is None else str(transfer),
-    )
-
-
-def _slot(doc: Document, problems: Problems, name: str, raw: Any) -> Slot:
-    path: KeyPath = ("slots", name)
-    data = _mapping(doc, problems, path, raw)
-    slot_type = data.get("type", "any")
-    if slot_type not in SLOT_TYPES:
-        problems.add(
-            doc,
-            (*path, "type"),
-            f"unknown slot type {slot_type!r}; use one of " + ", ".join(SLOT_TYPES),
-        )
-        slot_type = "any"
-    values: tuple[str, ...] = ()
-    if slot_type == "categorical":
-        raw_values = data.get("values")
-        if not isinstance(raw_values, list) or not raw_values:
-            problems.add(doc, (*path, "values"), "a categorical slot needs a list of values")
-        else:
-            values = tuple(str(v) for v in raw_values)
-    mappings: list[SlotMapping] = []
-    for i, item in enumerate(data.get("mappings") or []):
-        mpath = (*path, "mappings", i)
-        if not isinstance(item, dict) or item.get("type") not in MAPPING_TYPES:
-            problems.add(doc, mpath, "needs a type: " + ", ".join(MAPPING_TYPES))
-            continue
-        intents = item.get("intent") or ()
-        not_intents = item.get("not_intent") or ()
-        mappings.append(
-            SlotMapping(
-                type=item["type"],
-                entity=item.get("entity") if item["type"] == "from_entity" else None,
-                intents=(intents,) if isinstance(intents, str) else tuple(intents),
-                not_intents=(not_intents,) if isinstance(not_intents, str) else tuple(not_intents),
-                value=item.get("value"),
-            )
-        )
-        if item["type"] == "from_entity" and not isinstance(item.get("entity"), str):
-            problems.add(doc, (*mpath, "entity"), "from_entity needs an entity name")
-        if item["type"] == "from_intent" and "value" not in item:
-            problems.add(doc, (*mpath, "value"), "from_intent needs a value")
-    return Slot(name, cast(SlotType, slot_type), values, data.get("initial_value"), tuple(mappings))
-
-
-def _response(doc: Document, problems: Problems, name: str, raw: Any) -> Response:
-    path: KeyPath = ("responses", name)
-    if not isinstance(raw, list) or not raw:
-        problems.add(doc, path, "must be a list of variations, each with a text")
-        return Response(name, ())
-    variations: list[ResponseVariation] = []
-    for i, item in enumerate(raw):
-        vpath = (*path, i)
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            problems.add(doc, (*vpath, "text"), "each variation needs a text string")
-            continue
-        condition = None
-        if item.get("condition") is not None:
-            condition = _response_condition(doc, problems, (*vpath, "condition"), item["condition"])
-        allow = item.get("allow_interruptions", True)
-        if not isinstance(allow, bool):
-            problems.add(doc, (*vpath, "allow_interruptions"), "must be true or false")
-            allow = True
-        variations.append(
-            ResponseVariation(
-                text=item["text"],
-                condition=condition,
-                ssml=item.get("ssml"),
-                voice=item.get("voice"),
-                allow_interruptions=allow,
-            )
-        )
-    return Response(name, tuple(variations))
-
-
-def _response_condition(doc: Document, problems: Problems, path: KeyPath, raw: Any) -> Any:
-    """Rasa's list form ``[{type: slot, name: x, value: y}]`` or one expression string."""
-    if isinstance(raw, list):
-        parts = []
-        for i, item in enumerate(raw):
-            if (
-                not isinstance(item, dict)
-                or item.get("type", "slot") != "slot"
-                or "name" not in item
-            ):
-                problems.add(doc, (*path, i), "expected {type: slot, name: SLOT, value: VALUE}")
-                continue
-            value = item.get("value")
-            rhs = str(value).lower() if isinstance(value, bool) else repr(value)
-            parts.append(
-                f"slots.{item['name']} is null"
-                if value is None
-                else f"slots.{item['name']} = {rhs}"
-            )
-        raw = " and ".join(parts) or "true"
-    try:
-        return parse_condition(raw)
-    except ConditionSyntaxError as exc:
-        problems.add(doc, path, f"bad condition: {exc}")
-        return None
-
-
-def read_domain(doc: Document | None, problems: Problems) -> Domain:
-    """Intents, entities, slots, responses, custom actions and session config."""
-    if doc is None:
-        return Domain()
-    data = _mapping(doc, problems, (), doc.data)
+    for key in data:
+        if key not in DOMAIN_KEYS:
+            problems.add(doc, (key,), f"unknown domain key {key!r} (ignored)", "warning")
     slots = {
-        str(name): _slot(doc, problems, str(name), raw)
+        str(name): read_slot(doc, problems, str(name), raw)
         for name, raw in _mapping(doc, problems, ("slots",), data.get("slots")).items()
     }
     responses = {
-        str(name): _response(doc, problems, str(name), raw)
+        str(name): read_response(doc, problems, str(name), raw)
         for name, raw in _mapping(doc, problems, ("responses",), data.get("responses")).items()
     }
     for name in responses:
@@ -207,15 +62,64 @@ def read_domain(doc: Document | None, problems: Problems) -> Domain:
     if not isinstance(expiration, int | float):
         problems.add(doc, ("session_config", "session_expiration_time"), "must be minutes")
         expiration = 60
+    forms = _mapping(doc, problems, ("forms",), data.get("forms"))
     return Domain(
-        intents=_names(doc, problems, ("intents",), data.get("intents")),
-        entities=_names(doc, problems, ("entities",), data.get("entities")),
+        intents=names(doc, problems, ("intents",), data.get("intents")),
+        entities=names(doc, problems, ("entities",), data.get("entities")),
         slots=slots,
         responses=responses,
-        actions=_names(doc, problems, ("actions",), data.get("actions")),
+        actions=names(doc, problems, ("actions",), data.get("actions")),
         session_expiration_minutes=float(expiration),
         carry_over_slots=bool(session.get("carry_over_slots_to_new_session", True)),
+        forms={str(name): doc.file for name in forms},
     )
+
+
+def merge_domains(parts: Sequence[tuple[Document, Domain]], problems: Problems) -> Domain:
+    """One domain from several files; duplicates keep the first definition (a warning)."""
+    if not parts:
+        return Domain()
+    merged = parts[0][1]
+    for doc, part in parts[1:]:
+        tables: dict[str, dict[str, Any]] = {}
+        for kind, mine, theirs in (
+            ("slots", merged.slots, part.slots),
+            ("responses", merged.responses, part.responses),
+            ("forms", merged.forms, part.forms),
+        ):
+            table = dict(mine)
+            for name, item in theirs.items():
+                if name in table:
+                    earlier = table[name]
+                    first = earlier if isinstance(earlier, str) else getattr(earlier, "file", "")
+                    problems.add(
+                        doc,
+                        (kind, name),
+                        f"also defined in {first}; the definition there is used",
+                        "warning",
+                    )
+                else:
+                    table[name] = item
+            tables[kind] = table
+        session_default = Domain()
+        session_first = (
+            merged.session_expiration_minutes,
+            merged.carry_over_slots,
+        ) != (session_default.session_expiration_minutes, session_default.carry_over_slots)
+        merged = dataclasses.replace(
+            merged,
+            intents=tuple(dict.fromkeys((*merged.intents, *part.intents))),
+            entities=tuple(dict.fromkeys((*merged.entities, *part.entities))),
+            actions=tuple(dict.fromkeys((*merged.actions, *part.actions))),
+            slots=tables["slots"],
+            responses=tables["responses"],
+            forms=tables["forms"],
+            session_expiration_minutes=merged.session_expiration_minutes
+            if session_first
+            else part.session_expiration_minutes,
+            carry_over_slots=merged.carry_over_slots if session_first else part.carry_over_slots,
+        )
+    return merged
 
 
 def _expand(value: str, doc: Document, problems: Problems, path: KeyPath) -> str:
@@ -229,7 +133,8 @@ def _expand(value: str, doc: Document, problems: Problems, path: KeyPath) -> str
 
 
 def read_endpoints(doc: Document | None, problems: Problems) -> Endpoints:
-    """``action_endpoint: {url, timeout}`` and ``tracker_store: {type, ...}``."""
+    """``action_endpoint: {url, timeout}``, ``tracker_store: {type, ...}`` and, kept as
+    written for an LLM command generator, ``model_groups``."""
     if doc is None:
         return Endpoints()
     data = _mapping(doc, problems, (), doc.data)
@@ -252,6 +157,13 @@ def read_endpoints(doc: Document | None, problems: Problems) -> Endpoints:
             doc, problems, ("tracker_store",), data.get("tracker_store")
         ).items()
     }
+    groups = data.get("model_groups") or []
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        problems.add(doc, ("model_groups",), "must be a list of {id, models}")
+        groups = []
     return Endpoints(
-        action_endpoint=url or None, action_timeout=float(timeout), tracker_store=store
+        action_endpoint=url or None,
+        action_timeout=float(timeout),
+        tracker_store=store,
+        model_groups=tuple(groups),
     )

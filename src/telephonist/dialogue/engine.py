@@ -61,7 +61,7 @@ class Engine:
             random.Random(seed),
             has_action_server,
         )
-        self.understanding = Understanding(self.executor, project.config.fallback_threshold)
+        self.understanding = Understanding(self.executor, project.config)
 
     def new_tracker(self, conversation_id: str) -> Tracker:
         """A tracker with every slot at its initial value."""
@@ -72,6 +72,15 @@ class Engine:
         """Apply ``event`` and run flows until the assistant waits (or needs an action)."""
         run = Run(tracker)
         now = self.now()
+        if (
+            tracker.stack
+            and self.executor.code_changed(tracker)
+            and not isinstance(event, SessionStart)
+        ):
+            tracker.stack.clear()
+            self.executor.push(run, "pattern_code_change")
+            self.executor.advance(run)
+            return run
         if isinstance(event, SessionStart):
             self.session_start(run, dict(event.metadata))
         elif isinstance(event, UserText):

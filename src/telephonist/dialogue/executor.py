@@ -2,8 +2,10 @@
 
 Sync and pure: it reads the project and mutates one :class:`Tracker` through a per-turn
 :class:`Run`. A custom action does not run here: the executor stops with
-``run.pending_action`` set, the caller performs the HTTP call, then calls
-:meth:`Executor.apply_action_result` and :meth:`Executor.advance` again.
+``run.pending_action`` set, the caller performs it (action server), then calls
+:meth:`Executor.apply_action_result` and :meth:`Executor.advance` again. A collect step can
+hand its question (``action_ask_<slot>``), its filling (a ``custom`` slot mapping) or its
+validation (``validate_<slot>``) to a custom action the same way.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from telephonist.dialogue.builtin_actions import BuiltinActions
+from telephonist.dialogue.flow_stack import NO_REASK, FlowStack, Run
 from telephonist.dialogue.model import (
     END,
     ActionStep,
@@ -28,31 +30,15 @@ from telephonist.dialogue.model import (
 from telephonist.dialogue.project import Project
 from telephonist.dialogue.responses import render
 from telephonist.dialogue.slot_filling import coerce
-from telephonist.dialogue.tracker import Frame, FrameKind, Tracker
+from telephonist.dialogue.tracker import Frame
 
 __all__ = ["NO_REASK", "Executor", "Run"]
 
 logger = logging.getLogger(__name__)
-NO_REASK = {"pattern_user_silence", "pattern_repeat_bot_messages"}
 MAX_STEPS = 500
 
 
-@dataclass(slots=True)
-class Run:
-    """What one turn has produced so far."""
-
-    tracker: Tracker
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    hang_up: bool = False
-    transfer_to: str | None = None
-    pending_action: str | None = None
-    completed_user_flow: bool = False
-    listen: bool = False
-    ended: bool = False
-    repeated: bool = False
-
-
-class Executor:
+class Executor(FlowStack):
     """Executes steps of the project's flows on a tracker."""
 
     def __init__(
@@ -63,63 +49,10 @@ class Executor:
         rng: random.Random,
         has_action_server: bool,
     ) -> None:
-        self.project = project
-        self.domain = project.domain
-        self.now = now
+        super().__init__(project, now)
         self.rng = rng
         self.has_action_server = has_action_server
         self.builtins = BuiltinActions(self, transfer_number)
-
-    # -- stack -------------------------------------------------------------------------------
-    def flow(self, flow_id: str) -> Flow:
-        """The flow with ``flow_id`` (a KeyError is an internal error: checks prevent it)."""
-        return self.project.flows[flow_id]
-
-    def push(
-        self,
-        run: Run,
-        flow_id: str,
-        kind: FrameKind | None = None,
-        context: dict[str, Any] | None = None,
-    ) -> None:
-        """Start a flow on top of the stack."""
-        if kind is None:
-            kind = "pattern" if flow_id.startswith("pattern_") else "user"
-        run.tracker.stack.append(Frame(flow_id, kind, None, "ready", dict(context or {})))
-        run.tracker.record({"event": "flow_started", "flow_id": flow_id}, self.now())
-
-    def end_frame(self, run: Run, completed: bool) -> Frame:
-        """Pop the top frame, resetting the slots its flow collected."""
-        tracker = run.tracker
-        frame = tracker.stack.pop()
-        flow = self.project.flows.get(frame.flow_id)
-        if flow is not None and frame.kind != "pattern":
-            self.reset_collected(run, flow)
-        tracker.record(
-            {
-                "event": "flow_completed" if completed else "flow_cancelled",
-                "flow_id": frame.flow_id,
-            },
-            self.now(),
-        )
-        if completed and frame.kind == "user" and not tracker.stack:
-            run.completed_user_flow = True
-        below = tracker.top
-        if below is not None and below.state == "waiting" and frame.flow_id not in NO_REASK:
-            below.state = "ready"
-        return frame
-
-    def reset_collected(self, run: Run, flow: Flow) -> None:
-        """Clear the slots a finished flow collected (unless persisted / not to be reset)."""
-        for step in flow.steps:
-            if (
-                isinstance(step, CollectStep)
-                and step.reset_after_flow_ends
-                and step.slot not in flow.persisted_slots
-            ):
-                slot = self.domain.slots.get(step.slot)
-                initial = None if slot is None else slot.initial_value
-                run.tracker.set_slot(step.slot, initial, self.now())
 
     def set_slot(self, run: Run, name: str, value: Any) -> None:
         """Set a slot, converting the value to the slot's type."""
@@ -153,7 +86,7 @@ class Executor:
                 return
             frame = tracker.top
             if frame is None:
-                if run.completed_user_flow and not (run.hang_up or run.ended or run.transfer_to):
+                if run.completed_user_flow:
                     run.completed_user_flow = False
                     self.push(run, "pattern_completed")
                     continue
@@ -173,6 +106,8 @@ class Executor:
                 frame.state = "ready"
                 self.goto_next(run, frame, step)
                 continue
+            if frame.state != "ready":  # an action it waited for never reported back
+                frame.state = "ready"
             self.run_step(run, frame, flow, step)
         raise RuntimeError("flow loop: too many steps without waiting for the caller")
 
@@ -197,9 +132,15 @@ class Executor:
             if filled and not step.ask_before_filling:
                 self.goto_next(run, frame, step)
                 return
+            collect = {"event": "collect", "slot": step.slot, "flow_id": flow.id}
+            if step.utter not in self.domain.responses and step.ask_action in self.domain.actions:
+                tracker.record(collect, self.now())
+                frame.state = "asking"
+                self.custom_action(run, step.ask_action)
+                return
             self.say(run, step.utter)
             frame.state = "waiting"
-            tracker.record({"event": "collect", "slot": step.slot, "flow_id": flow.id}, self.now())
+            tracker.record(collect, self.now())
         elif isinstance(step, ActionStep):
             self.run_action(run, frame, step)
         elif isinstance(step, SetSlotsStep):
@@ -226,12 +167,46 @@ class Executor:
             self.builtins.run(run, frame, name)
             if run.tracker.stack and run.tracker.top is frame and frame.step_id == step.id:
                 self.goto_next(run, frame, step)
-        elif not self.has_action_server:
+        else:
+            self.custom_action(run, name)
+
+    def custom_action(self, run: Run, name: str) -> None:
+        """Suspend the run until the action server has run ``name``."""
+        if not self.has_action_server:
             logger.error("dialogue.no_action_server action=%s", name)
             self.internal_error(run)
-        else:
-            run.pending_action = name
-            run.tracker.record({"event": "action", "name": name}, self.now())
+            return
+        run.pending_action = name
+        run.tracker.record({"event": "action", "name": name}, self.now())
+
+    def validate(self, run: Run, frame: Frame, step: CollectStep) -> None:
+        """Check the filled slot: rejections, then ``validate_<slot>`` when the domain lists
+        it. A rejected value is cleared and the question asked again."""
+        scope = {"slots": run.tracker.slots, "context": frame.context}
+        frame.state = "ready"
+        slot = self.domain.slots.get(step.slot)
+        for rejection in (*(slot.rejections if slot else ()), *step.rejections):
+            if rejection.condition.evaluate(scope):
+                if rejection.utter:
+                    self.say(run, rejection.utter)
+                run.tracker.record(
+                    {
+                        "event": "slot_rejected",
+                        "name": step.slot,
+                        "value": run.tracker.slots.get(step.slot),
+                    },
+                    self.now(),
+                )
+                run.tracker.set_slot(step.slot, None, self.now())
+                if slot is not None and slot.refill_utter:  # asks again in its own words
+                    self.say(run, slot.refill_utter)
+                    frame.state = "waiting"
+                return
+        if f"validate_{step.slot}" in self.domain.actions:
+            frame.state = "validating"
+            self.custom_action(run, f"validate_{step.slot}")
+            return
+        self.goto_next(run, frame, step)
 
     def apply_action_result(
         self,
@@ -239,7 +214,7 @@ class Executor:
         events: list[dict[str, Any]],
         responses: list[dict[str, Any]],
     ) -> None:
-        """Apply what the action server returned and move past the action step."""
+        """Apply what the action server returned and move past the action."""
         run.pending_action = None
         tracker = run.tracker
         for event in events:
@@ -263,10 +238,28 @@ class Executor:
                 )
                 tracker.record({"event": "bot", "text": str(response["text"])}, self.now())
         frame = tracker.top
+        step = None
         if frame is not None and frame.step_id is not None:
             step = self.flow(frame.flow_id).step(frame.step_id)
-            if step is not None:
-                self.goto_next(run, frame, step)
+        if frame is None or step is None:
+            return
+        if isinstance(step, CollectStep) and frame.state != "ready":
+            self.resume_collect(run, frame, step)
+        else:
+            self.goto_next(run, frame, step)
+
+    def resume_collect(self, run: Run, frame: Frame, step: CollectStep) -> None:
+        """After ``action_ask_<slot>`` wait for the answer; after a filling or validating
+        action go on if the slot holds a value, else ask again."""
+        state, frame.state = frame.state, "ready"
+        if state == "asking":
+            frame.state = "waiting"
+        elif run.tracker.slots.get(step.slot) is None:
+            return
+        elif state == "filling":
+            self.validate(run, frame, step)
+        else:
+            self.goto_next(run, frame, step)
 
     def internal_error(self, run: Run) -> None:
         """Drop the running flows and say the internal-error pattern."""

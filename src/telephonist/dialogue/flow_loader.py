@@ -12,6 +12,7 @@ from typing import Any
 
 from telephonist.dialogue.conditions import Condition, ConditionSyntaxError, parse_condition
 from telephonist.dialogue.model import (
+    ALL_FLOWS,
     END,
     ActionStep,
     Branch,
@@ -21,11 +22,11 @@ from telephonist.dialogue.model import (
     Flow,
     LinkStep,
     NoopStep,
-    Rejection,
     SetSlotsStep,
     Step,
     Trigger,
 )
+from telephonist.dialogue.slot_loader import rejections
 from telephonist.dialogue.source import Document, KeyPath, Problems
 
 __all__ = ["read_flows"]
@@ -42,8 +43,32 @@ _COLLECT_KEYS = {
     "dtmf",
     "id",
     "next",
+    "force_slot_filling",
+    "ask_confirm_digressions",
+    "block_digressions",
+}
+_FLOW_KEYS = {
+    "description",
+    "name",
+    "steps",
+    "nlu_trigger",
+    "if",
+    "persisted_slots",
+    "always_include_in_prompt",
+    "run_pattern_completed",
+    "ask_confirm_digressions",
+    "block_digressions",
 }
 CHANNEL = "twilio_media_streams"
+
+
+def digressions(raw: Any) -> tuple[str, ...]:
+    """``true`` (every flow), ``false``/absent (none) or a list of flow ids."""
+    if raw is True:
+        return (ALL_FLOWS,)
+    if not raw:
+        return ()
+    return tuple(str(f) for f in (raw if isinstance(raw, list) else [raw]))
 
 
 class _FlowReader:
@@ -132,6 +157,8 @@ class _FlowReader:
             elif kind == "link":
                 made = LinkStep(step_id, nxt, line, value)
             else:
+                if "mcp_server" in raw:
+                    self.add((*path, "mcp_server"), "calling an MCP tool is not supported")
                 made = CallStep(step_id, nxt, line, value)
             self.steps.insert(pos, made)
         elif kind == "set_slots":
@@ -160,16 +187,7 @@ class _FlowReader:
         slot = str(raw["collect"])
         for key in raw:
             if key not in _COLLECT_KEYS:
-                self.add((*path, key), f"unknown collect option {key!r}")
-        rejections = []
-        for i, item in enumerate(raw.get("rejections") or []):
-            rpath = (*path, "rejections", i)
-            if not isinstance(item, dict) or "if" not in item:
-                self.add(rpath, "a rejection needs 'if' and 'utter'")
-                continue
-            cond = self.condition((*rpath, "if"), item["if"])
-            if cond is not None:
-                rejections.append(Rejection(cond, item.get("utter")))
+                self.add((*path, key), f"collect option {key!r} is not supported")
         return CollectStep(
             step_id,
             nxt,
@@ -178,9 +196,13 @@ class _FlowReader:
             utter=str(raw.get("utter") or f"utter_ask_{slot}"),
             ask_before_filling=bool(raw.get("ask_before_filling", False)),
             reset_after_flow_ends=bool(raw.get("reset_after_flow_ends", True)),
-            rejections=tuple(rejections),
+            rejections=rejections(self.doc, self.problems, (*path, "rejections"), dict(raw)),
             silence_timeout=self.silence_timeout(raw.get("silence_timeout"), path),
             dtmf=self.dtmf(raw.get("dtmf"), (*path, "dtmf")),
+            description=str(raw.get("description") or ""),
+            force_slot_filling=bool(raw.get("force_slot_filling", False)),
+            ask_confirm_digressions=digressions(raw.get("ask_confirm_digressions")),
+            block_digressions=digressions(raw.get("block_digressions")),
         )
 
     def silence_timeout(self, raw: Any, path: KeyPath) -> float | None:
@@ -202,8 +224,8 @@ class _FlowReader:
             self.add(path, "must be a mapping with length or finish_on_key")
             return None
         length, key = raw.get("length"), raw.get("finish_on_key")
-        if (length is None) == (key is None):
-            self.add(path, "set exactly one of length and finish_on_key")
+        if length is not None and key is not None:
+            self.add(path, "set only one of length and finish_on_key")
         if length is not None and (not isinstance(length, int) or length < 1):
             self.add((*path, "length"), "must be a positive whole number")
             length = None
@@ -215,7 +237,10 @@ class _FlowReader:
             self.add((*path, "map"), "must map keys to slot values")
             mapping = {}
         return DtmfSpec(
-            length, None if key is None else str(key), {str(k): str(v) for k, v in mapping.items()}
+            length,
+            None if key is None else str(key),
+            {str(k): str(v) for k, v in mapping.items()},
+            bool(raw.get("allow_audio_input", True)),
         )
 
 
@@ -256,6 +281,9 @@ def read_flows(doc: Document | None, problems: Problems) -> dict[str, Flow]:
         if not isinstance(raw, dict):
             reader.add(path, "must be a mapping with steps")
             continue
+        for key in raw:
+            if key not in _FLOW_KEYS:
+                problems.add(doc, (*path, key), f"flow key {key!r} is not supported", "warning")
         reader.step_list(raw.get("steps"), (*path, "steps"), "")
         guard = raw.get("if")
         persisted = raw.get("persisted_slots") or []
@@ -269,5 +297,10 @@ def read_flows(doc: Document | None, problems: Problems) -> dict[str, Flow]:
             persisted_slots=tuple(str(s) for s in persisted),
             file=doc.file,
             line=doc.line(path),
+            name=str(raw.get("name") or ""),
+            always_include_in_prompt=bool(raw.get("always_include_in_prompt", False)),
+            run_pattern_completed=bool(raw.get("run_pattern_completed", True)),
+            ask_confirm_digressions=digressions(raw.get("ask_confirm_digressions")),
+            block_digressions=digressions(raw.get("block_digressions")),
         )
     return flows

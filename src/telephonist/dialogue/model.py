@@ -13,6 +13,7 @@ from typing import Any, Literal
 from telephonist.dialogue.conditions import Condition
 
 __all__ = [
+    "ALL_FLOWS",
     "END",
     "ActionStep",
     "Branch",
@@ -38,29 +39,47 @@ __all__ = [
 ]
 
 END = "END"
-SlotType = Literal["text", "bool", "float", "categorical", "any"]
+SlotType = Literal["text", "bool", "float", "categorical", "list", "any"]
+ALL_FLOWS = "*"  # ``block_digressions: true`` / ``ask_confirm_digressions: true``
 
 
 @dataclass(frozen=True, slots=True)
 class SlotMapping:
-    """How a slot is filled: ``from_entity``, ``from_intent``, ``from_text`` or ``controlled``."""
+    """How a slot is filled: ``from_entity``, ``from_intent``, ``from_trigger_intent``,
+    ``from_text``, ``from_llm`` (by a command generator; see ``commands``), ``custom``
+    (by ``action``, a custom action) or ``controlled`` (only flows and actions set it).
+
+    ``active_flows`` restricts an NLU mapping to those flows (Rasa's ``conditions:
+    [{active_flow: ...}]``).
+    """
 
     type: str
     entity: str | None = None
     intents: tuple[str, ...] = ()
     not_intents: tuple[str, ...] = ()
     value: Any = None
+    action: str | None = None
+    active_flows: tuple[str, ...] = ()
+    role: str | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """A named piece of conversation memory."""
+    """A named piece of conversation memory; ``file`` is the domain file defining it."""
 
     name: str
     type: SlotType
     values: tuple[str, ...] = ()
     initial_value: Any = None
     mappings: tuple[SlotMapping, ...] = ()
+    file: str = ""
+    rejections: tuple[Rejection, ...] = ()  # ``validation: {rejections, refill_utter}``
+    refill_utter: str | None = None
+
+    def fills_from_llm(self) -> bool:
+        """True when a command generator (an LLM) is meant to fill this slot."""
+        return any(m.type == "from_llm" for m in self.mappings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +91,17 @@ class ResponseVariation:
     ssml: str | None = None
     voice: str | None = None
     allow_interruptions: bool = True
+    jinja: bool = False  # ``metadata: {template: jinja}``: ``{{ ... }}`` placeholders
+    channel: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """An ``utter_*`` response with its variations."""
+    """An ``utter_*`` response with its variations; ``file`` is the domain file defining it."""
 
     name: str
     variations: tuple[ResponseVariation, ...]
+    file: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +115,7 @@ class Domain:
     actions: tuple[str, ...] = ()
     session_expiration_minutes: float = 60.0
     carry_over_slots: bool = True
+    forms: Mapping[str, str] = field(default_factory=dict)  # form name → domain file
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,21 +138,35 @@ class NluData:
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """``config.yml``: language, assistant id and NLU options."""
+    """``config.yml``: language, assistant id and NLU options.
+
+    ``topic_change_confidence`` and ``topic_change_margin``: while a question waits, an
+    intent that starts another flow takes over only with at least this confidence and this
+    lead over the next intent; otherwise the message answers the question.
+    ``command_generator`` is the pipeline entry of an LLM command generator, as written
+    (``name``, ``llm``, ``prompt_template``, ...), for the engine that runs it.
+    """
 
     language: str = "en"
     assistant_id: str = "assistant"
     fallback_threshold: float = 0.3
     transfer_number: str | None = None
+    topic_change_confidence: float = 0.8
+    topic_change_margin: float = 0.3
+    command_generator: Mapping[str, Any] | None = None
+    pipeline: tuple[str, ...] = ()
+    policies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    """``endpoints.yml``: the action server and the conversation store."""
+    """``endpoints.yml``: the action server and the conversation store, and, kept as
+    written for an LLM command generator, ``model_groups``."""
 
     action_endpoint: str | None = None
     action_timeout: float = 5.0
     tracker_store: Mapping[str, Any] = field(default_factory=dict)
+    model_groups: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +184,7 @@ class DtmfSpec:
     length: int | None = None
     finish_on_key: str | None = None
     mapping: Mapping[str, str] = field(default_factory=dict)
+    allow_audio_input: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +204,12 @@ class _StepBase:
 
 @dataclass(frozen=True, slots=True)
 class CollectStep(_StepBase):
-    """Ask for a slot (unless filled) and wait for the answer."""
+    """Ask for a slot (unless filled) and wait for the answer.
+
+    The question is the response ``utter`` or, when the domain lists it, the custom action
+    ``action_ask_<slot>``. ``force_slot_filling``: the answer always fills the slot (no
+    topic change, no correction). ``description`` guides an LLM command generator.
+    """
 
     slot: str
     utter: str
@@ -175,6 +218,15 @@ class CollectStep(_StepBase):
     rejections: tuple[Rejection, ...] = ()
     silence_timeout: float | None = None
     dtmf: DtmfSpec | None = None
+    description: str = ""
+    force_slot_filling: bool = False
+    ask_confirm_digressions: tuple[str, ...] = ()
+    block_digressions: tuple[str, ...] = ()
+
+    @property
+    def ask_action(self) -> str:
+        """The custom action that may ask this question instead of a response."""
+        return f"action_ask_{self.slot}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +286,16 @@ class Flow:
     file: str = ""
     line: int | None = None
     step_paths: Mapping[str, tuple[str | int, ...]] = field(default_factory=dict)
+    name: str = ""
+    always_include_in_prompt: bool = False
+    run_pattern_completed: bool = True
+    ask_confirm_digressions: tuple[str, ...] = ()
+    block_digressions: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        """How the flow is named to a caller (``name``, else the id with spaces)."""
+        return self.name or self.id.replace("_", " ")
 
     def step(self, step_id: str) -> Step | None:
         """The step with ``step_id``, or None."""
@@ -245,3 +307,7 @@ class Flow:
     def collected_slots(self) -> tuple[str, ...]:
         """Slots this flow asks for, in step order."""
         return tuple(s.slot for s in self.steps if isinstance(s, CollectStep))
+
+    def called_flows(self) -> tuple[str, ...]:
+        """Flows this flow runs with ``call`` steps."""
+        return tuple(s.flow for s in self.steps if isinstance(s, CallStep))

@@ -1,31 +1,25 @@
-"""Built-in patterns, responses and slots. A project overrides any of them by defining a
-flow, response or slot with the same name."""
+"""Built-in patterns: the flows Rasa runs for conversation repair. A project overrides any of
+them by defining a flow with the same id.
+
+On a phone there is no knowledge base, chit-chat model or rephraser unless one is configured:
+``pattern_search`` and ``pattern_chitchat`` say so in one short sentence and the
+conversation goes on where it was.
+"""
 
 from __future__ import annotations
 
+from telephonist.dialogue.defaults import DEFAULT_RESPONSES, DEFAULT_SLOTS
 from telephonist.dialogue.flow_loader import read_flows
-from telephonist.dialogue.model import Flow, Response, ResponseVariation, Slot
+from telephonist.dialogue.model import Flow
 from telephonist.dialogue.source import Problems, parse_document
 
 __all__ = [
-    "BUILTIN_ACTIONS",
     "DEFAULT_RESPONSES",
     "DEFAULT_SLOTS",
+    "INTERNAL_PATTERNS",
     "PATTERN_IDS",
     "default_patterns",
 ]
-
-BUILTIN_ACTIONS = (
-    "action_listen",
-    "action_hangup",
-    "action_restart",
-    "action_transfer_call",
-    "action_session_start",
-    "action_repeat_bot_messages",
-    "action_cancel_flow",
-    "action_correct_flow_slot",
-    "action_clean_stack",
-)
 
 _PATTERNS = """
 flows:
@@ -58,7 +52,21 @@ flows:
   pattern_cannot_handle:
     description: The assistant did not understand the caller.
     steps:
-      - action: utter_ask_rephrase
+      - noop: true
+        next:
+          - if: context.reason is "cannot_handle_chitchat"
+            then: cannot
+          - if: context.reason is "cannot_handle_not_supported"
+            then: cannot
+          - if: context.reason is "cannot_handle_no_relevant_answer"
+            then:
+              - action: utter_no_relevant_answer_found
+                next: END
+          - else:
+              - action: utter_ask_rephrase
+                next: END
+      - id: cannot
+        action: utter_cannot_handle
   pattern_cancel_flow:
     description: The caller wants to stop what they were doing.
     nlu_trigger:
@@ -74,7 +82,12 @@ flows:
     description: The caller changed a value they gave earlier.
     steps:
       - action: action_correct_flow_slot
-      - action: utter_corrected_previous_input
+        next:
+          - if: not context.is_reset_only
+            then:
+              - action: utter_corrected_previous_input
+                next: END
+          - else: END
   pattern_repeat_bot_messages:
     description: The caller asked the assistant to repeat itself.
     nlu_trigger:
@@ -91,6 +104,59 @@ flows:
     description: Something went wrong inside the assistant or an action.
     steps:
       - action: utter_internal_error_rasa
+  pattern_restart:
+    description: The caller wants to start over.
+    nlu_trigger:
+      - intent: restart
+    steps:
+      - action: action_restart
+  pattern_chitchat:
+    description: Small talk the assistant has no flow for.
+    steps:
+      - action: utter_cannot_handle
+  pattern_search:
+    description: A question for a knowledge base; none is configured on this line.
+    steps:
+      - action: utter_no_knowledge_base
+  pattern_clarification:
+    description: The request could mean several flows; ask which one.
+    steps:
+      - action: action_clarify_flows
+      - action: utter_clarification_options_rasa
+  pattern_skip_question:
+    description: The caller wants to skip a question that must be answered.
+    steps:
+      - action: utter_skip_question_answer
+  pattern_continue_interrupted:
+    description: A flow that interrupted another one ended; go back to the first one.
+    steps:
+      - action: utter_flow_continue_interrupted
+  pattern_code_change:
+    description: The assistant changed during the conversation; start again.
+    steps:
+      - action: utter_inform_code_change
+      - action: action_clean_stack
+  pattern_handle_digressions:
+    description: The caller asked for another flow where the question is protected.
+    steps:
+      - noop: true
+        next:
+          - if: context.ask_confirm
+            then: confirm
+          - else: block
+      - id: confirm
+        collect: continue_previous_flow
+        ask_before_filling: true
+        next:
+          - if: slots.continue_previous_flow
+            then: block
+          - else: digress
+      - id: block
+        action: action_block_digressions
+        next: END
+      - id: digress
+        action: action_continue_digression
+        next: END
 """
 
 PATTERN_IDS = (
@@ -104,29 +170,18 @@ PATTERN_IDS = (
     "pattern_repeat_bot_messages",
     "pattern_human_handoff",
     "pattern_internal_error",
+    "pattern_restart",
+    "pattern_chitchat",
+    "pattern_search",
+    "pattern_clarification",
+    "pattern_skip_question",
+    "pattern_continue_interrupted",
+    "pattern_code_change",
+    "pattern_handle_digressions",
 )
-
-_TEXTS = {
-    "utter_ask_still_there": "Hello, are you still there?",
-    "utter_inform_hangup": "I haven't heard from you, so I'll end our conversation shortly.",
-    "utter_ask_rephrase": "I'm sorry, I didn't quite understand that. Could you rephrase?",
-    "utter_can_do_something_else": "Is there anything else I can help you with?",
-    "utter_flow_cancelled_rasa": "Okay, I've stopped that.",
-    "utter_corrected_previous_input": "Okay, I've updated that.",
-    "utter_internal_error_rasa": "Sorry, I'm having trouble with that right now. "
-    "Please try again later.",
-    "utter_transfer_call": "Please hold while I connect you to a person.",
-    "utter_human_handoff_not_available": "Sorry, I can't connect you to a person right now.",
-}
-DEFAULT_RESPONSES = {
-    name: Response(name, (ResponseVariation(text),)) for name, text in _TEXTS.items()
-}
-DEFAULT_SLOTS = {
-    "silence_timeout": Slot("silence_timeout", "float"),
-    "consecutive_silence_timeouts": Slot("consecutive_silence_timeouts", "float", (), 0.0),
-    "session_started_metadata": Slot("session_started_metadata", "any"),
-    "transfer_number": Slot("transfer_number", "text"),
-}
+# Rasa patterns that describe its own collect machinery: the built-in engine's collect
+# steps do this work, so an override is not run.
+INTERNAL_PATTERNS = ("pattern_collect_information", "pattern_validate_slot")
 
 
 def default_patterns(has_greeting: bool) -> dict[str, Flow]:

@@ -1,6 +1,9 @@
 """An assistant project directory: read every file, merge the built-ins, check it.
 
-config.yml  domain.yml  endpoints.yml  data/*.yml (nlu: and flows: sections)
+Rasa's layout (see ``layout``): config.yml, endpoints.yml, domain.yml and/or domain/, and
+data/ (``nlu:`` and ``flows:`` sections in any file, any depth). When a problem makes the
+others follow-on noise — an unreadable file, no domain, an assistant made of stories and
+rules — only that root cause is reported.
 """
 
 from __future__ import annotations
@@ -9,15 +12,32 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from telephonist.dialogue.domain_loader import read_config, read_domain, read_endpoints
+from telephonist.dialogue.config_loader import read_config
+from telephonist.dialogue.defaults import DEFAULT_RESPONSES, DEFAULT_SLOTS
+from telephonist.dialogue.domain_loader import (
+    DOMAIN_KEYS,
+    merge_domains,
+    read_domain,
+    read_endpoints,
+)
 from telephonist.dialogue.flow_loader import read_flows
+from telephonist.dialogue.layout import Layout, find_layout
+from telephonist.dialogue.legacy import (
+    LegacyUse,
+    find_legacy,
+    legacy_data_problem,
+    legacy_problems,
+    old_training_format,
+)
 from telephonist.dialogue.model import Config, Domain, Endpoints, Flow, NluData
 from telephonist.dialogue.nlu_data import merge_nlu, read_nlu
-from telephonist.dialogue.patterns import DEFAULT_RESPONSES, DEFAULT_SLOTS, default_patterns
+from telephonist.dialogue.patterns import default_patterns
 from telephonist.dialogue.source import Document, Problem, Problems, load_document
 from telephonist.errors import ConfigError
 
 __all__ = ["Problem", "Project", "check_project", "load_project", "read_project"]
+
+_DATA_KEYS = {"version", "nlu", "flows", "stories", "rules", "responses"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +52,7 @@ class Project:
     endpoints: Endpoints
     user_flow_ids: tuple[str, ...] = ()
     sources: Mapping[str, Document] = field(default_factory=dict)
+    legacy: tuple[LegacyUse, ...] = ()
 
     @property
     def language(self) -> str:
@@ -48,59 +69,117 @@ class Project:
         return tuple(e.text for items in self.nlu.examples.values() for e in items)
 
 
-def _optional(path: Path, file: str, problems: Problems) -> Document | None:
-    return load_document(path, file, problems) if path.exists() else None
+def _load(layout: Layout, path: Path | None, problems: Problems) -> Document | None:
+    return None if path is None else load_document(path, layout.display(path), problems)
+
+
+def _domain_docs(layout: Layout, problems: Problems) -> list[Document]:
+    """The parsed domain files; a file under domain/ without domain keys is skipped."""
+    docs = []
+    for path in layout.domain:
+        doc = _load(layout, path, problems)
+        if doc is None:
+            continue
+        keys = set(doc.data) if isinstance(doc.data, dict) else set()
+        if doc.data is not None and not keys & DOMAIN_KEYS:
+            where = "data/" if keys & {"flows", "nlu"} else "another directory"
+            problems.add(doc, (), f"not a domain file (ignored); move it to {where}", "warning")
+            continue
+        docs.append(doc)
+    return docs
+
+
+def _root_causes(
+    layout: Layout, unreadable: list[Problem], problems: Problems, has_data: bool
+) -> list[Problem]:
+    """Problems that make every other report noise: unreadable files, training data only in
+    formats not read, no domain at all. Markdown files beside YAML ones are plain errors."""
+    old_formats = [
+        legacy_data_problem(layout.display(p), kind)
+        for p in layout.legacy_data
+        if (kind := old_training_format(p)) is not None
+    ]
+    if unreadable:
+        return unreadable + old_formats
+    if old_formats and not has_data:
+        return old_formats
+    if not layout.domain:
+        return [
+            Problem(
+                "domain.yml",
+                None,
+                "",
+                "missing: a project needs a domain (domain.yml, or YAML files under domain/)",
+            )
+        ]
+    problems.items.extend(old_formats)
+    if layout.config is None and (layout.root / "config").is_dir():
+        problems.items.append(
+            Problem(
+                "config.yml",
+                None,
+                "",
+                "missing, so defaults apply; config/*.yml is not read (Rasa too reads "
+                "config.yml unless given -c): copy the one to use to config.yml",
+                "warning",
+            )
+        )
+    return []
 
 
 def read_project(path: Path) -> tuple[Project, list[Problem]]:
-    """Read a project without raising for its content; returns it with every problem found."""
+    """Read a project without raising for its content; returns it with every problem found
+    (or only the root cause, when the rest would follow from it)."""
     from telephonist.dialogue.checks import check  # checks need the Project type
 
     root = Path(path)
-    problems = Problems()
     if not root.is_dir():
         raise ConfigError("not a project directory", file=str(root))
-    docs: dict[str, Document] = {}
-    for name in ("config.yml", "domain.yml", "endpoints.yml"):
-        doc = _optional(root / name, name, problems)
-        if doc is not None:
-            docs[name] = doc
-    if not (root / "domain.yml").exists():
-        problems.items.append(Problem("domain.yml", None, "", "missing: a project needs a domain"))
-    data_files = sorted((root / "data").rglob("*.yml")) + sorted((root / "data").rglob("*.yaml"))
+    layout = find_layout(root)
+    problems = Problems()
+    config_doc = _load(layout, layout.config, problems)
+    endpoints_doc = _load(layout, layout.endpoints, problems)
+    domain_docs = _domain_docs(layout, problems)
+    data_docs = [d for p in layout.data if (d := _load(layout, p, problems)) is not None]
+    docs = {d.file: d for d in (config_doc, endpoints_doc, *domain_docs, *data_docs) if d}
+    unreadable = list(problems.errors)
+    domain = merge_domains([(d, read_domain(d, problems)) for d in domain_docs], problems)
+    legacy = find_legacy(data_docs, domain.forms)
     flows: dict[str, Flow] = {}
     nlu_parts = []
-    for file in data_files:
-        display = file.relative_to(root).as_posix()
-        doc = load_document(file, display, problems)
-        if doc is None:
-            continue
-        docs[display] = doc
+    for doc in data_docs:
+        for key in doc.data if isinstance(doc.data, dict) else ():
+            if key not in _DATA_KEYS:
+                problems.add(doc, (key,), f"unknown training data key {key!r} (ignored)", "warning")
         nlu_parts.append(read_nlu(doc, problems))
         for flow_id, flow in read_flows(doc, problems).items():
             if flow_id in flows:
                 problems.add(doc, ("flows", flow_id), f"flow also defined in {flows[flow_id].file}")
             flows[flow_id] = flow
-    domain = read_domain(docs.get("domain.yml"), problems)
-    domain = replace(
-        domain,
-        slots={**DEFAULT_SLOTS, **domain.slots},
-        responses={**DEFAULT_RESPONSES, **domain.responses},
-    )
     user_flow_ids = tuple(f for f in flows if not f.startswith("pattern_"))
-    all_flows = {**default_patterns("utter_greet" in domain.responses), **flows}
     project = Project(
         path=root,
-        config=read_config(docs.get("config.yml"), problems),
-        domain=domain,
-        flows=all_flows,
+        config=read_config(config_doc, problems),
+        domain=replace(
+            domain,
+            slots={**DEFAULT_SLOTS, **domain.slots},
+            responses={**DEFAULT_RESPONSES, **domain.responses},
+        ),
+        flows={**default_patterns("utter_greet" in domain.responses), **flows},
         nlu=merge_nlu(nlu_parts),
-        endpoints=read_endpoints(docs.get("endpoints.yml"), problems),
+        endpoints=read_endpoints(endpoints_doc, problems),
         user_flow_ids=user_flow_ids,
         sources=docs,
+        legacy=tuple(legacy),
     )
+    causes = _root_causes(layout, unreadable, problems, bool(data_docs))
+    if not causes and legacy and not user_flow_ids:
+        causes = legacy_problems(legacy, has_flows=False)
+    if causes:
+        return project, causes
     problems.items.extend(check(project))
-    ordered = sorted(problems.items, key=lambda p: (p.file, p.line or 0))
+    problems.items.extend(legacy_problems(legacy, has_flows=True))
+    ordered = sorted(problems.items, key=lambda p: (p.severity != "error", p.file, p.line or 0))
     return project, ordered
 
 

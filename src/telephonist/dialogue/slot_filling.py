@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from telephonist.dialogue.model import CollectStep, Slot
+from telephonist.dialogue.model import CollectStep, Slot, SlotMapping
 from telephonist.dialogue.nlu import ParsedMessage
 from telephonist.dialogue.values import match_category, parse_bool, parse_digits, parse_number
 
@@ -13,9 +13,12 @@ __all__ = ["coerce", "dtmf_value", "entity_values", "value_for_step"]
 
 
 def coerce(slot: Slot, value: Any, synonyms: Mapping[str, str]) -> Any:
-    """``value`` converted to the slot's type, or None when it does not fit."""
+    """``value`` converted to the slot's type, or None when it does not fit. A ``list`` slot
+    holds a list (one value becomes a list of one)."""
     if value is None or slot.type == "any":
         return value
+    if slot.type == "list":
+        return list(value) if isinstance(value, list | tuple) else [value]
     if slot.type == "float":
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
@@ -27,12 +30,31 @@ def coerce(slot: Slot, value: Any, synonyms: Mapping[str, str]) -> Any:
     return str(value)
 
 
+def _entity_value(
+    slot: Slot, parsed: ParsedMessage, synonyms: Mapping[str, str], mapping: SlotMapping | None
+) -> Any:
+    """The slot's value from the message's entities (every match, for a list slot)."""
+    name = slot.name if mapping is None else mapping.entity
+    matches = [e for e in parsed.entities if e.entity == name]
+    if slot.type == "list" and matches:
+        return [e.value for e in matches]
+    for entity in matches:
+        value = coerce(slot, entity.value, synonyms)
+        if value is not None:
+            return value
+    return None
+
+
 def entity_values(
     slots: Iterable[Slot],
     parsed: ParsedMessage,
     synonyms: Mapping[str, str],
+    active_flows: Collection[str] = (),
+    trigger: bool = False,
 ) -> dict[str, Any]:
-    """Values for ``slots`` from the message's entities and ``from_intent`` mappings."""
+    """Values for ``slots`` from the message's entities and ``from_intent`` mappings (and
+    ``from_trigger_intent`` ones when the message starts a flow: ``trigger``). A mapping
+    with ``active_flows`` applies only while one of those flows runs."""
     found: dict[str, Any] = {}
     for slot in slots:
         for mapping in slot.mappings or ():
@@ -40,24 +62,22 @@ def entity_values(
                 continue
             if parsed.intent in mapping.not_intents:
                 continue
+            if mapping.active_flows and not set(mapping.active_flows) & set(active_flows):
+                continue
+            value = None
             if mapping.type == "from_entity":
-                for entity in parsed.entities:
-                    if entity.entity == mapping.entity:
-                        value = coerce(slot, entity.value, synonyms)
-                        if value is not None:
-                            found[slot.name] = value
-                            break
+                value = _entity_value(slot, parsed, synonyms, mapping)
             elif mapping.type == "from_intent" and mapping.intents:
-                found[slot.name] = coerce(slot, mapping.value, synonyms)
-            if slot.name in found:
+                value = coerce(slot, mapping.value, synonyms)
+            elif mapping.type == "from_trigger_intent" and mapping.intents and trigger:
+                value = coerce(slot, mapping.value, synonyms)
+            if value is not None:
+                found[slot.name] = value
                 break
         if slot.name not in found and not slot.mappings:
-            for entity in parsed.entities:
-                if entity.entity == slot.name:
-                    value = coerce(slot, entity.value, synonyms)
-                    if value is not None:
-                        found[slot.name] = value
-                        break
+            value = _entity_value(slot, parsed, synonyms, None)
+            if value is not None:
+                found[slot.name] = value
     return found
 
 
@@ -97,6 +117,6 @@ def dtmf_value(step: CollectStep, slot: Slot, digits: str, synonyms: Mapping[str
         return coerce(slot, spec.mapping[digits], synonyms)
     if slot.type == "categorical":
         return digits if digits in slot.values else None
-    if slot.type in ("text", "any"):
-        return digits
+    if slot.type in ("text", "any", "list"):
+        return coerce(slot, digits, synonyms)
     return coerce(slot, digits, synonyms)

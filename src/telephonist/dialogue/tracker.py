@@ -13,7 +13,11 @@ from typing import Any, Literal
 __all__ = ["Frame", "Tracker"]
 
 FrameKind = Literal["user", "pattern", "call"]
-FrameState = Literal["ready", "waiting", "called"]
+# ready: run the step; waiting: the step asked and the caller's answer is due; called: a
+# sub-flow runs above; asking / filling / validating: a custom action asks the question
+# (``action_ask_<slot>``), fills the slot (a ``custom`` mapping) or validates it
+# (``validate_<slot>``), and the collect step resumes with its result.
+FrameState = Literal["ready", "waiting", "called", "asking", "filling", "validating"]
 
 
 @dataclass(slots=True)
@@ -25,6 +29,7 @@ class Frame:
     step_id: str | None = None
     state: FrameState = "ready"
     context: dict[str, Any] = field(default_factory=dict)
+    flow_hash: str = ""  # the flow's version when it started (a changed flow restarts)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -34,6 +39,7 @@ class Frame:
             "step_id": self.step_id,
             "state": self.state,
             "context": self.context,
+            "flow_hash": self.flow_hash,
         }
 
     @classmethod
@@ -45,6 +51,7 @@ class Frame:
             data.get("step_id"),
             data.get("state", "ready"),
             dict(data.get("context") or {}),
+            str(data.get("flow_hash") or ""),
         )
 
 

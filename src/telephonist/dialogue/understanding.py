@@ -1,46 +1,59 @@
-"""What a caller's message means for the conversation: an answer to the question being
-asked, a new flow, a correction of an earlier answer, a cancel, or nothing understood.
+"""What a caller's message means for the conversation, decided with NLU: an answer to the
+question being asked, a new flow, a correction of an earlier answer, or nothing understood.
 
-This plays the part of Rasa's command generator, driven by NLU instead of an LLM.
+This plays the part of Rasa's command generator, driven by NLU instead of an LLM; its
+decisions go through the :class:`CommandProcessor` an LLM generator would use.
+
+A waiting question gets the message first. Another flow's intent takes over only when the
+NLU is confident the caller changed topic: at least ``topic_change_confidence`` and a lead
+of ``topic_change_margin`` over the next intent (``config.yml`` ``nlu:``). So a short answer
+such as "checking" fills the question even when it resembles another flow's examples.
+
+Without an LLM, a ``from_llm`` slot is filled from the answer to its own question: parsed by
+the slot's type, or the whole utterance for a text slot.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from telephonist.dialogue.command_processor import CommandProcessor
 from telephonist.dialogue.executor import Executor, Run
-from telephonist.dialogue.model import CollectStep, Flow, Slot
+from telephonist.dialogue.model import CollectStep, Config, Flow, Slot
 from telephonist.dialogue.nlu import ParsedMessage
-from telephonist.dialogue.slot_filling import dtmf_value, entity_values, value_for_step
+from telephonist.dialogue.slot_filling import coerce, dtmf_value, entity_values, value_for_step
 from telephonist.dialogue.tracker import Frame
 
 __all__ = ["Understanding"]
+
+_FREE_TEXT = ("from_text", "from_llm")
 
 
 class Understanding:
     """Turns one parsed message into changes on the tracker's stack and slots."""
 
-    def __init__(self, executor: Executor, fallback_threshold: float) -> None:
+    def __init__(self, executor: Executor, config: Config) -> None:
         self.executor = executor
         self.project = executor.project
-        self.threshold = fallback_threshold
+        self.threshold = config.fallback_threshold
+        self.topic_confidence = config.topic_change_confidence
+        self.topic_margin = config.topic_change_margin
+        self.commands = CommandProcessor(executor)
 
     def handle(self, run: Run, parsed: ParsedMessage, source: str) -> None:
         """Apply the message; the executor then runs whatever it started."""
-        frame = run.tracker.top
-        if frame is not None and frame.state == "waiting" and frame.step_id is not None:
-            step = self.executor.flow(frame.flow_id).step(frame.step_id)
-            if isinstance(step, CollectStep):
-                self.answer(run, frame, step, parsed, source)
-                return
+        waiting = self.commands.waiting(run)
+        if waiting is not None:
+            self.answer(run, *waiting, parsed, source)
+            return
         if source == "dtmf":
-            self.executor.push(run, "pattern_cannot_handle")
+            self.commands.cannot_handle(run)
             return
         trigger = self.trigger(run, parsed)
         if trigger is not None:
             self.start(run, trigger, parsed)
-        elif not self.correct(run, parsed):
-            self.executor.push(run, "pattern_cannot_handle")
+        elif not self.commands.correct(run, self.values(run, parsed)):
+            self.commands.cannot_handle(run)
 
     def answer(
         self,
@@ -54,127 +67,118 @@ class Understanding:
         slot = self.project.domain.slots.get(step.slot)
         if slot is None:
             raise LookupError(f"unknown slot {step.slot!r}")
-        synonyms = self.project.nlu.synonyms
-        trigger = None if source == "dtmf" else self.trigger(run, parsed)
-        if source == "dtmf":
-            values = {step.slot: dtmf_value(step, slot, parsed.text.strip(), synonyms)}
-        else:
-            values = entity_values(self.flow_slots(run, trigger), parsed, synonyms)
-            if values.get(step.slot) is None:
-                values[step.slot] = value_for_step(step, slot, parsed, synonyms)
-        if values.get(step.slot) is None and trigger is None and source != "dtmf":
-            if self.takes_free_text(slot, parsed) and not self.changes(run, values):
-                values[step.slot] = parsed.text.strip()
+        if source == "dtmf" or step.force_slot_filling:
+            self.direct_answer(run, frame, step, slot, parsed, source)
+            return
+        action = self.filling_action(slot)
+        if action is not None:
+            frame.state = "filling"
+            self.executor.custom_action(run, action)
+            return
+        trigger = self.trigger(run, parsed)
+        switch = trigger is not None and self.confident(parsed)
+        values = self.values(run, parsed, trigger)
+        if values.get(step.slot) is None:
+            values[step.slot] = value_for_step(step, slot, parsed, self.project.nlu.synonyms)
+        if values.get(step.slot) is None and not switch and self.takes_free_text(slot, parsed):
+            if not any(v is not None for v in values.values()):  # it answers nothing else
+                values[step.slot] = self.free_text(slot, parsed)
         if values.get(step.slot) is not None:
-            for name, value in values.items():
-                if value is not None:
-                    self.executor.set_slot(run, name, value)
-            self.validate(run, frame, step)
-        elif self.changes(run, values):  # "no wait, thursday" corrects, whatever the intent
-            self.correct(run, parsed, values)
+            self.commands.answer(run, frame, step, values)
+        elif self.commands.changes(run, values):  # "no wait, thursday" corrects
+            self.commands.correct(run, values)
         elif trigger is not None:
             self.start(run, trigger, parsed)
-        elif not self.correct(run, parsed, values):
-            self.executor.push(run, "pattern_cannot_handle")
+        elif not self.commands.correct(run, values):
+            self.commands.cannot_handle(run)
+
+    def direct_answer(
+        self,
+        run: Run,
+        frame: Frame,
+        step: CollectStep,
+        slot: Slot,
+        parsed: ParsedMessage,
+        source: str,
+    ) -> None:
+        """Keys pressed, or a ``force_slot_filling`` question: the message can only answer."""
+        synonyms = self.project.nlu.synonyms
+        if source == "dtmf":
+            value = dtmf_value(step, slot, parsed.text.strip(), synonyms)
+        else:
+            value = value_for_step(step, slot, parsed, synonyms)
+            if value is None and slot.type in ("text", "any", "list"):
+                value = self.free_text(slot, parsed)
+        if value is None:
+            self.commands.cannot_handle(run)
+        else:
+            self.commands.answer(run, frame, step, {step.slot: value})
+
+    def filling_action(self, slot: Slot) -> str | None:
+        """The custom action a ``custom`` mapping names, when the domain lists it."""
+        for mapping in slot.mappings:
+            if mapping.type == "custom" and mapping.action in self.project.domain.actions:
+                return mapping.action
+        return None
+
+    def confident(self, parsed: ParsedMessage) -> bool:
+        """Sure enough of the intent to leave a waiting question for another flow."""
+        runner_up = parsed.ranking[1][1] if len(parsed.ranking) > 1 else 0.0
+        return (
+            parsed.confidence >= self.topic_confidence
+            and parsed.confidence - runner_up >= self.topic_margin
+        )
 
     def takes_free_text(self, slot: Slot, parsed: ParsedMessage) -> bool:
-        """Text slots take the whole utterance unless they map only from entities/intents."""
-        if slot.type not in ("text", "any"):
+        """Text slots take the whole utterance unless they map only from entities/intents
+        (or only from flows and actions: ``controlled``)."""
+        if slot.type not in ("text", "any", "list"):
             return False
         if not slot.mappings:
             return True
         return any(
-            m.type == "from_text" and (not m.intents or parsed.intent in m.intents)
+            m.type in _FREE_TEXT and (not m.intents or parsed.intent in m.intents)
             for m in slot.mappings
         )
 
-    def validate(self, run: Run, frame: Frame, step: CollectStep) -> None:
-        """Check rejections; a rejected value is cleared and the question asked again."""
-        scope = {"slots": run.tracker.slots, "context": frame.context}
-        for rejection in step.rejections:
-            if rejection.condition.evaluate(scope):
-                if rejection.utter:
-                    self.executor.say(run, rejection.utter)
-                run.tracker.record(
-                    {
-                        "event": "slot_rejected",
-                        "name": step.slot,
-                        "value": run.tracker.slots.get(step.slot),
-                    },
-                    self.executor.now(),
-                )
-                run.tracker.set_slot(step.slot, None, self.executor.now())
-                frame.state = "ready"
-                return
-        frame.state = "ready"
-        self.executor.goto_next(run, frame, step)
+    def free_text(self, slot: Slot, parsed: ParsedMessage) -> Any:
+        """The whole utterance as the slot's value."""
+        text = parsed.text.strip()
+        return coerce(slot, text, self.project.nlu.synonyms) if text else None
 
-    def flow_slots(self, run: Run, extra: Flow | None = None) -> list[Slot]:
-        """Slots collected by the flows on the stack, and by ``extra`` (the flow the message
-        asks for): entities may fill any of them."""
-        names: list[str] = []
-        for frame in run.tracker.stack:
-            names.extend(self.executor.flow(frame.flow_id).collected_slots())
-        if extra is not None:
-            names.extend(extra.collected_slots())
+    def values(self, run: Run, parsed: ParsedMessage, extra: Flow | None = None) -> dict[str, Any]:
+        """Entity and intent values for the slots of the flows on the stack and of ``extra``
+        (the flow the message asks for): the message may fill any of them."""
+        flows = [self.executor.flow(f.flow_id) for f in run.tracker.stack]
+        names = [s.slot for flow in (*flows, extra) if flow for s in self.executor.collects(flow)]
         slots = self.project.domain.slots
-        return [slots[n] for n in dict.fromkeys(names) if n in slots]
+        wanted = [slots[n] for n in dict.fromkeys(names) if n in slots]
+        active = [f.flow_id for f in run.tracker.stack]
+        return entity_values(wanted, parsed, self.project.nlu.synonyms, active)
 
     def trigger(self, run: Run, parsed: ParsedMessage) -> Flow | None:
         """The flow whose ``nlu_trigger`` matches the intent, if it may start now."""
         if parsed.intent is None:
             return None
-        on_stack = {f.flow_id for f in run.tracker.stack}
-        scope = {"slots": run.tracker.slots}
         for flow in self.project.flows.values():
             for trig in flow.triggers:
                 threshold = self.threshold if trig.threshold is None else trig.threshold
                 if trig.intent != parsed.intent or parsed.confidence < threshold:
                     continue
-                if flow.id in on_stack or (flow.guard and not flow.guard.evaluate(scope)):
-                    continue
-                return flow
+                if self.commands.can_start(run, flow.id):
+                    return flow
         return None
 
     def start(self, run: Run, flow: Flow, parsed: ParsedMessage) -> None:
-        """Start ``flow``, filling any of its slots the message already gives."""
+        """Start ``flow``, filling any of its slots the message already gives (and the
+        ``from_trigger_intent`` slots of the intent that started it)."""
         slots = self.project.domain.slots
-        wanted = [slots[n] for n in flow.collected_slots() if n in slots]
-        for name, value in entity_values(wanted, parsed, self.project.nlu.synonyms).items():
-            if value is not None:
-                self.executor.set_slot(run, name, value)
-        self.executor.push(run, flow.id)
-
-    def changes(self, run: Run, values: dict[str, Any]) -> dict[str, Any]:
-        """The values that differ from an answer already given."""
-        return {
-            name: value
-            for name, value in values.items()
-            if value is not None
-            and run.tracker.slots.get(name) is not None
-            and run.tracker.slots.get(name) != value
-        }
-
-    def correct(
-        self, run: Run, parsed: ParsedMessage, values: dict[str, Any] | None = None
-    ) -> bool:
-        """Entities that change an answer given earlier start ``pattern_correction``."""
-        if values is None:
-            values = entity_values(self.flow_slots(run), parsed, self.project.nlu.synonyms)
-        changed = self.changes(run, values)
-        new = {
-            n: v
-            for n, v in values.items()
-            if v is not None and n not in changed and run.tracker.slots.get(n) is None
-        }
-        for name, value in new.items():
-            self.executor.set_slot(run, name, value)
-        if changed:
-            self.executor.push(run, "pattern_correction", context={"corrections": changed})
-            return True
-        if new:
-            top = run.tracker.top
-            if top is not None and top.state == "waiting":
-                top.state = "ready"
-            return True
-        return False
+        names = dict.fromkeys(s.slot for s in self.executor.collects(flow))
+        wanted = [slots[n] for n in names if n in slots]
+        synonyms = self.project.nlu.synonyms
+        values = entity_values(wanted, parsed, synonyms, (flow.id,))
+        triggered = [
+            s for s in slots.values() if any(m.type == "from_trigger_intent" for m in s.mappings)
+        ]
+        values.update(entity_values(triggered, parsed, synonyms, (flow.id,), trigger=True))
+        self.commands.start(run, flow, values)

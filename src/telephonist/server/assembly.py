@@ -101,11 +101,14 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
     """Everything the server needs; raises `ConfigError` for the first invalid file or key."""
     channel = load_channel(paths, environ)
     problems = check_project(paths.project)
-    if problems:
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
         raise ConfigError(
-            "the assistant project has problems:\n  " + "\n  ".join(str(p) for p in problems),
+            "the assistant project has problems:\n  " + "\n  ".join(str(p) for p in errors),
             file=str(paths.project),
         )
+    for warning in problems:
+        log.warning("project.warning: %s", warning)
     project = load_project(paths.project)
     endpoints: dict[str, Any] = {}
     if paths.endpoints is not None:
