@@ -5,9 +5,8 @@ This plays the part of Rasa's command generator, driven by NLU instead of an LLM
 decisions go through the :class:`CommandProcessor` an LLM generator would use.
 
 A waiting question gets the message first. Another flow's intent takes over only when the
-NLU is confident the caller changed topic: at least ``topic_change_confidence`` and a lead
-of ``topic_change_margin`` over the next intent (``config.yml`` ``nlu:``). So a short answer
-such as "checking" fills the question even when it resembles another flow's examples.
+NLU is confident the caller changed topic (see ``topic_change``), so a short answer such as
+"checking" fills the question even when it resembles another flow's examples.
 
 Without an LLM, a ``from_llm`` slot is filled from the answer to its own question: parsed by
 the slot's type, or the whole utterance for a text slot.
@@ -22,6 +21,7 @@ from telephonist.dialogue.executor import Executor, Run
 from telephonist.dialogue.model import CollectStep, Config, Flow, Slot
 from telephonist.dialogue.nlu import ParsedMessage
 from telephonist.dialogue.slot_filling import coerce, dtmf_value, entity_values, value_for_step
+from telephonist.dialogue.topic_change import TopicChange
 from telephonist.dialogue.tracker import Frame
 
 __all__ = ["Understanding"]
@@ -36,8 +36,7 @@ class Understanding:
         self.executor = executor
         self.project = executor.project
         self.threshold = config.fallback_threshold
-        self.topic_confidence = config.topic_change_confidence
-        self.topic_margin = config.topic_change_margin
+        self.topic = TopicChange(config, self.project.domain, self.project.nlu)
         self.commands = CommandProcessor(executor)
 
     def handle(self, run: Run, parsed: ParsedMessage, source: str) -> None:
@@ -76,7 +75,7 @@ class Understanding:
             self.executor.custom_action(run, action)
             return
         trigger = self.trigger(run, parsed)
-        switch = trigger is not None and self.confident(parsed)
+        switch = trigger is not None and self.topic.leaves(step, parsed)
         values = self.values(run, parsed, trigger)
         if values.get(step.slot) is None:
             values[step.slot] = value_for_step(step, slot, parsed, self.project.nlu.synonyms)
@@ -120,14 +119,6 @@ class Understanding:
             if mapping.type == "custom" and mapping.action in self.project.domain.actions:
                 return mapping.action
         return None
-
-    def confident(self, parsed: ParsedMessage) -> bool:
-        """Sure enough of the intent to leave a waiting question for another flow."""
-        runner_up = parsed.ranking[1][1] if len(parsed.ranking) > 1 else 0.0
-        return (
-            parsed.confidence >= self.topic_confidence
-            and parsed.confidence - runner_up >= self.topic_margin
-        )
 
     def takes_free_text(self, slot: Slot, parsed: ParsedMessage) -> bool:
         """Text slots take the whole utterance unless they map only from entities/intents
