@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from telephonist.dialogue.commands import Command
+from telephonist.dialogue.defaults import DEFAULT_INTENTS
 from telephonist.dialogue.executor import Executor, Run
 from telephonist.dialogue.model import CollectStep
 from telephonist.dialogue.nlu import Interpreter, ParsedMessage
@@ -51,7 +53,7 @@ class Engine:
             project.nlu,
             project.config.fallback_threshold,
             project.cache_dir,
-            tuple(project.domain.intents),
+            (*project.domain.intents, *DEFAULT_INTENTS),
         )
         self.now = now
         self.executor = Executor(
@@ -68,8 +70,14 @@ class Engine:
         slots = {name: slot.initial_value for name, slot in self.project.domain.slots.items()}
         return Tracker(conversation_id, slots)
 
-    def begin(self, tracker: Tracker, event: UserEvent) -> Run:
-        """Apply ``event`` and run flows until the assistant waits (or needs an action)."""
+    def begin(
+        self, tracker: Tracker, event: UserEvent, commands: Sequence[Command] | None = None
+    ) -> Run:
+        """Apply ``event`` and run flows until the assistant waits (or needs an action).
+
+        ``commands``: what a command generator made of a ``UserText`` (see ``commands``);
+        they replace the built-in NLU's decision about the message.
+        """
         run = Run(tracker)
         now = self.now()
         if (
@@ -84,7 +92,7 @@ class Engine:
         if isinstance(event, SessionStart):
             self.session_start(run, dict(event.metadata))
         elif isinstance(event, UserText):
-            self.user_text(run, event)
+            self.user_text(run, event, commands)
         elif isinstance(event, Silence):
             tracker.record({"event": "silence", "consecutive": event.consecutive}, now)
             tracker.set_slot("consecutive_silence_timeouts", float(event.consecutive), now)
@@ -134,8 +142,10 @@ class Engine:
         tracker.set_slot("consecutive_silence_timeouts", 0.0, now)
         self.executor.push(run, "pattern_session_start")
 
-    def user_text(self, run: Run, event: UserText) -> None:
-        """Understand the message and apply it."""
+    def user_text(
+        self, run: Run, event: UserText, commands: Sequence[Command] | None = None
+    ) -> None:
+        """Understand the message (or take a generator's ``commands`` for it) and apply it."""
         tracker, now = run.tracker, self.now()
         if event.source == "dtmf":
             parsed = ParsedMessage(event.text, None, 0.0)
@@ -153,7 +163,10 @@ class Engine:
             now,
         )
         tracker.set_slot("consecutive_silence_timeouts", 0.0, now)
-        self.understanding.handle(run, parsed, event.source)
+        if commands is not None:
+            self.understanding.commands.apply(run, commands)
+        else:
+            self.understanding.handle(run, parsed, event.source)
 
     def finish(self, run: Run) -> AssistantTurn:
         """Build the turn for the channel and remember what was said (for repeats)."""

@@ -138,7 +138,7 @@ class Executor(FlowStack):
                 frame.state = "asking"
                 self.custom_action(run, step.ask_action)
                 return
-            self.say(run, step.utter)
+            self.say(run, step.utter, frame.context)
             frame.state = "waiting"
             tracker.record(collect, self.now())
         elif isinstance(step, ActionStep):
@@ -188,7 +188,7 @@ class Executor(FlowStack):
         for rejection in (*(slot.rejections if slot else ()), *step.rejections):
             if rejection.condition.evaluate(scope):
                 if rejection.utter:
-                    self.say(run, rejection.utter)
+                    self.say(run, rejection.utter, frame.context)
                 run.tracker.record(
                     {
                         "event": "slot_rejected",
@@ -199,7 +199,7 @@ class Executor(FlowStack):
                 )
                 run.tracker.set_slot(step.slot, None, self.now())
                 if slot is not None and slot.refill_utter:  # asks again in its own words
-                    self.say(run, slot.refill_utter)
+                    self.say(run, slot.refill_utter, frame.context)
                     frame.state = "waiting"
                 return
         if f"validate_{step.slot}" in self.domain.actions:

@@ -127,6 +127,18 @@ def _root_causes(
     return []
 
 
+def _with_patterns(flows: dict[str, Flow], patterns: dict[str, Flow]) -> dict[str, Flow]:
+    """The built-in patterns, replaced by the project's; an override without its own
+    ``nlu_trigger`` keeps the built-in one (saying "cancel" still cancels)."""
+    merged = dict(patterns)
+    for flow_id, flow in flows.items():
+        builtin = patterns.get(flow_id)
+        if builtin is not None and builtin.triggers and not flow.triggers:
+            flow = replace(flow, triggers=builtin.triggers)
+        merged[flow_id] = flow
+    return merged
+
+
 def read_project(path: Path) -> tuple[Project, list[Problem]]:
     """Read a project without raising for its content; returns it with every problem found
     (or only the root cause, when the rest would follow from it)."""
@@ -165,7 +177,7 @@ def read_project(path: Path) -> tuple[Project, list[Problem]]:
             slots={**DEFAULT_SLOTS, **domain.slots},
             responses={**DEFAULT_RESPONSES, **domain.responses},
         ),
-        flows={**default_patterns("utter_greet" in domain.responses), **flows},
+        flows=_with_patterns(flows, default_patterns("utter_greet" in domain.responses)),
         nlu=merge_nlu(nlu_parts),
         endpoints=read_endpoints(endpoints_doc, problems),
         user_flow_ids=user_flow_ids,
