@@ -169,8 +169,18 @@ class Engine:
             self.understanding.handle(run, parsed, event.source)
 
     def finish(self, run: Run) -> AssistantTurn:
-        """Build the turn for the channel and remember what was said (for repeats)."""
+        """Build the turn for the channel and remember what was said (for repeats).
+
+        A message that says exactly what the one before it said is dropped: a flow that
+        ends by offering more help, followed by pattern_completed, or a rejection that
+        repeats the question, would otherwise be heard twice in a row.
+        """
         tracker = run.tracker
+        run.messages[:] = [
+            m
+            for i, m in enumerate(run.messages)
+            if i == 0 or m["text"] != run.messages[i - 1]["text"]
+        ]
         if run.messages and not run.repeated:
             tracker.last_bot_messages = [dict(m) for m in run.messages]
         if run.hang_up or run.ended or run.transfer_to:
