@@ -66,6 +66,9 @@ class Understanding:
         slot = self.project.domain.slots.get(step.slot)
         if slot is None:
             raise LookupError(f"unknown slot {step.slot!r}")
+        if step.dtmf is not None and not step.dtmf.allow_audio_input and source != "dtmf":
+            frame.state = "ready"  # keys only: the question is asked again
+            return
         if source == "dtmf" or step.force_slot_filling:
             self.direct_answer(run, frame, step, slot, parsed, source)
             return

@@ -14,6 +14,7 @@ from compat_support import ActionResult, Caller, copy_project, slot_set
 from telephonist.dialogue.commands import StartFlow
 from telephonist.dialogue.project import Project, check_project, load_project
 from telephonist.dialogue.tracker import Tracker
+from telephonist.dialogue.turns import UserText
 
 
 def test_list_slot_and_contains(voice_bank: Project) -> None:
@@ -188,3 +189,21 @@ def test_block_digressions(digressions: Project) -> None:
         "Where should we deliver?",
     ]
     assert caller.say("the harbour")[1] == "The kitchen is open until ten."
+
+
+def test_keypad_only_question_ignores_speech(compat_project: Callable[[str], Path]) -> None:
+    """dtmf.allow_audio_input: false asks again on speech and takes the keys."""
+    path = compat_project("voice_bank")
+    flows = path / "data" / "flows" / "cards" / "lost_card.yaml"
+    flows.write_text(
+        flows.read_text().replace(
+            "      - collect: last_digits\n",
+            "      - collect: last_digits\n        dtmf: {length: 4, allow_audio_input: false}\n",
+        )
+    )
+    caller = Caller(load_project(path))
+    caller.call()
+    caller.say("I lost my card")
+    assert caller.say("one two three four") == ["What are the last four digits of the card?"]
+    assert caller.last is not None and caller.last.collect_dtmf is not None
+    assert caller.send(UserText("1234", source="dtmf"))[0] == "The card ending 1234 is on hold now."
