@@ -52,3 +52,23 @@ def test_engine_keys_are_checked_with_file_and_key(
         build_runtime(with_vad(project, vad), {})
     assert error.value.key == f"twilio_media_streams.{key}"
     assert error.value.file is not None and error.value.file.endswith("credentials.yml")
+
+
+async def test_project_warnings_are_logged_and_errors_refused(
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A project with only warnings starts (each warning logged); an error stops it."""
+    flows = project / "data" / "flows.yml"
+    flows.write_text(
+        flows.read_text().replace(
+            "      - action: utter_goodbye\n", "      - action: utter_goodbye\n        next: END\n"
+        )
+    )
+    paths = with_vad(project, "{name: energy}")
+    with caplog.at_level("WARNING", logger="telephonist.server.assembly"):
+        runtime = build_runtime(paths, {})
+    await runtime.close()
+    assert any("step can never run" in r.getMessage() for r in caplog.records)
+    flows.write_text(flows.read_text().replace("link: billing", "link: bill"))
+    with pytest.raises(ConfigError, match="no flow with id 'bill'"):
+        build_runtime(paths, {})

@@ -34,9 +34,10 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
         help="validate an assistant project",
-        description="Check config.yml, domain.yml, endpoints.yml and data/*.yml: unknown "
-        "responses, slots, flows, links and patterns, bad conditions, unreachable steps. "
-        "Prints each problem as FILE:LINE: KEY: MESSAGE.",
+        description="Check config.yml, domain.yml / domain/, endpoints.yml and data/: unknown "
+        "responses, slots, flows, links and patterns, bad conditions, unreachable steps, "
+        "flows nothing can start, what the built-in engine does not run. Prints each "
+        "problem as FILE:LINE: KEY: MESSAGE; exits 1 on errors (warnings alone exit 0).",
     )
     add_project_argument(parser)
     parser.set_defaults(func=run)

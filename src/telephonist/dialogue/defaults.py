@@ -117,5 +117,4 @@ DEFAULT_SLOTS = {
     ),
     "interrupted_flow_to_continue": Slot("interrupted_flow_to_continue", "text", mappings=_LLM),
     "continue_previous_flow": Slot("continue_previous_flow", "bool", mappings=_LLM),
-    "flow_hashes": Slot("flow_hashes", "any"),
 }

@@ -141,8 +141,8 @@ class Config:
     """``config.yml``: language, assistant id and NLU options.
 
     ``topic_change_confidence`` and ``topic_change_margin``: while a question waits, an
-    intent that starts another flow takes over only with at least this confidence and this
-    lead over the next intent; otherwise the message answers the question.
+    intent that starts another flow may take over only with at least this confidence and
+    this lead over the next intent (see ``topic_change``); otherwise the message answers.
     ``command_generator`` is the pipeline entry of an LLM command generator, as written
     (``name``, ``llm``, ``prompt_template``, ...), for the engine that runs it.
     """
