@@ -31,6 +31,7 @@ GATEWAY_HINT = (
     "(or start `telephonist run --rasa-url http://localhost:5006`)"
 )
 _MARKDOWN = re.compile(r"^##\s*(intent|synonym|regex|lookup|story|rule)\b", re.MULTILINE)
+_MARKDOWN_STORY = re.compile(r"^##\s.+\n\*\s*\S+.*\n\s+-\s*\S+", re.MULTILINE)
 _KINDS = {
     "stories": "stories",
     "rules": "rules",
@@ -105,7 +106,8 @@ def old_training_format(path: Path) -> str | None:
         return None
     if path.suffix.lower() == ".json":
         return "JSON" if "rasa_nlu_data" in head else None
-    return "Markdown" if _MARKDOWN.search(head) else None
+    markdown = _MARKDOWN.search(head) or _MARKDOWN_STORY.search(head)
+    return "Markdown" if markdown else None
 
 
 def legacy_data_problem(file: str, kind: str) -> Problem:

@@ -49,10 +49,13 @@ def test_coexistence_runs_the_flows_and_warns_about_the_rest(
 
 
 def test_markdown_training_data_is_an_error(compat_project: Callable[[str], Path]) -> None:
-    """Rasa 2 Markdown NLU data is reported as not supported, and alone."""
+    """Rasa 2 Markdown NLU data and stories are reported as not supported, and alone."""
     problems = check_project(compat_project("markdown_nlu"))
-    assert [(p.file, p.severity) for p in problems] == [("data/nlu.md", "error")]
-    assert "Markdown training data is not supported" in problems[0].message
+    assert [(p.file, p.severity) for p in problems] == [
+        ("data/nlu.md", "error"),
+        ("data/stories.md", "error"),
+    ]
+    assert all("Markdown training data is not supported" in p.message for p in problems)
 
 
 def test_flows_that_can_never_start_are_named(compat_project: Callable[[str], Path]) -> None:
