@@ -8,9 +8,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from telephonist.dialogue.commands import Command
 from telephonist.dialogue.engine import Engine
-from telephonist.dialogue.project import Project
+from telephonist.dialogue.project import Project, load_project
 from telephonist.dialogue.tracker import Tracker
 from telephonist.dialogue.turns import AssistantTurn, SessionStart, UserEvent, UserText
 
@@ -24,6 +26,11 @@ def copy_project(name: str, target: Path) -> Path:
     destination = target / name
     shutil.copytree(PROJECTS / name, destination)
     return destination
+
+
+def loaded(name: str, factory: pytest.TempPathFactory) -> Project:
+    """Fixture project ``name``, copied and loaded (for module-scoped fixtures)."""
+    return load_project(copy_project(name, factory.mktemp(name)))
 
 
 class Caller:
@@ -58,6 +65,13 @@ class Caller:
     def say(self, text: str) -> list[str]:
         """The caller says ``text``."""
         return self.send(UserText(text, source="typed"))
+
+    def says(self, *lines: str) -> list[str]:
+        """The caller says each of ``lines`` in turn; what the bot said to the last one."""
+        answer: list[str] = []
+        for line in lines:
+            answer = self.say(line)
+        return answer
 
     def command(self, *commands: Command, text: str = "...") -> list[str]:
         """The caller says ``text`` and a command generator makes ``commands`` of it."""

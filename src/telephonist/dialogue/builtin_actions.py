@@ -105,12 +105,7 @@ class BuiltinActions:
             frame.context.setdefault(
                 "canceled_name", self.executor.flow(cancelled[-1]).title if cancelled else ""
             )
-        if not stack:
-            return
-        pattern = stack.pop()
-        while stack:
-            self.executor.end_frame(run, completed=False)
-        stack.append(pattern)
+        self.executor.end_below_top(run)
 
     def correct_slot(self, run: Run, frame: Frame | None) -> None:
         """Apply the corrected values and rewind the flow to the first corrected slot."""

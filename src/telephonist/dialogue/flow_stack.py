@@ -111,6 +111,16 @@ class FlowStack:
             below.state = "ready"
         return frame
 
+    def end_below_top(self, run: Run) -> None:
+        """End every flow under the top frame (the pattern that does it stays)."""
+        stack = run.tracker.stack
+        if not stack:
+            return
+        top = stack.pop()
+        while stack:
+            self.end_frame(run, completed=False)
+        stack.append(top)
+
     def reset_collected(self, run: Run, flow: Flow) -> None:
         """Clear the slots a finished flow collected (unless persisted / not to be reset)."""
         for step in self.collects(flow):

@@ -117,5 +117,5 @@ def legacy_data_problem(file: str, kind: str) -> Problem:
         None,
         "",
         f"{kind} training data is not supported (only YAML, as in Rasa 3); convert it with "
-        "`rasa data convert nlu -f yaml` (Rasa 2.x) or rewrite it as YAML",
+        "`rasa data convert nlu` or `rasa data convert core` (Rasa 2.x) or rewrite it as YAML",
     )

@@ -78,14 +78,9 @@ class RepairActions:
 
     def cancel_interrupted(self, run: Run, frame: Frame | None) -> None:
         """The caller does not want to go back: drop the interrupted flows."""
-        stack = run.tracker.stack
-        if not stack:
-            return
-        pattern = stack.pop()
-        while stack:
-            self.executor.end_frame(run, completed=False)
-        stack.append(pattern)
-        run.completed_user_flow = True
+        if run.tracker.stack:
+            self.executor.end_below_top(run)
+            run.completed_user_flow = True
 
     def block_digression(self, run: Run, frame: Frame | None) -> None:
         """Finish the current flow first; the requested one starts when it ends."""

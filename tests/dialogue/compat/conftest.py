@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from compat_support import copy_project
-from telephonist.dialogue.project import Project, load_project
+from compat_support import copy_project, loaded
+from telephonist.dialogue.project import Project
 
 
 @pytest.fixture
@@ -21,4 +21,4 @@ def compat_project(tmp_path: Path) -> Callable[[str], Path]:
 @pytest.fixture(scope="module")
 def voice_bank(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """The voice-bank project, loaded once per module."""
-    return load_project(copy_project("voice_bank", tmp_path_factory.mktemp("compat")))
+    return loaded("voice_bank", tmp_path_factory)

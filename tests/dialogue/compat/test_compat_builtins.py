@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from compat_support import Caller
+from compat_support import Caller, loaded
 from telephonist.dialogue.commands import (
     CancelFlow,
     ChitChat,
@@ -27,9 +27,7 @@ from telephonist.dialogue.turns import UserText
 @pytest.fixture(scope="module")
 def repairs(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """The restaurant project that overrides some patterns and keeps the others."""
-    from compat_support import copy_project
-
-    return load_project(copy_project("repairs", tmp_path_factory.mktemp("repairs")))
+    return loaded("repairs", tmp_path_factory)
 
 
 def booking(project: Project) -> Caller:

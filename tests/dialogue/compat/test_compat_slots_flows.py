@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compat_support import ActionResult, Caller, copy_project, slot_set
+from compat_support import ActionResult, Caller, loaded, slot_set
 from telephonist.dialogue.commands import StartFlow
 from telephonist.dialogue.project import Project, check_project, load_project
 from telephonist.dialogue.tracker import Tracker
@@ -71,7 +71,7 @@ def test_response_variables_from_a_custom_action(voice_bank: Project) -> None:
 @pytest.fixture(scope="module")
 def custom(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """The money-sending project whose collect steps use custom actions."""
-    return load_project(copy_project("custom_actions", tmp_path_factory.mktemp("custom")))
+    return loaded("custom_actions", tmp_path_factory)
 
 
 def _actions(log: list[str]) -> dict[str, Callable[[Tracker], ActionResult]]:
@@ -143,7 +143,7 @@ def test_a_question_asked_twice_is_an_error(compat_project: Callable[[str], Path
 @pytest.fixture(scope="module")
 def digressions(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """The food-ordering project with protected questions."""
-    return load_project(copy_project("digressions", tmp_path_factory.mktemp("digress")))
+    return loaded("digressions", tmp_path_factory)
 
 
 def test_ask_confirm_digressions_finish_first(digressions: Project) -> None:
@@ -168,9 +168,7 @@ def test_ask_confirm_digressions_switch_now(digressions: Project) -> None:
     """ "no" switches now; the order resumes afterwards."""
     caller = Caller(digressions)
     caller.call()
-    caller.say("I want to order food")
-    caller.say("when are you open")
-    assert caller.say("no") == [
+    assert caller.says("I want to order food", "when are you open", "no") == [
         "Okay, let's do the opening hours first.",
         "The kitchen is open until ten.",
         "Let's get back to your order.",
@@ -182,9 +180,7 @@ def test_block_digressions(digressions: Project) -> None:
     """A blocked question says so, asks again, and the request runs when the flow is done."""
     caller = Caller(digressions)
     caller.call()
-    caller.say("I want to order food")
-    caller.say("soup")
-    assert caller.say("how late is the kitchen open") == [
+    assert caller.says("I want to order food", "soup", "how late is the kitchen open") == [
         "Let's finish this first, then I'll help with the opening hours.",
         "Where should we deliver?",
     ]
