@@ -178,8 +178,10 @@ class CommandProcessor:
         acted = False
         if waiting is not None and values.get(waiting[1].slot) is not None:
             others = {n: v for n, v in values.items() if n != waiting[1].slot}
-            self.correct(run, others)
-            self.answer(run, *waiting, {waiting[1].slot: values[waiting[1].slot]})
+            changed = self.changes(run, others)
+            self.answer(run, *waiting, {n: v for n, v in values.items() if n not in changed})
+            if changed and run.pending_action is None:  # after the answer: its frame is top
+                self.correct(run, changed)
             acted = True
         elif values:
             acted = self.correct(run, values)

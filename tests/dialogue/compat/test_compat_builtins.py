@@ -127,3 +127,17 @@ def test_a_changed_flow_restarts_the_conversation(
     assert changed.handle(caller.tracker, UserText("book a table", source="typed")).messages[
         0
     ].text == ("For how many people?")
+
+
+def test_an_answer_with_a_changed_earlier_value_corrects_after_answering(
+    repairs: Project,
+) -> None:
+    """SetSlot for the question plus one that changes an earlier answer: the question is
+    answered, then pattern_correction updates the earlier value."""
+    caller = booking(repairs)
+    assert caller.say("4") == ["On which day?"]
+    assert caller.command(SetSlot("day", "monday"), SetSlot("party_size", 6)) == [
+        "Okay, I've updated that.",
+        "Booked for 6 on monday.",
+        "Is there anything else I can help you with?",
+    ]
