@@ -81,9 +81,9 @@ class Engine:
         run = Run(tracker)
         now = self.now()
         if (
-            tracker.stack
+            isinstance(event, UserText | Silence)
+            and tracker.stack
             and self.executor.code_changed(tracker)
-            and not isinstance(event, SessionStart)
         ):
             tracker.stack.clear()
             self.executor.push(run, "pattern_code_change")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from telephonist.dialogue.model import CollectStep, Flow
@@ -53,11 +53,13 @@ class FlowStack:
         return self.project.flows[flow_id]
 
     def flow_hash(self, flow_id: str) -> str:
-        """A digest of the flow's steps: it changes when the flow is edited."""
+        """A digest of the flow's steps: it changes when the flow is edited (not when only
+        its lines move)."""
         digest = self._hashes.get(flow_id)
         if digest is None:
             flow = self.project.flows.get(flow_id)
-            text = "" if flow is None else repr((flow.steps, flow.persisted_slots))
+            steps = () if flow is None else tuple(replace(s, line=None) for s in flow.steps)
+            text = "" if flow is None else repr((steps, flow.persisted_slots))
             digest = hashlib.sha256(text.encode()).hexdigest()[:16]
             self._hashes[flow_id] = digest
         return digest

@@ -113,18 +113,18 @@ def _root_causes(
             )
         ]
     problems.items.extend(old_formats)
-    if layout.config is None and (layout.root / "config").is_dir():
-        problems.items.append(
-            Problem(
-                "config.yml",
-                None,
-                "",
-                "missing, so defaults apply; config/*.yml is not read (Rasa too reads "
-                "config.yml unless given -c): copy the one to use to config.yml",
-                "warning",
-            )
-        )
     return []
+
+
+def _config_hint(layout: Layout) -> list[Problem]:
+    """A project that keeps its configuration under config/ (read by ``rasa -c``)."""
+    if layout.config is not None or not (layout.root / "config").is_dir():
+        return []
+    message = (
+        "missing, so defaults apply; config/*.yml is not read (Rasa too reads config.yml "
+        "unless given -c): copy the one to use to config.yml"
+    )
+    return [Problem("config.yml", None, "", message, "warning")]
 
 
 def _with_patterns(flows: dict[str, Flow], patterns: dict[str, Flow]) -> dict[str, Flow]:
@@ -189,6 +189,7 @@ def read_project(path: Path) -> tuple[Project, list[Problem]]:
         causes = legacy_problems(legacy, has_flows=False)
     if causes:
         return project, causes
+    problems.items.extend(_config_hint(layout))
     problems.items.extend(check(project))
     problems.items.extend(legacy_problems(legacy, has_flows=True))
     ordered = sorted(problems.items, key=lambda p: (p.severity != "error", p.file, p.line or 0))

@@ -141,3 +141,15 @@ def test_an_answer_with_a_changed_earlier_value_corrects_after_answering(
         "Booked for 6 on monday.",
         "Is there anything else I can help you with?",
     ]
+
+
+def test_moving_lines_is_not_a_code_change(compat_project: Callable[[str], Path]) -> None:
+    """A comment added above the flows shifts every line but changes no step: the
+    conversation goes on where it was."""
+    path = compat_project("repairs")
+    caller = booking(load_project(path))
+    flows = path / "data" / "flows.yml"
+    flows.write_text("# reviewed\n\n" + flows.read_text())
+    changed = Engine(load_project(path), now=lambda: 1000.0)
+    turn = changed.handle(caller.tracker, UserText("4", source="typed"))
+    assert [m.text for m in turn.messages] == ["On which day?"]
