@@ -127,14 +127,18 @@ def _config_hint(layout: Layout) -> list[Problem]:
     return [Problem("config.yml", None, "", message, "warning")]
 
 
-def _with_patterns(flows: dict[str, Flow], patterns: dict[str, Flow]) -> dict[str, Flow]:
+def _with_patterns(
+    flows: dict[str, Flow], patterns: dict[str, Flow], intents: set[str]
+) -> dict[str, Flow]:
     """The built-in patterns, replaced by the project's; an override without its own
-    ``nlu_trigger`` keeps the built-in one (saying "cancel" still cancels)."""
+    ``nlu_trigger`` keeps the built-in ones whose intent the project has (saying "cancel"
+    still cancels)."""
     merged = dict(patterns)
     for flow_id, flow in flows.items():
         builtin = patterns.get(flow_id)
-        if builtin is not None and builtin.triggers and not flow.triggers:
-            flow = replace(flow, triggers=builtin.triggers)
+        if builtin is not None and not flow.triggers:
+            kept = tuple(t for t in builtin.triggers if t.intent in intents)
+            flow = replace(flow, triggers=kept)
         merged[flow_id] = flow
     return merged
 
@@ -169,6 +173,7 @@ def read_project(path: Path) -> tuple[Project, list[Problem]]:
                 problems.add(doc, ("flows", flow_id), f"flow also defined in {flows[flow_id].file}")
             flows[flow_id] = flow
     user_flow_ids = tuple(f for f in flows if not f.startswith("pattern_"))
+    nlu = merge_nlu(nlu_parts)
     project = Project(
         path=root,
         config=read_config(config_doc, problems),
@@ -177,8 +182,12 @@ def read_project(path: Path) -> tuple[Project, list[Problem]]:
             slots={**DEFAULT_SLOTS, **domain.slots},
             responses={**DEFAULT_RESPONSES, **domain.responses},
         ),
-        flows=_with_patterns(flows, default_patterns("utter_greet" in domain.responses)),
-        nlu=merge_nlu(nlu_parts),
+        flows=_with_patterns(
+            flows,
+            default_patterns("utter_greet" in domain.responses),
+            {*domain.intents, *nlu.examples},
+        ),
+        nlu=nlu,
         endpoints=read_endpoints(endpoints_doc, problems),
         user_flow_ids=user_flow_ids,
         sources=docs,

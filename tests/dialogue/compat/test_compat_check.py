@@ -151,3 +151,19 @@ def test_a_placeholder_filled_by_a_custom_action_is_allowed(voice_bank_path: Pat
 def voice_bank_path(compat_project: Callable[[str], Path]) -> Path:
     """A private copy of the voice-bank project."""
     return compat_project("voice_bank")
+
+
+def test_a_pattern_override_inherits_only_triggers_the_project_can_use(
+    compat_project: Callable[[str], Path],
+) -> None:
+    """Overriding pattern_cancel_flow in a project without a `cancel` intent is no error
+    (the built-in trigger is simply not kept)."""
+    path = compat_project("digressions")
+    flows = path / "data" / "flows.yml"
+    flows.write_text(
+        flows.read_text()
+        + "  pattern_cancel_flow:\n    description: stop\n    steps:\n"
+        + "      - action: action_cancel_flow\n"
+    )
+    assert check_project(path) == []
+    assert load_project(path).flows["pattern_cancel_flow"].triggers == ()
