@@ -2,6 +2,7 @@
 
 Every error a person sees about a project file names the file, the line (from the YAML node
 marks) and the key path, e.g. ``domain.yml:12: responses.utter_x[0].text: must be a string``.
+Files are read by the shared bounded loader (`telephonist.config.yamlfile`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+
+from telephonist.config.yamlfile import BoundedLoader, describe_yaml_error
 
 __all__ = [
     "Document",
@@ -92,7 +95,7 @@ class Problems:
 
 
 def _convert(
-    node: yaml.Node, loader: yaml.SafeLoader, path: KeyPath, lines: dict[KeyPath, int]
+    node: yaml.Node, loader: BoundedLoader, path: KeyPath, lines: dict[KeyPath, int]
 ) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -111,18 +114,14 @@ def _convert(
 
 def parse_document(text: str, file: str, problems: Problems) -> Document | None:
     """Parse YAML ``text``; a syntax error becomes a problem naming ``file`` and the line."""
-    loader = yaml.SafeLoader(text)
+    loader = BoundedLoader(text)
     try:
         node = loader.get_single_node()
         lines: dict[KeyPath, int] = {}
         data = None if node is None else _convert(node, loader, (), lines)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else None
-        problems.items.append(Problem(file, line, "", f"invalid YAML: {exc.problem}"))
-        return None
     except yaml.YAMLError as exc:
-        problems.items.append(Problem(file, None, "", f"invalid YAML: {exc}"))
+        line, message = describe_yaml_error(exc)
+        problems.items.append(Problem(file, line, "", message))
         return None
     finally:
         loader.dispose()
