@@ -5,7 +5,8 @@
 (credentials.yml, endpoints.yml, config.yml, the domain, the data): aliases may add at most
 `MAX_ALIAS_NODES` values to a document (a 470-byte "billion laughs" would otherwise expand
 to gigabytes when the document is walked), an alias may not refer to itself, and nesting
-stops at `MAX_DEPTH` (PyYAML composes recursively).
+stops at `MAX_DEPTH` (PyYAML composes recursively). Interpolated text is an `EnvText`, so
+error messages never print it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import yaml
 from yaml.composer import ComposerError
 
+from telephonist.config.redaction import EnvText
 from telephonist.errors import ConfigError
 
 __all__ = [
@@ -106,8 +108,8 @@ def parse_yaml(text: str) -> Any:
 
 
 def expand(text: str, environ: Mapping[str, str], missing: Callable[[str], str]) -> str:
-    """``text`` with each ``${VAR}`` / ``${VAR:-default}`` replaced. ``missing(name)``
-    supplies (or refuses) an unset variable without a default."""
+    """``text`` with each ``${VAR}`` / ``${VAR:-default}`` replaced; an `EnvText` when
+    anything was. ``missing(name)`` supplies (or refuses) an unset variable without default."""
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
@@ -115,7 +117,8 @@ def expand(text: str, environ: Mapping[str, str], missing: Callable[[str], str])
             return environ[name]
         return default if default is not None else missing(name)
 
-    return _VAR.sub(substitute, text)
+    result, count = _VAR.subn(substitute, text)
+    return EnvText(result) if count else text
 
 
 def interpolate(value: Any, environ: Mapping[str, str], *, file: str, key: str = "") -> Any:

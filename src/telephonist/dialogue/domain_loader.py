@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
 from typing import Any, cast
 
 from telephonist.dialogue.conditions import ConditionSyntaxError, parse_condition
@@ -23,7 +21,6 @@ __all__ = ["read_config", "read_domain", "read_endpoints"]
 
 SLOT_TYPES = ("text", "bool", "float", "categorical", "any")
 MAPPING_TYPES = ("from_entity", "from_intent", "from_text", "controlled", "custom")
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def _mapping(doc: Document, problems: Problems, path: KeyPath, value: Any) -> dict[str, Any]:
@@ -218,18 +215,9 @@ def read_domain(doc: Document | None, problems: Problems) -> Domain:
     )
 
 
-def _expand(value: str, doc: Document, problems: Problems, path: KeyPath) -> str:
-    def replace(match: re.Match[str]) -> str:
-        if match.group(1) not in os.environ:
-            problems.add(doc, path, f"environment variable {match.group(1)} is not set")
-            return ""
-        return os.environ[match.group(1)]
-
-    return _ENV.sub(replace, value)
-
-
 def read_endpoints(doc: Document | None, problems: Problems) -> Endpoints:
-    """``action_endpoint: {url, timeout}`` and ``tracker_store: {type, ...}``."""
+    """``action_endpoint: {url, timeout}`` and ``tracker_store: {type, ...}`` (``${VAR}`` is
+    already expanded by the document reader)."""
     if doc is None:
         return Endpoints()
     data = _mapping(doc, problems, (), doc.data)
@@ -238,20 +226,11 @@ def read_endpoints(doc: Document | None, problems: Problems) -> Endpoints:
     if action and not isinstance(url, str):
         problems.add(doc, ("action_endpoint", "url"), "must be the action server URL")
         url = None
-    if isinstance(url, str):
-        url = _expand(url, doc, problems, ("action_endpoint", "url"))
     timeout = action.get("timeout", 5.0)
     if not isinstance(timeout, int | float) or timeout <= 0:
         problems.add(doc, ("action_endpoint", "timeout"), "must be a positive number of seconds")
         timeout = 5.0
-    store = {
-        key: _expand(value, doc, problems, ("tracker_store", key))
-        if isinstance(value, str)
-        else value
-        for key, value in _mapping(
-            doc, problems, ("tracker_store",), data.get("tracker_store")
-        ).items()
-    }
+    store = _mapping(doc, problems, ("tracker_store",), data.get("tracker_store"))
     return Endpoints(
-        action_endpoint=url or None, action_timeout=float(timeout), tracker_store=store
+        action_endpoint=url or None, action_timeout=float(timeout), tracker_store=dict(store)
     )

@@ -5,6 +5,7 @@ config.yml  domain.yml  endpoints.yml  data/*.yml (nlu: and flows: sections)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,8 +49,13 @@ class Project:
         return tuple(e.text for items in self.nlu.examples.values() for e in items)
 
 
+_CONFIGURATION = ("config.yml", "endpoints.yml")  # ${VAR} reads the environment in these
+
+
 def _optional(path: Path, file: str, problems: Problems) -> Document | None:
-    return load_document(path, file, problems) if path.exists() else None
+    if not path.exists():
+        return None
+    return load_document(path, file, problems, os.environ if file in _CONFIGURATION else None)
 
 
 def read_project(path: Path) -> tuple[Project, list[Problem]]:
