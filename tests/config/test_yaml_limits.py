@@ -14,7 +14,7 @@ import pytest
 from telephonist.config.yamlfile import MAX_DEPTH, load_yaml, parse_yaml
 from telephonist.dialogue.project import check_project
 from telephonist.errors import ConfigError
-from telephonist.server.assembly import Paths, load_channel
+from telephonist.server.assembly import Paths, load_channel, load_endpoints
 from telephonist.starter import copy_starter
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "telephonist"
@@ -68,6 +68,14 @@ def test_a_bomb_in_credentials_stops_run_with_the_file_named(project: Path) -> N
     with pytest.raises(ConfigError, match="alias bomb") as error:
         load_channel(Paths(project), {})
     assert error.value.file == str(credentials)
+
+
+def test_a_bomb_in_an_endpoints_option_file_is_refused(project: Path, tmp_path: Path) -> None:
+    """``run --endpoints FILE`` reads its file with the same loader."""
+    other = tmp_path / "prod-endpoints.yml"
+    other.write_text(BOMB)
+    with pytest.raises(ConfigError, match=r"prod-endpoints\.yml:\d+: refused: aliases"):
+        load_endpoints(Paths(project, endpoints=other), {}, default=None)  # type: ignore[arg-type]
 
 
 def test_check_returns_promptly_on_a_bomb(project: Path) -> None:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from telephonist.dialogue.assistant import ProjectAssistant
+from telephonist.dialogue.model import Endpoints
 from telephonist.dialogue.project import Project
 from telephonist.dialogue.turns import SessionStart, UserText
 from telephonist.stores import MemoryStore
@@ -63,7 +64,7 @@ async def test_custom_action_sets_slot_and_sends_response(
     starter: Project, action_server: str
 ) -> None:
     """action_lookup_order sets order_status and utters; the flow then uses the slot."""
-    assistant = ProjectAssistant(starter, MemoryStore(), action_endpoint=action_server)
+    assistant = ProjectAssistant(starter, MemoryStore(), Endpoints(action_endpoint=action_server))
     await assistant.handle("CA1", SessionStart({}))
     await assistant.handle("CA1", UserText("where is my order"))
     turn = await assistant.handle("CA1", UserText("one two three four five"))
@@ -78,7 +79,7 @@ async def test_custom_action_sets_slot_and_sends_response(
 
 async def test_custom_action_result_for_unknown_order(starter: Project, action_server: str) -> None:
     """The action's own message and slot value come back for an unknown order."""
-    assistant = ProjectAssistant(starter, MemoryStore(), action_endpoint=action_server)
+    assistant = ProjectAssistant(starter, MemoryStore(), Endpoints(action_endpoint=action_server))
     await assistant.handle("CA2", SessionStart({}))
     await assistant.handle("CA2", UserText("2", source="dtmf"))
     turn = await assistant.handle("CA2", UserText("99999#", source="dtmf"))

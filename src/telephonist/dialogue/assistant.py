@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from telephonist.dialogue.action_server import ActionServerClient
 from telephonist.dialogue.engine import Engine
 from telephonist.dialogue.executor import Run
+from telephonist.dialogue.model import Endpoints
 from telephonist.dialogue.patterns import DEFAULT_RESPONSES
 from telephonist.dialogue.project import Project
 from telephonist.dialogue.tracker import Tracker
@@ -47,14 +48,15 @@ class ProjectAssistant:
         self,
         project: Project,
         store: TrackerStore,
-        action_endpoint: str | None = None,
+        endpoints: Endpoints | None = None,
         transfer_number: str | None = None,
         *,
         now: Callable[[], float] = time.time,
         max_hot_conversations: int = 10_000,
         seed: int | None = None,
     ) -> None:
-        url = action_endpoint or project.endpoints.action_endpoint
+        endpoints = endpoints or project.endpoints
+        url = endpoints.action_endpoint
         self.project = project
         self.store = store
         self.engine = Engine(
@@ -67,7 +69,7 @@ class ProjectAssistant:
         self.actions = (
             None
             if url is None
-            else ActionServerClient(url, project.domain, project.endpoints.action_timeout)
+            else ActionServerClient(url, project.domain, endpoints.action_timeout)
         )
         if url is None and project.domain.actions:
             logger.warning(
