@@ -102,3 +102,23 @@ async def test_unknown_action_on_server_becomes_internal_error(
     with pytest.raises(ProviderError, match="HTTP 404"):
         await client.run("action_does_not_exist", Tracker("CA3"))
     await client.aclose()
+
+
+async def test_in_process_answers_equal_the_action_servers(
+    starter: Project, action_server: str
+) -> None:
+    """The same action through the HTTP server and in-process (actions_module) gives the
+    same events and responses: the engine cannot tell them apart."""
+    from telephonist.dialogue.action_module import ModuleActions
+    from telephonist.dialogue.action_server import ActionServerClient
+    from telephonist.dialogue.tracker import Tracker
+
+    server = ActionServerClient(action_server, starter.domain, timeout=5)
+    local = ModuleActions.load("actions", starter.path, starter.domain, timeout=5)
+    for number in (54321.0, 99999.0):
+        tracker = Tracker("CA9")
+        tracker.slots["order_number"] = number
+        expected = await server.run("action_lookup_order", tracker)
+        assert expected.events and expected.responses
+        assert await local.run("action_lookup_order", tracker) == expected
+    await server.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from telephonist.dialogue.conditions import ConditionSyntaxError, parse_condition
@@ -215,22 +216,47 @@ def read_domain(doc: Document | None, problems: Problems) -> Domain:
     )
 
 
+_MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def _action_endpoint(doc: Document, problems: Problems, raw: Any) -> dict[str, Any]:
+    """``url`` (a Rasa SDK action server), or ``actions_module`` (a Python package run
+    in-process, as in Rasa Pro; it wins when both are given), and ``timeout``."""
+    action = _mapping(doc, problems, ("action_endpoint",), raw)
+    url, module = action.get("url"), action.get("actions_module")
+    if module is not None and not (isinstance(module, str) and _MODULE.fullmatch(module)):
+        problems.add(
+            doc,
+            ("action_endpoint", "actions_module"),
+            "must be a Python module path such as 'actions'",
+        )
+        module = None
+    if (url is not None or (action and "actions_module" not in action)) and not isinstance(
+        url, str
+    ):
+        problems.add(
+            doc,
+            ("action_endpoint", "url"),
+            "must be the action server URL (or set actions_module to run the actions in-process)",
+        )
+        url = None
+    timeout = action.get("timeout", 5.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        problems.add(doc, ("action_endpoint", "timeout"), "must be a positive number of seconds")
+        timeout = 5.0
+    return {
+        "action_endpoint": url or None,
+        "actions_module": module,
+        "action_timeout": float(timeout),
+    }
+
+
 def read_endpoints(doc: Document | None, problems: Problems) -> Endpoints:
-    """``action_endpoint: {url, timeout}`` and ``tracker_store: {type, ...}`` (``${VAR}`` is
-    already expanded by the document reader)."""
+    """``action_endpoint: {url | actions_module, timeout}`` and ``tracker_store: {type, ...}``
+    (``${VAR}`` is already expanded by the document reader)."""
     if doc is None:
         return Endpoints()
     data = _mapping(doc, problems, (), doc.data)
-    action = _mapping(doc, problems, ("action_endpoint",), data.get("action_endpoint"))
-    url = action.get("url")
-    if action and not isinstance(url, str):
-        problems.add(doc, ("action_endpoint", "url"), "must be the action server URL")
-        url = None
-    timeout = action.get("timeout", 5.0)
-    if not isinstance(timeout, int | float) or timeout <= 0:
-        problems.add(doc, ("action_endpoint", "timeout"), "must be a positive number of seconds")
-        timeout = 5.0
+    action = _action_endpoint(doc, problems, data.get("action_endpoint"))
     store = _mapping(doc, problems, ("tracker_store",), data.get("tracker_store"))
-    return Endpoints(
-        action_endpoint=url or None, action_timeout=float(timeout), tracker_store=dict(store)
-    )
+    return Endpoints(**action, tracker_store=dict(store))

@@ -125,9 +125,12 @@ class Config:
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    """``endpoints.yml``: the action server and the conversation store."""
+    """``endpoints.yml``: where custom actions run and the conversation store."""
 
     action_endpoint: str | None = None
+    """The Rasa SDK action server's webhook URL."""
+    actions_module: str | None = None
+    """A Python package of ``rasa_sdk`` actions run in-process (wins over the URL)."""
     action_timeout: float = 5.0
     tracker_store: Mapping[str, Any] = field(default_factory=dict)
 

@@ -124,7 +124,11 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
     project = load_project(paths.project)
     endpoints = load_endpoints(paths, environ, project.endpoints)
     store = open_store(endpoints.tracker_store or None, paths.project)
-    assistant = ProjectAssistant(project, store, endpoints)
+    try:
+        assistant = ProjectAssistant(project, store, endpoints)  # imports an actions_module
+    except ConfigError:
+        store.close()
+        raise
     file = str(paths.credentials_file)
     phrases = project.nlu_examples()
     events = EventBus()
