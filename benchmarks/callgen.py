@@ -27,9 +27,10 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # for tests.audio_samples (recorded test speech)
 
-from audio_samples import load_prompt  # noqa: E402
+from tests.audio_samples import load_prompt  # noqa: E402
+
 from telephonist.simulator.caller import CallFailed, TwilioCaller  # noqa: E402
 from telephonist.simulator.phone import Phone, Ticker  # noqa: E402
 

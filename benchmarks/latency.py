@@ -31,11 +31,11 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # for tests.audio_samples (recorded test speech)
 
 from load import cpu_seconds, rss_kb  # noqa: E402
+from tests.audio_samples import load_prompt  # noqa: E402
 
-from audio_samples import load_prompt  # noqa: E402
 from telephonist.simulator.caller import TwilioCaller  # noqa: E402
 from telephonist.simulator.report import percentiles  # noqa: E402
 
@@ -119,7 +119,11 @@ async def one_call(
         received = len(caller.received_audio)
         sent_at = time.perf_counter()
         await caller.send_text(pause[0])
-        await caller.wait_until(lambda n=received: len(caller.received_audio) > n, within=30)
+
+        def replied(n: int = received) -> bool:
+            return len(caller.received_audio) > n
+
+        await caller.wait_until(replied, within=30)
         latencies.append(time.perf_counter() - sent_at)
         await speak(caller, pause, None)
     await caller.hang_up()

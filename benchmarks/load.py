@@ -345,6 +345,11 @@ def main() -> None:
         help="print the table and draw the plot of an earlier --json run",
     )
     args = parser.parse_args()
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401 - checked before minutes of measuring
+        except ImportError:
+            parser.error("--plot needs matplotlib (pip install matplotlib, or scripts/install dev)")
     levels: list[Level] = []
     print(HEADER, flush=True)
     if args.replot:

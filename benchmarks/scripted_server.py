@@ -12,7 +12,8 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import cast
 
 import numpy as np
 from starlette.requests import Request
@@ -26,7 +27,7 @@ from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, 
 from telephonist.server.app import create_app
 from telephonist.server.event_log import EventLogger
 from telephonist.server.runtime import Runtime
-from telephonist.server.serve import bound_socket, run_on_loop, uvicorn_server
+from telephonist.server.serve import Loop, bound_socket, run_on_loop, uvicorn_server
 from telephonist.speech.asr.base import ASREvent, Final
 from telephonist.speech.tts.base import VoiceSpec
 from telephonist.speech.vad.silero import SileroVAD
@@ -77,7 +78,7 @@ class ZeroTTS:
     def __init__(self) -> None:
         self._audio = {"greeting": tone(1.0), "reply": tone(REPLY_SECONDS)}
 
-    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         audio = self._audio["greeting" if text.startswith("Hello") else "reply"]
         for offset in range(0, len(audio), 800):
             yield audio[offset : offset + 800]
@@ -133,6 +134,6 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    run_on_loop(
-        main(int(sys.argv[1]) if len(sys.argv) > 1 else 0), os.environ.get("BENCH_LOOP", "auto")
-    )  # type: ignore[arg-type]
+    loop = os.environ.get("BENCH_LOOP", "auto")
+    assert loop in ("auto", "uvloop", "asyncio"), f"BENCH_LOOP={loop!r}"
+    run_on_loop(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0), cast(Loop, loop))

@@ -2,20 +2,22 @@
 
 Also synthetic non-speech signals (tones, DTMF, white noise, silence).
 ``load_prompt("agent-pass")`` returns the prompt as mu-law bytes plus its transcript, or skips
-the test with the apt command to run when the package is missing.
+the test with the apt command to run when the package is missing. The benchmarks use it too,
+on the runtime install: it does not import pytest unless pytest is already running.
 """
 
 from __future__ import annotations
 
 import gzip
 import re
+import sys
 import wave
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
-import pytest
 
 from telephonist.audio import mulaw
 
@@ -34,10 +36,19 @@ class Prompt:
     text: str
 
 
+def _missing(message: str) -> NoReturn:
+    """Skip the test (under pytest), or stop a benchmark with the same hint."""
+    if "pytest" in sys.modules:
+        import pytest
+
+        pytest.skip(message)
+    raise SystemExit(f"missing test speech: {message}")
+
+
 @cache
 def _transcripts() -> dict[str, str]:
     if not TRANSCRIPTS.is_file():
-        pytest.skip(f"Asterisk prompt transcripts missing ({TRANSCRIPTS}); {_INSTALL}")
+        _missing(f"Asterisk prompt transcripts missing ({TRANSCRIPTS}); {_INSTALL}")
     lines = gzip.decompress(TRANSCRIPTS.read_bytes()).decode("utf-8").splitlines()
     pairs = (line.split(":", 1) for line in lines if ":" in line and not line.startswith(";"))
     return {name.strip(): text.strip() for name, text in pairs}
@@ -48,7 +59,7 @@ def load_prompt(name: str) -> Prompt:
     """The Asterisk prompt ``name`` as mu-law bytes and its transcript (skips if not installed)."""
     path = SOUNDS / f"{name}.wav"
     if not path.is_file():
-        pytest.skip(f"Asterisk prompt {path} missing; {_INSTALL}")
+        _missing(f"Asterisk prompt {path} missing; {_INSTALL}")
     with wave.open(str(path), "rb") as wav:
         if (wav.getframerate(), wav.getsampwidth(), wav.getnchannels()) != (8000, 2, 1):
             raise ValueError(f"{path} is not 8 kHz 16-bit mono")

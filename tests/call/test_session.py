@@ -173,7 +173,7 @@ async def test_transfer_uses_call_control_or_hangs_up(with_control):
     control = RecordingControl() if with_control else None
     session, transport, _ = make_session(assistant, control=control)
     await session.open()
-    if with_control:
+    if control is not None:
         await wait_for(lambda: bool(control.calls))
         assert control.calls == [("transfer", "CA1", "+15550001111")]
         assert session.end_reason is None

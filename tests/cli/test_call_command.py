@@ -9,11 +9,11 @@ import wave
 
 import numpy as np
 import pytest
+from tests.audio_samples import load_prompt
 from tests.fakes.bad_twilio_server import bad_twilio_app
 from tests.fakes.http_app import ServedApp
 from tests.server.conftest import serve, silero
 
-from audio_samples import load_prompt
 from telephonist.call.events import EventKind
 from telephonist.cli import main
 from telephonist.dialogue.turns import UserText

@@ -45,7 +45,7 @@ def test_init_writes_a_complete_project(project: Path) -> None:
     assert credentials == {"twilio_media_streams": CREDENTIALS_BLOCK}
     endpoints = yaml.safe_load((project / "endpoints.yml").read_text())
     assert endpoints["tracker_store"]["type"] == "sqlite"
-    assert "action_endpoint" not in endpoints
+    assert endpoints["action_endpoint"] == {"actions_module": "actions", "timeout": 5}
 
 
 def test_init_refuses_to_overwrite(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -128,6 +128,14 @@ async def test_shell_script(project: Path) -> None:
     assert out.count("[hang up]") == 2
     assert "bot> Which weekday would you like to come in?" in out
     assert out[-1] == "[the call has ended: /restart to call again, /quit to leave]"
+
+
+async def test_shell_order_status_runs_the_starters_action_in_process(project: Path) -> None:
+    """The starter's order look-up works out of the box: its action runs in-process."""
+    out: list[str] = []
+    assert await run_shell(project, iter(["/dtmf 2", "/dtmf 12345#"]), out.append) == 0
+    assert "bot> I found your order." in out
+    assert "bot> Order 12345 is out for delivery." in out
 
 
 async def test_shell_handoff_prints_transfer(project: Path) -> None:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from telephonist.dialogue.assistant import ProjectAssistant
+from telephonist.dialogue.model import Endpoints
 from telephonist.dialogue.project import Project
 from telephonist.dialogue.turns import SessionStart, UserText
 from telephonist.stores import MemoryStore
@@ -63,7 +64,7 @@ async def test_custom_action_sets_slot_and_sends_response(
     starter: Project, action_server: str
 ) -> None:
     """action_lookup_order sets order_status and utters; the flow then uses the slot."""
-    assistant = ProjectAssistant(starter, MemoryStore(), action_endpoint=action_server)
+    assistant = ProjectAssistant(starter, MemoryStore(), Endpoints(action_endpoint=action_server))
     await assistant.handle("CA1", SessionStart({}))
     await assistant.handle("CA1", UserText("where is my order"))
     turn = await assistant.handle("CA1", UserText("one two three four five"))
@@ -78,7 +79,7 @@ async def test_custom_action_sets_slot_and_sends_response(
 
 async def test_custom_action_result_for_unknown_order(starter: Project, action_server: str) -> None:
     """The action's own message and slot value come back for an unknown order."""
-    assistant = ProjectAssistant(starter, MemoryStore(), action_endpoint=action_server)
+    assistant = ProjectAssistant(starter, MemoryStore(), Endpoints(action_endpoint=action_server))
     await assistant.handle("CA2", SessionStart({}))
     await assistant.handle("CA2", UserText("2", source="dtmf"))
     turn = await assistant.handle("CA2", UserText("99999#", source="dtmf"))
@@ -101,3 +102,23 @@ async def test_unknown_action_on_server_becomes_internal_error(
     with pytest.raises(ProviderError, match="HTTP 404"):
         await client.run("action_does_not_exist", Tracker("CA3"))
     await client.aclose()
+
+
+async def test_in_process_answers_equal_the_action_servers(
+    starter: Project, action_server: str
+) -> None:
+    """The same action through the HTTP server and in-process (actions_module) gives the
+    same events and responses: the engine cannot tell them apart."""
+    from telephonist.dialogue.action_module import ModuleActions
+    from telephonist.dialogue.action_server import ActionServerClient
+    from telephonist.dialogue.tracker import Tracker
+
+    server = ActionServerClient(action_server, starter.domain, timeout=5)
+    local = ModuleActions.load("actions", starter.path, starter.domain, timeout=5)
+    for number in (54321.0, 99999.0):
+        tracker = Tracker("CA9")
+        tracker.slots["order_number"] = number
+        expected = await server.run("action_lookup_order", tracker)
+        assert expected.events and expected.responses
+        assert await local.run("action_lookup_order", tracker) == expected
+    await server.aclose()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from telephonist.dialogue.assistant import ProjectAssistant
+from telephonist.dialogue.model import Endpoints
 from telephonist.dialogue.project import Project
 from telephonist.dialogue.turns import Assistant, SessionEnd, SessionStart, Silence, UserText
 from telephonist.stores import MemoryStore, SQLiteStore
@@ -93,7 +94,8 @@ async def test_store_failure_becomes_internal_error_turn(starter: Project) -> No
 
 async def test_unreachable_action_server_becomes_internal_error(starter: Project) -> None:
     """A refused connection to the action server is pattern_internal_error, not a crash."""
-    assistant = _assistant(starter, MemoryStore(), action_endpoint="http://127.0.0.1:9/webhook")
+    endpoints = Endpoints(action_endpoint="http://127.0.0.1:9/webhook")
+    assistant = _assistant(starter, MemoryStore(), endpoints=endpoints)
     await assistant.handle("CA1", SessionStart({}))
     await assistant.handle("CA1", UserText("2", source="dtmf"))
     turn = await assistant.handle("CA1", UserText("12345#", source="dtmf"))
@@ -145,11 +147,9 @@ async def test_action_server_failures_become_internal_error(
     starter: Project, reply: bytes | None, message: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A slow, malformed or failing action server gives the error pattern and a log line."""
-    from dataclasses import replace
-
     server, url = await _serve(reply)
-    project = replace(starter, endpoints=replace(starter.endpoints, action_timeout=0.3))
-    assistant = _assistant(project, MemoryStore(), action_endpoint=url)
+    endpoints = Endpoints(action_endpoint=url, action_timeout=0.3)
+    assistant = _assistant(starter, MemoryStore(), endpoints=endpoints)
     await assistant.handle("CA1", SessionStart({}))
     await assistant.handle("CA1", UserText("2", source="dtmf"))
     with caplog.at_level(logging.ERROR, logger="telephonist.dialogue.assistant"):

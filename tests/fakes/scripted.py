@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,7 +106,7 @@ class ScriptedTTS:
     requests: list[str] = field(default_factory=list)
     closed_early: list[str] = field(default_factory=list)
 
-    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Yield the tone for ``text`` in chunks."""
         self.requests.append(text)
         if text in self.fail_texts:

@@ -131,8 +131,8 @@ def serve(silero: SileroVAD) -> ServeFactory:
         clock = clock or VirtualClock()
         served = Served(
             f"http://127.0.0.1:{port}",
-            None,
-            assistant or ScriptedAssistant(),  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]  # set below, once the Runtime exists
+            assistant or ScriptedAssistant(),
             ScriptedASR(list(transcripts or [])),
             ScriptedTTS(),
             clock,

@@ -72,3 +72,39 @@ async def test_project_warnings_are_logged_and_errors_refused(
     flows.write_text(flows.read_text().replace("link: billing", "link: bill"))
     with pytest.raises(ConfigError, match="no flow with id 'bill'"):
         build_runtime(paths, {})
+
+
+async def test_an_endpoints_option_file_replaces_the_projects_endpoints(
+    project: Path, tmp_path: Path
+) -> None:
+    """``run --endpoints FILE``: that file's action URL, timeout and store are used, not the
+    project's endpoints.yml (whose timeout used to win)."""
+    (project / "endpoints.yml").write_text(
+        "action_endpoint: {url: 'http://127.0.0.1:9/project', timeout: 9}\n"
+        "tracker_store: {type: sqlite}\n"
+    )
+    other = tmp_path / "prod-endpoints.yml"
+    other.write_text(
+        "action_endpoint: {url: 'http://127.0.0.1:9/${ROUTE}', timeout: 2.5}\n"
+        "tracker_store: {type: memory}\n"
+    )
+    paths = with_vad(project, "{name: energy}")
+    runtime = build_runtime(Paths(paths.project, endpoints=other), {"ROUTE": "prod"})
+    actions = runtime.assistant.actions  # type: ignore[attr-defined]
+    assert actions.timeout == 2.5 and actions.url == "http://127.0.0.1:9/prod"
+    assert type(runtime.assistant.store).__name__ == "MemoryStore"  # type: ignore[attr-defined]
+    await runtime.close()
+    default = build_runtime(paths, {})
+    assert default.assistant.actions.timeout == 9.0  # type: ignore[attr-defined]
+    await default.close()
+
+
+def test_an_endpoints_option_file_is_checked_like_the_projects(
+    project: Path, tmp_path: Path
+) -> None:
+    """A bad value in ``--endpoints FILE`` stops start-up naming that file and the key."""
+    other = tmp_path / "prod-endpoints.yml"
+    other.write_text("action_endpoint: {url: 'http://x', timeout: -1}\n")
+    paths = with_vad(project, "{name: energy}")
+    with pytest.raises(ConfigError, match=r"prod-endpoints\.yml:1: action_endpoint\.timeout"):
+        build_runtime(Paths(paths.project, endpoints=other), {})

@@ -8,7 +8,8 @@ import base64
 import json
 import logging
 
-from audio_samples import load_prompt, silence
+from tests.audio_samples import load_prompt, silence
+
 from telephonist.call.events import EventKind
 from telephonist.dialogue.turns import UserText
 
@@ -126,7 +127,7 @@ def mutations(valid: list[dict], seed: int, count: int) -> list[str]:
     import random
 
     rng = random.Random(seed)
-    odd_values = [
+    odd_values: list[object] = [
         None,
         0,
         -1,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import numpy as np
+from tests.audio_samples import load_prompt, silence
 from tests.fakes.scripted import ScriptedAssistant, spoken_length
 
-from audio_samples import load_prompt, silence
 from telephonist.call.events import EventKind
 from telephonist.dialogue.turns import (
     AssistantTurn,
@@ -49,7 +49,8 @@ async def test_webhook_answers_twiml_with_call_parameters(serve):
         assert params["bot_phone"] == "+4940456"
         assert params["direction"] == "inbound"
         assert len(params["stream_token"]) > 20
-        assert list(root.find("./Connect")) == [stream]  # nothing after the stream
+        connect = root.find("./Connect")
+        assert connect is not None and list(connect) == [stream]  # nothing after the stream
 
 
 async def test_call_is_answered_end_to_end(serve):

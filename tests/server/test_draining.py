@@ -6,9 +6,9 @@ import asyncio
 import signal
 
 import httpx
+from tests.audio_samples import load_prompt, silence
 from tests.fakes.scripted import ScriptedAssistant
 
-from audio_samples import load_prompt, silence
 from telephonist.call.events import EventKind
 
 SPEECH = "agent-pass"

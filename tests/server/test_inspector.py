@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from tests.audio_samples import load_prompt, silence
 from tests.fakes.scripted import ScriptedASR, ScriptedAssistant, ScriptedTTS
 from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
 
-from audio_samples import load_prompt, silence
 from telephonist.call.events import CallEvent, EventKind
 from telephonist.call.settings import CallSettings
 from telephonist.config.channel import parse_channel
@@ -164,7 +165,7 @@ async def test_feed_tickets_are_single_use_and_same_origin(serve):
             await websockets.connect(f"{url}?ticket={ticket}")
         ticket = await feed_ticket(http, served)
         with pytest.raises(InvalidStatus):
-            await websockets.connect(f"{url}?ticket={ticket}", origin="http://evil.example")
+            await websockets.connect(f"{url}?ticket={ticket}", origin=Origin("http://evil.example"))
         phone_ticket = (await http.post(f"{served.base_url}{INSPECT_PATH}/phone")).json()
         with pytest.raises(InvalidStatus):  # a phone ticket does not open the feed
             await websockets.connect(f"{url}?ticket={phone_ticket['ticket']}")

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.audio_samples import load_prompt, silence
 from tests.fakes.scripted import ScriptedAssistant
 
-from audio_samples import load_prompt, silence
 from telephonist.audio import mulaw
 from telephonist.audio.resample import float_to_pcm16, resample
 from telephonist.call.clock import SystemClock
@@ -44,7 +44,7 @@ TIMEOUT_MS = 20_000
 try:
     from playwright.async_api import Browser, Page, async_playwright, expect
 except ImportError:  # pragma: no cover - depends on the environment
-    async_playwright = None
+    async_playwright = None  # type: ignore[assignment]
 
 pytestmark = [
     pytest.mark.browser,
@@ -241,7 +241,8 @@ async def test_page_behind_basic_auth_goes_live_with_credentials(serve):
         anonymous = (await browser.new_context()).request
         assert (await anonymous.get(f"{served.base_url}{INSPECT_PATH}")).status == 401
         context = await browser.new_context(
-            http_credentials=auth, viewport={"width": 1280, "height": 800}
+            http_credentials={"username": auth["username"], "password": auth["password"]},
+            viewport={"width": 1280, "height": 800},
         )
         page = await context.new_page()
         await page.goto(f"{served.base_url}{INSPECT_PATH}")

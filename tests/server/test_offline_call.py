@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from tests.audio_samples import load_prompt, normalise, silence
 
-from audio_samples import load_prompt, normalise, silence
 from telephonist.call.events import CallEvent, EventKind
 from telephonist.cli import main as cli_main
 from telephonist.server.app import create_app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from audio_samples import silence
+from tests.audio_samples import silence
 
 AUTH = {"username": "u", "password": "p"}
 

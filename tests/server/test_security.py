@@ -150,7 +150,7 @@ async def test_hang_up_through_twilio_rest_when_credentials_are_set(serve):
         async with serve(call_control=control, transcripts=["goodbye"]) as served:
             caller = await served.connected_call()
             await caller.play_all()
-            from audio_samples import load_prompt, silence
+            from tests.audio_samples import load_prompt, silence
 
             await caller.send_audio(load_prompt("agent-pass").mulaw + silence(1.0))
             await served.wait_for_speech(caller, "Goodbye!")

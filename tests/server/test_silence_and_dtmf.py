@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from tests.audio_samples import load_prompt, silence
 from tests.fakes.scripted import ScriptedAssistant
 
-from audio_samples import load_prompt, silence
 from telephonist.call.events import EventKind
 from telephonist.dialogue.turns import (
     AssistantTurn,

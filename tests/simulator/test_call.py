@@ -10,11 +10,11 @@ import wave
 
 import numpy as np
 import pytest
+from tests.audio_samples import load_prompt
 from tests.fakes.bad_twilio_server import bad_twilio_app
 from tests.fakes.http_app import ServedApp
 from tests.fakes.scripted import ScriptedAssistant, spoken_length
 
-from audio_samples import load_prompt
 from telephonist.call.events import EventKind
 from telephonist.dialogue.turns import UserText
 from telephonist.simulator.caller import TwilioCaller
@@ -64,7 +64,8 @@ async def test_turn_is_timed_and_bot_audio_is_split_into_utterances(serve):
     turn = report.turns[1]
     assert turn.caller == "check my order"
     assert turn.ended_at is not None and turn.first_audio_at is not None
-    assert 0 < turn.latency_ms < 3000
+    assert turn.latency_ms is not None and 0 < turn.latency_ms < 3000
+    assert turn.started_at is not None and greeting.ended_at is not None
     assert turn.started_at >= greeting.ended_at  # a polite caller waits for the greeting
     assert any("caller: check my order" in line for line in lines)
     assert "turn latency: p50" in report.table()

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from tests.audio_samples import load_prompt, silence
 from tests.fakes.aura_server import FakeAura
 from tests.fakes.azure_tts_server import FakeAzureTTS
 from tests.fakes.clock import VirtualClock
@@ -19,7 +20,6 @@ from tests.fakes.deepgram_server import FakeDeepgram
 from tests.fakes.scripted import ScriptedAssistant
 from tests.fakes.synthetic import synthetic_audio
 
-from audio_samples import load_prompt, silence
 from telephonist.call.settings import CallSettings
 from telephonist.config.channel import parse_channel
 from telephonist.dialogue.turns import SessionEnd, UserText

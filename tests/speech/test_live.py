@@ -10,8 +10,8 @@ import asyncio
 import os
 
 import pytest
+from tests.audio_samples import load_prompt, silence, word_error_rate
 
-from audio_samples import load_prompt, silence, word_error_rate
 from telephonist.speech.asr.base import ASRError, Final
 from telephonist.speech.registry import ProviderContext, build_asr, build_tts
 from telephonist.speech.tts.base import VoiceSpec

@@ -51,7 +51,7 @@ def test_bad_names_are_located_errors(block, message):
     with pytest.raises(ConfigError, match=message) as error:
         build_asr(block, context("twilio_media_streams.asr"))
     assert error.value.file == "credentials.yml"
-    assert error.value.key.startswith("twilio_media_streams.asr")
+    assert (error.value.key or "").startswith("twilio_media_streams.asr")
 
 
 def test_context_never_shows_the_environment():

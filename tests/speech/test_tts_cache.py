@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import pytest
 
@@ -20,7 +20,7 @@ class ScriptedTTS:
         self.calls: list[str] = []
         self.closed = 0
 
-    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Chunks of ``text`` encoded; raises after the first chunk for 'boom'."""
         self.calls.append(text)
         data = f"{text}/{voice.voice}".encode()

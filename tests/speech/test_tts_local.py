@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from tests.audio_samples import word_error_rate
 
-from audio_samples import word_error_rate
 from telephonist.audio import mulaw
 from telephonist.errors import ConfigError, ProviderError
 from telephonist.speech.asr.local import LocalASR

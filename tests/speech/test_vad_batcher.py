@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from tests.audio_samples import load_prompt, silence
 
-from audio_samples import load_prompt, silence
 from telephonist.speech.vad.batcher import VADBatcher
 from telephonist.speech.vad.silero import SileroVAD
 

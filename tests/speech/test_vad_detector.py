@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from tests.audio_samples import load_prompt, silence
 
-from audio_samples import load_prompt, silence
 from telephonist.speech.vad.detector import SpeechDetector, VADEdge
 from telephonist.speech.vad.energy import EnergyVAD
 from telephonist.speech.vad.silero import SileroVAD

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from tests.audio_samples import dtmf, silence, tone
 
-from audio_samples import dtmf, silence, tone
 from telephonist.speech.registry import ProviderContext
 from telephonist.speech.vad.energy import EnergyVAD, from_config
 

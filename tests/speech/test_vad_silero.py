@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.audio_samples import dtmf, load_prompt, silence, white_noise
 
-from audio_samples import dtmf, load_prompt, silence, white_noise
 from telephonist.errors import ConfigError
 from telephonist.speech.registry import ProviderContext
 from telephonist.speech.vad import silero

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests import store_contract as contract
 
-import store_contract as contract
 from telephonist.dialogue.project import Project
 from telephonist.errors import ConfigError
 from telephonist.stores import PostgresStore, open_store

@@ -11,9 +11,11 @@ def test_echoes_track_what_was_heard():
     playback.sent("a", 1, 4000, final=False)
     playback.sent("b", 1, 6000, final=True)
     assert playback.playing and playback.current_message() == 1
-    assert playback.echoed("a").offset == 4000
+    first = playback.echoed("a")
+    assert first is not None and first.offset == 4000
     assert playback.heard_bytes(1) == 4000
-    assert playback.echoed("b").final
+    last = playback.echoed("b")
+    assert last is not None and last.final
     assert not playback.playing
     assert playback.heard_bytes(1) == 6000
 

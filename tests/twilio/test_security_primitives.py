@@ -78,7 +78,9 @@ def test_twiml_connects_and_nothing_follows():
     root = ET.fromstring(xml)
     assert [child.tag for child in root] == ["Connect"]
     stream = root.find("./Connect/Stream")
+    assert stream is not None
     assert stream.get("url") == "wss://bot.example.com/webhooks/twilio_media_streams/websocket"
     assert {p.get("name"): p.get("value") for p in stream} == {"call_id": "CA1", "user_phone": ""}
     assert ET.fromstring(hangup_twiml()).find("Hangup") is not None
-    assert ET.fromstring(transfer_twiml("+15551234")).find("Dial").text == "+15551234"
+    dial = ET.fromstring(transfer_twiml("+15551234")).find("Dial")
+    assert dial is not None and dial.text == "+15551234"

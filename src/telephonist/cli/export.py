@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     problems = Problems()
     endpoints_file = project / "endpoints.yml"
     doc = (
-        load_document(endpoints_file, "endpoints.yml", problems)
+        load_document(endpoints_file, "endpoints.yml", problems, os.environ)
         if endpoints_file.exists()
         else None
     )

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
 from typing import Any
 
-__all__ = ["configure_logging"]
+__all__ = ["LOG_LEVELS", "add_log_level_argument", "configure_logging"]
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def add_log_level_argument(parser: argparse.ArgumentParser) -> None:
+    """``--log-level``, in either case (``warning`` or ``WARNING``, as uvicorn takes it)."""
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        metavar="LEVEL",
+        help="debug, info (default), warning or error; either case",
+    )
 
 
 class JsonFormatter(logging.Formatter):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from telephonist.cli.logs import add_log_level_argument
 from telephonist.errors import ConfigError
 
 __all__ = ["add_parser"]
@@ -79,12 +80,7 @@ def add_parser(subparsers: Any) -> None:
         choices=["auto", "uvloop", "asyncio"],
         help="event loop: uvloop when installed (auto, the default), or asyncio's own",
     )
-    parser.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="default: INFO",
-    )
+    add_log_level_argument(parser)
     parser.add_argument(
         "--log-format",
         default="text",

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from telephonist.config.redaction import shown
 from telephonist.errors import ConfigError
 
 __all__ = [
@@ -101,7 +102,7 @@ def normalise_server_url(value: str, *, file: str) -> str:
     url = url.rstrip("/")
     if not url or not _HOST.match(url) or "//" in url:
         raise ConfigError(
-            f"{value!r} is not a host name like 'example.ngrok.app'",
+            f"{shown(value, 'server_url')} is not a host name like 'example.ngrok.app'",
             file=file,
             key=f"{CHANNEL}.server_url",
         )
@@ -123,7 +124,8 @@ def _typed(
         value = float(value)
     if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
         name = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise ConfigError(f"must be a {name}, got {value!r}", file=file, key=f"{prefix}.{key}")
+        where = f"{prefix}.{key}"
+        raise ConfigError(f"must be a {name}, got {shown(value, where)}", file=file, key=where)
     return value
 
 

@@ -1,15 +1,17 @@
-"""Client for a Rasa SDK action server (``python -m rasa_sdk --actions actions``).
+"""The Rasa SDK action protocol, and its client for an action server
+(``python -m rasa_sdk --actions actions``).
 
-Speaks the webhook protocol: ``POST {url}`` with ``next_action``, ``sender_id``,
-``tracker``, ``domain`` and ``version``; the answer holds ``events`` and ``responses``.
-Every failure (timeout, refused connection, non-200, bad JSON) becomes a ProviderError;
-the assistant turns it into ``pattern_internal_error``.
+A request holds ``next_action``, ``sender_id``, ``tracker``, ``domain`` and ``version``; the
+answer holds ``events`` and ``responses``. `action_request` and `action_result` are shared
+with the in-process runner (`telephonist.dialogue.action_module`), so the engine cannot tell
+the two apart. Every failure (timeout, refused connection, non-200, bad JSON) becomes a
+ProviderError; the assistant turns it into ``pattern_internal_error``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -17,7 +19,15 @@ from telephonist.dialogue.model import Domain
 from telephonist.dialogue.tracker import Tracker
 from telephonist.errors import ProviderError
 
-__all__ = ["ActionResult", "ActionServerClient", "domain_payload", "tracker_payload"]
+__all__ = [
+    "ActionResult",
+    "ActionRunner",
+    "ActionServerClient",
+    "action_request",
+    "action_result",
+    "domain_payload",
+    "tracker_payload",
+]
 
 PROTOCOL_VERSION = "3.21.0"  # the Rasa version whose webhook payload we produce
 _RASA_EVENTS = {"user", "bot", "slot", "action", "session_started", "restart"}
@@ -29,6 +39,42 @@ class ActionResult:
 
     events: list[dict[str, Any]]
     responses: list[dict[str, Any]]
+
+
+class ActionRunner(Protocol):
+    """Where custom actions run: an action server over HTTP, or a module in-process."""
+
+    timeout: float
+
+    async def run(self, action: str, tracker: Tracker) -> ActionResult:
+        """Execute ``action``; raises ProviderError on any failure."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections or workers."""
+        ...
+
+
+def action_request(action: str, tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+    """The body of one action call (``domain`` from `domain_payload`)."""
+    return {
+        "next_action": action,
+        "sender_id": tracker.conversation_id,
+        "tracker": tracker_payload(tracker),
+        "domain": domain,
+        "version": PROTOCOL_VERSION,
+    }
+
+
+def action_result(provider: str, action: str, data: Any) -> ActionResult:
+    """The events and responses of an action's answer (``None`` means neither)."""
+    if data is None:
+        return ActionResult([], [])
+    if not isinstance(data, dict):
+        raise ProviderError(provider, f"{action}: unexpected response", retryable=False)
+    events = [e for e in data.get("events") or [] if isinstance(e, dict)]
+    responses = [r for r in data.get("responses") or [] if isinstance(r, dict)]
+    return ActionResult(events, responses)
 
 
 def tracker_payload(tracker: Tracker, channel: str = "twilio_media_streams") -> dict[str, Any]:
@@ -100,13 +146,7 @@ class ActionServerClient:
 
     async def run(self, action: str, tracker: Tracker) -> ActionResult:
         """Execute ``action``; raises ProviderError on any failure."""
-        body = {
-            "next_action": action,
-            "sender_id": tracker.conversation_id,
-            "tracker": tracker_payload(tracker),
-            "domain": self._domain,
-            "version": PROTOCOL_VERSION,
-        }
+        body = action_request(action, tracker, self._domain)
         try:
             response = await self._client.post(self.url, json=body, timeout=self.timeout)
         except httpx.TimeoutException as exc:
@@ -128,13 +168,7 @@ class ActionServerClient:
             raise ProviderError(
                 "action_server", f"{action}: response is not JSON", retryable=False
             ) from exc
-        if data is None:
-            return ActionResult([], [])
-        if not isinstance(data, dict):
-            raise ProviderError("action_server", f"{action}: unexpected response", retryable=False)
-        events = [e for e in data.get("events") or [] if isinstance(e, dict)]
-        responses = [r for r in data.get("responses") or [] if isinstance(r, dict)]
-        return ActionResult(events, responses)
+        return action_result("action_server", action, data)
 
     async def aclose(self) -> None:
         """Close the connection pool."""

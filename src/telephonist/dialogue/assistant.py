@@ -1,7 +1,8 @@
 """``ProjectAssistant``: the async adapter that puts the sync engine behind the Assistant seam.
 
 Per conversation it serialises events with a lock, keeps the tracker hot in memory while the
-call lasts, runs custom actions on the action server, and saves the tracker to the store in
+call lasts, runs custom actions (on the action server, or in-process from the project's
+``actions_module``), and saves the tracker to the store in
 a worker thread after every turn (the event loop never waits on disk). It never raises into
 the channel: any failure becomes ``pattern_internal_error`` and one log line.
 """
@@ -15,16 +16,18 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from telephonist.dialogue.action_server import ActionServerClient
+from telephonist.dialogue.action_module import ModuleActions
+from telephonist.dialogue.action_server import ActionRunner, ActionServerClient
 from telephonist.dialogue.engine import Engine
 from telephonist.dialogue.executor import Run
+from telephonist.dialogue.model import Endpoints
 from telephonist.dialogue.patterns import DEFAULT_RESPONSES
 from telephonist.dialogue.project import Project
 from telephonist.dialogue.tracker import Tracker
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionEnd, UserEvent
 from telephonist.errors import ProviderError
 
-__all__ = ["ProjectAssistant", "TrackerStore"]
+__all__ = ["ProjectAssistant", "TrackerStore", "action_runner"]
 
 logger = logging.getLogger(__name__)
 _FALLBACK_TEXT = DEFAULT_RESPONSES["utter_internal_error_rasa"].variations[0].text
@@ -40,6 +43,20 @@ class TrackerStore(Protocol):
     def close(self) -> None: ...
 
 
+def action_runner(project: Project, endpoints: Endpoints) -> ActionRunner | None:
+    """Where the project's custom actions run: ``actions_module`` in-process (it wins, as in
+    Rasa Pro), else the action server at ``url``, else nowhere."""
+    if endpoints.actions_module:
+        return ModuleActions.load(
+            endpoints.actions_module, project.path, project.domain, endpoints.action_timeout
+        )
+    if endpoints.action_endpoint:
+        return ActionServerClient(
+            endpoints.action_endpoint, project.domain, endpoints.action_timeout
+        )
+    return None
+
+
 class ProjectAssistant:
     """The built-in dialogue engine for one project, shared by every call of a process."""
 
@@ -47,32 +64,28 @@ class ProjectAssistant:
         self,
         project: Project,
         store: TrackerStore,
-        action_endpoint: str | None = None,
+        endpoints: Endpoints | None = None,
         transfer_number: str | None = None,
         *,
         now: Callable[[], float] = time.time,
         max_hot_conversations: int = 10_000,
         seed: int | None = None,
     ) -> None:
-        url = action_endpoint or project.endpoints.action_endpoint
         self.project = project
         self.store = store
+        self.actions = action_runner(project, endpoints or project.endpoints)
         self.engine = Engine(
             project,
             transfer_number=transfer_number,
-            has_action_server=url is not None,
+            has_action_server=self.actions is not None,
             now=now,
             seed=seed,
         )
-        self.actions = (
-            None
-            if url is None
-            else ActionServerClient(url, project.domain, project.endpoints.action_timeout)
-        )
-        if url is None and project.domain.actions:
+        if self.actions is None and project.domain.actions:
             logger.warning(
                 "dialogue.no_action_server actions=%s: flows that run them will say the "
-                "internal-error response; set action_endpoint in endpoints.yml",
+                "internal-error response; set action_endpoint.actions_module (Python actions "
+                "run in-process) or action_endpoint.url in endpoints.yml",
                 ",".join(project.domain.actions),
             )
         self._hot: OrderedDict[str, Tracker] = OrderedDict()

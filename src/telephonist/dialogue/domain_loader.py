@@ -9,7 +9,6 @@ path order) and the second is reported as a warning, as ``rasa train`` warns.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -18,11 +17,10 @@ from telephonist.dialogue.fields import as_mapping, names
 from telephonist.dialogue.model import Domain, Endpoints
 from telephonist.dialogue.response_loader import read_response
 from telephonist.dialogue.slot_loader import read_slot
-from telephonist.dialogue.source import Document, KeyPath, Problems
+from telephonist.dialogue.source import Document, Problems
 
 __all__ = ["DOMAIN_KEYS", "merge_domains", "read_domain", "read_endpoints"]
 
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 DOMAIN_KEYS = {
     "version",
     "intents",
@@ -122,48 +120,52 @@ def merge_domains(parts: Sequence[tuple[Document, Domain]], problems: Problems) 
     return merged
 
 
-def _expand(value: str, doc: Document, problems: Problems, path: KeyPath) -> str:
-    def replace(match: re.Match[str]) -> str:
-        if match.group(1) not in os.environ:
-            problems.add(doc, path, f"environment variable {match.group(1)} is not set")
-            return ""
-        return os.environ[match.group(1)]
+_MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
-    return _ENV.sub(replace, value)
+
+def _action_endpoint(doc: Document, problems: Problems, raw: Any) -> dict[str, Any]:
+    """``url`` (a Rasa SDK action server), or ``actions_module`` (a Python package run
+    in-process, as in Rasa Pro; it wins when both are given), and ``timeout``."""
+    action = _mapping(doc, problems, ("action_endpoint",), raw)
+    url, module = action.get("url"), action.get("actions_module")
+    if module is not None and not (isinstance(module, str) and _MODULE.fullmatch(module)):
+        problems.add(
+            doc,
+            ("action_endpoint", "actions_module"),
+            "must be a Python module path such as 'actions'",
+        )
+        module = None
+    if (url is not None or (action and "actions_module" not in action)) and not isinstance(
+        url, str
+    ):
+        problems.add(
+            doc,
+            ("action_endpoint", "url"),
+            "must be the action server URL (or set actions_module to run the actions in-process)",
+        )
+        url = None
+    timeout = action.get("timeout", 5.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        problems.add(doc, ("action_endpoint", "timeout"), "must be a positive number of seconds")
+        timeout = 5.0
+    return {
+        "action_endpoint": url or None,
+        "actions_module": module,
+        "action_timeout": float(timeout),
+    }
 
 
 def read_endpoints(doc: Document | None, problems: Problems) -> Endpoints:
-    """``action_endpoint: {url, timeout}``, ``tracker_store: {type, ...}`` and, kept as
-    written for an LLM command generator, ``model_groups``."""
+    """``action_endpoint: {url | actions_module, timeout}``, ``tracker_store: {type, ...}``
+    and, kept as written for an LLM command generator, ``model_groups`` (``${VAR}`` is
+    already expanded by the document reader)."""
     if doc is None:
         return Endpoints()
     data = _mapping(doc, problems, (), doc.data)
-    action = _mapping(doc, problems, ("action_endpoint",), data.get("action_endpoint"))
-    url = action.get("url")
-    if action and not isinstance(url, str):
-        problems.add(doc, ("action_endpoint", "url"), "must be the action server URL")
-        url = None
-    if isinstance(url, str):
-        url = _expand(url, doc, problems, ("action_endpoint", "url"))
-    timeout = action.get("timeout", 5.0)
-    if not isinstance(timeout, int | float) or timeout <= 0:
-        problems.add(doc, ("action_endpoint", "timeout"), "must be a positive number of seconds")
-        timeout = 5.0
-    store = {
-        key: _expand(value, doc, problems, ("tracker_store", key))
-        if isinstance(value, str)
-        else value
-        for key, value in _mapping(
-            doc, problems, ("tracker_store",), data.get("tracker_store")
-        ).items()
-    }
+    action = _action_endpoint(doc, problems, data.get("action_endpoint"))
+    store = _mapping(doc, problems, ("tracker_store",), data.get("tracker_store"))
     groups = data.get("model_groups") or []
     if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
         problems.add(doc, ("model_groups",), "must be a list of {id, models}")
         groups = []
-    return Endpoints(
-        action_endpoint=url or None,
-        action_timeout=float(timeout),
-        tracker_store=store,
-        model_groups=tuple(groups),
-    )
+    return Endpoints(**action, tracker_store=dict(store), model_groups=tuple(groups))

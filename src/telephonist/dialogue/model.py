@@ -160,10 +160,13 @@ class Config:
 
 @dataclass(frozen=True, slots=True)
 class Endpoints:
-    """``endpoints.yml``: the action server and the conversation store, and, kept as
+    """``endpoints.yml``: where custom actions run, the conversation store, and, kept as
     written for an LLM command generator, ``model_groups``."""
 
     action_endpoint: str | None = None
+    """The Rasa SDK action server's webhook URL."""
+    actions_module: str | None = None
+    """A Python package of ``rasa_sdk`` actions run in-process (wins over the URL)."""
     action_timeout: float = 5.0
     tracker_store: Mapping[str, Any] = field(default_factory=dict)
     model_groups: tuple[Mapping[str, Any], ...] = ()

@@ -8,6 +8,7 @@ rules — only that root cause is reported.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -69,8 +70,14 @@ class Project:
         return tuple(e.text for items in self.nlu.examples.values() for e in items)
 
 
-def _load(layout: Layout, path: Path | None, problems: Problems) -> Document | None:
-    return None if path is None else load_document(path, layout.display(path), problems)
+def _load(
+    layout: Layout, path: Path | None, problems: Problems, *, environ: bool = False
+) -> Document | None:
+    """Parse one file; ``environ``: expand ``${VAR}`` (config.yml and endpoints.yml only, so
+    response text can never pull in an environment value)."""
+    if path is None:
+        return None
+    return load_document(path, layout.display(path), problems, os.environ if environ else None)
 
 
 def _domain_docs(layout: Layout, problems: Problems) -> list[Document]:
@@ -153,8 +160,8 @@ def read_project(path: Path) -> tuple[Project, list[Problem]]:
         raise ConfigError("not a project directory", file=str(root))
     layout = find_layout(root)
     problems = Problems()
-    config_doc = _load(layout, layout.config, problems)
-    endpoints_doc = _load(layout, layout.endpoints, problems)
+    config_doc = _load(layout, layout.config, problems, environ=True)
+    endpoints_doc = _load(layout, layout.endpoints, problems, environ=True)
     domain_docs = _domain_docs(layout, problems)
     data_docs = [d for p in layout.data if (d := _load(layout, p, problems)) is not None]
     docs = {d.file: d for d in (config_doc, endpoints_doc, *domain_docs, *data_docs) if d}

@@ -7,14 +7,16 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from telephonist.call.events import CallEvent, EventBus, EventKind
 from telephonist.call.settings import CallSettings
 from telephonist.config.channel import CHANNEL, ChannelConfig, parse_channel
 from telephonist.config.yamlfile import load_yaml
 from telephonist.dialogue.assistant import ProjectAssistant
+from telephonist.dialogue.domain_loader import read_endpoints
+from telephonist.dialogue.model import Endpoints
 from telephonist.dialogue.project import check_project, load_project
+from telephonist.dialogue.source import Problems, load_document
 from telephonist.errors import ConfigError
 from telephonist.server.runtime import Runtime
 from telephonist.speech.registry import ProviderContext, build_asr
@@ -64,6 +66,19 @@ def load_channel(paths: Paths, environ: Mapping[str, str]) -> ChannelConfig:
     return parse_channel(data[CHANNEL], file=str(file), environ=environ)
 
 
+def load_endpoints(paths: Paths, environ: Mapping[str, str], default: Endpoints) -> Endpoints:
+    """``--endpoints FILE`` read exactly as the project's endpoints.yml is (the file replaces
+    it whole, as in Rasa), or ``default`` without the option."""
+    if paths.endpoints is None:
+        return default
+    problems = Problems()
+    document = load_document(paths.endpoints, str(paths.endpoints), problems, environ)
+    endpoints = read_endpoints(document, problems)
+    if problems.errors:
+        raise ConfigError("\n  ".join(str(p) for p in problems.errors))
+    return endpoints
+
+
 def _vad(channel: ChannelConfig, context: ProviderContext) -> VADModel:
     """The ``vad`` block's engine; it checks its own keys (``model_path`` and the like)."""
     if channel.vad.name == "energy":
@@ -110,14 +125,13 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
     for warning in problems:
         log.warning("project.warning: %s", warning)
     project = load_project(paths.project)
-    endpoints: dict[str, Any] = {}
-    if paths.endpoints is not None:
-        endpoints = load_yaml(paths.endpoints, environ)
-    store_spec = endpoints.get("tracker_store", project.endpoints.tracker_store) or None
-    action = endpoints.get("action_endpoint")
-    action_url = action.get("url") if isinstance(action, Mapping) else None
-    store = open_store(store_spec, paths.project)
-    assistant = ProjectAssistant(project, store, action_endpoint=action_url)
+    endpoints = load_endpoints(paths, environ, project.endpoints)
+    store = open_store(endpoints.tracker_store or None, paths.project)
+    try:
+        assistant = ProjectAssistant(project, store, endpoints)  # imports an actions_module
+    except ConfigError:
+        store.close()
+        raise
     file = str(paths.credentials_file)
     phrases = project.nlu_examples()
     events = EventBus()

@@ -114,9 +114,13 @@ def uvicorn_server(
 def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A listening socket (port 0 picks a free port), so clients may connect at once."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(512)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(512)
+    except BaseException:
+        sock.close()  # a busy port must not leak the socket
+        raise
     return sock
 
 

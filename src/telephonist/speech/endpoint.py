@@ -18,6 +18,8 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from telephonist.config.redaction import shown
+
 __all__ = ["EndpointError", "normalize_endpoint"]
 
 Kind = Literal["websocket", "http"]
@@ -55,11 +57,11 @@ def normalize_endpoint(
             "credentials in the URL are not allowed; API keys come from the environment"
         )
     if not parts.hostname:
-        raise EndpointError(f"no host in {raw!r}")
+        raise EndpointError(f"no host in {shown(endpoint)}")
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise EndpointError(f"bad port in {raw!r}") from exc
+        raise EndpointError(f"bad port in {shown(endpoint)}") from exc
     if parts.query or parts.fragment:
         raise EndpointError(
             "query strings and fragments are not allowed; options have their own keys"

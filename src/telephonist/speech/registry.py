@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from telephonist.config.redaction import from_environment
 from telephonist.errors import ConfigError
 from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.tts.base import TTSEngine
@@ -82,7 +83,8 @@ def _factory(
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
-        raise context.error(f"cannot import {name!r}: {exc}", key="name") from exc
+        detail = "" if from_environment(name) else f": {exc}"  # it would repeat the name
+        raise context.error(f"cannot import {name!r}{detail}", key="name") from exc
     if not hasattr(cls, "from_config"):
         raise context.error(f"{name!r} has no from_config(config, context) classmethod", key="name")
     return cast(Callable[[Mapping[str, Any], ProviderContext], object], cls.from_config)

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.compat_support import copy_project, loaded
 
-from compat_support import copy_project, loaded
 from telephonist.dialogue.project import Project
 
 

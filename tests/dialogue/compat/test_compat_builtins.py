@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.compat_support import Caller, loaded
 
-from compat_support import Caller, loaded
 from telephonist.dialogue.commands import (
     CancelFlow,
     ChitChat,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from compat_support import Caller, slot_set
+from tests.compat_support import Caller, slot_set
+
 from telephonist.dialogue.project import Project, load_project
 from telephonist.dialogue.tracker import Tracker
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from compat_support import Caller
+from tests.compat_support import Caller
+
 from telephonist.dialogue.project import check_project, load_project
 
 

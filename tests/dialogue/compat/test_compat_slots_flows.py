@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.compat_support import ActionResult, Caller, loaded, slot_set
 
-from compat_support import ActionResult, Caller, loaded, slot_set
 from telephonist.dialogue.commands import StartFlow
 from telephonist.dialogue.project import Project, check_project, load_project
 from telephonist.dialogue.tracker import Tracker

@@ -1,4 +1,6 @@
-"""Custom actions, run by the Rasa SDK action server: `python -m rasa_sdk --actions actions`."""
+"""Custom actions (Rasa SDK). Telephonist runs them in-process (`actions_module: actions`
+in endpoints.yml); an action server runs them unchanged: `python -m rasa_sdk --actions actions`.
+"""
 
 from __future__ import annotations
 

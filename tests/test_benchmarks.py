@@ -1,0 +1,76 @@
+"""README's benchmark commands run on the runtime install (no test or lint tools)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Packages only the `dev` extra installs (plus the optional store drivers).
+DEV_ONLY = ("pytest", "_pytest", "pytest_asyncio", "matplotlib", "playwright", "mypy")
+# Runs a script as `python SCRIPT ARGS...` would, with the dev-only packages unimportable.
+RUNNER = """
+import os, runpy, sys
+blocked = set(sys.argv[1].split(","))
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ModuleNotFoundError(f"No module named {name!r} (dev only)", name=name)
+sys.meta_path.insert(0, Block())
+sys.argv = sys.argv[2:]
+sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def readme_benchmarks() -> list[str]:
+    """The scripts README's Benchmarks section tells users to run."""
+    section = (ROOT / "README.md").read_text().split("## Benchmarks", 1)[1].split("\n## ", 1)[0]
+    return sorted(set(re.findall(r"^python (benchmarks/\w+\.py)", section, re.MULTILINE)))
+
+
+def run_without_dev(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` in a fresh interpreter that cannot import the dev-only packages."""
+    return subprocess.run(
+        [sys.executable, "-c", RUNNER, ",".join(DEV_ONLY), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_readme_lists_the_benchmarks() -> None:
+    """The parser below finds the README's commands (so the next test checks something)."""
+    assert "benchmarks/latency.py" in readme_benchmarks()
+    assert len(readme_benchmarks()) >= 6
+
+
+@pytest.mark.parametrize("script", readme_benchmarks())
+def test_each_benchmark_starts_without_dev_tools(script: str) -> None:
+    """Every benchmark imports and parses its options without pytest or matplotlib."""
+    result = run_without_dev(script, "--help")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "usage:" in result.stdout
+
+
+def test_a_benchmark_runs_to_the_end_without_dev_tools(tmp_path: Path) -> None:
+    """The dialogue benchmark runs and writes its JSON on the runtime install."""
+    out = tmp_path / "dialogue.json"
+    result = run_without_dev(
+        "benchmarks/dialogue_latency.py", "--conversations", "2", "--json", str(out)
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "nlu_parse" in out.read_text()
+
+
+def test_plot_without_matplotlib_says_so_before_running() -> None:
+    """``--plot`` needs matplotlib: without it load.py stops at once and says what to do."""
+    result = run_without_dev("benchmarks/load.py", "--calls", "1", "--plot", "x.png")
+    assert result.returncode == 2
+    assert "--plot needs matplotlib" in result.stderr
