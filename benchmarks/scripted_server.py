@@ -12,7 +12,7 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import numpy as np
 from starlette.requests import Request
@@ -27,7 +27,7 @@ from telephonist.server.app import create_app
 from telephonist.server.event_log import EventLogger
 from telephonist.server.runtime import Runtime
 from telephonist.server.serve import bound_socket, run_on_loop, uvicorn_server
-from telephonist.speech.asr.base import ASREvent, Final
+from telephonist.speech.asr.base import ASRCapabilities, ASREvent, Final
 from telephonist.speech.tts.base import VoiceSpec
 from telephonist.speech.vad.silero import SileroVAD
 
@@ -58,6 +58,9 @@ class ZeroASRStream:
     async def on_vad(self, speaking: bool) -> None:
         return None
 
+    async def on_pause(self, paused: bool) -> None:
+        return None
+
     async def events(self) -> AsyncIterator[ASREvent]:
         while (event := await self._events.get()) is not None:
             yield event
@@ -67,8 +70,16 @@ class ZeroASRStream:
 
 
 class ZeroASR:
+    capabilities = ASRCapabilities()
+
+    async def warm_up(self) -> None:
+        return None
+
     async def open_stream(self, language: str) -> ZeroASRStream:
         return ZeroASRStream()
+
+    async def aclose(self) -> None:
+        return None
 
 
 class ZeroTTS:
@@ -77,10 +88,16 @@ class ZeroTTS:
     def __init__(self) -> None:
         self._audio = {"greeting": tone(1.0), "reply": tone(REPLY_SECONDS)}
 
-    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         audio = self._audio["greeting" if text.startswith("Hello") else "reply"]
         for offset in range(0, len(audio), 800):
             yield audio[offset : offset + 800]
+
+    async def warm_up(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
 
 
 class InstantAssistant:
@@ -90,6 +107,9 @@ class InstantAssistant:
         if isinstance(event, UserText):
             return AssistantTurn(messages=(BotMessage("a long reply"),))
         return AssistantTurn()
+
+    async def close(self) -> None:
+        return None
 
 
 async def main(port: int) -> None:

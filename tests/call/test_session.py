@@ -15,7 +15,7 @@ from telephonist.call.session import CallSession
 from telephonist.call.settings import CallSettings
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionEnd, SessionStart
 from telephonist.errors import ProviderError
-from telephonist.speech.asr.base import ASRError
+from telephonist.speech.asr.base import ASRCapabilities, ASRError
 from telephonist.speech.vad.energy import EnergyVAD
 from telephonist.twilio.stream import MediaStream
 
@@ -66,8 +66,16 @@ class RecordingControl:
 class FailingASR:
     """A provider whose connection cannot be opened."""
 
+    capabilities = ASRCapabilities()
+
+    async def warm_up(self) -> None:
+        """Nothing to prepare."""
+
     async def open_stream(self, language: str):
         raise ProviderError("fake", "connection refused", retryable=False)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
 
 def make_session(assistant=None, asr=None, tts=None, control=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import pytest
 from tests.call.test_session import START, MemoryTransport, wait_for
@@ -26,7 +26,13 @@ class BurstTTS:
         self.count, self.size, self.gate, self.fail = count, size, gate, fail
         self.closed = False
 
-    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+    async def warm_up(self) -> None:
+        """Nothing to prepare."""
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         try:
             for i in range(self.count):
                 if i and self.gate is not None:

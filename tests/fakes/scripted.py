@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +19,7 @@ from telephonist.dialogue.turns import (
     UserText,
 )
 from telephonist.errors import ProviderError
-from telephonist.speech.asr.base import ASREvent, Final
+from telephonist.speech.asr.base import ASRCapabilities, ASREvent, Final
 from telephonist.speech.tts.base import VoiceSpec
 
 MS_PER_WORD = 200
@@ -44,6 +44,9 @@ class ScriptedASRStream:
         if not speaking and self.provider.transcripts:
             self._events.put_nowait(Final(self.provider.transcripts.pop(0), 0.9))
 
+    async def on_pause(self, paused: bool) -> None:
+        """Never called: the provider declares no ``pause_ms``."""
+
     async def events(self) -> AsyncIterator[ASREvent]:
         """Scripted events until closed."""
         while (event := await self._events.get()) is not None:
@@ -67,6 +70,17 @@ class ScriptedASR:
     transcripts: list[str] = field(default_factory=list)
     streams: list[ScriptedASRStream] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    capabilities: ASRCapabilities = field(default_factory=ASRCapabilities)
+    lifecycle: list[str] = field(default_factory=list)
+    """"warm_up" and "aclose", as they were called."""
+
+    async def warm_up(self) -> None:
+        """Record the call."""
+        self.lifecycle.append("warm_up")
+
+    async def aclose(self) -> None:
+        """Record the call."""
+        self.lifecycle.append("aclose")
 
     async def open_stream(self, language: str) -> ScriptedASRStream:
         """A new stream (recorded in ``streams``)."""
@@ -105,8 +119,18 @@ class ScriptedTTS:
     fail_texts: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
     closed_early: list[str] = field(default_factory=list)
+    lifecycle: list[str] = field(default_factory=list)
+    """"warm_up" and "aclose", as they were called."""
 
-    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncIterator[bytes]:
+    async def warm_up(self) -> None:
+        """Record the call."""
+        self.lifecycle.append("warm_up")
+
+    async def aclose(self) -> None:
+        """Record the call."""
+        self.lifecycle.append("aclose")
+
+    async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Yield the tone for ``text`` in chunks."""
         self.requests.append(text)
         if text in self.fail_texts:
@@ -155,6 +179,9 @@ class ScriptedAssistant:
         if isinstance(event, SessionEnd):
             return AssistantTurn()
         return AssistantTurn()
+
+    async def close(self) -> None:
+        """Nothing to release."""
 
     def of_type(self, kind: type) -> list[UserEvent]:
         """Events received of one type."""

@@ -9,7 +9,7 @@ import pytest
 
 from audio_samples import dtmf, load_prompt, silence, word_error_rate
 from telephonist.errors import ConfigError
-from telephonist.speech.asr.base import ASRError, ASREvent, Final
+from telephonist.speech.asr.base import ASRCapabilities, ASRError, ASREvent, Final
 from telephonist.speech.asr.local import (
     BUNDLED_SHA256,
     LocalASR,
@@ -140,8 +140,8 @@ async def test_a_pause_starts_transcribing_and_its_text_is_the_final() -> None:
     """on_pause(True) transcribes the utterance so far; when the end of speech follows, that
     text is the Final and nothing is transcribed again."""
     asr = RecordingASR()
+    assert asr.capabilities == ASRCapabilities(cuts_at_vad_edges=True, pause_ms=200)
     stream = await asr.open_stream("en")
-    assert stream.pause_ms == 200
     await stream.on_vad(True)
     await stream.send(b"\x20" * 1600)
     await stream.on_pause(True)
@@ -174,7 +174,8 @@ async def test_speech_after_a_pause_drops_the_guess() -> None:
 def test_speculation_is_configurable() -> None:
     """speculate_ms: 0 or null turns it off; a negative value names the key."""
     for value in (0, None):
-        assert RecordingASR(speculate_ms=value).speculate_ms in (0, None)  # type: ignore[arg-type]
+        asr = RecordingASR(speculate_ms=value)  # type: ignore[arg-type]
+        assert asr.speculate_ms in (0, None) and asr.capabilities.pause_ms is None
     with pytest.raises(ConfigError, match=r"asr\.speculate_ms: must be an integer"):
         from_config({"speculate_ms": -1}, CONTEXT)
 

@@ -10,6 +10,7 @@ import pytest
 from telephonist.errors import ConfigError
 from telephonist.speech.registry import ProviderContext, build_asr, build_tts
 from telephonist.speech.tts.base import VoiceSpec
+from telephonist.speech.user_providers import UserTTS
 
 
 class EchoTTS:
@@ -34,7 +35,8 @@ def context(key: str = "twilio_media_streams.tts") -> ProviderContext:
 def test_dotted_path_loads_a_users_class():
     """name: package.module.Class builds the user's engine with the rest of the block."""
     engine = build_tts({"name": f"{__name__}.EchoTTS", "voice": "x"}, context())
-    assert isinstance(engine, EchoTTS) and engine.config == {"voice": "x"}
+    assert isinstance(engine, UserTTS) and isinstance(engine.inner, EchoTTS)
+    assert engine.inner.config == {"voice": "x"}
 
 
 @pytest.mark.parametrize(

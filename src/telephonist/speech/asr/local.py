@@ -33,7 +33,7 @@ from telephonist.audio import mulaw
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
 from telephonist.audio.resample import resample
 from telephonist.errors import ConfigError, ProviderError, TelephonistError
-from telephonist.speech.asr.base import ASRError, ASREvent, Final
+from telephonist.speech.asr.base import ASRCapabilities, ASRError, ASREvent, Final
 from telephonist.speech.registry import ProviderContext
 
 __all__ = ["BUNDLED_SHA256", "LocalASR", "LocalASRStream", "bundled_model_path",
@@ -162,6 +162,11 @@ class LocalASR:
             self._loaded = loaded
             return loaded
 
+    @property
+    def capabilities(self) -> ASRCapabilities:
+        """Utterances are cut at our VAD's edges, and transcription starts on a pause."""
+        return ASRCapabilities(cuts_at_vad_edges=True, pause_ms=self.speculate_ms or None)
+
     async def warm_up(self) -> None:
         """Load the model off the event loop (e.g. at start-up, before the first call), then
         run one inference per worker: each worker's first is ~130 ms slower, and the first
@@ -176,6 +181,9 @@ class LocalASR:
     async def open_stream(self, language: str) -> LocalASRStream:
         """A stream for one call; ``language`` like ``en`` or ``en-US``."""
         return LocalASRStream(self, language.split("-")[0].lower() or self.language)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the model and its pool serve the whole process."""
 
     async def transcribe_async(self, audio: bytes, language: str) -> Final | None:
         """Transcribe mu-law audio on the shared pool; None when nothing was said."""
@@ -209,16 +217,9 @@ class LocalASR:
 class LocalASRStream:
     """One call's utterance buffer and ordered transcription queue (an `ASRStream`)."""
 
-    cuts_at_vad_edges = True
-    """Utterances are cut at our VAD's edges, so each frame must come just before the VAD's
-    verdict on it (see `telephonist.call.recognition`)."""
-
     def __init__(self, asr: LocalASR, language: str) -> None:
         self._asr = asr
         self.language = language
-        self.pause_ms = asr.speculate_ms
-        """After this much quiet within speech, transcription starts before the end of
-        speech is certain (``on_pause``); None: never."""
         self._preroll = bytearray()
         self._utterance: bytearray | None = None
         self._speculation: asyncio.Future[Final | None] | None = None
@@ -263,7 +264,7 @@ class LocalASRStream:
     async def on_pause(self, paused: bool) -> None:
         """The caller paused within speech (True) or spoke again (False). A pause starts
         transcribing the utterance so far; if it turns out to be the end of speech, that text
-        is the Final, ready ``pause_ms`` earlier. The quiet tail it leaves out holds no
+        is the Final, ready ``speculate_ms`` earlier. The quiet tail it leaves out holds no
         words. A resumed utterance drops the guess."""
         if self._closed or self._utterance is None:
             return
