@@ -7,7 +7,7 @@ import base64
 from collections.abc import AsyncGenerator
 
 import pytest
-from tests.call.test_session import START, MemoryTransport, wait_for
+from tests.call.harness import START, MemoryTransport, wait_for
 
 from telephonist.call.speaker import MARK_EVERY_BYTES, Speaker, Spoken
 from telephonist.errors import ProviderError
