@@ -11,12 +11,15 @@ from audio_samples import dtmf, load_prompt, silence, word_error_rate
 from telephonist.errors import ConfigError
 from telephonist.speech.asr.base import ASRCapabilities, ASRError, ASREvent, Final
 from telephonist.speech.asr.local import (
-    BUNDLED_SHA256,
     LocalASR,
     LocalASRStream,
-    bundled_model_path,
     from_config,
     prompt_from_phrases,
+)
+from telephonist.speech.asr.whisper_model import (
+    BUNDLED_SHA256,
+    LoadedModel,
+    bundled_model_path,
     verify_model,
 )
 from telephonist.speech.registry import ProviderContext
@@ -184,15 +187,13 @@ async def test_warm_up_runs_one_inference_per_worker() -> None:
     """Each worker's first inference is slow, so start-up pays for it, not the first callers."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from telephonist.speech.asr.local import _Loaded
-
     class Counting(LocalASR):
         def __init__(self) -> None:
             super().__init__(Path("/nonexistent"), workers=2)
             self.calls: list[int] = []
 
-        def load(self) -> _Loaded:
-            self._loaded = _Loaded(None, ThreadPoolExecutor(2))  # type: ignore[arg-type]
+        def load(self) -> LoadedModel:
+            self._loaded = LoadedModel(None, ThreadPoolExecutor(2))
             return self._loaded
 
         def transcribe(self, audio: bytes, language: str) -> Final | None:
