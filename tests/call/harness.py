@@ -18,6 +18,7 @@ from telephonist.audio.formats import FRAME_BYTES
 from telephonist.call.events import CallEvent, EventBus, EventKind
 from telephonist.call.session import CallSession
 from telephonist.call.settings import CallSettings
+from telephonist.call.state import CallState
 from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.vad.energy import EnergyVAD
 from telephonist.twilio.stream import MediaStream
@@ -98,6 +99,16 @@ class Call:
         """The caller is quiet for ``ms``."""
         for _ in range(ms // 20):
             await self.session.audio(QUIET_FRAME)
+
+    async def utter(self) -> None:
+        """The caller says something: 400 ms of speech, then the VAD's 500 ms end pause."""
+        await self.speak(400)
+        await self.pause(500)
+
+    async def heard_reply(self) -> None:
+        """Wait until the bot's reply is sent, then Twilio echoes all its marks."""
+        await self.until(lambda: self.session.state is CallState.PLAYING)
+        await self.hear()
 
     async def hear(self, marks: int | None = None) -> None:
         """Twilio echoes the next ``marks`` marks sent (all of them by default)."""

@@ -11,7 +11,6 @@ import pytest
 from tests.fakes.cartesia_server import FakeCartesia
 from tests.fakes.synthetic import synthetic_audio
 
-from telephonist.cli import main
 from telephonist.errors import ConfigError, ProviderError
 from telephonist.server.assembly import Paths, build_runtime, warm_up
 from telephonist.server.runtime import Runtime
@@ -68,32 +67,27 @@ class MinimalTTS:
         yield b"\xff" * 160
 
 
-class ManagedASR(MinimalASR):
-    """A user's ASR that defines the whole lifecycle, and records it."""
+class Managed:
+    """A lifecycle that records its calls."""
+
+    def __init__(self) -> None:
+        self.lifecycle: list[str] = []
+
+    async def warm_up(self) -> None:
+        self.lifecycle.append("warm_up")
+
+    async def aclose(self) -> None:
+        self.lifecycle.append("aclose")
+
+
+class ManagedASR(Managed, MinimalASR):
+    """A user's ASR that defines the whole lifecycle and its capabilities."""
 
     capabilities = ASRCapabilities(cuts_at_vad_edges=True)
 
-    def __init__(self) -> None:
-        self.lifecycle: list[str] = []
 
-    async def warm_up(self) -> None:
-        self.lifecycle.append("warm_up")
-
-    async def aclose(self) -> None:
-        self.lifecycle.append("aclose")
-
-
-class ManagedTTS(MinimalTTS):
-    """A user's TTS that defines the whole lifecycle, and records it."""
-
-    def __init__(self) -> None:
-        self.lifecycle: list[str] = []
-
-    async def warm_up(self) -> None:
-        self.lifecycle.append("warm_up")
-
-    async def aclose(self) -> None:
-        self.lifecycle.append("aclose")
+class ManagedTTS(Managed, MinimalTTS):
+    """A user's TTS that defines the whole lifecycle."""
 
 
 class WrongCapabilities(MinimalASR):
@@ -110,15 +104,6 @@ class NotAnEngine:
     @classmethod
     def from_config(cls, config: Mapping[str, Any], context: ProviderContext) -> NotAnEngine:
         return cls()
-
-
-@pytest.fixture
-def project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    """The starter project."""
-    path = tmp_path / "line"
-    assert main(["init", str(path)]) == 0
-    capsys.readouterr()
-    return path
 
 
 def built(project: Path, asr: str, tts: str) -> Runtime:

@@ -43,20 +43,33 @@ def _method(provider: object, name: str, context: ProviderContext, *, required: 
     return method
 
 
-def _lifecycle(provider: object, context: ProviderContext) -> tuple[Lifecycle, Lifecycle]:
-    warm_up = _method(provider, "warm_up", context, required=False)
-    aclose = _method(provider, "aclose", context, required=False)
-    return warm_up or _nothing, aclose or _nothing
-
-
-class UserASR:
-    """An `ASRProvider` around a user's class that has at least ``open_stream``."""
+class _UserProvider:
+    """What both adapters share: the user's object, its name, and its lifecycle or none."""
 
     def __init__(self, inner: object, name: str, context: ProviderContext) -> None:
         self.inner = inner
         self.name = name
+        self._warm_up: Lifecycle = _method(inner, "warm_up", context, required=False) or _nothing
+        self._aclose: Lifecycle = _method(inner, "aclose", context, required=False) or _nothing
+
+    def __repr__(self) -> str:
+        return repr(self.inner)
+
+    async def warm_up(self) -> None:
+        """The class's own ``warm_up``, if it has one."""
+        await self._warm_up()
+
+    async def aclose(self) -> None:
+        """The class's own ``aclose``, if it has one."""
+        await self._aclose()
+
+
+class UserASR(_UserProvider):
+    """An `ASRProvider` around a user's class that has at least ``open_stream``."""
+
+    def __init__(self, inner: object, name: str, context: ProviderContext) -> None:
+        super().__init__(inner, name, context)
         self._open = _method(inner, "open_stream", context, required=True)
-        self._warm_up, self._aclose = _lifecycle(inner, context)
         capabilities = getattr(inner, "capabilities", ASRCapabilities())
         if not isinstance(capabilities, ASRCapabilities):
             raise context.error(
@@ -65,13 +78,6 @@ class UserASR:
                 key="name",
             )
         self.capabilities = capabilities
-
-    def __repr__(self) -> str:
-        return repr(self.inner)
-
-    async def warm_up(self) -> None:
-        """The class's own ``warm_up``, if it has one."""
-        await self._warm_up()
 
     async def open_stream(self, language: str) -> ASRStream:
         """The class's stream, checked; one without ``on_pause`` gets a no-op one."""
@@ -89,10 +95,6 @@ class UserASR:
                 self.name, f"pause_ms is declared but {kind} has no on_pause", retryable=False
             )
         return _PauseDeaf(stream)
-
-    async def aclose(self) -> None:
-        """The class's own ``aclose``, if it has one."""
-        await self._aclose()
 
 
 class _PauseDeaf:
@@ -118,17 +120,12 @@ class _PauseDeaf:
         return self._inner.close()  # type: ignore[no-any-return]
 
 
-class UserTTS:
+class UserTTS(_UserProvider):
     """A `TTSEngine` around a user's class that has at least ``synthesize``."""
 
     def __init__(self, inner: object, name: str, context: ProviderContext) -> None:
-        self.inner = inner
-        self.name = name
+        super().__init__(inner, name, context)
         self._synthesize = _method(inner, "synthesize", context, required=True)
-        self._warm_up, self._aclose = _lifecycle(inner, context)
-
-    def __repr__(self) -> str:
-        return repr(self.inner)
 
     def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """The class's chunks; an async iterator that is not a generator is made one, so
@@ -141,14 +138,6 @@ class UserTTS:
                 self.name, "synthesize() must return an async iterator of bytes", retryable=False
             )
         return _generator(chunks)
-
-    async def warm_up(self) -> None:
-        """The class's own ``warm_up``, if it has one."""
-        await self._warm_up()
-
-    async def aclose(self) -> None:
-        """The class's own ``aclose``, if it has one."""
-        await self._aclose()
 
 
 async def _generator(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
