@@ -28,7 +28,7 @@ from telephonist.server.app import create_app
 from telephonist.server.event_log import EventLogger
 from telephonist.server.runtime import Runtime
 from telephonist.server.serve import Loop, bound_socket, run_on_loop, uvicorn_server
-from telephonist.speech.asr.base import ASREvent, Final
+from telephonist.speech.asr.base import ASRCapabilities, ASREvent, Final
 from telephonist.speech.tts.base import VoiceSpec
 from telephonist.speech.vad.silero import SileroVAD
 
@@ -59,6 +59,9 @@ class ZeroASRStream:
     async def on_vad(self, speaking: bool) -> None:
         return None
 
+    async def on_pause(self, paused: bool) -> None:
+        return None
+
     async def events(self) -> AsyncIterator[ASREvent]:
         while (event := await self._events.get()) is not None:
             yield event
@@ -68,8 +71,16 @@ class ZeroASRStream:
 
 
 class ZeroASR:
+    capabilities = ASRCapabilities()
+
+    async def warm_up(self) -> None:
+        return None
+
     async def open_stream(self, language: str) -> ZeroASRStream:
         return ZeroASRStream()
+
+    async def aclose(self) -> None:
+        return None
 
 
 class ZeroTTS:
@@ -83,6 +94,12 @@ class ZeroTTS:
         for offset in range(0, len(audio), 800):
             yield audio[offset : offset + 800]
 
+    async def warm_up(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
 
 class InstantAssistant:
     async def handle(self, conversation_id: str, event: UserEvent) -> AssistantTurn:
@@ -91,6 +108,9 @@ class InstantAssistant:
         if isinstance(event, UserText):
             return AssistantTurn(messages=(BotMessage("a long reply"),))
         return AssistantTurn()
+
+    async def close(self) -> None:
+        return None
 
 
 async def main(port: int) -> None:

@@ -8,14 +8,15 @@ import pytest
 
 from telephonist.call.recognition import MAX_EARLY_AUDIO, Recognition
 from telephonist.errors import ProviderError
-from telephonist.speech.asr.base import ASREvent
+from telephonist.speech.asr.base import ASRCapabilities, ASREvent
 
 
 class RecordingStream:
-    """An ASR stream that records what it was given, in order."""
+    """An ASR stream that records what it was given, in order; its provider declares
+    ``cuts_at_vad_edges`` and ``pause_ms`` as given."""
 
-    def __init__(self, cuts_at_vad_edges: bool) -> None:
-        self.cuts_at_vad_edges = cuts_at_vad_edges
+    def __init__(self, cuts_at_vad_edges: bool, pause_ms: float | None = None) -> None:
+        self.capabilities = ASRCapabilities(cuts_at_vad_edges, pause_ms)
         self.log: list[object] = []
         self.closed = False
 
@@ -24,6 +25,9 @@ class RecordingStream:
 
     async def on_vad(self, speaking: bool) -> None:
         self.log.append(speaking)
+
+    async def on_pause(self, paused: bool) -> None:
+        self.log.append(("pause", paused))
 
     async def events(self) -> AsyncIterator[ASREvent]:
         return
@@ -34,13 +38,22 @@ class RecordingStream:
 
 
 class Provider:
+    """Hands out ``stream`` (or fails without one), declaring its capabilities."""
+
     def __init__(self, stream: RecordingStream | None) -> None:
         self.stream = stream
+        self.capabilities = stream.capabilities if stream is not None else ASRCapabilities()
+
+    async def warm_up(self) -> None:
+        """Nothing to prepare."""
 
     async def open_stream(self, language: str) -> RecordingStream:
         if self.stream is None:
             raise ProviderError("test", "no stream", retryable=True)
         return self.stream
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
 
 async def test_self_segmenting_engine_gets_each_frame_on_arrival() -> None:
@@ -106,17 +119,8 @@ async def test_a_failed_open_raises_and_close_is_safe() -> None:
     assert stream.closed
 
 
-class PausingStream(RecordingStream):
-    """A VAD-segmented stream that wants to hear about pauses of 200 ms."""
-
-    pause_ms = 200
-
-    async def on_pause(self, paused: bool) -> None:
-        self.log.append(("pause", paused))
-
-
 async def test_pauses_are_reported_once_each_way_and_reset_by_an_edge() -> None:
-    stream = PausingStream(cuts_at_vad_edges=True)
+    stream = RecordingStream(cuts_at_vad_edges=True, pause_ms=200)
     recognition = Recognition()
     await recognition.open(Provider(stream), "en")
     assert recognition.hears_pauses

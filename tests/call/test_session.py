@@ -2,118 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-from dataclasses import dataclass, field
-
 import pytest
-from tests.fakes.clock import VirtualClock
+from tests.call.harness import RecordingControl, make_session, play_until, wait_for
 from tests.fakes.scripted import ScriptedASR, ScriptedAssistant, ScriptedTTS
 
-from telephonist.call.events import CallEvent, EventBus, EventKind
-from telephonist.call.session import CallSession
+from telephonist.call.events import EventKind
 from telephonist.call.settings import CallSettings
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionEnd, SessionStart
 from telephonist.errors import ProviderError
-from telephonist.speech.asr.base import ASRError
-from telephonist.speech.vad.energy import EnergyVAD
-from telephonist.twilio.stream import MediaStream
-
-START = json.dumps(
-    {
-        "event": "start",
-        "streamSid": "MZ1",
-        "start": {
-            "streamSid": "MZ1",
-            "callSid": "CA1",
-            "accountSid": "AC1",
-            "customParameters": {},
-        },
-    }
-)
-
-
-@dataclass
-class MemoryTransport:
-    """Collects what the session sends."""
-
-    frames: list[dict] = field(default_factory=list)
-    closed: bool = False
-
-    async def send(self, text: str) -> None:
-        self.frames.append(json.loads(text))
-
-    async def close(self) -> None:
-        self.closed = True
-
-    def kinds(self) -> list[str]:
-        return [f["event"] for f in self.frames]
-
-
-@dataclass
-class RecordingControl:
-    """A CallControl that records what it was asked."""
-
-    calls: list[tuple[str, ...]] = field(default_factory=list)
-
-    async def hang_up(self, call_sid: str) -> None:
-        self.calls.append(("hang_up", call_sid))
-
-    async def transfer(self, call_sid: str, number: str) -> None:
-        self.calls.append(("transfer", call_sid, number))
+from telephonist.speech.asr.base import ASRCapabilities, ASRError
 
 
 class FailingASR:
     """A provider whose connection cannot be opened."""
 
+    capabilities = ASRCapabilities()
+
+    async def warm_up(self) -> None:
+        """Nothing to prepare."""
+
     async def open_stream(self, language: str):
         raise ProviderError("fake", "connection refused", retryable=False)
 
-
-def make_session(assistant=None, asr=None, tts=None, control=None):
-    """A session on a started stream with scripted collaborators."""
-    stream = MediaStream()
-    stream.receive(START)
-    transport = MemoryTransport()
-    events: list[CallEvent] = []
-    bus = EventBus()
-    bus.subscribe(events.append)
-    session = CallSession(
-        stream=stream,
-        transport=transport,
-        assistant=assistant or ScriptedAssistant(),
-        asr=asr or ScriptedASR(),
-        tts=tts or ScriptedTTS(),
-        vad=EnergyVAD(),
-        settings=CallSettings(),
-        clock=VirtualClock(),
-        events=bus,
-        call_control=control,
-    )
-    return session, transport, events
-
-
-async def wait_for(predicate, steps: int = 2000) -> None:
-    """Let the loop run until ``predicate()`` holds."""
-    for _ in range(steps):
-        if predicate():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("condition not reached")
-
-
-async def play_until(session, transport, predicate, steps: int = 2000) -> None:
-    """Echo every mark the session sends (as if played at once) until ``predicate()``."""
-    echoed = 0
-    for _ in range(steps):
-        if predicate():
-            return
-        marks = [f["mark"]["name"] for f in transport.frames if f["event"] == "mark"]
-        for name in marks[echoed:]:
-            await session.mark(name)
-        echoed = len(marks)
-        await asyncio.sleep(0)
-    raise AssertionError("condition not reached")
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
 
 async def test_failed_message_is_skipped_and_the_next_is_spoken():

@@ -7,7 +7,7 @@ import base64
 from collections.abc import AsyncGenerator
 
 import pytest
-from tests.call.test_session import START, MemoryTransport, wait_for
+from tests.call.harness import START, MemoryTransport, wait_for
 
 from telephonist.call.speaker import MARK_EVERY_BYTES, Speaker, Spoken
 from telephonist.errors import ProviderError
@@ -25,6 +25,12 @@ class BurstTTS:
     ) -> None:
         self.count, self.size, self.gate, self.fail = count, size, gate, fail
         self.closed = False
+
+    async def warm_up(self) -> None:
+        """Nothing to prepare."""
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
     async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         try:
@@ -73,7 +79,11 @@ async def test_audio_arriving_piece_by_piece_is_sent_piece_by_piece() -> None:
     speaker, transport = speaker_for(tts)
     task = asyncio.create_task(speaker.speak(Spoken(1, "hi"), VoiceSpec()))
     for sent in range(1, 4):
-        await wait_for(lambda n=sent: len(audio_messages(transport)) == n)
+
+        def arrived(n: int = sent) -> bool:
+            return len(audio_messages(transport)) == n
+
+        await wait_for(arrived)
         for _ in range(20):  # however long the loop runs, the next piece is not waited for
             await asyncio.sleep(0)
         assert len(audio_messages(transport)) == sent

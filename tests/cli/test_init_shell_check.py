@@ -19,15 +19,6 @@ CREDENTIALS_BLOCK = {
 }
 
 
-@pytest.fixture
-def project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    """A fresh project made by `telephonist init`."""
-    target = tmp_path / "bot"
-    assert main(["init", str(target)]) == 0
-    capsys.readouterr()
-    return target
-
-
 def test_init_writes_a_complete_project(project: Path) -> None:
     """init creates every project file, with the offline twilio_media_streams block."""
     for name in (

@@ -201,4 +201,4 @@ async def test_full_call_through_the_seam(starter: Project, tmp_path: Path) -> N
         "session_end",
     ):
         assert kind in kinds, kind
-    await assistant.close()  # type: ignore[attr-defined]
+    await assistant.close()

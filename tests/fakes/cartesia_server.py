@@ -81,6 +81,8 @@ class FakeCartesia(WebsocketFake):
         self.requests: list[dict[str, Any]] = []
         self.cancels: list[str] = []
         self.chunks_sent: dict[str, int] = {}
+        self.open_sockets = 0
+        """Connections open now (handshakes count every one ever made)."""
         super().__init__()
 
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -105,6 +107,8 @@ class FakeCartesia(WebsocketFake):
     async def _handle(self, ws: ServerConnection) -> None:
         generators: dict[str, asyncio.Task[None]] = {}
         sent = [0]
+        self.open_sockets += 1
+        await self._notify()
         try:
             async for raw in ws:
                 message = json.loads(raw)
@@ -123,6 +127,7 @@ class FakeCartesia(WebsocketFake):
         finally:
             for task in generators.values():
                 task.cancel()
+            self.open_sockets -= 1
             await self._notify()
 
     async def _generate(

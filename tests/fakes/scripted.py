@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,8 +20,10 @@ from telephonist.dialogue.turns import (
     UserText,
 )
 from telephonist.errors import ProviderError
-from telephonist.speech.asr.base import ASREvent, Final
+from telephonist.speech.asr.base import ASRCapabilities, ASREvent, Final
 from telephonist.speech.tts.base import VoiceSpec
+
+E = TypeVar("E")
 
 MS_PER_WORD = 200
 
@@ -43,6 +46,9 @@ class ScriptedASRStream:
         """End of speech: the next transcript is final."""
         if not speaking and self.provider.transcripts:
             self._events.put_nowait(Final(self.provider.transcripts.pop(0), 0.9))
+
+    async def on_pause(self, paused: bool) -> None:
+        """Never called: the provider declares no ``pause_ms``."""
 
     async def events(self) -> AsyncIterator[ASREvent]:
         """Scripted events until closed."""
@@ -67,6 +73,17 @@ class ScriptedASR:
     transcripts: list[str] = field(default_factory=list)
     streams: list[ScriptedASRStream] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    capabilities: ASRCapabilities = field(default_factory=ASRCapabilities)
+    lifecycle: list[str] = field(default_factory=list)
+    """"warm_up" and "aclose", as they were called."""
+
+    async def warm_up(self) -> None:
+        """Record the call."""
+        self.lifecycle.append("warm_up")
+
+    async def aclose(self) -> None:
+        """Record the call."""
+        self.lifecycle.append("aclose")
 
     async def open_stream(self, language: str) -> ScriptedASRStream:
         """A new stream (recorded in ``streams``)."""
@@ -105,6 +122,16 @@ class ScriptedTTS:
     fail_texts: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
     closed_early: list[str] = field(default_factory=list)
+    lifecycle: list[str] = field(default_factory=list)
+    """"warm_up" and "aclose", as they were called."""
+
+    async def warm_up(self) -> None:
+        """Record the call."""
+        self.lifecycle.append("warm_up")
+
+    async def aclose(self) -> None:
+        """Record the call."""
+        self.lifecycle.append("aclose")
 
     async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Yield the tone for ``text`` in chunks."""
@@ -156,7 +183,10 @@ class ScriptedAssistant:
             return AssistantTurn()
         return AssistantTurn()
 
-    def of_type(self, kind: type) -> list[UserEvent]:
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    def of_type(self, kind: type[E]) -> list[E]:
         """Events received of one type."""
         return [event for _, event in self.events if isinstance(event, kind)]
 

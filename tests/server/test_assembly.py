@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from telephonist.cli import main
 from telephonist.errors import ConfigError
 from telephonist.server.assembly import Paths, build_runtime
 from telephonist.speech.vad.energy import EnergyVAD
@@ -17,14 +16,6 @@ CREDENTIALS = """twilio_media_streams:
   tts: {{name: local}}
   vad: {vad}
 """
-
-
-@pytest.fixture
-def project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    path = tmp_path / "line"
-    assert main(["init", str(path)]) == 0
-    capsys.readouterr()
-    return path
 
 
 def with_vad(project: Path, vad: str) -> Paths:

@@ -9,14 +9,17 @@ import pytest
 from tests.audio_samples import dtmf, load_prompt, silence, word_error_rate
 
 from telephonist.errors import ConfigError
-from telephonist.speech.asr.base import ASRError, ASREvent, Final
+from telephonist.speech.asr.base import ASRCapabilities, ASRError, ASREvent, Final
 from telephonist.speech.asr.local import (
-    BUNDLED_SHA256,
     LocalASR,
     LocalASRStream,
-    bundled_model_path,
     from_config,
     prompt_from_phrases,
+)
+from telephonist.speech.asr.whisper_model import (
+    BUNDLED_SHA256,
+    LoadedModel,
+    bundled_model_path,
     verify_model,
 )
 from telephonist.speech.registry import ProviderContext
@@ -140,8 +143,8 @@ async def test_a_pause_starts_transcribing_and_its_text_is_the_final() -> None:
     """on_pause(True) transcribes the utterance so far; when the end of speech follows, that
     text is the Final and nothing is transcribed again."""
     asr = RecordingASR()
+    assert asr.capabilities == ASRCapabilities(cuts_at_vad_edges=True, pause_ms=200)
     stream = await asr.open_stream("en")
-    assert stream.pause_ms == 200
     await stream.on_vad(True)
     await stream.send(b"\x20" * 1600)
     await stream.on_pause(True)
@@ -174,7 +177,8 @@ async def test_speech_after_a_pause_drops_the_guess() -> None:
 def test_speculation_is_configurable() -> None:
     """speculate_ms: 0 or null turns it off; a negative value names the key."""
     for value in (0, None):
-        assert not RecordingASR(speculate_ms=value).speculate_ms  # type: ignore[arg-type]
+        asr = RecordingASR(speculate_ms=value)  # type: ignore[arg-type]
+        assert asr.speculate_ms in (0, None) and asr.capabilities.pause_ms is None
     with pytest.raises(ConfigError, match=r"asr\.speculate_ms: must be an integer"):
         from_config({"speculate_ms": -1}, CONTEXT)
 
@@ -183,15 +187,13 @@ async def test_warm_up_runs_one_inference_per_worker() -> None:
     """Each worker's first inference is slow, so start-up pays for it, not the first callers."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from telephonist.speech.asr.local import _Loaded
-
     class Counting(LocalASR):
         def __init__(self) -> None:
             super().__init__(Path("/nonexistent"), workers=2)
             self.calls: list[int] = []
 
-        def load(self) -> _Loaded:
-            self._loaded = _Loaded(None, ThreadPoolExecutor(2))
+        def load(self) -> LoadedModel:
+            self._loaded = LoadedModel(None, ThreadPoolExecutor(2))
             return self._loaded
 
         def transcribe(self, audio: bytes, language: str) -> Final | None:

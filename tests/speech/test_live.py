@@ -56,7 +56,7 @@ async def synthesize(block: dict[str, object], variable: str) -> bytes:
     """All the audio for one short message."""
     tts = build_tts(block, context(variable))
     audio = b"".join([c async for c in tts.synthesize("Your table is booked.", VoiceSpec())])
-    await tts.aclose()  # type: ignore[attr-defined]
+    await tts.aclose()
     return audio
 
 

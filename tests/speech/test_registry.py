@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from telephonist.errors import ConfigError
+from telephonist.errors import ConfigError, ProviderError
 from telephonist.speech.registry import ProviderContext, build_asr, build_tts
 from telephonist.speech.tts.base import VoiceSpec
+from telephonist.speech.user_providers import UserTTS
 
 
 class EchoTTS:
@@ -26,6 +27,28 @@ class EchoTTS:
         yield b"\xff" * 160
 
 
+class Chunks:
+    """An async iterator that is not a generator (it has no ``aclose``)."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = list(chunks)
+
+    def __aiter__(self) -> Chunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if not self.chunks:
+            raise StopAsyncIteration
+        return self.chunks.pop(0)
+
+
+class IteratorTTS(EchoTTS):
+    """A user's TTS whose synthesize returns a plain async iterator, or (for "oops") text."""
+
+    def synthesize(self, text: str, voice: VoiceSpec) -> Any:
+        return "not audio" if text == "oops" else Chunks(b"a", b"b")
+
+
 def context(key: str = "twilio_media_streams.tts") -> ProviderContext:
     """A context whose environment holds a secret."""
     return ProviderContext("credentials.yml", key, {"DEEPGRAM_API_KEY": "dg-secret-value"})
@@ -34,7 +57,20 @@ def context(key: str = "twilio_media_streams.tts") -> ProviderContext:
 def test_dotted_path_loads_a_users_class():
     """name: package.module.Class builds the user's engine with the rest of the block."""
     engine = build_tts({"name": f"{__name__}.EchoTTS", "voice": "x"}, context())
-    assert isinstance(engine, EchoTTS) and engine.config == {"voice": "x"}
+    assert isinstance(engine, UserTTS) and isinstance(engine.inner, EchoTTS)
+    assert engine.inner.config == {"voice": "x"}
+
+
+async def test_a_users_async_iterator_is_made_a_generator() -> None:
+    """Closing it early works as for any engine; something else is a clear provider error."""
+    engine = build_tts({"name": f"{__name__}.IteratorTTS"}, context())
+    chunks = engine.synthesize("Hi", VoiceSpec())
+    assert await anext(chunks) == b"a"
+    await chunks.aclose()
+    assert [c async for c in engine.synthesize("Hi", VoiceSpec())] == [b"a", b"b"]
+    with pytest.raises(ProviderError, match="must return an async iterator of bytes") as error:
+        engine.synthesize("oops", VoiceSpec())
+    assert error.value.provider == f"{__name__}.IteratorTTS" and not error.value.retryable
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,13 @@ class ScriptedTTS:
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.closed = 0
+        self.lifecycle: list[str] = []
+
+    async def warm_up(self) -> None:
+        self.lifecycle.append("warm_up")
+
+    async def aclose(self) -> None:
+        self.lifecycle.append("aclose")
 
     async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Chunks of ``text`` encoded; raises after the first chunk for 'boom'."""
@@ -89,6 +96,16 @@ async def test_least_recently_used_is_evicted() -> None:
     for text in ("a", "b", "a", "c", "a", "b"):
         await play(tts, text)
     assert inner.calls == ["a", "b", "c", "b"]
+
+
+async def test_warm_up_and_aclose_reach_the_inner_engine() -> None:
+    """The cache forwards the engine's lifecycle (a socket to pre-connect, a client to close)."""
+    inner = ScriptedTTS()
+    tts = CachedTTS(inner)
+    await tts.warm_up()
+    assert inner.lifecycle == ["warm_up"]
+    await tts.aclose()
+    assert inner.lifecycle == ["warm_up", "aclose"]
 
 
 def test_rejects_nonsense_sizes() -> None:

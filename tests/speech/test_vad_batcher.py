@@ -56,6 +56,9 @@ async def test_a_failing_model_fails_only_the_waiting_calls():
     class Stream:
         window_ms = 20.0
 
+        def probabilities(self, audio: bytes) -> list[float]:
+            return []
+
     batcher = VADBatcher(Flaky())
     with pytest.raises(RuntimeError, match="boom"):
         await batcher.score(Stream(), b"\xff" * 160)

@@ -42,3 +42,19 @@ def test_from_config_validates_keys() -> None:
         from_config({"window_ms": "20"}, context)
     with pytest.raises(Exception, match="above"):
         from_config({"speech_dbfs": -70}, context)
+
+
+async def test_batched_scoring_matches_inline_and_is_not_asked_for() -> None:
+    """Scored through the shared batcher, each stream gets what it would get inline; the
+    model declares it cheap enough not to need batching."""
+    from telephonist.speech.vad.batcher import VADBatcher
+
+    vad = EnergyVAD()
+    assert not vad.capabilities.batched and vad.capabilities.threshold == 0.5
+    audio = dtmf(seconds=0.1) + silence(0.1)
+    batcher = VADBatcher(vad)
+    streams = [vad.new_stream(), vad.new_stream()]
+    got = [await batcher.score(stream, audio) for stream in streams]
+    batcher.close()
+    assert got == [vad.new_stream().probabilities(audio)] * 2
+    assert got[0] == [1.0] * 5 + [0.0] * 5

@@ -83,9 +83,9 @@ def test_faster_whisper_copy_as_fallback() -> None:
     assert WHISPER_COPY is not None
     model = SileroVAD(WHISPER_COPY / "assets" / "silero_vad_v6.onnx")
     assert model.kind == "whisper16k"
-    assert model.suggested_threshold < 0.5
+    assert model.capabilities.threshold < 0.5
     speech = model.new_stream().probabilities(load_prompt("agent-pass").mulaw)
-    assert np.mean(np.array(speech) > model.suggested_threshold) > 0.7
+    assert np.mean(np.array(speech) > model.capabilities.threshold) > 0.7
     assert max(model.new_stream().probabilities(silence(1.0) + dtmf())) < 0.3
 
 

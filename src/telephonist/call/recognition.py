@@ -2,8 +2,8 @@
 
 Engines that find the end of speech themselves (Deepgram, Azure) get every frame the moment
 it arrives: waiting for our VAD's verdict would only add the VAD's batching delay to the turn.
-Engines that cut utterances at our VAD's edges (the local one says so with a true
-``cuts_at_vad_edges`` attribute) get each frame just before the verdict on it, never ahead,
+Engines that cut utterances at our VAD's edges (the local one declares ``cuts_at_vad_edges`` in
+its capabilities) get each frame just before the verdict on it, never ahead,
 so a burst of late frames cannot land on the wrong side of an edge. Audio that arrives
 before the stream is open is kept (up to a limit) and sent first.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
-from telephonist.speech.asr.base import ASRProvider, ASRStream, PauseAwareStream
+from telephonist.speech.asr.base import ASRProvider, ASRStream
 
 __all__ = ["MAX_EARLY_AUDIO", "Recognition"]
 
@@ -28,20 +28,21 @@ class Recognition:
         self.stream: ASRStream | None = None
         self._early = bytearray()
         self._follows_vad = False
-        self._pausing: PauseAwareStream | None = None
+        self._pausing: ASRStream | None = None
         self._pause_ms = 0.0
         self._paused = False
 
     async def open(self, provider: ASRProvider, language: str) -> ASRStream:
         """Open the stream and send what arrived meanwhile (raises the provider's error)."""
+        capabilities = provider.capabilities
         stream = await provider.open_stream(language)
         while self._early:  # frames keep arriving while this flushes
             early = bytes(self._early)
             self._early.clear()
             await stream.send(early)
-        self._follows_vad = bool(getattr(stream, "cuts_at_vad_edges", False))
-        if isinstance(stream, PauseAwareStream) and stream.pause_ms is not None:
-            self._pausing, self._pause_ms = stream, stream.pause_ms
+        self._follows_vad = capabilities.cuts_at_vad_edges
+        if capabilities.pause_ms is not None:
+            self._pausing, self._pause_ms = stream, capabilities.pause_ms
         self.stream = stream
         return stream
 
@@ -74,9 +75,10 @@ class Recognition:
         return self._pausing is not None
 
     async def quiet(self, quiet_ms: float) -> None:
-        """How long the caller has been quiet within speech. A `PauseAwareStream` hears
-        ``on_pause(True)`` once a pause lasts ``pause_ms`` (it may start transcribing then,
-        before the end of speech is certain) and ``on_pause(False)`` if speech resumes."""
+        """How long the caller has been quiet within speech. A stream whose provider declares
+        ``pause_ms`` hears ``on_pause(True)`` once a pause lasts that long (it may start
+        transcribing then, before the end of speech is certain) and ``on_pause(False)`` if
+        speech resumes."""
         if self._pausing is None:
             return
         paused = quiet_ms >= self._pause_ms

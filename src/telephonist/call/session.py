@@ -1,31 +1,32 @@
 """`CallSession`: one per call, the only place that knows time, audio, speech and the assistant
 together.
 
-Inputs arrive from the server (``audio``, ``dtmf``, ``mark``, ``end``) and from the ASR
-stream; the session turns them into assistant events (one at a time, in order, on its turn
-loop) and speaks the assistant's replies. Barge-in, silence monitoring, DTMF collection and
-hang-up are decided here. Nothing in it blocks: CPU work lives in providers' threads.
+Inputs arrive from the server (``audio``, ``dtmf``, ``mark``, ``end``). Caller audio goes
+straight to the `Listener`, which reports back through the `Floor` methods (speech began or
+ended, words, a barge-in). The session turns these into assistant events (one at a time, in
+order, on its turn loop) and speaks the assistant's replies. Its `CallState` says whose turn
+it is; ``_settle`` alone decides what follows (silence timing, play-out, hang-up). Nothing in
+it blocks: CPU work lives in providers' threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from telephonist.audio.formats import MULAW_BYTES_PER_MS
 from telephonist.call.bot_audio import BotAudio
 from telephonist.call.clock import Clock, Timer
 from telephonist.call.dtmf import DtmfInput
 from telephonist.call.events import CallEvent, EventBus, EventKind
 from telephonist.call.interruptions import may_interrupt
 from telephonist.call.line import Line
-from telephonist.call.recognition import Recognition
+from telephonist.call.listener import Listener
 from telephonist.call.settings import CallSettings
 from telephonist.call.silence import SilenceMonitor
 from telephonist.call.speaker import Speaker, Spoken
+from telephonist.call.state import CallState
 from telephonist.call.transport import CallControl, Transport
 from telephonist.call.turn_timing import TurnTiming, ms
 from telephonist.dialogue.turns import (
@@ -40,12 +41,10 @@ from telephonist.dialogue.turns import (
     UserText,
 )
 from telephonist.errors import ProviderError
-from telephonist.speech.asr.base import ASRError, ASRProvider, ASRStream, Final, Partial
-from telephonist.speech.asr.base import SpeechStarted as ASRSpeechStarted
+from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.tts.base import TTSEngine, VoiceSpec
 from telephonist.speech.vad.base import VADModel
 from telephonist.speech.vad.batcher import VADBatcher
-from telephonist.speech.vad.detector import SpeechDetector, VADEdge
 from telephonist.twilio.stream import MediaStream
 
 __all__ = ["CallSession"]
@@ -58,125 +57,81 @@ MAX_QUEUED_EVENTS = 32
 class CallSession:
     """Turn-taking for one call."""
 
-    def __init__(self, *, stream: MediaStream, transport: Transport, assistant: Assistant,
-                 asr: ASRProvider, tts: TTSEngine, vad: VADModel, settings: CallSettings,
-                 clock: Clock, events: EventBus, call_control: CallControl | None = None,
-                 metadata: Mapping[str, Any] | None = None,
-                 vad_batcher: VADBatcher | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        stream: MediaStream,
+        transport: Transport,
+        assistant: Assistant,
+        asr: ASRProvider,
+        tts: TTSEngine,
+        vad: VADModel,
+        settings: CallSettings,
+        clock: Clock,
+        events: EventBus,
+        call_control: CallControl | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        vad_batcher: VADBatcher | None = None,
+    ) -> None:
         assert stream.start is not None, "a session starts after the stream's start frame"
         self.call_id = stream.start.call_sid
         self.metadata = dict(metadata or {})
+        self.state = CallState.LISTENING
+        self.end_reason: str | None = None
+        self.closed = asyncio.Event()
         self._stream = stream
         self._transport = transport
         self._assistant = assistant
-        self._asr_provider = asr
+        self._asr = asr
         self._settings = settings
         self._clock = clock
         self._events = events
         self._line = Line(self.call_id, transport, call_control, self._emit)
         self._bot = BotAudio()
-        self._speaker = Speaker(stream, transport, tts, self._bot.playback,
-                                on_audio=self._audio_sent)
-        self._vad_batcher = vad_batcher
-        self._verdicts: deque[tuple[bytes, list[VADEdge]]] = deque()
-        self._listener: asyncio.Task[None] | None = None
-        self._detector = SpeechDetector(
-            vad.new_stream(), threshold=settings.vad_threshold,
-            min_silence_ms=settings.min_silence_ms)
+        self._speaker = Speaker(stream, transport, tts, self._bot.playback, on_audio=self._sent)
+        self._listener = Listener(
+            self, vad, settings, self._emit, call_id=self.call_id, batcher=vad_batcher
+        )
         # Caller events for the assistant, or a turn the session itself decided (an apology).
         self._queue: asyncio.Queue[UserEvent | AssistantTurn] = asyncio.Queue(MAX_QUEUED_EVENTS)
-        self._recognition = Recognition()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._turns: asyncio.Task[None] | None = None
         self._speaking: asyncio.Task[None] | None = None
-        self._audio_ms = 0.0
-        self._speech_started_ms: float | None = None
-        self._busy = False
         self._silence = SilenceMonitor(
-            clock, enabled=settings.monitor_silence, timeout=settings.silence_timeout,
-            still_idle=lambda: not (self._busy or self._bot.playing
-                                    or self._speech_started_ms is not None),
-            on_silence=self._silent)
-        self._dtmf = DtmfInput(clock, settings.dtmf_timeout,
-                               lambda digits: self._put(UserText(digits, source="dtmf")))
+            clock,
+            enabled=settings.monitor_silence,
+            timeout=settings.silence_timeout,
+            still_idle=self._callers_turn,
+            on_silence=self._silent,
+        )
+        self._dtmf = DtmfInput(
+            clock, settings.dtmf_timeout, lambda digits: self._put(UserText(digits, source="dtmf"))
+        )
         self._drain_watchdog = Timer(clock, self._marks_lost)
-        self._hangup_requested = False
-        self._hung_up = False
         self._timing = TurnTiming()
         self._started_at = clock.now()
-        self.end_reason: str | None = None
-        self.closed = asyncio.Event()
 
     # -- inputs from the server -------------------------------------------------------------
 
     async def open(self) -> None:
         """Greet the caller and start listening."""
-        self._emit(EventKind.CALL_STARTED, **{k: v for k, v in self.metadata.items() if k in (
-            "user_phone", "bot_phone", "direction", "stream_id")})
+        shown = ("user_phone", "bot_phone", "direction", "stream_id")
+        self._emit(EventKind.CALL_STARTED, **{k: v for k, v in self.metadata.items() if k in shown})
         self._put(SessionStart(self.metadata))
-        self._tasks.append(asyncio.create_task(self._turn_loop()))
-        try:
-            asr = await self._recognition.open(self._asr_provider, self._settings.language)
-        except ProviderError as exc:
-            self._emit(EventKind.ERROR, source="asr", message=str(exc), retryable=exc.retryable)
-            await self._give_up_listening()
-            return
-        self._tasks.append(asyncio.create_task(self._asr_loop(asr)))
+        self._turns = asyncio.create_task(self._turn_loop())
+        await self._listener.open(self._asr, self._settings.language)
 
     async def audio(self, mulaw: bytes) -> None:
-        """One inbound frame of caller audio (the hot path); never waits for the VAD."""
-        if self.end_reason is not None:
-            return
-        self._audio_ms += len(mulaw) / MULAW_BYTES_PER_MS
-        held = await self._recognition.arrived(mulaw)
-        if self._vad_batcher is None:
-            await self._listen(held, self._detector.feed(mulaw))
-        else:  # scored with other calls' frames, off the loop; handled in arrival order
-            self._vad_batcher.submit(self._detector.stream, mulaw,
-                                     lambda probabilities: self._scored(held, probabilities))
-
-    def _scored(self, held: bytes, probabilities: list[float]) -> None:
-        if self.end_reason is not None:
-            return
-        edges = self._detector.feed_probabilities(probabilities)
-        idle = self._listener is None or self._listener.done()
-        if idle and not (held or edges or self._recognition.hears_pauses
-                         or self._barge_in_due()):
-            return  # the common verdict, "nothing changed": no task for it
-        self._verdicts.append((held, edges))
-        if idle:
-            self._listener = asyncio.create_task(self._drain_verdicts())
-
-    async def _drain_verdicts(self) -> None:
-        try:
-            while self._verdicts:
-                await self._listen(*self._verdicts.popleft())
-        except Exception:  # the per-frame path must never take the call down silently
-            log.exception("call.listen_failed", extra={"call_id": self.call_id})
-
-    async def _listen(self, held: bytes, edges: list[VADEdge]) -> None:
-        """The VAD's verdict on one frame: the frame if recognition waited for it, the
-        speech edges, then a possible barge-in."""
-        await self._recognition.before_verdict(held)
-        for edge in edges:
-            await self._vad_edge(edge)
-        await self._recognition.quiet(self._detector.quiet_ms)
-        if self._barge_in_due():
-            await self._barge_in("speech")
-
-    def _barge_in_due(self) -> bool:
-        """Caller speech has lasted ``min_speech_ms`` over interruptible bot audio."""
-        return (self._speech_started_ms is not None and self._may_barge_in(words=None)
-                and self._detector.position_ms - self._speech_started_ms
-                >= self._settings.interruptions.min_speech_ms)
+        """One inbound frame of caller audio (the hot path): straight to the listener."""
+        await self._listener.hear(mulaw)
 
     async def dtmf(self, digit: str) -> None:
         """A keypress."""
-        if self.end_reason is not None:
+        if self.state is CallState.ENDED:
             return
         self._emit(EventKind.DTMF, digit=digit)
         self._silence.reset()
-        if self._may_barge_in(words=None, keypress=True):
-            await self._barge_in("dtmf")
+        if self.may_interrupt(None, keypress=True):
+            await self.interrupt("dtmf")
         self._dtmf.key(digit)
 
     async def mark(self, name: str) -> None:
@@ -193,21 +148,73 @@ class CallSession:
         if self.end_reason is not None:
             return
         self.end_reason = reason
+        self.state = CallState.ENDED
         for timer in (self._silence, self._dtmf, self._drain_watchdog):
             timer.cancel()
         current = asyncio.current_task()
-        for task in [*self._tasks, self._speaking, self._listener]:
+        for task in (self._turns, self._speaking):
             if task is not None and task is not current:
                 task.cancel()
-        await self._recognition.close()
+        await self._listener.close()
         try:
             await self._assistant.handle(self.call_id, SessionEnd(reason))
         except Exception:
             log.exception("call.session_end_failed", extra={"call_id": self.call_id})
         self._bot.abandon(self._clock.now())
-        self._emit(EventKind.CALL_ENDED, reason=reason,
-                   duration_s=round(self._clock.now() - self._started_at, 3))
+        self._emit(
+            EventKind.CALL_ENDED,
+            reason=reason,
+            duration_s=round(self._clock.now() - self._started_at, 3),
+        )
         self.closed.set()
+
+    # -- the floor: what the listener reports -----------------------------------------------
+
+    def may_interrupt(self, words: int | None, keypress: bool = False) -> bool:
+        """Is the caller allowed to interrupt what is playing now?"""
+        speaking = self._speaking is not None and not self._speaking.done()
+        return may_interrupt(
+            self._settings.interruptions,
+            playing=self._bot.playing or speaking,
+            interruptible=self._bot.interruptible(),
+            words=words,
+            keypress=keypress,
+        )
+
+    async def interrupt(self, trigger: str) -> None:
+        """Barge-in: stop the bot, and tell the assistant what the caller heard."""
+        heard, full = self._bot.interrupt(self._clock.now())
+        self._drain_watchdog.cancel()
+        onset = self._listener.take_onset()
+        await self._transport.send(self._stream.clear())
+        if self._speaking is not None:
+            self._speaking.cancel()
+        # Caller audio since the speech onset the VAD dated: min_speech_ms plus every lag.
+        reaction = (
+            {} if onset is None else {"onset_to_clear_ms": self._listener.received_ms - onset}
+        )
+        self._emit(EventKind.BARGE_IN, trigger=trigger, heard=heard, full=full, **reaction)
+        self._put(BargedIn(heard_text=heard, full_text=full))
+        await self._drained()
+
+    def caller_active(self) -> None:
+        """The caller is taking the floor: stop timing their silence."""
+        self._silence.reset()
+
+    async def caller_stopped(self, lag: float) -> None:
+        """End of caller speech (``lag`` seconds of audio ago)."""
+        self._timing.speech_end = self._clock.now() - lag
+        await self._settle()
+
+    def caller_said(self, text: str, confidence: float | None) -> None:
+        """A final transcript: the caller's utterance for the assistant."""
+        self._timing.final = self._clock.now()
+        self._put(UserText(text, source="speech", confidence=confidence))
+
+    async def recognition_lost(self) -> None:
+        """Recognition is lost for good: apologise and hang up rather than leave dead air."""
+        message = BotMessage(self._settings.asr_failure_message, allow_interruptions=False)
+        self._put(AssistantTurn(messages=(message,), hang_up=True))
 
     # -- the turn loop ----------------------------------------------------------------------
 
@@ -216,13 +223,16 @@ class CallSession:
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
-            self._emit(EventKind.ERROR, source="session", message="event queue full; dropped",
-                       event=type(event).__name__)
+            kind = type(event).__name__
+            self._emit(
+                EventKind.ERROR, source="session", message="event queue full; dropped", event=kind
+            )
 
     async def _turn_loop(self) -> None:
-        while self.end_reason is None:
+        hang_up = False  # once decided, queued events are still answered, then the bot hangs up
+        while self.state is not CallState.ENDED:
             event = await self._queue.get()
-            self._busy = True
+            self.state = CallState.RESPONDING
             began = self._clock.now()
             if isinstance(event, AssistantTurn):
                 turn = event
@@ -233,20 +243,22 @@ class CallSession:
                     log.exception("call.assistant_failed", extra={"call_id": self.call_id})
                     turn = AssistantTurn()
             self._timing.assistant_done = self._clock.now()
-            self._emit(EventKind.TURN, event=type(event).__name__,
-                       text=getattr(event, "text", None), assistant_ms=ms(self._clock.now()
-                                                                            - began),
-                       messages=[m.text for m in turn.messages], hang_up=turn.hang_up,
-                       state=dict(turn.state))
-            await self._apply(turn, responds_to_caller=isinstance(
-                event, SessionStart | UserText | Silence))
-            self._busy = False
-            if self._hangup_requested:
-                await self._maybe_hang_up()
-            elif not self._bot.playing:
-                self._arm_silence()
+            self._emit(
+                EventKind.TURN,
+                event=type(event).__name__,
+                text=event.text if isinstance(event, UserText) else None,
+                assistant_ms=ms(self._clock.now() - began),
+                messages=[m.text for m in turn.messages],
+                hang_up=turn.hang_up,
+                state=dict(turn.state),
+            )
+            responds = isinstance(event, SessionStart | UserText | Silence)
+            hang_up = await self._apply(turn, responds_to_caller=responds) or hang_up
+            self.state = CallState.HANGING_UP if hang_up else CallState.PLAYING
+            await self._settle()
 
-    async def _apply(self, turn: AssistantTurn, *, responds_to_caller: bool) -> None:
+    async def _apply(self, turn: AssistantTurn, *, responds_to_caller: bool) -> bool:
+        """Speak the turn and carry out its call actions; True when the call is to end."""
         if responds_to_caller:
             self._dtmf.expect(turn.collect_dtmf)
             self._silence.follow(turn.silence_timeout)
@@ -255,32 +267,41 @@ class CallSession:
             await asyncio.wait({self._speaking})
             self._speaking = None
             if self._bot.playing:
-                self._drain_watchdog.start(max(0.0, self._bot.playout_end - self._clock.now())
-                                           + self._settings.playout_grace)
-        if turn.transfer_to:
-            await self._transfer(turn.transfer_to)
-        if turn.hang_up:
-            self._hangup_requested = True
+                playout = max(0.0, self._bot.playout_end - self._clock.now())
+                self._drain_watchdog.start(playout + self._settings.playout_grace)
+        transfer_failed = bool(turn.transfer_to) and not await self._line.transfer(
+            str(turn.transfer_to)
+        )
+        return turn.hang_up or transfer_failed
 
     async def _speak_all(self, messages: tuple[BotMessage, ...]) -> None:
         for message in messages:
             spoken = self._bot.new_message(message)
-            self._emit(EventKind.BOT_MESSAGE, message_id=spoken.message_id, text=message.text,
-                       allow_interruptions=message.allow_interruptions)
+            self._emit(
+                EventKind.BOT_MESSAGE,
+                message_id=spoken.message_id,
+                text=message.text,
+                allow_interruptions=message.allow_interruptions,
+            )
             self._timing.tts_start = self._clock.now()
-            voice = VoiceSpec(language=self._settings.language, voice=message.voice,
-                              ssml=message.ssml)
+            language, voice = self._settings.language, message.voice
+            spec = VoiceSpec(language=language, voice=voice, ssml=message.ssml)
             try:
-                await self._speaker.speak(spoken, voice)
-                self._emit(EventKind.BOT_AUDIO_SENT, message_id=spoken.message_id,
-                           bytes=spoken.sent)
+                await self._speaker.speak(spoken, spec)
+                self._emit(
+                    EventKind.BOT_AUDIO_SENT, message_id=spoken.message_id, bytes=spoken.sent
+                )
             except ProviderError as exc:
-                self._emit(EventKind.ERROR, source="tts", message=str(exc),
-                           retryable=exc.retryable, message_id=spoken.message_id)
+                self._emit(
+                    EventKind.ERROR,
+                    source="tts",
+                    message=str(exc),
+                    retryable=exc.retryable,
+                    message_id=spoken.message_id,
+                )
 
-    def _audio_sent(self, spoken: Spoken, n_bytes: int) -> None:
+    def _sent(self, spoken: Spoken, n_bytes: int) -> None:
         now = self._clock.now()
-        self._silence.reset()
         self._bot.sent(n_bytes, now)
         if spoken.sent == n_bytes:  # first audio of this message
             tts_ms, latency = self._timing.first_audio(now)
@@ -288,85 +309,35 @@ class CallSession:
             if latency is not None:
                 self._emit(EventKind.LATENCY, **latency)
 
-    # -- listening --------------------------------------------------------------------------
+    # -- what follows: the state, silence, hang-up ------------------------------------------
 
-    async def _vad_edge(self, edge: VADEdge) -> None:
-        speaking = edge.speaking
-        if speaking:
-            self._speech_started_ms = edge.offset_ms
-            self._silence.reset()
-            self._emit(EventKind.SPEECH_STARTED, offset_ms=edge.offset_ms)
-        else:
-            self._speech_started_ms = None
-            # Wall-clock moment the caller stopped, assuming frames arrive in real time.
-            lag = (self._audio_ms - edge.offset_ms) / 1000
-            self._timing.speech_end = self._clock.now() - lag
-            self._emit(EventKind.SPEECH_ENDED, offset_ms=edge.offset_ms)
-            if not self._busy and not self._bot.playing and self._queue.empty():
-                self._arm_silence()
-        await self._recognition.on_vad(speaking)
+    async def _settle(self) -> None:
+        """The one place that decides what follows a turn, a drained playback or the end of
+        caller speech: the next state, whether silence is timed, and the bot's hang-up."""
+        if self.state is CallState.RESPONDING or self.state is CallState.ENDED:
+            return  # the turn loop settles when its turn is done
+        if self.state is CallState.HANGING_UP:
+            if not self._bot.playing:
+                self.state = CallState.ENDED
+                await self._line.hang_up()
+                await self.end("bot hung up")
+            return
+        self.state = CallState.PLAYING if self._bot.playing else CallState.LISTENING
+        if self._callers_turn():
+            self._silence.arm()
 
-    async def _asr_loop(self, asr: ASRStream) -> None:
-        async for event in asr.events():
-            if isinstance(event, Final):
-                text = event.text.strip()
-                self._emit(EventKind.FINAL, text=text, confidence=event.confidence)
-                if not text:
-                    continue
-                if self._may_barge_in(words=len(text.split())):
-                    await self._barge_in("final")
-                self._speech_started_ms = None  # this utterance is used up: it cannot also
-                self._timing.final = self._clock.now()  # barge in on its own answer
-                self._put(UserText(text, source="speech", confidence=event.confidence))
-            elif isinstance(event, Partial):
-                self._emit(EventKind.PARTIAL, text=event.text)
-                self._silence.reset()
-                if self._may_barge_in(words=len(event.text.split())):
-                    await self._barge_in("partial")
-            elif isinstance(event, ASRSpeechStarted):
-                if self._may_barge_in(words=None):
-                    await self._barge_in("asr_speech_started")
-            elif isinstance(event, ASRError):
-                self._emit(EventKind.ERROR, source="asr", message=event.message,
-                           retryable=event.retryable)
-                if not event.retryable:
-                    await self._give_up_listening()
-                    return
-
-    async def _give_up_listening(self) -> None:
-        """Recognition is lost for good: apologise and hang up rather than leave dead air."""
-        self._put(AssistantTurn(messages=(BotMessage(
-            self._settings.asr_failure_message, allow_interruptions=False),), hang_up=True))
-
-    def _may_barge_in(self, *, words: int | None, keypress: bool = False) -> bool:
-        """Is the caller allowed to interrupt what is playing now?"""
-        speaking = self._speaking is not None and not self._speaking.done()
-        return may_interrupt(self._settings.interruptions, playing=self._bot.playing or speaking,
-                             interruptible=self._bot.interruptible(), words=words,
-                             keypress=keypress)
-
-    async def _barge_in(self, trigger: str) -> None:
-        heard, full = self._bot.interrupt(self._clock.now())
-        self._drain_watchdog.cancel()
-        onset, self._speech_started_ms = self._speech_started_ms, None
-        await self._transport.send(self._stream.clear())
-        if self._speaking is not None:
-            self._speaking.cancel()
-        # Caller audio since the speech onset the VAD dated: min_speech_ms plus every lag.
-        reaction = {} if onset is None else {"onset_to_clear_ms": self._audio_ms - onset}
-        self._emit(EventKind.BARGE_IN, trigger=trigger, heard=heard, full=full, **reaction)
-        self._put(BargedIn(heard_text=heard, full_text=full))
-        await self._drained()
-
-    # -- barge-in, playback finished, silence, hang-up ---------------------------------------
+    def _callers_turn(self) -> bool:
+        """Nothing playing, nothing queued, and the caller quiet: their silence counts."""
+        return (
+            self.state is CallState.LISTENING
+            and self._queue.empty()
+            and not self._listener.caller_speaking
+        )
 
     async def _drained(self) -> None:
         self._drain_watchdog.cancel()
         self._emit(EventKind.PLAYBACK_DONE)
-        if self._hangup_requested:
-            await self._maybe_hang_up()
-        elif not self._busy and self._queue.empty():
-            self._arm_silence()
+        await self._settle()
 
     async def _marks_lost(self) -> None:
         """Twilio never echoed our marks: treat the estimated play-out time as the end."""
@@ -374,26 +345,10 @@ class CallSession:
         self._bot.abandon(self._clock.now())
         await self._drained()
 
-    def _arm_silence(self) -> None:
-        if self.end_reason is None and not self._hangup_requested:
-            self._silence.arm()
-
     def _silent(self, consecutive: int, timeout: float) -> None:
         self._emit(EventKind.SILENCE, consecutive=consecutive, timeout=timeout)
         self._dtmf.discard()
         self._put(Silence(consecutive=consecutive))
 
-    async def _maybe_hang_up(self) -> None:
-        if self._hung_up or self._busy or self._bot.playing or self._speaking is not None:
-            return
-        self._hung_up = True
-        await self._line.hang_up()
-        await self.end("bot hung up")
-
-    async def _transfer(self, number: str) -> None:
-        if not await self._line.transfer(number):
-            self._hangup_requested = True
-
     def _emit(self, kind: EventKind, **data: Any) -> None:
         self._events.publish(CallEvent(kind, self.call_id, self._clock.now(), data))
-

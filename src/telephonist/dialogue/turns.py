@@ -105,4 +105,8 @@ class AssistantTurn:
 class Assistant(Protocol):
     """The dialogue engine, or a bridge to a remote one. Must never raise for bad user input."""
 
-    async def handle(self, conversation_id: str, event: UserEvent) -> AssistantTurn: ...
+    async def handle(self, conversation_id: str, event: UserEvent) -> AssistantTurn:
+        """The answer to one caller event."""
+
+    async def close(self) -> None:
+        """Release stores and clients (at shutdown)."""

@@ -17,7 +17,7 @@ from telephonist.dialogue.domain_loader import read_endpoints
 from telephonist.dialogue.model import Endpoints
 from telephonist.dialogue.project import check_project, load_project
 from telephonist.dialogue.source import Problems, load_document
-from telephonist.errors import ConfigError
+from telephonist.errors import ConfigError, ProviderError
 from telephonist.server.runtime import Runtime
 from telephonist.speech.registry import ProviderContext, build_asr
 from telephonist.speech.tts.base import TTSEngine
@@ -147,9 +147,7 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
             channel.twilio_account_sid, channel.twilio_auth_token, api_base=channel.twilio_api_base
         )
     vad = _vad(channel, ProviderContext(file, f"{CHANNEL}.vad", environ))
-    settings = CallSettings.from_channel(
-        channel, project.language, getattr(vad, "suggested_threshold", 0.5)
-    )
+    settings = CallSettings.from_channel(channel, project.language, vad.capabilities.threshold)
     return Runtime(
         channel=channel,
         settings=settings,
@@ -159,13 +157,16 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
         vad=vad,
         events=events,
         call_control=call_control,
-        claim=getattr(store, "claim_once", None),
+        claim=store.claims.claim_once if store.claims is not None else None,
     )
 
 
 async def warm_up(runtime: Runtime) -> None:
-    """Load models before the first call (providers may define ``async warm_up()``)."""
-    for provider in (runtime.asr, runtime.tts):
-        warm = getattr(provider, "warm_up", None)
-        if warm is not None:
-            await warm()
+    """Load models and open connections before the first call. A provider that cannot reach
+    its service now is logged and retried by the first call; a model that cannot load stops
+    start-up."""
+    for part, provider in (("asr", runtime.asr), ("tts", runtime.tts)):
+        try:
+            await provider.warm_up()
+        except ProviderError as exc:
+            log.warning("provider.warm_up_failed %s: %s", part, exc)

@@ -13,19 +13,27 @@ import asyncio
 import contextlib
 
 from telephonist.call.clock import Clock
-from telephonist.speech.asr.base import ASRProvider, ASRStream
+from telephonist.speech.asr.base import ASRCapabilities, ASRProvider, ASRStream
 
 __all__ = ["Prewarmer"]
 
 
 class _Opened:
-    """A one-shot provider handing out the stream opened in advance."""
+    """A one-shot provider handing out the stream opened in advance by ``provider``, whose
+    capabilities it declares. Warming and closing belong to the shared provider."""
 
-    def __init__(self, task: asyncio.Task[ASRStream]) -> None:
+    def __init__(self, provider: ASRProvider, task: asyncio.Task[ASRStream]) -> None:
+        self.capabilities: ASRCapabilities = provider.capabilities
         self._task = task
+
+    async def warm_up(self) -> None:
+        """The shared provider was warmed at start-up."""
 
     async def open_stream(self, language: str) -> ASRStream:
         return await self._task
+
+    async def aclose(self) -> None:
+        """The shared provider is closed at shutdown."""
 
 
 class Prewarmer:
@@ -56,7 +64,7 @@ class Prewarmer:
     def provider_for(self, call_sid: str) -> ASRProvider:
         """The provider a starting call should use: its pre-opened stream, if any."""
         task = self._pending.pop(call_sid, None)
-        return _Opened(task) if task is not None else self._provider
+        return _Opened(self._provider, task) if task is not None else self._provider
 
     async def _expire(self, call_sid: str) -> None:
         await self._clock.sleep(self._ttl)

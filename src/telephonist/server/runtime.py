@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 
 from telephonist.call.clock import Clock, SystemClock
 from telephonist.call.events import EventBus
@@ -19,7 +19,7 @@ from telephonist.server.prewarm import Prewarmer
 from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.tts.base import TTSEngine
 from telephonist.speech.vad.base import VADModel
-from telephonist.speech.vad.batcher import BatchModel, VADBatcher
+from telephonist.speech.vad.batcher import VADBatcher
 from telephonist.twilio.signature import SignatureChecker
 from telephonist.twilio.token import StreamTokens
 
@@ -64,8 +64,8 @@ class Runtime:
                 self.channel.stream_token_ttl,
                 now,
             )
-        if self.vad_batcher is None and self.batch_vad and hasattr(self.vad, "probabilities_batch"):
-            self.vad_batcher = VADBatcher(cast(BatchModel, self.vad))
+        if self.vad_batcher is None and self.batch_vad and self.vad.capabilities.batched:
+            self.vad_batcher = VADBatcher(self.vad)
         if self.prewarmer is None and self.channel.prewarm:
             self.prewarmer = Prewarmer(
                 self.asr, self.settings.language, self.channel.stream_token_ttl, self.clock
@@ -75,14 +75,13 @@ class Runtime:
             self.signatures = SignatureChecker(self.channel.twilio_auth_token)
 
     async def close(self) -> None:
-        """Release what the shared parts hold (HTTP clients, databases, worker threads)."""
-        for part in (self.assistant, self.asr, self.tts):
-            close = getattr(part, "close", None) or getattr(part, "aclose", None)
-            if close is not None:
-                result = close()
-                if hasattr(result, "__await__"):
-                    await result
-        if self.vad_batcher is not None:
-            self.vad_batcher.close()
-        if self.prewarmer is not None:
-            await self.prewarmer.close()
+        """Release what the shared parts hold (HTTP clients, databases, worker threads). Every
+        part is closed even if another fails; a failure is raised once all are done."""
+        async with contextlib.AsyncExitStack() as parts:  # closed in reverse order
+            if self.vad_batcher is not None:
+                parts.callback(self.vad_batcher.close)
+            parts.push_async_callback(self.tts.aclose)
+            parts.push_async_callback(self.asr.aclose)
+            parts.push_async_callback(self.assistant.close)
+            if self.prewarmer is not None:  # its streams go before their provider
+                parts.push_async_callback(self.prewarmer.close)

@@ -2,7 +2,8 @@
 
 ``name`` is a built-in (looked up in the tables below, imported lazily so an unused
 provider's dependencies need not be installed) or a dotted path ``package.module.Class`` to a
-user's own class with a ``from_config(config, context)`` classmethod. Every built-in
+user's own class with a ``from_config(config, context)`` classmethod; what it builds is put
+behind the full seam by `telephonist.speech.user_providers`. Every built-in
 provider module exposes ``from_config(config, context)`` with the same contract: validate
 every key now (unknown keys and missing API keys are `ConfigError`s naming the key), so a
 bad block fails at start-up, never on the first call.
@@ -19,6 +20,7 @@ from telephonist.config.redaction import from_environment
 from telephonist.errors import ConfigError
 from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.tts.base import TTSEngine
+from telephonist.speech.user_providers import UserASR, UserTTS
 
 __all__ = ["ASR_PROVIDERS", "TTS_PROVIDERS", "ProviderContext", "build_asr", "build_tts"]
 
@@ -57,9 +59,14 @@ class ProviderContext:
         return ConfigError(message, file=self.file, key=f"{self.key}.{key}" if key else self.key)
 
 
+Factory = Callable[[Mapping[str, Any], ProviderContext], object]
+
+
 def _factory(
     block: Mapping[str, Any], table: Mapping[str, str], context: ProviderContext
-) -> Callable[[Mapping[str, Any], ProviderContext], object]:
+) -> tuple[Factory, str | None]:
+    """The function that builds the block's provider, and the dotted name of a user's class
+    (None for a built-in)."""
     if not isinstance(block, Mapping):
         raise context.error("must be a mapping with at least a 'name' key")
     name = block.get("name")
@@ -72,7 +79,7 @@ def _factory(
     name = name.strip()
     if name.lower() in table:
         module = importlib.import_module(table[name.lower()])
-        return cast(Callable[[Mapping[str, Any], ProviderContext], object], module.from_config)
+        return cast(Factory, module.from_config), None
     if "." not in name:
         raise context.error(
             f"unknown provider {name!r}; built-ins are {', '.join(sorted(table))}"
@@ -87,16 +94,26 @@ def _factory(
         raise context.error(f"cannot import {name!r}{detail}", key="name") from exc
     if not hasattr(cls, "from_config"):
         raise context.error(f"{name!r} has no from_config(config, context) classmethod", key="name")
-    return cast(Callable[[Mapping[str, Any], ProviderContext], object], cls.from_config)
+    return cast(Factory, cls.from_config), name
+
+
+def _config(block: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in block.items() if k != "name"} if isinstance(block, Mapping) else {}
 
 
 def build_asr(block: Mapping[str, Any], context: ProviderContext) -> ASRProvider:
     """The ASR provider an ``asr:`` block describes."""
-    config = {k: v for k, v in block.items() if k != "name"} if isinstance(block, Mapping) else {}
-    return cast(ASRProvider, _factory(block, ASR_PROVIDERS, context)(config, context))
+    factory, user_class = _factory(block, ASR_PROVIDERS, context)
+    provider = factory(_config(block), context)
+    if user_class is None:
+        return cast(ASRProvider, provider)
+    return UserASR(provider, user_class, context)
 
 
 def build_tts(block: Mapping[str, Any], context: ProviderContext) -> TTSEngine:
     """The TTS engine one ``tts:`` block describes (lists are chained by the caller)."""
-    config = {k: v for k, v in block.items() if k != "name"} if isinstance(block, Mapping) else {}
-    return cast(TTSEngine, _factory(block, TTS_PROVIDERS, context)(config, context))
+    factory, user_class = _factory(block, TTS_PROVIDERS, context)
+    engine = factory(_config(block), context)
+    if user_class is None:
+        return cast(TTSEngine, engine)
+    return UserTTS(engine, user_class, context)

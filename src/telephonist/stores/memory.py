@@ -12,6 +12,9 @@ __all__ = ["MemoryStore"]
 class MemoryStore:
     """Dict-backed store; values are copied in and out, as a real store would serialise."""
 
+    claims = None
+    """Private to this process: a stream token is single-use here already."""
+
     def __init__(self) -> None:
         self._data: dict[str, str] = {}
         self._order: dict[str, int] = {}

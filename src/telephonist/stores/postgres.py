@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from telephonist.errors import ConfigError
+from telephonist.stores.base import Claims
 
 __all__ = ["PostgresStore"]
 
@@ -288,6 +289,11 @@ class PostgresStore:
         """Forget one conversation."""
         _, count = self._run(f"DELETE FROM {_TABLE} WHERE id = :id", id=conversation_id)
         return count > 0
+
+    @property
+    def claims(self) -> Claims:
+        """Shared by every instance using this database: it claims stream tokens itself."""
+        return self
 
     def claim_once(self, key: str, ttl_seconds: float) -> bool:
         """True for the first claim of ``key`` across every instance sharing this database

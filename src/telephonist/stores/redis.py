@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from telephonist.errors import ConfigError
+from telephonist.stores.base import Claims
 
 if TYPE_CHECKING:
     import redis as redis_module
@@ -187,6 +188,11 @@ class RedisStore:
             pipe.zrem(self.index_key, conversation_id)
             removed, _ = pipe.execute()
         return bool(removed)
+
+    @property
+    def claims(self) -> Claims:
+        """Shared by every instance using this Redis: it claims stream tokens itself."""
+        return self
 
     def claim_once(self, key: str, ttl_seconds: float) -> bool:
         """True for the first claim of ``key`` across every instance sharing this Redis

@@ -31,6 +31,9 @@ CREATE INDEX IF NOT EXISTS conversations_updated ON conversations (updated_at);
 class SQLiteStore:
     """Trackers as JSON text, one row per conversation."""
 
+    claims = None
+    """A file private to this process: a stream token is single-use here already."""
+
     def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout

@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from telephonist.errors import ProviderError
-from telephonist.speech.asr.base import ASRError, ASREvent, Final, Partial, SpeechStarted
+from telephonist.speech.asr.base import (
+    ASRCapabilities,
+    ASRError,
+    ASREvent,
+    Final,
+    Partial,
+    SpeechStarted,
+)
 from telephonist.speech.provider_config import BlockReader, LanguageMap
 from telephonist.speech.registry import ProviderContext
 
@@ -183,6 +190,9 @@ class AzureStream:
     async def on_vad(self, speaking: bool) -> None:
         """Azure segments on its own silence detection; our VAD's hints are not needed."""
 
+    async def on_pause(self, paused: bool) -> None:
+        """Not asked for (Azure declares no ``pause_ms``)."""
+
     async def events(self) -> AsyncIterator[ASREvent]:
         """SpeechStarted / Partial / Final, and ASRError if the service cancels with an error."""
         while True:
@@ -244,6 +254,9 @@ class AzureStream:
 class AzureASR:
     """`ASRProvider`: one recognizer (and session) per call, started at `open_stream`."""
 
+    capabilities = ASRCapabilities()
+    """Azure finds the end of speech itself: every frame goes to it on arrival."""
+
     def __init__(
         self, settings: AzureASRSettings, factory: RecognizerFactory | None = None
     ) -> None:
@@ -265,6 +278,12 @@ class AzureASR:
         stream = AzureStream(recognizer, push, asyncio.get_running_loop())
         await stream.start()
         return stream
+
+    async def warm_up(self) -> None:
+        """Nothing to prepare: each call opens its own recognizer."""
+
+    async def aclose(self) -> None:
+        """Nothing shared to release: each stream closes its own recognizer."""
 
 
 def parse_settings(config: Mapping[str, Any], context: ProviderContext) -> AzureASRSettings:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 __all__ = [
+    "ASRCapabilities",
     "ASRError",
     "ASREvent",
     "ASRProvider",
     "ASRStream",
     "Final",
     "Partial",
-    "PauseAwareStream",
     "SpeechStarted",
 ]
 
@@ -55,12 +55,8 @@ ASREvent = SpeechStarted | Partial | Final | ASRError
 
 
 class ASRStream(Protocol):
-    """Recognition for one call.
-
-    A stream that cuts utterances at our VAD's edges instead of finding the end of speech
-    itself sets a true ``cuts_at_vad_edges`` attribute: it then gets each frame just before
-    the VAD's verdict on it, instead of on arrival.
-    """
+    """Recognition for one call. How the call feeds it depends on the provider's
+    `ASRCapabilities`."""
 
     async def send(self, audio: bytes) -> None:
         """Feed mu-law 8 kHz audio (any length). Called from the call's media reader for
@@ -74,6 +70,10 @@ class ASRStream(Protocol):
         engines use both edges to cut the utterance they transcribe.
         """
 
+    async def on_pause(self, paused: bool) -> None:
+        """A pause within speech lasted ``pause_ms`` (True), or speech resumed after one
+        (False). Called only when the provider's capabilities set ``pause_ms``."""
+
     def events(self) -> AsyncIterator[ASREvent]:
         """The stream's events, until it is closed."""
 
@@ -81,19 +81,36 @@ class ASRStream(Protocol):
         """Release the connection; ``events()`` then ends."""
 
 
-@runtime_checkable
-class PauseAwareStream(Protocol):
-    """An `ASRStream` that wants to hear of pauses within speech (the local engine starts
-    transcribing on one, before the end of speech is certain)."""
+@dataclass(frozen=True, slots=True)
+class ASRCapabilities:
+    """What a provider declares about its streams, so the call never has to probe them."""
 
-    pause_ms: float | None
-    """How long a pause must last before ``on_pause(True)``; None: never tell."""
-
-    async def on_pause(self, paused: bool) -> None:
-        """A pause of ``pause_ms`` began (True), or speech resumed after one (False)."""
+    cuts_at_vad_edges: bool = False
+    """Utterances are cut at our VAD's edges instead of the engine finding the end of speech
+    itself: each frame then reaches the stream just before the VAD's verdict on it, instead of
+    on arrival (see `telephonist.call.recognition`)."""
+    pause_ms: float | None = None
+    """Tell the stream (``on_pause``) once a pause within speech lasts this long (the local
+    engine starts transcribing then, before the end of speech is certain); None: never."""
 
 
 class ASRProvider(Protocol):
-    """Shared across calls; opens one stream per call."""
+    """Shared across calls; opens one stream per call.
 
-    async def open_stream(self, language: str) -> ASRStream: ...
+    The lifecycle is part of the seam, so a wrapper cannot drop it: ``warm_up`` runs once at
+    start-up (load a model, open a connection), ``aclose`` once at shutdown.
+    """
+
+    @property
+    def capabilities(self) -> ASRCapabilities:
+        """How the call must feed this provider's streams."""
+
+    async def warm_up(self) -> None:
+        """Get ready for the first call; a cloud provider that connects per call does
+        nothing. A `ProviderError` here is logged and start-up goes on."""
+
+    async def open_stream(self, language: str) -> ASRStream:
+        """A connected stream for one call (raises `ProviderError`)."""
+
+    async def aclose(self) -> None:
+        """Release what the provider holds for every call (at shutdown)."""

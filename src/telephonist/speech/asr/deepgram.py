@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from telephonist.errors import ProviderError
+from telephonist.speech.asr.base import ASRCapabilities
 from telephonist.speech.asr.deepgram_stream import DeepgramStream, StreamTiming
 from telephonist.speech.provider_config import BlockReader, LanguageMap
 from telephonist.speech.registry import ProviderContext
@@ -83,6 +84,9 @@ class DeepgramSettings:
 class DeepgramASR:
     """`ASRProvider`: one `DeepgramStream` per call, connected as soon as it is opened."""
 
+    capabilities = ASRCapabilities()
+    """Deepgram finds the end of speech itself: every frame goes to it on arrival."""
+
     def __init__(
         self, settings: DeepgramSettings, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
@@ -102,6 +106,13 @@ class DeepgramASR:
         )
         await stream.start()
         return stream
+
+    async def warm_up(self) -> None:
+        """Nothing to prepare: each call connects its own stream (pre-warmed per call at the
+        webhook instead, see `telephonist.server.prewarm`)."""
+
+    async def aclose(self) -> None:
+        """Nothing shared to release: each stream closes its own connection."""
 
 
 def _endpointing(reader: BlockReader) -> int | None:

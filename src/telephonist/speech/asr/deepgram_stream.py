@@ -116,6 +116,9 @@ class DeepgramStream:
         if not speaking:
             await self._control({"type": "Finalize"})
 
+    async def on_pause(self, paused: bool) -> None:
+        """Not asked for (Deepgram declares no ``pause_ms``): it endpoints on its own."""
+
     async def events(self) -> AsyncIterator[ASREvent]:
         """SpeechStarted / Partial / Final, and ASRError when the connection is lost for good."""
         while True:

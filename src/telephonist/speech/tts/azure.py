@@ -96,6 +96,9 @@ class AzureTTS:
             async for chunk in chunks:
                 yield chunk
 
+    async def warm_up(self) -> None:
+        """Nothing to load: the pooled client connects on the first message."""
+
     async def aclose(self) -> None:
         """Close the pooled connections (at shutdown)."""
         await self._client.aclose()

@@ -24,6 +24,18 @@ class VoiceSpec:
 
 
 class TTSEngine(Protocol):
-    """Text in, mu-law 8 kHz chunks out."""
+    """Text in, mu-law 8 kHz chunks out.
 
-    def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]: ...
+    The lifecycle is part of the seam, so a wrapper (the cache, the fallback chain) cannot
+    drop it: ``warm_up`` runs once at start-up, ``aclose`` once at shutdown.
+    """
+
+    def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
+        """The audio of ``text``, each chunk as soon as it exists."""
+
+    async def warm_up(self) -> None:
+        """Get ready for the first message (load the voice, open the socket). A
+        `ProviderError` here is logged and start-up goes on: the first message retries."""
+
+    async def aclose(self) -> None:
+        """Release connections and clients (at shutdown)."""

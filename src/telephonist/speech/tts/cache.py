@@ -2,13 +2,14 @@
 
 Keyed by (text, voice, language, ssml). Only complete syntheses are stored: a request closed
 early (barge-in) or failed leaves nothing behind. Two identical requests in flight both reach the
-inner engine; the second to finish simply refreshes the entry.
+inner engine; the second to finish simply refreshes the entry. Warm-up and closing go to the
+inner engine.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 
 from telephonist.speech.tts.base import TTSEngine, VoiceSpec
 
@@ -51,15 +52,16 @@ class CachedTTS:
                 parts.append(chunk)
                 yield chunk
         finally:
-            await _aclose(stream)
+            await stream.aclose()
         self._entries[key] = b"".join(parts)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
+    async def warm_up(self) -> None:
+        """The inner engine's warm-up (e.g. Cartesia's socket, the local voice)."""
+        await self.inner.warm_up()
 
-async def _aclose(stream: AsyncIterator[bytes]) -> None:
-    """Close the inner iterator promptly (async generators have ``aclose``; others may not)."""
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()
+    async def aclose(self) -> None:
+        """Close the inner engine (at shutdown)."""
+        await self.inner.aclose()

@@ -113,27 +113,23 @@ class FallbackTTS:
                     return  # don't re-speak what the caller partly heard
                 last = error
             finally:
-                await _close(chunks)  # stops the provider's work, also when we are cancelled
+                await chunks.aclose()  # stops the provider's work, also when we are cancelled
         assert last is not None
         raise last
 
     async def warm_up(self) -> None:
-        """Let every engine that can pre-connect do so (e.g. Cartesia's websocket)."""
+        """Warm every engine (e.g. Cartesia's websocket); one that fails is logged and
+        skipped, as the chain covers it."""
         for name, engine in self.engines:
-            warm = getattr(engine, "warm_up", None)
-            if warm is None:
-                continue
             try:
-                await warm()
+                await engine.warm_up()
             except ProviderError as exc:  # a cold voice is not fatal; the chain covers it
                 logger.warning("tts.warm_up_failed engine=%s error=%s", name, exc)
 
     async def aclose(self) -> None:
-        """Close every engine that holds connections (at shutdown)."""
+        """Close every engine (at shutdown)."""
         for _, engine in self.engines:
-            aclose = getattr(engine, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await engine.aclose()
 
     async def _first(self, chunks: AsyncIterator[bytes]) -> bytes | None:
         async with asyncio.timeout(self._first_chunk_timeout):
@@ -153,9 +149,3 @@ class FallbackTTS:
         )
         if self._on_failure is not None:
             self._on_failure(failure)
-
-
-async def _close(chunks: AsyncIterator[bytes]) -> None:
-    aclose = getattr(chunks, "aclose", None)
-    if aclose is not None:
-        await aclose()

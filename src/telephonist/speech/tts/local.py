@@ -186,6 +186,9 @@ class LocalTTS:
         """Load the default voice off the event loop."""
         await asyncio.to_thread(self.load)
 
+    async def aclose(self) -> None:
+        """Nothing to release: loaded voices serve the whole process."""
+
     async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
         """Mu-law 8 kHz chunks, sentence by sentence; the next sentence is prepared meanwhile."""
         if not voice.language.lower().startswith("en"):

@@ -16,22 +16,25 @@ import logging
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Protocol
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
+from telephonist.speech.vad.base import VADStream
 
 __all__ = ["BatchModel", "VADBatcher"]
 
 log = logging.getLogger(__name__)
 
 Callback = Callable[[list[float]], None]
-_Item = tuple[Any, bytes, Callback]
+_Item = tuple[VADStream, bytes, Callback]
 
 
 class BatchModel(Protocol):
-    """A VAD model that can score many streams' audio in one call."""
+    """What the batcher needs of a `VADModel`: scoring many streams' audio in one call."""
 
-    def probabilities_batch(self, items: Sequence[tuple[Any, bytes]]) -> list[list[float]]: ...
+    def probabilities_batch(
+        self, items: Sequence[tuple[VADStream, bytes]]
+    ) -> list[list[float]]: ...
 
 
 class VADBatcher:
@@ -44,13 +47,13 @@ class VADBatcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vad")
         self._tasks: set[asyncio.Task[None]] = set()
         self._min_interval = min_interval
-        self._fed: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+        self._fed: weakref.WeakKeyDictionary[VADStream, int] = weakref.WeakKeyDictionary()
         self._last_start = -1e9
         self.batches = 0
         self.windows = 0
         self.last_error: Exception | None = None
 
-    def submit(self, stream: object, audio: bytes, done: Callback) -> None:
+    def submit(self, stream: VADStream, audio: bytes, done: Callback) -> None:
         """Score ``audio`` for ``stream``; ``done(probabilities)`` runs on the event loop once
         it is scored. A stream's submissions complete in order. On a model failure ``done``
         gets an empty list (the failure is logged), so a call never stalls on its VAD."""
@@ -60,7 +63,7 @@ class VADBatcher:
             loop = asyncio.get_running_loop()
             loop.call_soon(lambda: self._tasks.add(loop.create_task(self._drain())))
 
-    async def score(self, stream: object, audio: bytes) -> list[float]:
+    async def score(self, stream: VADStream, audio: bytes) -> list[float]:
         """Speech probabilities of the windows ``audio`` completes for ``stream``."""
         future: asyncio.Future[list[float]] = asyncio.get_running_loop().create_future()
 
@@ -83,7 +86,7 @@ class VADBatcher:
                     await asyncio.sleep(wait)
                 self._last_start = loop.time()
                 batch, self._pending = self._pending, []
-                grouped: dict[int, tuple[object, bytearray, list[tuple[Callback, int]]]] = {}
+                grouped: dict[int, tuple[VADStream, bytearray, list[tuple[Callback, int]]]] = {}
                 for stream, audio, done in batch:  # a stream's frames in order, as one item
                     entry = grouped.setdefault(id(stream), (stream, bytearray(), []))
                     entry[1].extend(audio)
@@ -116,11 +119,11 @@ class VADBatcher:
             self._tasks = {t for t in self._tasks if not t.done()}
 
     def _deliver(
-        self, stream: object, frames: list[tuple[Callback, int]], probabilities: list[float]
+        self, stream: VADStream, frames: list[tuple[Callback, int]], probabilities: list[float]
     ) -> None:
         """Give each frame the windows its own bytes completed, so a burst of frames still
         gets its speech edges at the right frames."""
-        window = max(1, int(getattr(stream, "window_ms", 32.0) * MULAW_BYTES_PER_MS))
+        window = max(1, int(stream.window_ms * MULAW_BYTES_PER_MS))
         fed = self._fed.get(stream, 0)
         first = fed // window
         taken = 0

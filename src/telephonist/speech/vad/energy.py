@@ -8,7 +8,7 @@ is "speech". Levels are in dBFS (0 dBFS = a full-scale square wave); the mapping
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ import numpy as np
 from telephonist.audio import mulaw
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
 from telephonist.speech.registry import ProviderContext
+from telephonist.speech.vad.base import VADCapabilities, VADStream
 
 __all__ = ["EnergyStream", "EnergyVAD", "from_config"]
 
@@ -58,7 +59,8 @@ class EnergyVAD:
         self.silence_dbfs = silence_dbfs
         self.speech_dbfs = speech_dbfs
         self.window_ms = window_ms
-        self.suggested_threshold = 0.5
+        self.capabilities = VADCapabilities(threshold=0.5, batched=False)
+        """Cheap enough to score inline on the event loop: batching would only add a thread hop."""
 
     def probability(self, dbfs: float) -> float:
         """The pseudo-probability of a window at level ``dbfs``."""
@@ -68,6 +70,10 @@ class EnergyVAD:
     def new_stream(self) -> EnergyStream:
         """Fresh per-call state."""
         return EnergyStream(self)
+
+    def probabilities_batch(self, items: Sequence[tuple[VADStream, bytes]]) -> list[list[float]]:
+        """Each stream's probabilities in turn (there is no inference to share)."""
+        return [stream.probabilities(audio) for stream, audio in items]
 
 
 def from_config(config: Mapping[str, Any], context: ProviderContext) -> EnergyVAD:

@@ -9,7 +9,8 @@ many calls in one inference.
 
 Without ``silero-vad`` installed, the Silero v6 file that ships inside ``faster-whisper``
 (16 kHz only, ``h``/``c`` state of batch 1) is used instead: audio is upsampled to 16 kHz and each
-stream is scored on its own. It is less sensitive, so `SileroVAD.suggested_threshold` is lower.
+stream is scored on its own. It is less sensitive, so the threshold its capabilities suggest is
+lower.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from telephonist.audio import mulaw
 from telephonist.audio.resample import Resampler
 from telephonist.errors import ConfigError
 from telephonist.speech.registry import ProviderContext
+from telephonist.speech.vad.base import VADCapabilities, VADStream
 
 __all__ = ["SileroStream", "SileroVAD", "find_model", "from_config"]
 
@@ -147,29 +149,34 @@ class SileroVAD:
         self.kind: Kind = kind
         self.window_samples = _WINDOW_8K if kind == "silero8k" else _WINDOW_16K
         self.window_ms: float = 32.0
-        self.suggested_threshold = 0.5 if kind == "silero8k" else 0.3
+        self.capabilities = VADCapabilities(
+            threshold=0.5 if kind == "silero8k" else 0.3, batched=True
+        )
 
     def new_stream(self) -> SileroStream:
         """Fresh per-call state."""
         return SileroStream(self)
 
-    def probabilities_batch(self, items: Sequence[tuple[SileroStream, bytes]]) -> list[list[float]]:
+    def probabilities_batch(self, items: Sequence[tuple[VADStream, bytes]]) -> list[list[float]]:
         """Feed many streams at once; score all their whole windows with one inference per step.
 
         Returns, for each item in order, the probabilities of the windows its audio completed.
         A stream may appear only once per call.
         """
+        streams: list[SileroStream] = []
         for stream, audio in items:
+            if not isinstance(stream, SileroStream) or stream._model is not self:
+                raise TypeError("probabilities_batch takes only this model's own streams")
             stream._push(audio)
-        results: dict[int, list[float]] = {id(stream): [] for stream, _ in items}
-        streams = [stream for stream, _ in items]
+            streams.append(stream)
+        results: dict[int, list[float]] = {id(stream): [] for stream in streams}
         while True:
             ready = [stream for stream in streams if stream.ready()]
             if not ready:
                 break
             for stream, prob in zip(ready, self.run_windows(ready), strict=True):
                 results[id(stream)].append(prob)
-        return [results[id(stream)] for stream, _ in items]
+        return [results[id(stream)] for stream in streams]
 
     def run_windows(self, streams: Sequence[SileroStream]) -> list[float]:
         """Score the next pending window of each stream (each must be ready); updates states."""

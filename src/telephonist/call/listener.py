@@ -1,0 +1,216 @@
+"""The caller's side of one call: each frame to the VAD and the ASR in the right order, the
+VAD's verdicts, and the recognised speech, turned into what the session acts on.
+
+The frame path is hot (every call, every 20 ms). ``hear`` hands the frame to the recognition
+stream (at once, or held for the VAD's verdict: see `telephonist.call.recognition`) and to the
+VAD (scored inline, or batched with other calls' frames off the loop), and returns. Verdicts
+are handled in arrival order: the held frame reaches the ASR, then the speech edges, then
+the pause report, then a possible barge-in. The common verdict, "nothing changed", costs no
+task and no call into the session.
+
+The session is the `Floor`: the listener asks it whether the caller may interrupt what is
+playing, and tells it when the caller takes the floor, stops, says something, or can no
+longer be heard. Speech the VAD heard begin and no final transcript or barge-in has used yet
+is the caller's open utterance (``onset_ms``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from telephonist.audio.formats import MULAW_BYTES_PER_MS
+from telephonist.call.events import EventKind
+from telephonist.call.recognition import Recognition
+from telephonist.call.settings import CallSettings
+from telephonist.errors import ProviderError
+from telephonist.speech.asr.base import ASRError, ASRProvider, ASRStream, Final, Partial
+from telephonist.speech.asr.base import SpeechStarted as ASRSpeechStarted
+from telephonist.speech.vad.base import VADModel
+from telephonist.speech.vad.batcher import VADBatcher
+from telephonist.speech.vad.detector import SpeechDetector, VADEdge
+
+__all__ = ["Floor", "Listener"]
+
+log = logging.getLogger(__name__)
+
+
+class Floor(Protocol):
+    """The session, as the listener sees it."""
+
+    def may_interrupt(self, words: int | None) -> bool:
+        """May the caller interrupt what is playing now (``words``: None for speech the VAD
+        heard, else the recognised word count)?"""
+
+    async def interrupt(self, trigger: str) -> None:
+        """The caller barged in (``trigger``: speech, partial, final, asr_speech_started)."""
+
+    def caller_active(self) -> None:
+        """The caller began speaking, or words were recognised."""
+
+    async def caller_stopped(self, lag: float) -> None:
+        """The VAD heard the caller stop, ``lag`` seconds of audio ago."""
+
+    def caller_said(self, text: str, confidence: float | None) -> None:
+        """A final transcript with words in it: the caller's utterance."""
+
+    async def recognition_lost(self) -> None:
+        """The ASR cannot be opened or failed for good."""
+
+
+class Listener:
+    """Listening for one call."""
+
+    def __init__(
+        self,
+        floor: Floor,
+        vad: VADModel,
+        settings: CallSettings,
+        emit: Callable[..., Any],
+        *,
+        call_id: str,
+        batcher: VADBatcher | None = None,
+    ) -> None:
+        self._floor = floor
+        self._emit = emit
+        self._call_id = call_id
+        self._batcher = batcher
+        self._detector = SpeechDetector(
+            vad.new_stream(),
+            threshold=settings.vad_threshold,
+            min_silence_ms=settings.min_silence_ms,
+        )
+        self._min_speech_ms = settings.interruptions.min_speech_ms
+        self._recognition = Recognition()
+        self._verdicts: deque[tuple[bytes, list[VADEdge]]] = deque()
+        self._draining: asyncio.Task[None] | None = None
+        self._recognising: asyncio.Task[None] | None = None
+        self._closed = False
+        self.received_ms = 0.0
+        """Caller audio received so far."""
+        self.onset_ms: float | None = None
+        """Where the caller's open utterance began (None: no open utterance)."""
+
+    async def open(self, provider: ASRProvider, language: str) -> None:
+        """Open the recognition stream; its failure is the floor's ``recognition_lost``."""
+        try:
+            stream = await self._recognition.open(provider, language)
+        except ProviderError as exc:
+            self._emit(EventKind.ERROR, source="asr", message=str(exc), retryable=exc.retryable)
+            await self._floor.recognition_lost()
+            return
+        if not self._closed:
+            self._recognising = asyncio.create_task(self._recognised(stream))
+
+    async def hear(self, mulaw: bytes) -> None:
+        """One inbound frame of caller audio (the hot path); never waits for the VAD."""
+        if self._closed:
+            return
+        self.received_ms += len(mulaw) / MULAW_BYTES_PER_MS
+        held = await self._recognition.arrived(mulaw)
+        if self._batcher is None:
+            await self._verdict(held, self._detector.feed(mulaw))
+        else:  # scored with other calls' frames, off the loop; handled in arrival order
+            self._batcher.submit(
+                self._detector.stream,
+                mulaw,
+                lambda probabilities: self._scored(held, probabilities),
+            )
+
+    @property
+    def caller_speaking(self) -> bool:
+        """The caller has an open utterance."""
+        return self.onset_ms is not None
+
+    def take_onset(self) -> float | None:
+        """Close the open utterance (a barge-in used it); where it began, if there was one."""
+        onset, self.onset_ms = self.onset_ms, None
+        return onset
+
+    async def close(self) -> None:
+        """Stop listening: no verdict or transcript is handled after this."""
+        self._closed = True
+        current = asyncio.current_task()
+        for task in (self._draining, self._recognising):
+            if task is not None and task is not current:
+                task.cancel()
+        await self._recognition.close()
+
+    def _scored(self, held: bytes, probabilities: list[float]) -> None:
+        if self._closed:
+            return
+        edges = self._detector.feed_probabilities(probabilities)
+        idle = self._draining is None or self._draining.done()
+        if idle and not (held or edges or self._recognition.hears_pauses or self._barge_in_due()):
+            return  # the common verdict, "nothing changed": no task for it
+        self._verdicts.append((held, edges))
+        if idle:
+            self._draining = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self._verdicts:
+                await self._verdict(*self._verdicts.popleft())
+        except Exception:  # the per-frame path must never take the call down silently
+            log.exception("call.listen_failed", extra={"call_id": self._call_id})
+
+    async def _verdict(self, held: bytes, edges: list[VADEdge]) -> None:
+        """The VAD's verdict on one frame: the frame if recognition waited for it, the
+        speech edges, the pause so far, then a possible barge-in."""
+        await self._recognition.before_verdict(held)
+        for edge in edges:
+            await self._edge(edge)
+        await self._recognition.quiet(self._detector.quiet_ms)
+        if self._barge_in_due():
+            await self._floor.interrupt("speech")
+
+    def _barge_in_due(self) -> bool:
+        """The open utterance has lasted ``min_speech_ms`` over interruptible bot audio."""
+        return (
+            self.onset_ms is not None
+            and self._floor.may_interrupt(None)
+            and self._detector.position_ms - self.onset_ms >= self._min_speech_ms
+        )
+
+    async def _edge(self, edge: VADEdge) -> None:
+        if edge.speaking:
+            self.onset_ms = edge.offset_ms
+            self._floor.caller_active()
+            self._emit(EventKind.SPEECH_STARTED, offset_ms=edge.offset_ms)
+        else:
+            self.onset_ms = None
+            self._emit(EventKind.SPEECH_ENDED, offset_ms=edge.offset_ms)
+            # Assuming frames arrive in real time, the caller stopped this long ago.
+            await self._floor.caller_stopped((self.received_ms - edge.offset_ms) / 1000)
+        await self._recognition.on_vad(edge.speaking)
+
+    async def _recognised(self, stream: ASRStream) -> None:
+        """The ASR's events, until the stream ends or fails for good."""
+        async for event in stream.events():
+            if isinstance(event, Final):
+                text = event.text.strip()
+                self._emit(EventKind.FINAL, text=text, confidence=event.confidence)
+                if not text:
+                    continue
+                if self._floor.may_interrupt(len(text.split())):
+                    await self._floor.interrupt("final")
+                self.onset_ms = None  # this utterance is used up: it cannot also barge in on
+                self._floor.caller_said(text, event.confidence)  # its own answer
+            elif isinstance(event, Partial):
+                self._emit(EventKind.PARTIAL, text=event.text)
+                self._floor.caller_active()
+                if self._floor.may_interrupt(len(event.text.split())):
+                    await self._floor.interrupt("partial")
+            elif isinstance(event, ASRSpeechStarted):
+                if self._floor.may_interrupt(None):
+                    await self._floor.interrupt("asr_speech_started")
+            elif isinstance(event, ASRError):
+                self._emit(
+                    EventKind.ERROR, source="asr", message=event.message, retryable=event.retryable
+                )
+                if not event.retryable:
+                    await self._floor.recognition_lost()
+                    return
