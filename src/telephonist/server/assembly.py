@@ -4,7 +4,7 @@ assistant and the speech providers. Every check runs here, before the port opens
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,9 @@ from telephonist.config.channel import CHANNEL, ChannelConfig, parse_channel
 from telephonist.config.yamlfile import load_yaml
 from telephonist.dialogue.assistant import ProjectAssistant
 from telephonist.dialogue.project import check_project, load_project
+from telephonist.dialogue.turns import Assistant
 from telephonist.errors import ConfigError
+from telephonist.server.gateway_setup import build_gateway, gateway_settings
 from telephonist.server.runtime import Runtime
 from telephonist.speech.registry import ProviderContext, build_asr
 from telephonist.speech.tts.base import TTSEngine
@@ -97,9 +99,11 @@ def _tts(channel: ChannelConfig, context: ProviderContext, events: EventBus) -> 
     return CachedTTS(engine)
 
 
-def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
-    """Everything the server needs; raises `ConfigError` for the first invalid file or key."""
-    channel = load_channel(paths, environ)
+def _project_assistant(
+    paths: Paths, environ: Mapping[str, str]
+) -> tuple[Assistant, str, tuple[str, ...], Callable[[str, float], bool] | None]:
+    """The built-in engine for the project: the assistant, its language, its NLU examples
+    (to bias speech recognition) and the store's ``claim_once``."""
     problems = check_project(paths.project)
     if problems:
         raise ConfigError(
@@ -115,23 +119,35 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
     action_url = action.get("url") if isinstance(action, Mapping) else None
     store = open_store(store_spec, paths.project)
     assistant = ProjectAssistant(project, store, action_endpoint=action_url)
-    file = str(paths.credentials_file)
-    phrases = project.nlu_examples()
+    return assistant, project.language, project.nlu_examples(), getattr(store, "claim_once", None)
+
+
+def build_runtime(
+    paths: Paths, environ: Mapping[str, str], *, rasa_url: str | None = None
+) -> Runtime:
+    """Everything the server needs; raises `ConfigError` for the first invalid file or key.
+    With ``rasa_url`` or an ``assistant:`` block in endpoints.yml, a Rasa server answers."""
+    channel = load_channel(paths, environ)
     events = EventBus()
-    asr = build_asr(
-        channel.asr, ProviderContext(file, f"{CHANNEL}.asr", environ, project.language, phrases)
-    )
-    tts = _tts(
-        channel, ProviderContext(file, f"{CHANNEL}.tts", environ, project.language, phrases), events
-    )
     call_control = None
     if channel.twilio_account_sid and channel.twilio_auth_token:
         call_control = TwilioCallControl(
             channel.twilio_account_sid, channel.twilio_auth_token, api_base=channel.twilio_api_base
         )
+    gateway = gateway_settings(paths.endpoints_file, environ, rasa_url)
+    if gateway is None:
+        assistant, language, phrases, claim = _project_assistant(paths, environ)
+    else:  # Rasa keeps the conversations; no prompt biasing without its NLU data
+        assistant = build_gateway(gateway, channel, events, can_transfer=call_control is not None)
+        language, phrases, claim = gateway.language, (), None
+    file = str(paths.credentials_file)
+    asr = build_asr(
+        channel.asr, ProviderContext(file, f"{CHANNEL}.asr", environ, language, phrases)
+    )
+    tts = _tts(channel, ProviderContext(file, f"{CHANNEL}.tts", environ, language, phrases), events)
     vad = _vad(channel, ProviderContext(file, f"{CHANNEL}.vad", environ))
     settings = CallSettings.from_channel(
-        channel, project.language, getattr(vad, "suggested_threshold", 0.5)
+        channel, language, getattr(vad, "suggested_threshold", 0.5)
     )
     return Runtime(
         channel=channel,
@@ -142,7 +158,7 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
         vad=vad,
         events=events,
         call_control=call_control,
-        claim=getattr(store, "claim_once", None),
+        claim=claim,
     )
 
 
