@@ -7,6 +7,8 @@ the URL's query, so Rasa's auth token stays out of errors and logs.
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +25,23 @@ LATE_ANSWER_LIMIT = 60.0
 """Seconds a request may run past the caller's timeout, so a late answer can be logged."""
 
 
+_TOKEN = re.compile(r"(?<=[?&]token=)[^&#\s]*")
+
+
+class _HideToken(logging.Filter):
+    """httpx logs each request's URL (INFO, logger ``httpx``): hide the token's value."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(
+                _TOKEN.sub("***", str(a)) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+_HIDE_TOKEN = _HideToken()
+
+
 class RasaClient:
     """Requests to one Rasa server."""
 
@@ -36,6 +55,8 @@ class RasaClient:
             keepalive_expiry=30.0,
         )
         self._params = {"token": settings.token} if settings.token else None
+        if settings.token:  # once per process: the filter is shared
+            logging.getLogger("httpx").addFilter(_HIDE_TOKEN)
         self._http = httpx.AsyncClient(
             base_url=settings.url,
             limits=limits,
