@@ -39,17 +39,26 @@ def add_parser(subparsers: Any) -> None:
         "Prints each problem as FILE:LINE: KEY: MESSAGE.",
     )
     add_project_argument(parser)
+    parser.add_argument(
+        "--rasa-url",
+        metavar="URL",
+        help="check a Rasa server instead (also done when endpoints.yml has an assistant: block)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print every problem; exit 1 if there is any (warnings included, as `run` refuses
     to start on them too)."""
+    from telephonist.cli.check_gateway import check_gateway
     from telephonist.dialogue.project import check_project, load_project
     from telephonist.errors import ConfigError
     from telephonist.stores import check_store_spec
 
     path = project_of(args)
+    gateway = check_gateway(path, args.rasa_url, print)
+    if gateway is not None:  # a Rasa server answers the calls: no domain or flows here
+        return gateway
     problems = check_project(path)
     for problem in problems:
         suffix = " (warning)" if problem.severity == "warning" else ""
