@@ -23,6 +23,9 @@ PROVIDER = "rasa"
 _REST = "/webhooks/rest/webhook"
 LATE_ANSWER_LIMIT = 60.0
 """Seconds a request may run past the caller's timeout, so a late answer can be logged."""
+KEEPALIVE_S = 4.0
+"""Idle connections are dropped before Rasa's server (Sanic: 5 s keep-alive) closes them, so a
+message is never written into a connection the server is closing."""
 
 
 _TOKEN = re.compile(r"(?<=[?&]token=)[^&#\s]*")
@@ -52,7 +55,7 @@ class RasaClient:
         limits = httpx.Limits(
             max_connections=settings.max_connections,
             max_keepalive_connections=settings.max_connections,
-            keepalive_expiry=30.0,
+            keepalive_expiry=KEEPALIVE_S,
         )
         self._params = {"token": settings.token} if settings.token else None
         if settings.token:  # once per process: the filter is shared

@@ -1,0 +1,181 @@
+"""Gateway benchmark: the latency the Rasa gateway adds to a turn.
+
+    python benchmarks/gateway.py [--calls 1,50,200] [--seconds 20] [--json gateway.json]
+
+A fake Rasa server that answers at once (a bare ASGI app under uvicorn, in its own process)
+stands in for Rasa, so every millisecond measured is the gateway's: building the message,
+the HTTP round trip over loopback through the shared connection pool, reading the answer
+into a turn. For each level, N calls run at once in this process, each sending its session
+start, then one caller turn every ``--period`` seconds (as the load benchmark's callers: 1 s
+of speech, 4 s of reply), the calls' turns staggered at random offsets; the figures are
+``RasaAssistant.handle`` times of the caller turns, p50/p95/p99 in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+from telephonist.dialogue.turns import SessionEnd, SessionStart, UserText
+from telephonist.gateway import GatewaySettings, RasaAssistant
+from telephonist.server.serve import run_on_loop
+
+ANSWER = json.dumps(
+    [
+        {"recipient_id": "caller", "text": "Your order left our warehouse today."},
+        {"recipient_id": "caller", "custom": {"allow_interruptions": False}},
+    ]
+).encode()
+
+
+async def fake_rasa(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A Rasa REST channel that answers every message at once with the same messages."""
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        message = await receive()
+        more = message.get("more_body", False)
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": ANSWER})
+
+
+def serve_fake(port: int) -> None:
+    """Run the fake Rasa (in the child process)."""
+    import uvicorn
+
+    uvicorn.run(fake_rasa, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """n, p50, p95, p99, max (nearest rank), in milliseconds with two decimals."""
+    ordered = sorted(values)
+
+    def rank(q: float) -> float:
+        return round(ordered[max(0, math.ceil(q * len(ordered)) - 1)], 2)
+
+    return {
+        "n": len(ordered),
+        "p50": rank(0.50),
+        "p95": rank(0.95),
+        "p99": rank(0.99),
+        "max": round(ordered[-1], 2),
+    }
+
+
+async def one_call(
+    assistant: RasaAssistant, number: int, until: float, period: float, times: list[float]
+) -> None:
+    """One call: start, a turn every ``period`` s from a random offset, end."""
+    call = f"CA{number:032d}"
+    await assistant.handle(call, SessionStart({"call_id": call, "direction": "inbound"}))
+    await asyncio.sleep(random.uniform(0, period))
+    while time.monotonic() < until:
+        began = time.perf_counter()
+        await assistant.handle(call, UserText("where is my order", confidence=0.9))
+        times.append((time.perf_counter() - began) * 1000)
+        await asyncio.sleep(period)
+    await assistant.handle(call, SessionEnd("caller hung up"))
+
+
+async def level(url: str, calls: int, seconds: float, period: float) -> dict[str, Any]:
+    """Figures for ``calls`` concurrent calls."""
+    assistant = RasaAssistant(GatewaySettings(url=url, timeout=5.0))
+    times: list[float] = []
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    until = wall0 + seconds
+    try:
+        await asyncio.gather(*(one_call(assistant, n, until, period, times) for n in range(calls)))
+    finally:
+        await assistant.close()
+    wall = time.monotonic() - wall0
+    return {
+        "calls": calls,
+        "turn_ms": percentiles(times),
+        "client_cpu_percent": round(100 * (time.process_time() - cpu0) / wall, 1),
+    }
+
+
+def free_port() -> int:
+    """A free loopback port for the fake."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_ready(url: str) -> None:
+    """Until the fake answers."""
+    import httpx
+
+    async with httpx.AsyncClient() as http:
+        for _ in range(200):
+            try:
+                await http.post(url + "/webhooks/rest/webhook", json={})
+                return
+            except httpx.HTTPError:
+                await asyncio.sleep(0.05)
+    raise SystemExit("the fake Rasa did not start")
+
+
+async def run(args: argparse.Namespace, url: str) -> list[dict[str, Any]]:
+    """Every level in turn."""
+    await wait_ready(url)
+    results = []
+    for calls in args.calls:
+        result = await level(url, calls, args.seconds, args.period)
+        turn = result["turn_ms"]
+        print(
+            f"{calls:>4} calls  turns {turn['n']:>5}  p50 {turn['p50']:6.2f} ms  "
+            f"p95 {turn['p95']:6.2f} ms  p99 {turn['p99']:6.2f} ms  max {turn['max']:7.2f} ms  "
+            f"client CPU {result['client_cpu_percent']:5.1f} %",
+            flush=True,
+        )
+        results.append(result)
+    return results
+
+
+def main() -> None:
+    """Start the fake Rasa, measure each level, print and optionally write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", default="1,50,200", help="levels (default 1,50,200)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per level (default 20)")
+    parser.add_argument("--period", type=float, default=5.0, help="s between a call's turns")
+    parser.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve_fake(args.serve)
+        return
+    args.calls = [int(c) for c in args.calls.split(",")]
+    port = free_port()
+    fake = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
+    try:
+        results = run_on_loop(run(args, f"http://127.0.0.1:{port}"))
+    finally:
+        fake.terminate()
+        fake.wait()
+    if args.json:
+        report = {
+            "benchmark": "gateway",
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "seconds": args.seconds,
+            "period_s": args.period,
+            "levels": results,
+        }
+        with open(args.json, "w") as out:
+            json.dump(report, out, indent=2)
+
+
+if __name__ == "__main__":
+    main()
