@@ -241,3 +241,48 @@ async def test_payload_problems_are_logged_and_the_rest_is_spoken(caplog):
             turn = await assistant.handle(CALL, UserText("hi"))
     assert turn == AssistantTurn(messages=(BotMessage("Hi."),))
     assert "gateway.payload_ignored" in caplog.text
+
+
+async def test_the_tracker_is_watched_after_turns_for_the_inspector():
+    """With a state watch, each turn is followed by Rasa's slots, latest intent and active
+    form, fetched in the background."""
+    tracker = {
+        "sender_id": CALL,
+        "slots": {"order_number": "1234", "requested_slot": "email", "unset": None},
+        "latest_message": {"intent": {"name": "check_order", "confidence": 0.97}, "entities": []},
+        "active_loop": {"name": "order_form"},
+    }
+    fake = FakeRasa(trackers={CALL: tracker})
+    states: list[tuple[str, dict[str, Any]]] = []
+    published = asyncio.Event()
+    async with gateway(fake) as (assistant, _):
+        assistant.watch_state(lambda cid, state: (states.append((cid, state)), published.set()))
+        await assistant.handle(CALL, SessionStart(METADATA))
+        await published.wait()
+    assert states == [
+        (
+            CALL,
+            {
+                "source": "rasa",
+                "flow_stack": [{"flow_id": "form order_form", "step_id": "email"}],
+                "slots": {"order_number": "1234"},
+                "latest_intent": {"name": "check_order", "confidence": 0.97},
+                "entities": [],
+            },
+        )
+    ]
+
+
+async def test_an_unreadable_tracker_is_said_once_and_not_asked_again():
+    """Without Rasa's HTTP API the state says so once, and the watch rests."""
+    fake = FakeRasa(api=False)
+    states: list[dict[str, Any]] = []
+    published = asyncio.Event()
+    async with gateway(fake) as (assistant, _):
+        assistant.watch_state(lambda cid, state: (states.append(state), published.set()))
+        await assistant.handle(CALL, SessionStart(METADATA))
+        await published.wait()
+        await assistant.handle(CALL, UserText("hello"))
+    assert len(states) == 1
+    assert "HTTP 404 (start Rasa with --enable-api)" in states[0]["unavailable"]
+    assert fake.tracker_requests == 1

@@ -14,7 +14,7 @@ from telephonist.call.events import EventKind
 from telephonist.errors import ConfigError
 from telephonist.gateway import GatewaySettings, RasaAssistant
 from telephonist.server.assembly import Paths, build_runtime
-from telephonist.server.gateway_setup import build_gateway
+from telephonist.server.gateway_setup import build_gateway, watch_gateway_state
 
 __all__ = ["serve", "silero"]
 
@@ -56,6 +56,7 @@ async def test_a_call_picks_a_button_by_key_and_rasa_hangs_up(serve):
     fake = FakeRasa(answers=ANSWERS)
     async with fake.running() as url, serve() as served:
         assistant = gateway_for(url, served.runtime.events, start_message="/greet")
+        watch_gateway_state(assistant, served.runtime.events, served.clock)  # as --inspect
         served.runtime.assistant = assistant
         served.assistant.greeting = GREETING  # what the caller waits to hear first
         caller = await served.connected_call()
@@ -72,6 +73,8 @@ async def test_a_call_picks_a_button_by_key_and_rasa_hangs_up(serve):
     assert spoken == [GREETING, "It left today. Goodbye."]
     assert served.kinds(EventKind.CALL_ENDED)[0].data["reason"] == "bot hung up"
     assert not served.kinds(EventKind.ERROR)
+    states = served.kinds(EventKind.STATE)  # the inspector's dialogue-state panel
+    assert states and states[0].data["state"]["source"] == "rasa"
 
 
 async def test_a_down_rasa_never_leaves_the_caller_in_silence(serve):
