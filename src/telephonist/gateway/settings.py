@@ -18,6 +18,7 @@ only ever shown without it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +29,8 @@ import yaml
 
 from telephonist.config.yamlfile import interpolate
 from telephonist.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "BLOCK",
@@ -215,4 +218,13 @@ def read_gateway(file: Path, environ: Mapping[str, str]) -> GatewaySettings | No
     if not isinstance(data, Mapping) or data.get(BLOCK) is None:
         return None
     block = interpolate(data[BLOCK], environ, file=str(file), key=BLOCK)
-    return parse_gateway(block, file=str(file))
+    settings = parse_gateway(block, file=str(file))
+    unused = [key for key in ("tracker_store", "action_endpoint") if data.get(key) is not None]
+    if unused:
+        log.warning(
+            "%s: %s not used with assistant type rasa (Rasa keeps the conversations "
+            "and calls its own action server)",
+            file,
+            " and ".join(unused),
+        )
+    return settings
