@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import random
@@ -29,6 +28,7 @@ from typing import Any
 from telephonist.dialogue.turns import SessionEnd, SessionStart, UserText
 from telephonist.gateway import GatewaySettings, RasaAssistant
 from telephonist.server.serve import run_on_loop
+from telephonist.simulator.report import percentiles
 
 ANSWER = json.dumps(
     [
@@ -73,22 +73,6 @@ def serve_fake(port: int) -> None:
         await server.serve_forever()
 
     run_on_loop(serve())
-
-
-def percentiles(values: list[float]) -> dict[str, float]:
-    """n, p50, p95, p99, max (nearest rank), in milliseconds with two decimals."""
-    ordered = sorted(values)
-
-    def rank(q: float) -> float:
-        return round(ordered[max(0, math.ceil(q * len(ordered)) - 1)], 2)
-
-    return {
-        "n": len(ordered),
-        "p50": rank(0.50),
-        "p95": rank(0.95),
-        "p99": rank(0.99),
-        "max": round(ordered[-1], 2),
-    }
 
 
 async def one_call(

@@ -13,8 +13,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-
-from telephonist.server.serve import bound_socket, uvicorn_server
+from tests.fakes.http_app import ServedApp
 
 Answer = list[dict[str, Any]]
 
@@ -104,14 +103,9 @@ class FakeRasa:
                 Route("/conversations/{sender}/tracker", self._tracker, methods=["GET"]),
             ]
         )
-        sock = bound_socket()
-        server = uvicorn_server(app)
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-        finally:
-            if self.hold is not None:
-                self.hold.set()
-            server.should_exit = True
-            await task
-            sock.close()
+        async with ServedApp(app) as served:
+            try:
+                yield served.url
+            finally:
+                if self.hold is not None:
+                    self.hold.set()

@@ -68,13 +68,16 @@ def _python310() -> tuple[str, dict[str, str], str]:
         raise RasaUnavailable(
             "no Python 3.10 (pyenv install 3.10, python3.10 on PATH or TELEPHONIST_RASA_PYTHON)"
         )
-    probe = subprocess.run(
-        [command, "-c", "import sys, venv; print('%d.%d.%d' % sys.version_info[:3])"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    try:
+        probe = subprocess.run(
+            [command, "-c", "import sys, venv; print('%d.%d.%d' % sys.version_info[:3])"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+    except OSError as exc:
+        raise RasaUnavailable(f"cannot run {command}: {exc.strerror}") from None
     version = probe.stdout.strip()
     if probe.returncode != 0 or not version.startswith("3.10."):
         raise RasaUnavailable(

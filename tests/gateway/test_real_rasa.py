@@ -8,14 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
 import wave
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.cli.run_process import stderr_line_with
+from tests.cli.run_process import free_port, run_project, stderr_line_with
 from tests.fakes.twilio_rest import FakeTwilioRest
 from tests.gateway.real_rasa import (
     RasaUnavailable,
@@ -126,26 +125,12 @@ async def test_a_rasa_assistant_answers_the_phone(rasa_build, tmp_path):
     async with running_rasa(venv, model, token=RASA_TOKEN) as rasa, rest.running() as rest_url:
         project = tmp_path / "line"
         project.mkdir()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         (project / "credentials.yml").write_text(
             CREDENTIALS.format(port=port, account=ACCOUNT, token=TWILIO_TOKEN, rest=rest_url)
         )
         (project / "endpoints.yml").write_text(ENDPOINTS.format(url=rasa.url))
-        server = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "telephonist",
-            "run",
-            str(project),
-            "--interface",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "RASA_TOKEN": RASA_TOKEN},
-        )
+        server = await run_project(project, port, env={**os.environ, "RASA_TOKEN": RASA_TOKEN})
         log: list[str] = []
         try:
             banner = await asyncio.wait_for(stderr_line_with(server, b"answering calls"), 120)

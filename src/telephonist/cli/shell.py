@@ -16,9 +16,13 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from telephonist.cli.check import add_project_argument, project_of
+
+if TYPE_CHECKING:
+    from telephonist.dialogue.assistant import ProjectAssistant
+    from telephonist.gateway import RasaAssistant
 
 __all__ = ["add_parser", "describe_turn", "run_shell"]
 
@@ -67,7 +71,9 @@ def describe_turn(turn: Any) -> list[str]:
     return lines
 
 
-def _project_assistant(project_dir: Path, transfer_number: str | None, persist: bool) -> Any:
+def _project_assistant(
+    project_dir: Path, transfer_number: str | None, persist: bool
+) -> ProjectAssistant:
     """The project's own assistant (its store only with ``--persist``)."""
     from telephonist.dialogue.assistant import ProjectAssistant
     from telephonist.dialogue.project import load_project
@@ -107,7 +113,7 @@ async def run_shell(
     from telephonist.server.gateway_setup import gateway_settings
 
     gateway = gateway_settings(project_dir / "endpoints.yml", os.environ, rasa_url)
-    assistant: Any = (
+    assistant: RasaAssistant | ProjectAssistant = (
         RasaAssistant(gateway)
         if gateway is not None
         else _project_assistant(project_dir, transfer_number, persist)

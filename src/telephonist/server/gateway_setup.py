@@ -11,6 +11,7 @@ from typing import Any
 from telephonist.call.clock import Clock, SystemClock
 from telephonist.call.events import CallEvent, EventBus, EventKind
 from telephonist.config.channel import ChannelConfig
+from telephonist.dialogue.turns import Assistant
 from telephonist.errors import ProviderError
 from telephonist.gateway import GatewaySettings, RasaAssistant, settings_for_url
 from telephonist.gateway.settings import read_gateway
@@ -68,7 +69,7 @@ def build_gateway(
     )
 
 
-def watch_gateway_state(assistant: Any, events: EventBus, clock: Clock) -> None:
+def watch_gateway_state(assistant: Assistant, events: EventBus, clock: Clock) -> None:
     """With the inspector on, publish each gateway call's Rasa tracker as ``assistant.state``
     events (no-op for the built-in assistant)."""
     if not isinstance(assistant, RasaAssistant):
@@ -80,7 +81,7 @@ def watch_gateway_state(assistant: Any, events: EventBus, clock: Clock) -> None:
     assistant.watch_state(publish)
 
 
-def answering(assistant: Any) -> str | None:
+def answering(assistant: Assistant) -> str | None:
     """ "the Rasa server at URL" for a gateway (never with its token), else None."""
     if isinstance(assistant, RasaAssistant):
         return f"the Rasa server at {assistant.settings.url}"
