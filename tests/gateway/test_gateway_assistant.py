@@ -47,13 +47,14 @@ MENU = [
 
 @asynccontextmanager
 async def gateway(
-    fake: FakeRasa, **settings: Any
+    fake: FakeRasa, can_transfer: bool = True, **settings: Any
 ) -> AsyncIterator[tuple[RasaAssistant, list[tuple[str, ProviderError]]]]:
     """A `RasaAssistant` for ``fake`` and the failures it reported."""
     errors: list[tuple[str, ProviderError]] = []
     async with fake.running() as url:
         assistant = RasaAssistant(
             GatewaySettings(url=url, **settings),
+            can_transfer=can_transfer,
             on_error=lambda cid, exc: errors.append((cid, exc)),
         )
         try:
@@ -286,3 +287,18 @@ async def test_an_unreadable_tracker_is_said_once_and_not_asked_again():
     assert len(states) == 1
     assert "HTTP 404 (start Rasa with --enable-api)" in states[0]["unavailable"]
     assert fake.tracker_requests == 1
+
+
+async def test_a_transfer_without_credentials_is_told_and_reported():
+    """No Twilio REST credentials: the caller hears why, the call goes on, an error says so."""
+    answer = [{"text": "Connecting you."}, {"custom": {"transfer": "+15550100"}}]
+    fake = FakeRasa(answers={"/speak_to_person": answer})
+    async with gateway(fake, can_transfer=False) as (assistant, errors):
+        turn = await assistant.handle(CALL, UserText("/speak_to_person", source="typed"))
+    assert turn.transfer_to is None and not turn.hang_up
+    assert [m.text for m in turn.messages] == [
+        "Connecting you.",
+        assistant.settings.phrases.no_transfer,
+    ]
+    assert [(cid, exc.retryable) for cid, exc in errors] == [(CALL, False)]
+    assert "twilio_account_sid" in str(errors[0][1])

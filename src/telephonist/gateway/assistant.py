@@ -29,7 +29,7 @@ from telephonist.dialogue.turns import (
 from telephonist.errors import ProviderError
 from telephonist.gateway.client import PROVIDER, RasaClient
 from telephonist.gateway.conversation import Conversation
-from telephonist.gateway.replies import read_reply
+from telephonist.gateway.replies import Reply, read_reply
 from telephonist.gateway.settings import GatewaySettings
 from telephonist.gateway.tracker_state import StatePublisher, TrackerWatch
 
@@ -137,33 +137,36 @@ class RasaAssistant:
             can_transfer=self.can_transfer,
             no_transfer=phrases.no_transfer,
         )
-        sender = conversation.sender
+        self._note(conversation.sender, reply)
+        if reply.turn.messages:
+            conversation.choices = reply.choices
+            conversation.last_turn = reply.turn
+        if self._watch is not None:
+            self._watch.refresh(conversation.sender)
+        return reply.turn
+
+    def _note(self, sender: str, reply: Reply) -> None:
+        """Log what of Rasa's answer could not be done as asked (and report a transfer that
+        is not possible as an error)."""
         if reply.problems:
             log.warning(
                 "gateway.payload_ignored conversation=%s: %s", sender, "; ".join(reply.problems)
             )
-            if not self.can_transfer and any("transfer needs" in p for p in reply.problems):
-                self._failed(
-                    sender,
-                    ProviderError(
-                        PROVIDER,
-                        "transfer needs twilio_account_sid and an auth token; the caller "
-                        "was told instead",
-                        retryable=False,
-                    ),
-                )
+        if reply.transfer_refused:
+            self._failed(
+                sender,
+                ProviderError(
+                    PROVIDER,
+                    "transfer needs twilio_account_sid and an auth token; the caller was told",
+                    retryable=False,
+                ),
+            )
         if reply.ssml_dropped and not self._warned_ssml:
             self._warned_ssml = True
             log.warning(
                 "gateway.ssml_spoken_as_text: the configured TTS cannot take SSML; "
                 "custom ssml payloads are spoken as their text (use tts: azure)"
             )
-        if reply.turn.messages:
-            conversation.choices = reply.choices
-            conversation.last_turn = reply.turn
-        if self._watch is not None:
-            self._watch.refresh(sender)
-        return reply.turn
 
     async def _ask(
         self, conversation: Conversation, message: str, metadata: dict[str, Any]

@@ -53,6 +53,8 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     ssml_dropped: bool = False
     """A message's SSML was left out because the TTS cannot take it (its text is spoken)."""
+    transfer_refused: bool = False
+    """Rasa asked for a transfer that is not possible here; the caller was told instead."""
     problems: tuple[str, ...] = field(default_factory=tuple)
     """Parts of the answer that were ignored, for one log line."""
 
@@ -77,6 +79,7 @@ class _Reader:
         self.collect: CollectDtmf | None = None
         self.silence_timeout: float | None = None
         self.ssml_dropped = False
+        self.transfer_refused = False
         self.problems: list[str] = []
 
     def read(self, item: Any) -> None:
@@ -156,7 +159,7 @@ class _Reader:
         elif self.can_transfer:
             self.transfer_to = number.strip()
         else:
-            self.problems.append("transfer needs twilio_account_sid and an auth token")
+            self.transfer_refused = True
             self.messages.append(BotMessage(self.no_transfer))
 
     def _collect(self, value: Any) -> CollectDtmf | None:
@@ -206,4 +209,10 @@ def read_reply(
         collect_dtmf=reader.collect,
         silence_timeout=reader.silence_timeout,
     )
-    return Reply(turn, tuple(reader.choices), reader.ssml_dropped, tuple(reader.problems))
+    return Reply(
+        turn,
+        tuple(reader.choices),
+        reader.ssml_dropped,
+        reader.transfer_refused,
+        tuple(reader.problems),
+    )
