@@ -5,10 +5,12 @@
 A fake Rasa server that answers at once (a bare ASGI app under uvicorn, in its own process)
 stands in for Rasa, so every millisecond measured is the gateway's: building the message,
 the HTTP round trip over loopback through the shared connection pool, reading the answer
-into a turn. For each level, N calls run at once in this process, each sending its session
-start, then one caller turn every ``--period`` seconds (as the load benchmark's callers: 1 s
-of speech, 4 s of reply), the calls' turns staggered at random offsets; the figures are
-``RasaAssistant.handle`` times of the caller turns, p50/p95/p99 in milliseconds.
+into a turn. For each level, N calls run at once in this process, each sending a first
+message, then one caller turn every ``--period`` seconds (as the load benchmark's callers:
+1 s of speech, 4 s of reply), the calls' turns staggered at random offsets; the figures are
+``RasaAssistant.handle`` times of the caller turns, p50/p95/p99 in milliseconds. Each level
+is then run again with bare HTTP requests (one aiohttp session, the same pool and pacing), the
+floor that the machine itself sets: on a shared machine its tail is scheduling, not code.
 """
 
 from __future__ import annotations
@@ -23,10 +25,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telephonist.dialogue.turns import SessionEnd, SessionStart, UserText
+import aiohttp
+
+from telephonist.dialogue.turns import UserText
 from telephonist.gateway import GatewaySettings, RasaAssistant
+from telephonist.gateway.client import KEEPALIVE_S
 from telephonist.server.serve import run_on_loop
 from telephonist.simulator.report import percentiles
 
@@ -75,31 +81,48 @@ def serve_fake(port: int) -> None:
     run_on_loop(serve())
 
 
+Turn = Callable[[str], Awaitable[object]]
+
+
 async def one_call(
-    assistant: RasaAssistant, number: int, until: float, period: float, times: list[float]
+    turn: Turn, number: int, until: float, period: float, times: list[float]
 ) -> None:
-    """One call: start, a turn every ``period`` s from a random offset, end."""
+    """One call: a turn every ``period`` s from a random offset until ``until``."""
     call = f"CA{number:032d}"
-    await assistant.handle(call, SessionStart({"call_id": call, "direction": "inbound"}))
+    await turn(call)  # the session start: connections open, as at a call's greeting
     await asyncio.sleep(random.uniform(0, period))
     while time.monotonic() < until:
         began = time.perf_counter()
-        await assistant.handle(call, UserText("where is my order", confidence=0.9))
+        await turn(call)
         times.append((time.perf_counter() - began) * 1000)
         await asyncio.sleep(period)
-    await assistant.handle(call, SessionEnd("caller hung up"))
 
 
-async def level(url: str, calls: int, seconds: float, period: float) -> dict[str, Any]:
-    """Figures for ``calls`` concurrent calls."""
-    assistant = RasaAssistant(GatewaySettings(url=url, timeout=5.0))
+async def level(url: str, calls: int, seconds: float, period: float, bare: bool) -> dict[str, Any]:
+    """Figures for ``calls`` concurrent calls, through the gateway or (``bare``) as plain
+    HTTP requests from one aiohttp session with the same pool: the machine's own floor."""
     times: list[float] = []
     cpu0, wall0 = time.process_time(), time.monotonic()
     until = wall0 + seconds
+    assistant = RasaAssistant(GatewaySettings(url=url, timeout=5.0))
+    connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=KEEPALIVE_S)
+    session = aiohttp.ClientSession(connector=connector)
+    webhook = url + "/webhooks/rest/webhook"
+
+    async def gateway_turn(call: str) -> object:
+        return await assistant.handle(call, UserText("where is my order", confidence=0.9))
+
+    async def bare_turn(call: str) -> object:
+        body = {"sender": call, "message": "where is my order", "metadata": {"call_id": call}}
+        async with session.post(webhook, json=body) as response:
+            return await response.json()
+
+    turn = bare_turn if bare else gateway_turn
     try:
-        await asyncio.gather(*(one_call(assistant, n, until, period, times) for n in range(calls)))
+        await asyncio.gather(*(one_call(turn, n, until, period, times) for n in range(calls)))
     finally:
         await assistant.close()
+        await session.close()
     wall = time.monotonic() - wall0
     return {
         "calls": calls,
@@ -134,12 +157,14 @@ async def run(args: argparse.Namespace, url: str) -> list[dict[str, Any]]:
     await wait_ready(url)
     results = []
     for calls in args.calls:
-        result = await level(url, calls, args.seconds, args.period)
-        turn = result["turn_ms"]
+        result = await level(url, calls, args.seconds, args.period, bare=False)
+        floor = await level(url, calls, args.seconds, args.period, bare=True)
+        result["bare_http_ms"] = floor["turn_ms"]
+        turn, bare = result["turn_ms"], floor["turn_ms"]
         print(
-            f"{calls:>4} calls  turns {turn['n']:>5}  p50 {turn['p50']:6.2f} ms  "
-            f"p95 {turn['p95']:6.2f} ms  p99 {turn['p99']:6.2f} ms  max {turn['max']:7.2f} ms  "
-            f"client CPU {result['client_cpu_percent']:5.1f} %",
+            f"{calls:>4} calls  bare HTTP p50 {bare['p50']:5.1f} / p95 {bare['p95']:5.1f} ms  |  "
+            f"gateway ({turn['n']} turns) p50 {turn['p50']:5.1f} / p95 {turn['p95']:5.1f} / "
+            f"p99 {turn['p99']:5.1f} ms  client CPU {result['client_cpu_percent']:4.1f} %",
             flush=True,
         )
         results.append(result)
