@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from telephonist.cli.check_gateway import check_gateway
+
 __all__ = ["add_parser", "add_project_argument", "project_of"]
 
 
@@ -50,7 +52,6 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print every problem; exit 1 if there is any (warnings included, as `run` refuses
     to start on them too)."""
-    from telephonist.cli.check_gateway import check_gateway
     from telephonist.dialogue.project import check_project, load_project
     from telephonist.errors import ConfigError
     from telephonist.stores import check_store_spec

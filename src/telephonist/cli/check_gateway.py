@@ -7,15 +7,20 @@ import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from telephonist.errors import ConfigError, ProviderError
-from telephonist.gateway import GatewaySettings, RasaClient
+
+if TYPE_CHECKING:  # the client (aiohttp) loads only when a Rasa server is checked
+    from telephonist.gateway import GatewaySettings
 
 __all__ = ["check_gateway"]
 
 
 async def _probe(settings: GatewaySettings, emit: Callable[[str], None]) -> bool:
     """``GET /`` (always there) and ``GET /status`` (with ``--enable-api``)."""
+    from telephonist.gateway import RasaClient
+
     client = RasaClient(settings)
     try:
         try:
