@@ -3,6 +3,9 @@ the keypad, a hang-up payload, a Rasa that is down; and `build_runtime` in gatew
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -77,13 +80,25 @@ async def test_a_call_picks_a_button_by_key_and_rasa_hangs_up(serve):
     assert states and states[0].data["state"]["source"] == "rasa"
 
 
-async def test_a_down_rasa_never_leaves_the_caller_in_silence(serve):
-    """Rasa unreachable: the caller hears the apology at the greeting and after each
-    input, each failure is an error event and a metric, and the call goes on."""
-    async with FakeRasa().running() as url:
-        pass  # nothing listens there any more
-    async with serve() as served:
-        assistant = gateway_for(url, served.runtime.events)
+@asynccontextmanager
+async def troubled_rasa(trouble: str) -> AsyncIterator[str]:
+    """The URL of a Rasa that is down, answers HTTP 500, or never answers in time."""
+    if trouble == "down":
+        async with FakeRasa().running() as url:
+            pass  # nothing listens there any more
+        yield url
+        return
+    fake = FakeRasa(status=500) if trouble == "failing" else FakeRasa(hold=asyncio.Event())
+    async with fake.running() as url:
+        yield url
+
+
+@pytest.mark.parametrize("trouble", ["down", "failing", "slow"])
+async def test_a_troubled_rasa_never_leaves_the_caller_in_silence(serve, trouble):
+    """Rasa down, failing or slow: the caller hears the apology at the greeting and after
+    each input, each failure is an error event and a metric, and the call goes on."""
+    async with troubled_rasa(trouble) as url, serve() as served:
+        assistant = gateway_for(url, served.runtime.events, timeout=0.3)
         served.runtime.assistant = assistant
         apology = assistant.settings.phrases.apology
         served.assistant.greeting = apology
