@@ -131,11 +131,11 @@ async def test_a_rasa_assistant_answers_the_phone(rasa_build, tmp_path):
         )
         (project / "endpoints.yml").write_text(ENDPOINTS.format(url=rasa.url))
         server = await run_project(project, port, env={**os.environ, "RASA_TOKEN": RASA_TOKEN})
-        log: list[str] = []
+        log = ServerLog()
         try:
             banner = await asyncio.wait_for(stderr_line_with(server, b"answering calls"), 120)
             assert f"the Rasa server at {rasa.url}".encode() in banner
-            logging = asyncio.create_task(_collect(server, log))
+            logging = asyncio.create_task(log.collect(server))
             webhook = f"http://127.0.0.1:{port}/webhooks/twilio_media_streams/webhook"
             first = await call(
                 webhook,
@@ -149,13 +149,15 @@ async def test_a_rasa_assistant_answers_the_phone(rasa_build, tmp_path):
                 str(goodbye),
             )
             second = await call(webhook, "--dtmf", "2")
+            for report in (first, second):  # /session_end has reached Rasa
+                await log.until("call.ended", report["call_sid"])
             first_tracker = await tracker(rasa.url, first["call_sid"])
             second_tracker = await tracker(rasa.url, second["call_sid"])
         finally:
             server.terminate()
             await server.wait()
         await logging
-    output = "\n".join(log)
+    output = "\n".join(log.lines)
 
     assert first["outcome"] == "bot hung up", first
     turns = user_turns(first_tracker["events"])
@@ -184,8 +186,23 @@ async def test_a_rasa_assistant_answers_the_phone(rasa_build, tmp_path):
     assert "+15550100" in updates[second["call_sid"]]["Twiml"]
 
 
-async def _collect(process: asyncio.subprocess.Process, into: list[str]) -> None:
-    """Keep the server's log lines."""
-    assert process.stderr is not None
-    while line := await process.stderr.readline():
-        into.append(line.decode(errors="replace").rstrip())
+class ServerLog:
+    """The server's log lines, kept as they come."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.changed = asyncio.Event()
+
+    async def collect(self, process: asyncio.subprocess.Process) -> None:
+        """Read the server's stderr until it closes."""
+        assert process.stderr is not None
+        while line := await process.stderr.readline():
+            self.lines.append(line.decode(errors="replace").rstrip())
+            self.changed.set()
+
+    async def until(self, *parts: str, within: float = 30.0) -> None:
+        """Wait for a line containing every one of ``parts``."""
+        async with asyncio.timeout(within):
+            while not any(all(p in line for p in parts) for line in self.lines):
+                self.changed.clear()
+                await self.changed.wait()
