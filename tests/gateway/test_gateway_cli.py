@@ -7,9 +7,12 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+from tests.cli.run_process import free_port, run_project, stderr_line_with
 from tests.fakes.rasa_server import FakeRasa
 
 from telephonist.cli.shell import run_shell
+from telephonist.simulator.caller import TwilioCaller
 
 SECRET = "check-s3cret"
 
@@ -98,3 +101,35 @@ async def test_shell_chats_with_rasa(tmp_path):
     ]
     assert fake.messages() == ["/session_start", "/hours", "bye", "/session_end"]
     assert [b["metadata"]["source"] for b in fake.received[1:3]] == ["dtmf", "typed"]
+
+
+@pytest.mark.slow
+async def test_run_with_rasa_url_answers_calls_from_a_directory_with_only_credentials(tmp_path):
+    """`run DIR --rasa-url URL`: no domain, no endpoints file; the banner names the Rasa
+    server, and a call's greeting comes from it with the call's metadata."""
+    fake = FakeRasa(answers={"/session_start": [{"text": "Hello from Rasa."}]})
+    port = free_port()
+    (tmp_path / "credentials.yml").write_text(
+        f'twilio_media_streams:\n  server_url: "127.0.0.1:{port}"\n'
+        "  asr: {name: local}\n  tts: {name: local}\n  vad: {name: energy}\n"
+    )
+    async with fake.running() as url:
+        process = await run_project(tmp_path, port, "--rasa-url", url)
+        try:
+            async with asyncio.timeout(120):
+                banner = await stderr_line_with(process, b"answering calls")
+            assert f"the Rasa server at {url}".encode() in banner
+            base = f"127.0.0.1:{port}/webhooks/twilio_media_streams"
+            caller = TwilioCaller(
+                f"http://{base}/webhook", stream_url_override=f"ws://{base}/websocket"
+            )
+            await caller.dial()
+            await caller.connect()
+            await fake.wait_for(lambda: fake.answered == ["/session_start"], within=30)
+            await caller.wait_until(lambda: len(caller.received_audio) > 8000)  # 1 s of reply
+            await caller.hang_up()
+            await fake.wait_for(lambda: "/session_end" in fake.messages(), within=30)
+        finally:
+            process.terminate()
+            await process.wait()
+    assert fake.received[0]["metadata"]["call_id"] == caller.call_sid
