@@ -118,7 +118,7 @@ class _Reader:
             key = _KEYS[len(self.choices)] if len(self.choices) < len(_KEYS) else None
             self.choices.append(Choice(key, title, payload))
             if key is not None:
-                lines.append(self.press.format(title=title, key=key))
+                lines.append(self.press.replace("{title}", title).replace("{key}", key))
         return " ".join(lines)
 
     def _custom(self, custom: Mapping[str, Any]) -> None:
