@@ -17,11 +17,24 @@ ALLOWED: dict[str, set[str]] = {
     "dialogue": BASE,
     "stores": BASE,
     "speech": BASE | {"audio"},
+    # A bridge to a remote Rasa server: the Assistant seam over HTTP, beside the built-in one.
+    "gateway": BASE | {"dialogue"},
     "simulator": BASE | {"audio", "twilio"},
-    "call": BASE | {"audio", "twilio", "dialogue", "speech"},
-    "server": BASE | {"audio", "twilio", "dialogue", "stores", "speech", "call"},
+    "call": BASE | {"audio", "twilio", "dialogue", "speech", "gateway"},
+    "server": BASE | {"audio", "twilio", "dialogue", "stores", "speech", "call", "gateway"},
     "cli": BASE
-    | {"audio", "twilio", "dialogue", "stores", "speech", "call", "server", "simulator", "starter"},
+    | {
+        "audio",
+        "twilio",
+        "dialogue",
+        "stores",
+        "speech",
+        "call",
+        "gateway",
+        "server",
+        "simulator",
+        "starter",
+    },
 }
 MAX_LINES = 400
 

@@ -10,14 +10,26 @@ from pathlib import Path
 from telephonist.cli import main
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on (for a child process to bind)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 async def start_run(tmp_path: Path, *options: str) -> tuple[asyncio.subprocess.Process, int]:
     """``telephonist init`` a starter project, then ``run`` it on 127.0.0.1 with ``options``;
     the process (stderr piped) and its port."""
     project = tmp_path / "bot"
     assert main(["init", str(project)]) == 0
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
+    return await run_project(project, port, *options), port
+
+
+async def run_project(
+    project: Path, port: int, *options: str, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """``telephonist run PROJECT`` on 127.0.0.1:``port`` (stderr piped)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -30,9 +42,10 @@ async def start_run(tmp_path: Path, *options: str) -> tuple[asyncio.subprocess.P
         str(port),
         *options,
         stderr=asyncio.subprocess.PIPE,
+        env=env,
     )
     assert process.stderr is not None
-    return process, port
+    return process
 
 
 async def stderr_line_with(process: asyncio.subprocess.Process, text: bytes) -> bytes:

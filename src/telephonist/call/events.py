@@ -28,6 +28,8 @@ class EventKind(enum.Enum):
     PARTIAL = "asr.partial"
     FINAL = "asr.final"
     TURN = "assistant.turn"
+    STATE = "assistant.state"
+    """A remote assistant's dialogue state, reported after its turn (for the inspector)."""
     BOT_MESSAGE = "bot.message"
     TTS_FIRST_BYTE = "tts.first_byte"
     BOT_AUDIO_SENT = "bot.audio_sent"

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from telephonist.cli.check_gateway import check_gateway
+
 __all__ = ["add_parser", "add_project_argument", "project_of"]
 
 
@@ -40,6 +42,11 @@ def add_parser(subparsers: Any) -> None:
         "problem as FILE:LINE: KEY: MESSAGE; exits 1 on errors (warnings alone exit 0).",
     )
     add_project_argument(parser)
+    parser.add_argument(
+        "--rasa-url",
+        metavar="URL",
+        help="check a Rasa server instead (also done when endpoints.yml has an assistant: block)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -51,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     from telephonist.stores import check_store_spec
 
     path = project_of(args)
+    gateway = check_gateway(path, args.rasa_url, print)
+    if gateway is not None:  # a Rasa server answers the calls: no domain or flows here
+        return gateway
     problems = check_project(path)
     for problem in problems:
         suffix = " (warning)" if problem.severity == "warning" else ""

@@ -60,6 +60,13 @@ def add_parser(subparsers: Any) -> None:
         help="endpoints file (default: PROJECT/endpoints.yml)",
     )
     parser.add_argument(
+        "--rasa-url",
+        metavar="URL",
+        help="answer with a running Rasa server (its REST channel) instead of the project's "
+        "own assistant; the project then needs only credentials.yml (same as an "
+        "`assistant: {type: rasa, url: URL}` block in endpoints.yml)",
+    )
+    parser.add_argument(
         "--inspect",
         action="store_true",
         help="serve the development inspector (live calls, call timeline, "
@@ -98,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from telephonist.server.app import create_app
     from telephonist.server.assembly import Paths, build_runtime, warm_up
     from telephonist.server.event_log import EventLogger
+    from telephonist.server.gateway_setup import answering, watch_gateway_state
     from telephonist.server.serve import bound_socket, run_on_loop, uvicorn_server
 
     if args.drain_timeout < 0:
@@ -105,11 +113,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     paths = Paths(project_of(args), args.credentials, args.endpoints)
     try:
-        runtime = build_runtime(paths, os.environ)
+        runtime = build_runtime(paths, os.environ, rasa_url=args.rasa_url)
     except ConfigError as exc:
         print(f"telephonist: {exc}", file=sys.stderr)
         return 2
     runtime.events.subscribe(EventLogger())
+    if args.inspect:
+        watch_gateway_state(runtime.assistant, runtime.events, runtime.clock)
     try:
         app = create_app(runtime, inspect=args.inspect, interface=args.interface)
     except ConfigError as exc:
@@ -139,8 +149,9 @@ def run(args: argparse.Namespace) -> int:
             await runtime.close()
             raise
         base = runtime.channel.server_url
+        source = answering(runtime.assistant) or paths.project.resolve()
         print(
-            f"Telephonist is answering calls for {paths.project.resolve()}\n"
+            f"Telephonist is answering calls for {source}\n"
             f"  Twilio voice webhook: https://{base}/webhooks/twilio_media_streams/webhook"
             f" (POST)\n  Listening on {args.interface}:{args.port}",
             file=sys.stderr,

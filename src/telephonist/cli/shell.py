@@ -16,9 +16,13 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from telephonist.cli.check import add_project_argument, project_of
+
+if TYPE_CHECKING:
+    from telephonist.dialogue.assistant import ProjectAssistant
+    from telephonist.gateway import RasaAssistant
 
 __all__ = ["add_parser", "describe_turn", "run_shell"]
 
@@ -36,6 +40,12 @@ def add_parser(subparsers: Any) -> None:
     add_project_argument(parser)
     parser.add_argument(
         "--transfer-number", metavar="NUMBER", help="number pattern_human_handoff transfers to"
+    )
+    parser.add_argument(
+        "--rasa-url",
+        metavar="URL",
+        help="chat with a running Rasa server (its REST channel) instead of the project's "
+        "assistant (also used when endpoints.yml has an assistant: block)",
     )
     parser.add_argument(
         "--persist",
@@ -61,6 +71,23 @@ def describe_turn(turn: Any) -> list[str]:
     return lines
 
 
+def _project_assistant(
+    project_dir: Path, transfer_number: str | None, persist: bool
+) -> ProjectAssistant:
+    """The project's own assistant (its store only with ``--persist``)."""
+    from telephonist.dialogue.assistant import ProjectAssistant
+    from telephonist.dialogue.project import load_project
+    from telephonist.stores import MemoryStore, open_store
+
+    project = load_project(project_dir)
+    store = (
+        open_store(project.endpoints.tracker_store or None, project.path)
+        if persist
+        else MemoryStore()
+    )
+    return ProjectAssistant(project, store, transfer_number=transfer_number)
+
+
 def _input_lines(stream: TextIO, out: TextIO, interactive: bool) -> Iterator[str]:
     while True:
         if interactive:
@@ -78,20 +105,19 @@ async def run_shell(
     emit: Callable[[str], None],
     transfer_number: str | None = None,
     persist: bool = False,
+    rasa_url: str | None = None,
 ) -> int:
     """Run a shell session over ``lines``, writing output through ``emit``."""
-    from telephonist.dialogue.assistant import ProjectAssistant
-    from telephonist.dialogue.project import load_project
     from telephonist.dialogue.turns import SessionEnd, SessionStart, Silence, UserText
-    from telephonist.stores import MemoryStore, open_store
+    from telephonist.gateway import RasaAssistant
+    from telephonist.server.gateway_setup import gateway_settings
 
-    project = load_project(project_dir)
-    store = (
-        open_store(project.endpoints.tracker_store or None, project.path)
-        if persist
-        else MemoryStore()
+    gateway = gateway_settings(project_dir / "endpoints.yml", os.environ, rasa_url)
+    assistant: RasaAssistant | ProjectAssistant = (
+        RasaAssistant(gateway)
+        if gateway is not None
+        else _project_assistant(project_dir, transfer_number, persist)
     )
-    assistant = ProjectAssistant(project, store, transfer_number=transfer_number)
 
     def new_call() -> str:
         return f"shell-{uuid.uuid4().hex[:12]}"
@@ -150,7 +176,14 @@ def run(args: argparse.Namespace) -> int:
     lines = _input_lines(sys.stdin, sys.stdout, interactive)
     try:
         return asyncio.run(
-            run_shell(project_of(args), lines, print, args.transfer_number, args.persist)
+            run_shell(
+                project_of(args),
+                lines,
+                print,
+                args.transfer_number,
+                args.persist,
+                rasa_url=args.rasa_url,
+            )
         )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

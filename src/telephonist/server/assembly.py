@@ -4,7 +4,7 @@ assistant and the speech providers. Every check runs here, before the port opens
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,9 @@ from telephonist.dialogue.domain_loader import read_endpoints
 from telephonist.dialogue.model import Endpoints
 from telephonist.dialogue.project import check_project, load_project
 from telephonist.dialogue.source import Problems, load_document
+from telephonist.dialogue.turns import Assistant
 from telephonist.errors import ConfigError, ProviderError
+from telephonist.server.gateway_setup import build_gateway, gateway_settings
 from telephonist.server.runtime import Runtime
 from telephonist.speech.registry import ProviderContext, build_asr
 from telephonist.speech.tts.base import TTSEngine
@@ -112,9 +114,11 @@ def _tts(channel: ChannelConfig, context: ProviderContext, events: EventBus) -> 
     return CachedTTS(engine)
 
 
-def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
-    """Everything the server needs; raises `ConfigError` for the first invalid file or key."""
-    channel = load_channel(paths, environ)
+def _project_assistant(
+    paths: Paths, environ: Mapping[str, str]
+) -> tuple[Assistant, str, tuple[str, ...], Callable[[str, float], bool] | None]:
+    """The built-in engine for the project: the assistant, its language, its NLU examples
+    (to bias speech recognition) and the store's ``claim_once``."""
     problems = check_project(paths.project)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -132,22 +136,35 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
     except ConfigError:
         store.close()
         raise
-    file = str(paths.credentials_file)
-    phrases = project.nlu_examples()
+    claim = store.claims.claim_once if store.claims is not None else None
+    return assistant, project.language, project.nlu_examples(), claim
+
+
+def build_runtime(
+    paths: Paths, environ: Mapping[str, str], *, rasa_url: str | None = None
+) -> Runtime:
+    """Everything the server needs; raises `ConfigError` for the first invalid file or key.
+    With ``rasa_url`` or an ``assistant:`` block in endpoints.yml, a Rasa server answers."""
+    channel = load_channel(paths, environ)
     events = EventBus()
-    asr = build_asr(
-        channel.asr, ProviderContext(file, f"{CHANNEL}.asr", environ, project.language, phrases)
-    )
-    tts = _tts(
-        channel, ProviderContext(file, f"{CHANNEL}.tts", environ, project.language, phrases), events
-    )
     call_control = None
     if channel.twilio_account_sid and channel.twilio_auth_token:
         call_control = TwilioCallControl(
             channel.twilio_account_sid, channel.twilio_auth_token, api_base=channel.twilio_api_base
         )
+    gateway = gateway_settings(paths.endpoints_file, environ, rasa_url)
+    if gateway is None:
+        assistant, language, phrases, claim = _project_assistant(paths, environ)
+    else:  # Rasa keeps the conversations; no prompt biasing without its NLU data
+        assistant = build_gateway(gateway, channel, events, can_transfer=call_control is not None)
+        language, phrases, claim = gateway.language, (), None
+    file = str(paths.credentials_file)
+    asr = build_asr(
+        channel.asr, ProviderContext(file, f"{CHANNEL}.asr", environ, language, phrases)
+    )
+    tts = _tts(channel, ProviderContext(file, f"{CHANNEL}.tts", environ, language, phrases), events)
     vad = _vad(channel, ProviderContext(file, f"{CHANNEL}.vad", environ))
-    settings = CallSettings.from_channel(channel, project.language, vad.capabilities.threshold)
+    settings = CallSettings.from_channel(channel, language, vad.capabilities.threshold)
     return Runtime(
         channel=channel,
         settings=settings,
@@ -157,7 +174,7 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
         vad=vad,
         events=events,
         call_control=call_control,
-        claim=store.claims.claim_once if store.claims is not None else None,
+        claim=claim,
     )
 
 

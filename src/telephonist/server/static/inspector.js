@@ -206,11 +206,16 @@ function pairs(entries) {
 }
 
 function renderState(call) {
-  const turns = call.events.filter((e) => e.kind === "assistant.turn" && e.state);
+  const turns = call.events.filter((e) => (e.kind === "assistant.turn"
+    || e.kind === "assistant.state") && e.state && Object.keys(e.state).length);
   const box = $("state");
   const state = turns.length ? turns[turns.length - 1].state : null;
-  if (!state || !Object.keys(state).length) {
+  if (!state) {
     box.replaceChildren(node("p", "muted", "No dialogue state reported yet."));
+    return;
+  }
+  if (state.unavailable) {  // a Rasa server whose tracker API cannot be read
+    box.replaceChildren(node("p", "muted", state.unavailable));
     return;
   }
   const parts = [node("h4", "", "Flow stack")];

@@ -1,0 +1,68 @@
+"""What the gateway remembers about one call while it lasts: the call's metadata, the menu the
+caller may answer with keys or titles, the last thing the bot said (for silence), what the
+caller heard before barging in, and the request to Rasa still in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from telephonist.dialogue.turns import AssistantTurn
+from telephonist.gateway.replies import Choice
+
+__all__ = ["Conversation"]
+
+_WORD = re.compile(r"[^\w']+")
+
+METADATA_KEYS = ("call_id", "stream_id", "user_phone", "bot_phone", "direction")
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _WORD.split(text.lower()) if w]
+
+
+@dataclass
+class Conversation:
+    """One call's gateway state."""
+
+    sender: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    choices: tuple[Choice, ...] = ()
+    last_turn: AssistantTurn | None = None
+    interrupted: dict[str, str] | None = None
+    in_flight: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while a request to Rasa runs, past the caller's timeout too: one at a time."""
+
+    def start(self, metadata: Any) -> None:
+        """Keep the call's metadata (sent with every message)."""
+        data = dict(metadata) if isinstance(metadata, Mapping) else {}
+        base = {key: data.get(key, "") for key in METADATA_KEYS}
+        custom = data.get("custom_parameters")
+        base["custom_parameters"] = dict(custom) if isinstance(custom, Mapping) else {}
+        self.metadata = base
+
+    def metadata_for(self, source: str, **extra: Any) -> dict[str, Any]:
+        """The metadata of the next message; a pending barge-in report goes with it once."""
+        data = {**self.metadata, "source": source, **extra}
+        if self.interrupted is not None:
+            data["interrupted"] = self.interrupted
+            self.interrupted = None
+        return data
+
+    def choice_for(self, text: str, *, keyed: bool) -> Choice | None:
+        """The menu entry a key (``keyed``) or an utterance picks, if any."""
+        if not self.choices:
+            return None
+        if keyed:
+            return next((c for c in self.choices if c.key == text), None)
+        said = _words(text)
+        if not said:
+            return None
+        exact = [c for c in self.choices if _words(c.title) == said]
+        if exact:
+            return exact[0]
+        contained = [c for c in self.choices if set(_words(c.title)) <= set(said)]
+        return contained[0] if len(contained) == 1 else None
