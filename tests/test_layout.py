@@ -18,10 +18,24 @@ ALLOWED: dict[str, set[str]] = {
     "stores": BASE,
     "speech": BASE | {"audio"},
     "simulator": BASE | {"audio", "twilio"},
+    # The LLM command generator's HTTP client: networking kept out of the pure dialogue
+    # layer, whose prompt inputs, command seam and settings it uses.
+    "llm": BASE | {"dialogue"},
     "call": BASE | {"audio", "twilio", "dialogue", "speech"},
-    "server": BASE | {"audio", "twilio", "dialogue", "stores", "speech", "call"},
+    "server": BASE | {"audio", "twilio", "dialogue", "stores", "speech", "call", "llm"},
     "cli": BASE
-    | {"audio", "twilio", "dialogue", "stores", "speech", "call", "server", "simulator", "starter"},
+    | {
+        "audio",
+        "twilio",
+        "dialogue",
+        "stores",
+        "speech",
+        "call",
+        "server",
+        "simulator",
+        "starter",
+        "llm",
+    },
 }
 MAX_LINES = 400
 
