@@ -16,6 +16,7 @@ from telephonist.config.yamlfile import load_yaml
 from telephonist.dialogue.assistant import ProjectAssistant
 from telephonist.dialogue.project import check_project, load_project
 from telephonist.errors import ConfigError
+from telephonist.llm import build_generator
 from telephonist.server.runtime import Runtime
 from telephonist.speech.registry import ProviderContext, build_asr
 from telephonist.speech.tts.base import TTSEngine
@@ -117,7 +118,9 @@ def build_runtime(paths: Paths, environ: Mapping[str, str]) -> Runtime:
     action = endpoints.get("action_endpoint")
     action_url = action.get("url") if isinstance(action, Mapping) else None
     store = open_store(store_spec, paths.project)
-    assistant = ProjectAssistant(project, store, action_endpoint=action_url)
+    assistant = ProjectAssistant(
+        project, store, action_endpoint=action_url, commands=build_generator(project, environ)
+    )
     file = str(paths.credentials_file)
     phrases = project.nlu_examples()
     events = EventBus()
