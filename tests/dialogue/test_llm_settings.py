@@ -26,11 +26,13 @@ GROUP = """model_groups:
 def read(
     config: str, endpoints: str = "", tmp_path: Path | None = None, **environ: str
 ) -> tuple[GeneratorSettings | None, list[Problem]]:
-    """The settings and problems for config.yml / endpoints.yml texts."""
+    """The settings and problems for config.yml / endpoints.yml texts (OPENAI_API_KEY set
+    unless given)."""
     problems = Problems()
     config_doc = parse_document(config, "config.yml", problems)
     endpoints_doc = parse_document(endpoints, "endpoints.yml", problems) if endpoints else None
     root = tmp_path or Path(".")
+    environ = {"OPENAI_API_KEY": "k", **environ}
     return read_generator(config_doc, endpoints_doc, root, environ, problems), problems.items
 
 
@@ -174,6 +176,13 @@ def test_keys_belong_in_the_environment() -> None:
     assert len(problems) == 1 and "environment variable MY_KEY is not set" in problems[0].message
     _, problems = read(entry("llm:\n  model_group: fast"), endpoints, MY_KEY="x")
     assert problems == []
+
+
+def test_a_hosted_model_without_its_key_variable_is_a_warning() -> None:
+    """OpenAI without api_key and without OPENAI_API_KEY: a warning naming the variable."""
+    _, problems = read(entry("llm:\n  provider: openai\n  model: m"), OPENAI_API_KEY="")
+    assert [(p.key, p.severity) for p in problems] == [("pipeline[0].llm.api_key", "warning")]
+    assert "OPENAI_API_KEY is not set" in problems[0].message
 
 
 def test_a_key_never_shows_in_the_settings_repr() -> None:

@@ -173,6 +173,22 @@ async def test_azure_uses_its_deployment_url_and_api_key_header(llm: FakeLLM) ->
     assert request.headers["api-key"] == KEY and "authorization" not in request.headers
 
 
+async def test_openai_without_api_base_follows_openai_api_base(llm: FakeLLM) -> None:
+    """An unchanged Rasa project (provider openai, no api_base) is pointed at a local
+    server with OPENAI_API_BASE, as Rasa's LiteLLM reads it; the key is OPENAI_API_KEY."""
+    llm.replies = ["start flow book"]
+    model = ModelSettings("openai", "gpt-4o")
+    generator = LLMCommandGenerator(
+        settings(llm, model), {"OPENAI_API_BASE": llm.base, "OPENAI_API_KEY": KEY}
+    )
+    try:
+        result = await generator.generate(CONTEXT)
+    finally:
+        await generator.aclose()
+    assert result.commands == (StartFlow("book"),)
+    assert llm.requests[0].headers["authorization"] == f"Bearer {KEY}"
+
+
 async def test_ollama_is_spoken_to_on_its_v1_endpoint(llm: FakeLLM) -> None:
     """Ollama's api_base is the server (http://host:11434): /v1 is added."""
     llm.replies = ["start flow book"]

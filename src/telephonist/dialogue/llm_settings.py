@@ -167,6 +167,10 @@ def read_model(
     for name in ("api_key", "api_base", "api_version"):
         if texts[name] is not None:
             _check_variables(doc, problems, (*path, name), str(texts[name]), environ)
+    variable = DEFAULT_KEY_VARIABLES[str(provider)]
+    if key is None and provider in ("openai", "azure") and not environ.get(variable):
+        message = f"no api_key, and {variable} is not set; set it before `run`"
+        problems.add(doc, (*path, "api_key"), message, "warning")
     params = {k: v for k, v in data.items() if k not in _CLIENT_KEYS}
     return ModelSettings(
         provider=str(provider),

@@ -28,14 +28,16 @@ from telephonist.errors import ConfigError, ProviderError
 __all__ = ["ChatClient", "endpoint"]
 
 _DEFAULT_BASES = {"openai": "https://api.openai.com/v1", "ollama": "http://localhost:11434"}
+# Where a model without api_base is served, as Rasa (LiteLLM) reads it from the environment:
+# an unchanged Rasa project can be pointed at a local OpenAI-compatible server.
+BASE_VARIABLES = {"openai": "OPENAI_API_BASE", "azure": "AZURE_API_BASE"}
 AZURE_API_VERSION = "2024-10-21"
 
 
 def endpoint(model: ModelSettings, environ: Mapping[str, str]) -> str:
     """The chat-completions URL of ``model`` (``${VAR}`` in it read from ``environ``)."""
-    base = model.api_base or _DEFAULT_BASES.get(model.provider)
-    if model.provider == "azure":
-        base = base or environ.get("AZURE_API_BASE")
+    base = model.api_base or environ.get(BASE_VARIABLES.get(model.provider, ""), "")
+    base = base or _DEFAULT_BASES.get(model.provider)
     if not base:
         raise ConfigError("missing api_base", file=model.where)
     base = str(interpolate(base, environ, file=model.where, key="api_base")).rstrip("/")
