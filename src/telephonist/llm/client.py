@@ -36,7 +36,7 @@ AZURE_API_VERSION = "2024-10-21"
 
 def endpoint(model: ModelSettings, environ: Mapping[str, str]) -> str:
     """The chat-completions URL of ``model`` (``${VAR}`` in it read from ``environ``)."""
-    base = model.api_base or environ.get(BASE_VARIABLES.get(model.provider, ""), "")
+    base: str | None = model.api_base or environ.get(BASE_VARIABLES.get(model.provider, ""))
     base = base or _DEFAULT_BASES.get(model.provider)
     if not base:
         raise ConfigError("missing api_base", file=model.where)
