@@ -20,8 +20,11 @@ ALLOWED: dict[str, set[str]] = {
     # A bridge to a remote Rasa server: the Assistant seam over HTTP, beside the built-in one.
     "gateway": BASE | {"dialogue"},
     "simulator": BASE | {"audio", "twilio"},
+    # The LLM command generator's HTTP client: networking kept out of the pure dialogue
+    # layer, whose prompt inputs, command seam and settings it uses.
+    "llm": BASE | {"dialogue"},
     "call": BASE | {"audio", "twilio", "dialogue", "speech", "gateway"},
-    "server": BASE | {"audio", "twilio", "dialogue", "stores", "speech", "call", "gateway"},
+    "server": BASE | {"audio", "twilio", "dialogue", "stores", "speech", "call", "gateway", "llm"},
     "cli": BASE
     | {
         "audio",
@@ -34,6 +37,7 @@ ALLOWED: dict[str, set[str]] = {
         "server",
         "simulator",
         "starter",
+        "llm",
     },
 }
 MAX_LINES = 400

@@ -242,7 +242,7 @@ class CallSession:
                 except Exception:  # the assistant must not raise; if it does, the call goes on
                     log.exception("call.assistant_failed", extra={"call_id": self.call_id})
                     turn = AssistantTurn()
-            self._timing.assistant_done = self._clock.now()
+            self._timing.answered(self._clock.now(), turn.llm_ms)
             self._emit(
                 EventKind.TURN,
                 event=type(event).__name__,

@@ -1,5 +1,6 @@
 """The moments of a turn (caller stopped, ASR final, assistant done, TTS start, first audio)
-and the latency record they make. Pure: the session passes in clock readings."""
+and the latency record they make, with the assistant's wait for an LLM when it asked one.
+Pure: the session passes in clock readings."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ class TurnTiming:
     final: float | None = None
     assistant_done: float | None = None
     tts_start: float | None = None
+    llm_ms: float | None = None  # the assistant's wait for a command generator's model
+
+    def answered(self, now: float, llm_ms: float | None) -> None:
+        """The assistant's turn is ready (``llm_ms``: how long of it the model took)."""
+        self.assistant_done = now
+        self.llm_ms = llm_ms
 
     def first_audio(self, now: float) -> tuple[float, dict[str, float] | None]:
         """TTS time to first byte, and the turn's latency record if this audio answers a
@@ -31,9 +38,12 @@ class TurnTiming:
         final, self.final = self.final, None
         speech_end, self.speech_end = (self.speech_end or final), None
         done = self.assistant_done if self.assistant_done is not None else now
-        return tts_ms, {
+        record = {
             "speech_end_to_audio_ms": ms(now - speech_end),
             "final_to_audio_ms": ms(now - final),
             "assistant_ms": ms(done - final),
             "tts_first_byte_ms": tts_ms,
         }
+        if self.llm_ms is not None:
+            record["llm_ms"] = self.llm_ms
+        return tts_ms, record

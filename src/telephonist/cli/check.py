@@ -38,7 +38,8 @@ def add_parser(subparsers: Any) -> None:
         help="validate an assistant project",
         description="Check config.yml, domain.yml / domain/, endpoints.yml and data/: unknown "
         "responses, slots, flows, links and patterns, bad conditions, unreachable steps, "
-        "flows nothing can start, what the built-in engine does not run. Prints each "
+        "flows nothing can start, an LLM command generator's settings and model_groups, "
+        "what the built-in engine does not run. Prints each "
         "problem as FILE:LINE: KEY: MESSAGE; exits 1 on errors (warnings alone exit 0).",
     )
     add_project_argument(parser)

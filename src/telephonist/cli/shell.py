@@ -3,7 +3,8 @@
 Type what the caller says. ``/dtmf 1234`` keys digits, ``/silence`` stays silent for one
 timeout, ``/restart`` hangs up and calls again, ``/quit`` (or Ctrl-D) leaves. The bot's
 text is printed, and its call actions in brackets: ``[hang up]``, ``[collect 4 digits]``,
-``[transfer to +1555...]``.
+``[transfer to +1555...]``; with an LLM command generator, what the model answered:
+``[llm 420 ms: start flow transfer_money]``.
 """
 
 from __future__ import annotations
@@ -57,7 +58,13 @@ def add_parser(subparsers: Any) -> None:
 
 def describe_turn(turn: Any) -> list[str]:
     """The lines the shell prints for one AssistantTurn."""
-    lines = [f"bot> {m.text}" for m in turn.messages]
+    lines = []
+    report = turn.state.get("llm")
+    if report and report.get("path") == "llm":
+        outcome = "" if report["outcome"] == "ok" else f" {report['outcome']}"
+        commands = "; ".join(report["commands"])
+        lines.append(f"[llm {report['latency_ms']:.0f} ms{outcome}: {commands}]")
+    lines += [f"bot> {m.text}" for m in turn.messages]
     dtmf = turn.collect_dtmf
     if dtmf is not None:
         if dtmf.length:
@@ -77,6 +84,7 @@ def _project_assistant(
     """The project's own assistant (its store only with ``--persist``)."""
     from telephonist.dialogue.assistant import ProjectAssistant
     from telephonist.dialogue.project import load_project
+    from telephonist.llm import build_generator
     from telephonist.stores import MemoryStore, open_store
 
     project = load_project(project_dir)
@@ -85,7 +93,12 @@ def _project_assistant(
         if persist
         else MemoryStore()
     )
-    return ProjectAssistant(project, store, transfer_number=transfer_number)
+    return ProjectAssistant(
+        project,
+        store,
+        transfer_number=transfer_number,
+        commands=build_generator(project, os.environ),
+    )
 
 
 def _input_lines(stream: TextIO, out: TextIO, interactive: bool) -> Iterator[str]:

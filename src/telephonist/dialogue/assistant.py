@@ -20,6 +20,7 @@ from telephonist.dialogue.action_module import ModuleActions
 from telephonist.dialogue.action_server import ActionRunner, ActionServerClient
 from telephonist.dialogue.engine import Engine
 from telephonist.dialogue.executor import Run
+from telephonist.dialogue.llm_turn import NOTHING, CommandGenerator, LLMUnderstanding
 from telephonist.dialogue.model import Endpoints
 from telephonist.dialogue.patterns import DEFAULT_RESPONSES
 from telephonist.dialogue.project import Project
@@ -70,6 +71,7 @@ class ProjectAssistant:
         now: Callable[[], float] = time.time,
         max_hot_conversations: int = 10_000,
         seed: int | None = None,
+        commands: CommandGenerator | None = None,
     ) -> None:
         self.project = project
         self.store = store
@@ -88,6 +90,12 @@ class ProjectAssistant:
                 "run in-process) or action_endpoint.url in endpoints.yml",
                 ",".join(project.domain.actions),
             )
+        # The LLM command generator configured in config.yml (``telephonist.llm`` builds it).
+        self.llm = (
+            None
+            if commands is None or project.llm is None
+            else LLMUnderstanding(self.engine, commands, project.llm)
+        )
         self._hot: OrderedDict[str, Tracker] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
         self._max_hot = max_hot_conversations
@@ -127,9 +135,10 @@ class ProjectAssistant:
 
     async def _handle(self, conversation_id: str, event: UserEvent) -> AssistantTurn:
         tracker = await self._tracker(conversation_id)
-        run = self.engine.begin(tracker, event)
+        understood = NOTHING if self.llm is None else await self.llm.understand(tracker, event)
+        run = self.engine.begin(tracker, event, understood.commands, understood.parsed)
         run = await self._run_actions(run, conversation_id)
-        turn = self.engine.finish(run)
+        turn = understood.annotate(self.engine.finish(run))
         await asyncio.to_thread(self.store.save, conversation_id, tracker.to_dict())
         return turn
 
@@ -170,7 +179,9 @@ class ProjectAssistant:
             return AssistantTurn(messages=(BotMessage(_FALLBACK_TEXT),))
 
     async def close(self) -> None:
-        """Close the action-server client and the store."""
+        """Close the action-server client, the model's connections and the store."""
         if self.actions is not None:
             await self.actions.aclose()
+        if self.llm is not None:
+            await self.llm.aclose()
         await asyncio.to_thread(self.store.close)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 
-from telephonist.dialogue.commands import LLM_COMMANDS_SUPPORTED
 from telephonist.dialogue.defaults import DEFAULT_INTENTS, RASA_ACTIONS
 from telephonist.dialogue.model import (
     ALL_FLOWS,
@@ -213,12 +212,12 @@ class Checker:
                 continue
             if flow.guard is not None and flow.guard.text.strip().lower() == "false":
                 reason = "its `if` is always false and no flow links to or calls it"
-            elif generator is not None and LLM_COMMANDS_SUPPORTED:
-                continue
+            elif self.project.llm is not None:
+                continue  # the command generator can start it
             elif generator is not None:
                 reason = (
-                    "it has no nlu_trigger, no flow links to or calls it, and the built-in "
-                    f"engine does not run config.yml's {generator.get('name')} (an LLM)"
+                    "it has no nlu_trigger, no flow links to or calls it, and config.yml's "
+                    f"{generator.get('name')} has no usable model (see the errors above)"
                 )
             else:
                 reason = (

@@ -8,6 +8,7 @@ from the flows' ``description``s, the active flow's slots (``CollectStep.descrip
 ``CommandProcessor.apply``. Without one, ``from_llm`` slots are filled from the caller's
 answer to their own question (see ``understanding``) and flows without an ``nlu_trigger``
 start only through ``link``/``call`` — ``telephonist check`` names those that never can.
+``as_text`` writes a command in Rasa Pro's compact command language, as a model answers.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "LLM_COMMANDS_SUPPORTED",
     "CancelFlow",
     "CannotHandle",
     "ChitChat",
@@ -28,10 +28,8 @@ __all__ = [
     "SetSlot",
     "SkipQuestion",
     "StartFlow",
+    "as_text",
 ]
-
-# Whether the engine runs a configured LLM command generator (``config.yml`` pipeline).
-LLM_COMMANDS_SUPPORTED = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +103,25 @@ Command = (
     | RepeatBotMessages
     | CannotHandle
 )
+
+
+_WORDS = {
+    CancelFlow: "cancel flow",
+    ChitChat: "offtopic reply",
+    SearchAndReply: "provide info",
+    HumanHandoff: "hand over",
+    SkipQuestion: "skip question",
+    RepeatBotMessages: "repeat message",
+    CannotHandle: "cannot handle",
+}
+
+
+def as_text(command: Command) -> str:
+    """The command in Rasa Pro's compact command language (``start flow transfer_money``)."""
+    if isinstance(command, StartFlow):
+        return f"start flow {command.flow}"
+    if isinstance(command, SetSlot):
+        return f"set slot {command.name} {command.value}"
+    if isinstance(command, Clarify):
+        return "disambiguate flows " + " ".join(command.flows)
+    return _WORDS[type(command)]

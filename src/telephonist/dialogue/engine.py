@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from telephonist.dialogue.commands import Command
+from telephonist.dialogue.commands import Command, as_text
 from telephonist.dialogue.defaults import DEFAULT_INTENTS
 from telephonist.dialogue.executor import Executor, Run
 from telephonist.dialogue.model import CollectStep
@@ -71,12 +71,17 @@ class Engine:
         return Tracker(conversation_id, slots)
 
     def begin(
-        self, tracker: Tracker, event: UserEvent, commands: Sequence[Command] | None = None
+        self,
+        tracker: Tracker,
+        event: UserEvent,
+        commands: Sequence[Command] | None = None,
+        parsed: ParsedMessage | None = None,
     ) -> Run:
         """Apply ``event`` and run flows until the assistant waits (or needs an action).
 
         ``commands``: what a command generator made of a ``UserText`` (see ``commands``);
-        they replace the built-in NLU's decision about the message.
+        they replace the built-in NLU's decision about the message. ``parsed``: the NLU's
+        reading of it, when the caller already has one.
         """
         run = Run(tracker)
         now = self.now()
@@ -92,7 +97,7 @@ class Engine:
         if isinstance(event, SessionStart):
             self.session_start(run, dict(event.metadata))
         elif isinstance(event, UserText):
-            self.user_text(run, event, commands)
+            self.user_text(run, event, commands, parsed)
         elif isinstance(event, Silence):
             tracker.record({"event": "silence", "consecutive": event.consecutive}, now)
             tracker.set_slot("consecutive_silence_timeouts", float(event.consecutive), now)
@@ -143,22 +148,28 @@ class Engine:
         self.executor.push(run, "pattern_session_start")
 
     def user_text(
-        self, run: Run, event: UserText, commands: Sequence[Command] | None = None
+        self,
+        run: Run,
+        event: UserText,
+        commands: Sequence[Command] | None = None,
+        parsed: ParsedMessage | None = None,
     ) -> None:
         """Understand the message (or take a generator's ``commands`` for it) and apply it."""
         tracker, now = run.tracker, self.now()
         if event.source == "dtmf":
             parsed = ParsedMessage(event.text, None, 0.0)
-        else:
+        elif parsed is None:
             parsed = self.interpreter.parse(event.text)
         tracker.latest_message = parsed.as_dict()
+        if commands is not None:  # as Rasa keeps them in parse_data
+            tracker.latest_message["commands"] = [as_text(c) for c in commands]
         tracker.record(
             {
                 "event": "user",
                 "text": event.text,
                 "source": event.source,
                 "confidence": event.confidence,
-                "parse_data": parsed.as_dict(),
+                "parse_data": dict(tracker.latest_message),
             },
             now,
         )

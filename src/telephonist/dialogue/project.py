@@ -30,6 +30,7 @@ from telephonist.dialogue.legacy import (
     legacy_problems,
     old_training_format,
 )
+from telephonist.dialogue.llm_settings import GeneratorSettings, read_generator
 from telephonist.dialogue.model import Config, Domain, Endpoints, Flow, NluData
 from telephonist.dialogue.nlu_data import merge_nlu, read_nlu
 from telephonist.dialogue.patterns import default_patterns
@@ -54,6 +55,7 @@ class Project:
     user_flow_ids: tuple[str, ...] = ()
     sources: Mapping[str, Document] = field(default_factory=dict)
     legacy: tuple[LegacyUse, ...] = ()
+    llm: GeneratorSettings | None = None  # the LLM command generator, when configured
 
     @property
     def language(self) -> str:
@@ -199,6 +201,7 @@ def read_project(path: Path) -> tuple[Project, list[Problem]]:
         user_flow_ids=user_flow_ids,
         sources=docs,
         legacy=tuple(legacy),
+        llm=read_generator(config_doc, endpoints_doc, root, os.environ, problems),
     )
     causes = _root_causes(layout, unreadable, problems, bool(data_docs))
     if not causes and legacy and not user_flow_ids:

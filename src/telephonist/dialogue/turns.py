@@ -91,7 +91,8 @@ class AssistantTurn:
 
     ``silence_timeout`` is the timeout in force after this turn (seconds; None = channel
     default, 0 = do not monitor). ``state`` is a JSON-able snapshot (flow stack, slots, last
-    intent) for the inspector and logs; the channel never interprets it.
+    intent) for the inspector and logs; the channel never interprets it. ``llm_ms`` is the
+    time the turn waited for a command generator's model (None: no model was asked).
     """
 
     messages: tuple[BotMessage, ...] = ()
@@ -100,6 +101,7 @@ class AssistantTurn:
     collect_dtmf: CollectDtmf | None = None
     silence_timeout: float | None = None
     state: Mapping[str, Any] = field(default_factory=dict)
+    llm_ms: float | None = None
 
 
 class Assistant(Protocol):

@@ -19,6 +19,7 @@ from telephonist.dialogue.project import check_project, load_project
 from telephonist.dialogue.source import Problems, load_document
 from telephonist.dialogue.turns import Assistant
 from telephonist.errors import ConfigError, ProviderError
+from telephonist.llm import build_generator
 from telephonist.server.gateway_setup import build_gateway, gateway_settings
 from telephonist.server.runtime import Runtime
 from telephonist.speech.registry import ProviderContext, build_asr
@@ -132,7 +133,9 @@ def _project_assistant(
     endpoints = load_endpoints(paths, environ, project.endpoints)
     store = open_store(endpoints.tracker_store or None, paths.project)
     try:
-        assistant = ProjectAssistant(project, store, endpoints)  # imports an actions_module
+        assistant = ProjectAssistant(  # imports an actions_module
+            project, store, endpoints, commands=build_generator(project, environ)
+        )
     except ConfigError:
         store.close()
         raise

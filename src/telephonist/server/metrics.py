@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
@@ -53,6 +56,31 @@ class CallMetrics:
             ["source", "retryable"],
             registry=r,
         )
+        self.llm_latency = self._seconds(
+            "telephonist_llm_latency_seconds",
+            "Command generator: prompt sent → model's answer read (or its deadline)",
+        )
+        self.llm_requests = Counter(
+            "telephonist_llm_requests_total",
+            "Command generator requests, by outcome (ok, empty, timeout, cut, error)",
+            ["outcome"],
+            registry=r,
+        )
+        self.llm_unparsed = Counter(
+            "telephonist_llm_unparsed_lines_total",
+            "Lines of model answers that were not commands (ignored)",
+            registry=r,
+        )
+        self.llm_invalid = Counter(
+            "telephonist_llm_invalid_commands_total",
+            "Model commands naming a flow or slot the prompt did not offer (dropped)",
+            registry=r,
+        )
+        self.nlu_decided = Counter(
+            "telephonist_llm_skipped_total",
+            "Messages the NLU decided alone with a command generator configured (no call)",
+            registry=r,
+        )
         self.rejected = Counter(
             "telephonist_rejected_messages_total",
             "Websocket messages rejected",
@@ -91,6 +119,20 @@ class CallMetrics:
             ).inc()
         elif kind is EventKind.REJECTED:
             self.rejected.labels(reason=str(data.get("reason", ""))).inc()
+        elif kind is EventKind.TURN:
+            state = data.get("state")
+            if isinstance(state, Mapping) and isinstance(state.get("llm"), Mapping):
+                self._llm(state["llm"])
+
+    def _llm(self, report: Mapping[str, Any]) -> None:
+        """A turn's command-generator report (``AssistantTurn.state["llm"]``)."""
+        if report.get("path") == "nlu":
+            self.nlu_decided.inc()
+            return
+        self.llm_requests.labels(outcome=str(report.get("outcome", ""))).inc()
+        self.llm_latency.observe(float(report.get("latency_ms", 0.0)) / 1000)
+        self.llm_unparsed.inc(int(report.get("unparsed", 0)))
+        self.llm_invalid.inc(int(report.get("invalid", 0)))
 
     async def endpoint(self, request: Request) -> Response:
         """``GET /metrics`` in the Prometheus text format."""

@@ -59,15 +59,55 @@ def test_markdown_training_data_is_an_error(compat_project: Callable[[str], Path
 
 
 def test_flows_that_can_never_start_are_named(compat_project: Callable[[str], Path]) -> None:
-    """Without nlu_trigger and without a flow that links or calls them, flows need an LLM;
-    the warning says config.yml's generator is not run. Called and linked flows are fine."""
+    """Flows without nlu_trigger, link or call need a command generator: with config.yml's
+    generator they can start; only a flow whose `if` is always false is named."""
     path = compat_project("llm_only")
     problems = check_project(path)
     assert all(p.severity == "warning" for p in problems)
     never = {p.key: p.message for p in problems if "can never start" in p.message}
-    assert set(never) == {"flows.track_parcel", "flows.orphan"}
-    assert "does not run config.yml's CompactLLMCommandGenerator" in never["flows.track_parcel"]
+    assert set(never) == {"flows.orphan"}
     assert "its `if` is always false" in never["flows.orphan"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason", "error"),
+    [
+        (
+            ("config.yml", "  - name: CompactLLMCommandGenerator", "  - name: NLUCommandAdapter"),
+            "config.yml configures no LLM command generator",
+            None,
+        ),
+        (
+            ("endpoints.yml", "provider: self-hosted", "provider: anthropic"),
+            "CompactLLMCommandGenerator has no usable model",
+            "provider 'anthropic' is not supported",
+        ),
+    ],
+)
+def test_without_a_usable_generator_those_flows_are_named(
+    compat_project: Callable[[str], Path],
+    edit: tuple[str, str, str],
+    reason: str,
+    error: str | None,
+) -> None:
+    """No generator, or one whose model cannot be used: the flows only a model could
+    start are named, with the reason (and the model's problem as an error)."""
+    path = compat_project("llm_only")
+    file = path / edit[0]
+    file.write_text(file.read_text().replace(edit[1], edit[2], 1))
+    problems = check_project(path)
+    never = {p.key: p.message for p in problems if "can never start" in p.message}
+    assert set(never) == {"flows.track_parcel", "flows.orphan"}
+    assert reason in never["flows.track_parcel"]
+    errors = [p for p in problems if p.severity == "error"]
+    if error is None:
+        assert errors == []
+    else:
+        assert len(errors) == 1 and error in errors[0].message
+        assert (errors[0].file, errors[0].key) == (
+            "endpoints.yml",
+            "model_groups[0].models[0].provider",
+        )
 
 
 def test_what_a_command_generator_needs_is_read(compat_project: Callable[[str], Path]) -> None:

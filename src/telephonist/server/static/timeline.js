@@ -146,8 +146,9 @@ export function renderTimeline(container, call, nowAt) {
     el("line", { x1: from, x2: to, y1: y, y2: y, stroke: "#1b1f24", "stroke-width": 1.5 }, g);
     el("line", { x1: from, x2: from, y1: y - 4, y2: y + 4, stroke: "#1b1f24" }, g);
     el("line", { x1: to, x2: to, y1: y - 4, y2: y + 4, stroke: "#1b1f24" }, g);
+    const llm = e.llm_ms === undefined ? "" : ` (LLM ${Math.round(e.llm_ms)})`;
     const label = `${Math.round(total)} ms (ASR ${Math.round(asr)} · assistant ` +
-      `${Math.round(e.assistant_ms)} · TTS ${Math.round(e.tts_first_byte_ms)})`;
+      `${Math.round(e.assistant_ms)}${llm} · TTS ${Math.round(e.tts_first_byte_ms)})`;
     const anchorEnd = to > width * 0.6; // keep the label inside the picture
     el("text", { x: anchorEnd ? to : from, y: y + 15, fill: "#1b1f24",
       "text-anchor": anchorEnd ? "end" : "start" }, g, label);
