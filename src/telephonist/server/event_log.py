@@ -33,6 +33,7 @@ _DEBUG = {
     EventKind.MARK_PLAYED,
     EventKind.PLAYBACK_DONE,
     EventKind.TURN,
+    EventKind.REJECTED,  # the media socket logs these itself, within bounds
 }
 
 
