@@ -298,8 +298,8 @@ class CallSession:
             self._emit(EventKind.SPEECH_STARTED, offset_ms=edge.offset_ms)
         else:
             self._speech_started_ms = None
-            # Wall-clock moment the caller stopped, assuming frames arrive in real time.
-            lag = (self._audio_ms - edge.offset_ms) / 1000
+            # When the caller stopped, if frames came in real time (unscored ones count ≤ 1 s).
+            lag = (min(self._audio_ms, edge.detected_ms + 1000) - edge.offset_ms) / 1000
             self._timing.speech_end = self._clock.now() - lag
             self._emit(EventKind.SPEECH_ENDED, offset_ms=edge.offset_ms)
             if not self._busy and not self._bot.playing and self._queue.empty():
