@@ -4,11 +4,14 @@ the server itself adds. Run: ``python benchmarks/scripted_server.py PORT``.
 The ASR says "final" on the first all-silence frame after speech (so the turn ends the moment
 the caller stops); TTS returns pre-rendered audio at once; the assistant answers instantly.
 The VAD is the real default (Silero), so its CPU cost per call is included.
+``BENCH_ASR=local`` uses the embedded Whisper ASR instead (``benchmarks/flood.py``).
+The limits are raised far above the load benchmarks' call counts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import os
 import sys
@@ -27,7 +30,7 @@ from telephonist.server.app import create_app
 from telephonist.server.event_log import EventLogger
 from telephonist.server.runtime import Runtime
 from telephonist.server.serve import bound_socket, run_on_loop, uvicorn_server
-from telephonist.speech.asr.base import ASREvent, Final
+from telephonist.speech.asr.base import ASREvent, ASRProvider, Final
 from telephonist.speech.tts.base import VoiceSpec
 from telephonist.speech.vad.silero import SileroVAD
 
@@ -94,17 +97,25 @@ class InstantAssistant:
 
 async def main(port: int) -> None:
     sock = bound_socket("127.0.0.1", port)
-    block = {
+    block: dict[str, object] = {
         "server_url": f"127.0.0.1:{sock.getsockname()[1]}",
         "asr": {"name": "zero"},
         "tts": {"name": "zero"},
     }
+    if importlib.util.find_spec("telephonist.config.limits"):  # absent in older checkouts
+        block["limits"] = {"max_calls": 2000, "max_connections": 4000}
     channel = parse_channel(block, file="benchmark", environ={})
+    asr: ASRProvider = ZeroASR()
+    if os.environ.get("BENCH_ASR") == "local":
+        from telephonist.speech.asr.local import LocalASR
+
+        asr = LocalASR()
+        await asr.warm_up()
     runtime = Runtime(
         channel=channel,
         settings=CallSettings.from_channel(channel, "en"),
         assistant=InstantAssistant(),
-        asr=ZeroASR(),
+        asr=asr,
         tts=ZeroTTS(),
         vad=SileroVAD(),
         batch_vad=os.environ.get("BENCH_VAD") != "inline",
