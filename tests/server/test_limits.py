@@ -52,21 +52,46 @@ async def test_a_connection_that_never_sends_a_request_is_closed(serve):
         assert again.status_code == 200, "kept-alive and new requests are still served"
 
 
-async def test_connections_beyond_the_cap_are_closed_at_once(serve):
-    """With max_connections held open, another connection is closed at once; when they
-    go, the server answers again."""
-    async with serve(limits={"max_connections": 3}) as served:
+async def test_at_the_cap_the_oldest_idle_connection_makes_room(serve):
+    """With max_connections held by connections that sent nothing (raw, or websockets
+    without start), a request and a call still get through: each newcomer closes the oldest
+    idle connection."""
+    async with serve(limits={"max_connections": 3}) as served, httpx.AsyncClient() as http:
         host, port = served.base_url.removeprefix("http://").split(":")
-        held = [await asyncio.open_connection(host, int(port)) for _ in range(3)]
-        extra_reader, extra = await asyncio.open_connection(host, int(port))
-        await closed_by_server(extra_reader, within=2.0)
-        for reader, writer in held:
-            writer.close()
-            await closed_by_server(reader)
-        extra.close()
+        oldest_reader, oldest = await asyncio.open_connection(host, int(port))
+        url = (
+            served.base_url.replace("http://", "ws://") + "/webhooks/twilio_media_streams/websocket"
+        )
+        idle_sockets = [await websockets.connect(url) for _ in range(2)]
+        assert (await http.get(f"{served.base_url}/health")).status_code == 200
+        await closed_by_server(oldest_reader, within=2.0)
+        caller = await served.connected_call()  # its webhook made room: the first websocket
+        async with asyncio.timeout(5):
+            with pytest.raises(websockets.ConnectionClosed):
+                await idle_sockets[0].recv()
+        assert idle_sockets[0].close_code == 1008
+        assert served.runtime.idle.evicted >= 2
+        oldest.close()
+        await idle_sockets[1].close()
+        await caller.hang_up()
+
+
+async def test_at_the_cap_with_nothing_idle_a_newcomer_is_closed(serve):
+    """When every slot holds a live call, a new connection is closed at once; a slot freed
+    serves again."""
+    async with serve(limits={"max_connections": 2}) as served:
+        calls = [await served.connected_call() for _ in range(2)]
+        host, port = served.base_url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        async with asyncio.timeout(5):
+            assert await reader.read() == b""
+        writer.close()
+        await calls[0].hang_up()
+        await served.wait_event(EventKind.CALL_ENDED)
         async with httpx.AsyncClient() as http:
-            answer = await http.get(f"{served.base_url}/health")
-        assert answer.status_code == 200
+            assert (await http.get(f"{served.base_url}/health")).status_code == 200
+        await calls[1].hang_up()
 
 
 async def test_a_websocket_without_start_is_closed_after_start_timeout(serve):

@@ -5,8 +5,9 @@ uvicorn starts no timer before a request's first line, and re-arms its keep-aliv
 every byte, so a connection that sends nothing, or a header line every few seconds, is held
 forever: enough of them exhaust the file descriptors and nobody else is answered. Here each
 connection must deliver a whole request (line, headers and body) within
-``limits.request_timeout`` of connecting or of its previous response, or it is closed; and a
-connection beyond ``limits.max_connections`` (HTTP and websockets together) is closed at once.
+``limits.request_timeout`` of connecting or of its previous response, or it is closed. Beyond
+``limits.max_connections`` (HTTP and websockets together), a new connection makes room by
+closing the oldest idle one (see `IdleConnections`), or is closed at once when none is idle.
 A websocket's own deadline (for ``start``) is the media socket's.
 
 The cost is one timer per request (`benchmarks/abuse.py --guard-cost` measures it).
@@ -19,19 +20,21 @@ import asyncio
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from telephonist.config.limits import Limits
+from telephonist.server.idle import IdleConnections
 
 __all__ = ["guarded_http"]
 
 
-def guarded_http(limits: Limits) -> type[HttpToolsProtocol]:
-    """An `HttpToolsProtocol` subclass enforcing ``limits`` (pass it as uvicorn's ``http``)."""
+def guarded_http(limits: Limits, idle: IdleConnections) -> type[HttpToolsProtocol]:
+    """An `HttpToolsProtocol` subclass enforcing ``limits`` (pass it as uvicorn's ``http``);
+    connections waiting for a request are registered in ``idle``."""
 
     class GuardedHttpToolsProtocol(HttpToolsProtocol):
         _deadline: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            if len(self.connections) > limits.max_connections:
+            if len(self.connections) > limits.max_connections and not idle.evict_oldest():
                 transport.close()  # uvicorn forgets it in connection_lost
                 return
             self._arm()
@@ -58,14 +61,16 @@ def guarded_http(limits: Limits) -> type[HttpToolsProtocol]:
         def _arm(self) -> None:
             self._disarm()
             self._deadline = self.loop.call_later(limits.request_timeout, self._expire)
+            idle.add(self, self._expire)
 
         def _disarm(self) -> None:
             if self._deadline is not None:
                 self._deadline.cancel()
                 self._deadline = None
+                idle.discard(self)
 
         def _expire(self) -> None:
-            self._deadline = None
+            self._disarm()
             if not self.transport.is_closing():
                 self.transport.close()
 

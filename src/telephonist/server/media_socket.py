@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Any
 
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -117,19 +118,21 @@ async def _await_start(
     websocket: WebSocket, stream: MediaStream, reject: Rejections, runtime: Runtime
 ) -> Start | None:
     """Frames up to ``start``, which must come within ``limits.start_timeout``; None when
-    the socket closes, the time is up or too many bad frames came first."""
+    the socket closes, the time is up, too many bad frames came first, or it was the oldest
+    idle connection when the server needed room."""
     deadline = asyncio.ensure_future(runtime.clock.sleep(runtime.channel.limits.start_timeout))
+    evicted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    runtime.idle.add(evicted, lambda: evicted.cancel())  # done: the socket is closed below
     outcome = "closed"
     try:
         while True:
             receiving = asyncio.ensure_future(websocket.receive())
-            await asyncio.wait({receiving, deadline}, return_when=asyncio.FIRST_COMPLETED)
+            waits: set[asyncio.Future[Any]] = {receiving, deadline, evicted}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             if not receiving.done():
                 receiving.cancel()
-                outcome = "no start in time; closed"
-                log.debug(
-                    "stream.no_start: closed after %g s", runtime.channel.limits.start_timeout
-                )
+                outcome = "closed to make room" if evicted.done() else "no start in time"
+                log.debug("stream.no_start: %s", outcome)
                 return None
             message = receiving.result()
             if message["type"] == "websocket.disconnect":
@@ -142,6 +145,7 @@ async def _await_start(
                 return None
     finally:
         deadline.cancel()
+        runtime.idle.discard(evicted)
         reject.summarise(outcome)
 
 

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from telephonist.config.limits import Limits
 from telephonist.server.http_guard import guarded_http
+from telephonist.server.idle import IdleConnections
 from telephonist.server.runtime import Runtime
 
 __all__ = [
@@ -97,11 +98,12 @@ def uvicorn_server(
     the runtime's connection limits (the defaults without one); with a ``runtime`` and a
     ``drain_timeout``, a `DrainingServer`."""
     limits = runtime.channel.limits if runtime is not None else Limits()
+    idle = runtime.idle if runtime is not None else IdleConnections()
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
-        http=guarded_http(limits),
+        http=guarded_http(limits, idle),
         log_level=log_level,
         lifespan="off",
         ws_max_size=MAX_WS_MESSAGE_BYTES,
