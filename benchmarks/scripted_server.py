@@ -5,7 +5,10 @@ The ASR says "final" on the first all-silence frame after speech (so the turn en
 the caller stops); TTS returns pre-rendered audio at once; the assistant answers instantly.
 The VAD is the real default (Silero), so its CPU cost per call is included.
 ``BENCH_ASR=local`` uses the embedded Whisper ASR instead (``benchmarks/flood.py``).
-The limits are raised far above the load benchmarks' call counts.
+The limits are raised far above the load benchmarks' call counts, unless
+``BENCH_LIMITS=default``; ``BENCH_GUARD=off`` serves with uvicorn's own HTTP protocol (no
+request deadline, no connection cap); ``BENCH_WARNINGS=1`` logs as ``telephonist run`` does
+(``benchmarks/abuse.py``).
 """
 
 from __future__ import annotations
@@ -102,8 +105,9 @@ async def main(port: int) -> None:
         "asr": {"name": "zero"},
         "tts": {"name": "zero"},
     }
-    if importlib.util.find_spec("telephonist.config.limits"):  # absent in older checkouts
-        block["limits"] = {"max_calls": 2000, "max_connections": 4000}
+    default_limits = os.environ.get("BENCH_LIMITS") == "default"
+    if importlib.util.find_spec("telephonist.config.limits") and not default_limits:
+        block["limits"] = {"max_calls": 2000, "max_connections": 4000}  # absent in old checkouts
     channel = parse_channel(block, file="benchmark", environ={})
     asr: ASRProvider = ZeroASR()
     if os.environ.get("BENCH_ASR") == "local":
@@ -123,6 +127,11 @@ async def main(port: int) -> None:
     if os.environ.get("BENCH_LOG"):  # every call event on stderr, for looking into outliers
         logging.basicConfig(level=logging.DEBUG, format="%(relativeCreated)8.0f %(message)s")
         runtime.events.subscribe(EventLogger())
+    elif os.environ.get("BENCH_WARNINGS"):  # what `telephonist run` logs
+        from telephonist.cli.logs import configure_logging
+
+        configure_logging("INFO", "text")
+        runtime.events.subscribe(EventLogger())
     reactions: list[float] = []
 
     def collect(event: CallEvent) -> None:
@@ -138,7 +147,9 @@ async def main(port: int) -> None:
     runtime.events.subscribe(collect)
     app = create_app(runtime)
     app.add_route("/bench/barge-ins", barge_ins)
-    server = uvicorn_server(app)
+    server = uvicorn_server(app, runtime=runtime)
+    if os.environ.get("BENCH_GUARD") == "off":
+        server.config.http = "httptools"
     print(f"ready {sock.getsockname()[1]}", flush=True)
     await server.serve(sockets=[sock])
 
