@@ -6,8 +6,9 @@ the caller stops); TTS returns pre-rendered audio at once; the assistant answers
 The VAD is the real default (Silero), so its CPU cost per call is included.
 ``BENCH_ASR=local`` uses the embedded Whisper ASR instead (``benchmarks/flood.py``).
 The limits are raised far above the load benchmarks' call counts, unless
-``BENCH_LIMITS=default``; ``BENCH_GUARD=off`` serves with uvicorn's own HTTP protocol (no
-request deadline, no connection cap); ``BENCH_WARNINGS=1`` logs as ``telephonist run`` does
+``BENCH_LIMITS=default``; ``BENCH_LIMITS_JSON='{"media_rate": 2}'`` sets some of them.
+``BENCH_GUARD=off`` serves with uvicorn's own HTTP protocol (no request deadline, no
+connection cap); ``BENCH_WARNINGS=1`` logs as ``telephonist run`` does
 (``benchmarks/abuse.py``).
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import logging
 import os
 import sys
@@ -108,6 +110,7 @@ async def main(port: int) -> None:
     default_limits = os.environ.get("BENCH_LIMITS") == "default"
     if importlib.util.find_spec("telephonist.config.limits") and not default_limits:
         block["limits"] = {"max_calls": 2000, "max_connections": 4000}  # absent in old checkouts
+        block["limits"].update(json.loads(os.environ.get("BENCH_LIMITS_JSON", "{}")))
     channel = parse_channel(block, file="benchmark", environ={})
     asr: ASRProvider = ZeroASR()
     if os.environ.get("BENCH_ASR") == "local":

@@ -33,12 +33,14 @@ class Limits:
     start_timeout: float = 5.0
     """Seconds after the websocket upgrade for the stream's ``start`` (Twilio sends it at
     once); a socket still without one is closed."""
-    media_rate: float = 8.0
+    media_rate: float = 5.0
     """Caller audio a stream may send, as a multiple of real time, once its burst is spent;
-    beyond, frames are dropped (``telephonist call --speed`` and tests run a few times
-    faster than real time)."""
-    media_burst: float = 20.0
-    """Seconds of caller audio a stream may send ahead of ``media_rate``."""
+    beyond, frames are dropped. Twilio sends in real time; ``telephonist call --speed 5`` and
+    the tests run up to five times faster. Each multiple costs VAD and ASR work that other
+    calls share (``benchmarks/flood.py``)."""
+    media_burst: float = 10.0
+    """Seconds of caller audio a stream may send ahead of ``media_rate`` (a backlog after a
+    network stall; a test sending a few seconds at once)."""
 
 
 _INTS = {"max_calls", "max_connections"}
