@@ -23,9 +23,7 @@ import asyncio
 import contextlib
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -37,51 +35,27 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+import load  # noqa: E402
+from flood import caller_for  # noqa: E402
 from load import cpu_seconds, rss_kb  # noqa: E402
-
-from telephonist.simulator.caller import TwilioCaller  # noqa: E402
 
 WS_PATH = "/webhooks/twilio_media_streams/websocket"
 
 
-class Server:
-    """The scripted server in its own process, its log in a temporary file."""
+class Server(load.Server):
+    """The scripted server with the default limits, logging as ``telephonist run`` does."""
 
     def __init__(self, **env: str) -> None:
-        self.log = tempfile.NamedTemporaryFile("w+b", suffix=".log")
-        self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "scripted_server.py"), "0"],
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-            env={
-                **os.environ,
-                "PYTHONUNBUFFERED": "1",
-                "BENCH_WARNINGS": "1",
-                "BENCH_LIMITS": "default",
-                **env,
-            },
-        )
-        assert self.process.stdout is not None
-        ready = self.process.stdout.readline().split()
-        if ready[:1] != ["ready"]:
-            raise SystemExit("the scripted server did not start")
-        self.port = int(ready[1])
-        self.base = f"http://127.0.0.1:{self.port}"
+        super().__init__(env={"BENCH_WARNINGS": "1", "BENCH_LIMITS": "default", **env})
+        self.port = int(self.base.rsplit(":", 1)[1])
 
     def fds(self) -> int:
         """Open file descriptors of the server (sockets included)."""
-        return len(os.listdir(f"/proc/{self.process.pid}/fd"))
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
 
     def log_bytes(self) -> int:
         """Size of what the server has logged."""
-        return os.path.getsize(self.log.name)
-
-    def stop(self) -> None:
-        """Terminate the server."""
-        self.process.terminate()
-        self.process.wait(10)
-        self.log.close()
+        return os.fstat(self.log.fileno()).st_size
 
 
 async def health_ms(base: str) -> float | None:
@@ -97,11 +71,7 @@ async def health_ms(base: str) -> float | None:
 
 async def real_call(base: str) -> bool:
     """Whether a call is answered and greeted."""
-    caller = TwilioCaller(
-        f"{base}/webhooks/twilio_media_streams/webhook",
-        stream_url_override=base.replace("http", "ws") + WS_PATH,
-        keep_audio=False,
-    )
+    caller = caller_for(base)
     try:
         await caller.dial()
         await caller.connect()
@@ -143,7 +113,7 @@ async def idle_websockets(server: Server, count: int, seconds: float) -> dict[st
         "refused": failed,
         "open_seconds": round(time.perf_counter() - began, 1),
         "server_fds_after_opening": server.fds() - baseline,
-        "server_rss_mb": round(rss_kb(server.process.pid) / 1024, 1),
+        "server_rss_mb": round(rss_kb(server.pid) / 1024, 1),
         "health_ms_meanwhile": await health_ms(server.base),
         "call_meanwhile": await real_call(server.base),
     }
@@ -248,10 +218,10 @@ async def request_cost(server: Server, requests: int) -> float:
     async with httpx.AsyncClient(timeout=10, limits=limits) as http:
         for _ in range(200):  # warm up
             await http.get(f"{server.base}/health")
-        cpu = cpu_seconds(server.process.pid)
+        cpu = cpu_seconds(server.pid)
         for _ in range(requests // 20):
             await asyncio.gather(*(http.get(f"{server.base}/health") for _ in range(20)))
-        return round((cpu_seconds(server.process.pid) - cpu) / requests * 1e6, 1)
+        return round((cpu_seconds(server.pid) - cpu) / requests * 1e6, 1)
 
 
 async def arm_and_disarm_us(times: int = 100_000) -> float:

@@ -24,7 +24,6 @@ import base64
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,6 +34,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+import load  # noqa: E402
 from load import cpu_seconds, machine_busy_seconds  # noqa: E402
 
 from audio_samples import load_prompt, silence  # noqa: E402
@@ -77,13 +77,18 @@ def media_texts(caller: TwilioCaller, frames: list[bytes]) -> list[str]:
     ]
 
 
-async def speaker(base: str, turns: int, reply_within: float) -> tuple[list[float], int]:
-    """One caller taking ``turns`` turns in real time; latencies (s) and turns lost."""
-    caller = TwilioCaller(
+def caller_for(base: str) -> TwilioCaller:
+    """A simulated Twilio caller for the server at ``base``, counting audio, not keeping it."""
+    return TwilioCaller(
         f"{base}/webhooks/twilio_media_streams/webhook",
         stream_url_override=base.replace("http", "ws") + "/webhooks/twilio_media_streams/websocket",
         keep_audio=False,
     )
+
+
+async def speaker(base: str, turns: int, reply_within: float) -> tuple[list[float], int]:
+    """One caller taking ``turns`` turns in real time; latencies (s) and turns lost."""
+    caller = caller_for(base)
     await caller.dial()
     await caller.connect()
     await caller.wait_until(lambda: caller.received_bytes > 0, within=30)
@@ -119,11 +124,7 @@ async def flooder(
 ) -> tuple[int, float]:
     """A caller sending speech with pauses at ``speed`` x real time until ``stop`` (or
     ``seconds``); frames sent and for how long."""
-    caller = TwilioCaller(
-        f"{base}/webhooks/twilio_media_streams/webhook",
-        stream_url_override=base.replace("http", "ws") + "/webhooks/twilio_media_streams/websocket",
-        keep_audio=False,
-    )
+    caller = caller_for(base)
     await caller.dial()
     await caller.connect()
     speech = b"".join(load_prompt(p).mulaw + silence(0.8) for p in PROMPTS)
@@ -222,22 +223,11 @@ def main() -> None:
     parser.add_argument("--reply-timeout", type=float, default=20.0, help="a turn is lost after")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks/scripted_server.py"), "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "BENCH_ASR": "local"},
-    )
+    server = load.Server(env={"BENCH_ASR": "local"})
     try:
-        assert server.stdout is not None
-        ready = server.stdout.readline().split()
-        if ready[:1] != ["ready"]:
-            raise SystemExit("the scripted server did not start")
-        figures = asyncio.run(run(args, f"http://127.0.0.1:{ready[1]}", server.pid))
+        figures = asyncio.run(run(args, server.base, server.pid))
     finally:
-        server.terminate()
-        server.wait(10)
+        server.stop()
     for phase in figures["phases"]:  # type: ignore[attr-defined]
         lat = phase["latency_ms"]
         line = (
