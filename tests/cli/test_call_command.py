@@ -107,7 +107,7 @@ async def test_public_url_signs_like_twilio_for_a_local_server(serve):
     token = "call-command-token"
     async with serve(twilio_auth_token=token, server_url="bot.example.com") as served:
         public = "https://bot.example.com/webhooks/twilio_media_streams/webhook"
-        code, out, err = await telephonist_call(
+        code, _, err = await telephonist_call(
             *FAST, "--auth-token", token, "--public-url", public, "--dtmf", "1", served.webhook
         )
         assert code == 0, err
