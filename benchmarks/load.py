@@ -95,7 +95,7 @@ def cpu_seconds(pid: int) -> float:
 class Server:
     """``scripted_server.py`` in its own process."""
 
-    def __init__(self, kind: str = "scripted") -> None:
+    def __init__(self, kind: str = "scripted", env: dict[str, str] | None = None) -> None:
         self.kind = kind
         self.log = tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen(
@@ -103,7 +103,7 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         assert self.process.stdout is not None
         ready = self.process.stdout.readline().split()

@@ -4,11 +4,19 @@ the server itself adds. Run: ``python benchmarks/scripted_server.py PORT``.
 The ASR says "final" on the first all-silence frame after speech (so the turn ends the moment
 the caller stops); TTS returns pre-rendered audio at once; the assistant answers instantly.
 The VAD is the real default (Silero), so its CPU cost per call is included.
+``BENCH_ASR=local`` uses the embedded Whisper ASR instead (``benchmarks/flood.py``).
+The limits are raised far above the load benchmarks' call counts, unless
+``BENCH_LIMITS=default``; ``BENCH_LIMITS_JSON='{"media_rate": 2}'`` sets some of them.
+``BENCH_GUARD=off`` serves with uvicorn's own HTTP protocol (no request deadline, no
+connection cap); ``BENCH_WARNINGS=1`` logs as ``telephonist run`` does
+(``benchmarks/abuse.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import json
 import logging
 import os
 import sys
@@ -28,7 +36,7 @@ from telephonist.server.app import create_app
 from telephonist.server.event_log import EventLogger
 from telephonist.server.runtime import Runtime
 from telephonist.server.serve import Loop, bound_socket, run_on_loop, uvicorn_server
-from telephonist.speech.asr.base import ASRCapabilities, ASREvent, Final
+from telephonist.speech.asr.base import ASRCapabilities, ASREvent, ASRProvider, Final
 from telephonist.speech.tts.base import VoiceSpec
 from telephonist.speech.vad.silero import SileroVAD
 
@@ -115,23 +123,39 @@ class InstantAssistant:
 
 async def main(port: int) -> None:
     sock = bound_socket("127.0.0.1", port)
-    block = {
+    block: dict[str, object] = {
         "server_url": f"127.0.0.1:{sock.getsockname()[1]}",
         "asr": {"name": "zero"},
         "tts": {"name": "zero"},
     }
+    default_limits = os.environ.get("BENCH_LIMITS") == "default"
+    if importlib.util.find_spec("telephonist.config.limits") and not default_limits:
+        limits = {"max_calls": 2000, "max_connections": 4000}  # absent in old checkouts
+        limits.update(json.loads(os.environ.get("BENCH_LIMITS_JSON", "{}")))
+        block["limits"] = limits
     channel = parse_channel(block, file="benchmark", environ={})
+    asr: ASRProvider = ZeroASR()
+    if os.environ.get("BENCH_ASR") == "local":
+        from telephonist.speech.asr.local import LocalASR
+
+        asr = LocalASR()
+        await asr.warm_up()
     runtime = Runtime(
         channel=channel,
         settings=CallSettings.from_channel(channel, "en"),
         assistant=InstantAssistant(),
-        asr=ZeroASR(),
+        asr=asr,
         tts=ZeroTTS(),
         vad=SileroVAD(),
         batch_vad=os.environ.get("BENCH_VAD") != "inline",
     )
     if os.environ.get("BENCH_LOG"):  # every call event on stderr, for looking into outliers
         logging.basicConfig(level=logging.DEBUG, format="%(relativeCreated)8.0f %(message)s")
+        runtime.events.subscribe(EventLogger())
+    elif os.environ.get("BENCH_WARNINGS"):  # what `telephonist run` logs
+        from telephonist.cli.logs import configure_logging
+
+        configure_logging("INFO", "text")
         runtime.events.subscribe(EventLogger())
     reactions: list[float] = []
 
@@ -148,7 +172,9 @@ async def main(port: int) -> None:
     runtime.events.subscribe(collect)
     app = create_app(runtime)
     app.add_route("/bench/barge-ins", barge_ins)
-    server = uvicorn_server(app)
+    server = uvicorn_server(app, runtime=runtime)
+    if os.environ.get("BENCH_GUARD") == "off":
+        server.config.http = "httptools"
     print(f"ready {sock.getsockname()[1]}", flush=True)
     await server.serve(sockets=[sock])
 

@@ -100,6 +100,24 @@ async def test_insecure_local_rewrites_the_stream_url(serve):
     assert "latency ms" in out and "call caller hung up" in out
 
 
+async def test_public_url_signs_like_twilio_for_a_local_server(serve):
+    """Against a local server whose server_url is a public host, --public-url signs the
+    webhook and the stream for that host (as Twilio does) and reaches both locally; signing
+    for the local URL is refused."""
+    token = "call-command-token"
+    async with serve(twilio_auth_token=token, server_url="bot.example.com") as served:
+        public = "https://bot.example.com/webhooks/twilio_media_streams/webhook"
+        code, _, err = await telephonist_call(
+            *FAST, "--auth-token", token, "--public-url", public, "--dtmf", "1", served.webhook
+        )
+        assert code == 0, err
+        assert [e.data["digit"] for e in served.kinds(EventKind.DTMF)] == ["1"]
+        code, _, err = await telephonist_call(
+            *FAST, "--auth-token", token, "--insecure-local", "--dtmf", "1", served.webhook
+        )
+        assert code == 1 and "HTTP 403" in err
+
+
 async def test_interactive_lines_become_steps(serve):
     """In --interactive mode a /step line runs that step; an empty line hangs up."""
     async with serve() as served:

@@ -12,6 +12,7 @@ from tests.audio_samples import load_prompt, silence
 
 from telephonist.call.events import EventKind
 from telephonist.dialogue.turns import UserText
+from telephonist.twilio.rejection import Rejection
 
 
 def bad_frames(stream_sid: str, start: dict) -> list[str | bytes]:
@@ -67,13 +68,14 @@ async def test_bad_frames_are_ignored_and_the_call_goes_on(serve, caplog):
 
 
 async def test_media_before_start_is_ignored(serve):
-    """Audio before the start frame is dropped, and the call starts normally after it."""
+    """A little audio before the start frame is dropped, and the call starts normally after
+    it (more closes the socket: see test_hostile_input)."""
     async with serve() as served:
         caller = served.caller()
         await caller.dial()
         await caller.connect(start=False)
-        await caller.send_audio(silence(0.1))
-        await served.wait_event(EventKind.REJECTED, 5)
+        await caller.send_audio(silence(0.04))
+        await served.wait_event(EventKind.REJECTED, 2)
         assert not served.asr.streams
         await caller.send_start(caller.twiml.parameters)
         await served.wait_for_speech(caller, served.assistant.greeting)
@@ -224,7 +226,8 @@ async def test_random_damage_never_takes_a_call_or_the_server_down(serve, caplog
         await second.send_audio(load_prompt("agent-pass").mulaw + silence(1.0))
         await served.assistant.wait_for(lambda: heard() == ["first", "second"])
         rejected = {e.data["reason"] for e in served.kinds(EventKind.REJECTED)}
-        assert len(rejected) >= 8, rejected  # the damage reached many different checks
+        assert rejected <= {r.value for r in Rejection}, rejected  # labels from the fixed set
+        assert len(rejected) >= 6, rejected  # the damage reached many different checks
         await caller.hang_up()
         await second.hang_up()
         await served.wait_event(EventKind.CALL_ENDED, 2)

@@ -189,4 +189,4 @@ async def test_metrics_count_calls_turns_and_rejections(serve):
         assert "telephonist_active_calls 0.0" in text
         assert 'telephonist_calls_total{reason="caller hung up"} 1.0' in text
         assert "telephonist_turn_latency_seconds_count 1.0" in text
-        assert 'telephonist_rejected_messages_total{reason="frame is not valid JSON"} 1.0' in text
+        assert 'telephonist_rejected_messages_total{reason="not JSON"} 1.0' in text

@@ -44,7 +44,9 @@ async def test_a_call_runs_on_the_models_commands(
             project, MemoryStore(), commands=build_generator(project, environ)
         )
         transcripts = ["I missed parcel AB123, bring it friday", "yes", "that's all, bye"]
-        async with serve(assistant=assistant, transcripts=transcripts) as served:
+        # The caller sends each utterance at once: a burst above the default media budget.
+        limits = {"media_burst": 60}
+        async with serve(assistant=assistant, transcripts=transcripts, limits=limits) as served:
             caller = served.caller()
             await caller.dial()
             await caller.connect()

@@ -54,20 +54,36 @@ async def test_unsigned_or_wrongly_signed_webhook_is_refused(serve):
             await served.caller(auth_token="another-token").dial()
 
 
-async def test_signature_over_forwarded_url_behind_a_proxy(serve):
-    """Behind TLS termination, X-Forwarded-Proto/Host rebuild the URL Twilio signed."""
-    async with serve(twilio_auth_token=TOKEN) as served, httpx.AsyncClient() as http:
-        public = "https://bot.example.com/webhooks/twilio_media_streams/webhook"
-        form = {"CallSid": "CA" + "1" * 32, "From": "+1555", "To": "+1666"}
-        signature = RequestValidator(TOKEN).compute_signature(public, form)
-        headers = {
-            "X-Twilio-Signature": signature,
-            "X-Forwarded-Proto": "https",
-            "X-Forwarded-Host": "bot.example.com",
-        }
-        answer = await http.post(served.webhook, data=form, headers=headers)
+async def test_signature_is_checked_against_server_url_not_request_headers(serve):
+    """Behind a TLS proxy the URL Twilio signed is server_url's, whatever Host the request
+    carries; a signature made for another URL fails even with that URL's host forwarded."""
+    form = {"CallSid": "CA" + "1" * 32, "From": "+1555", "To": "+1666"}
+    path = "/webhooks/twilio_media_streams/webhook"
+    async with (
+        serve(twilio_auth_token=TOKEN, server_url="bot.example.com") as served,
+        httpx.AsyncClient() as http,
+    ):
+        signature = RequestValidator(TOKEN).compute_signature(
+            f"https://bot.example.com{path}", form
+        )
+        answer = await http.post(
+            served.webhook, data=form, headers={"X-Twilio-Signature": signature}
+        )
         assert answer.status_code == 200
         assert "<Stream" in answer.text
+
+        other = RequestValidator(TOKEN).compute_signature(f"https://other.example.net{path}", form)
+        forged = await http.post(
+            served.webhook,
+            data=form,
+            headers={
+                "X-Twilio-Signature": other,
+                "X-Forwarded-Proto": "https",
+                "X-Forwarded-Host": "other.example.net",
+                "Host": "other.example.net",
+            },
+        )
+        assert forged.status_code == 403
 
 
 async def test_stream_upgrade_needs_a_signature(serve):

@@ -72,7 +72,7 @@ async def test_a_burst_of_frames_gets_each_frames_own_windows(model: SileroVAD):
     frames = [audio[i : i + 160] for i in range(0, len(audio), 160)]
     inline = model.new_stream()
     expected = [inline.probabilities(frame) for frame in frames]
-    batcher = VADBatcher(model)
+    batcher = VADBatcher(model, max_stream_ms=1000)  # the whole burst fits one share
     stream = model.new_stream()
     got: list[list[float]] = []
     finished = asyncio.Event()
@@ -90,3 +90,39 @@ async def test_a_burst_of_frames_gets_each_frames_own_windows(model: SileroVAD):
     flat = [p for probabilities in got for p in probabilities]
     assert flat == pytest.approx([p for ps in expected for p in ps], abs=1e-4)
     assert batcher.batches == 1
+
+
+async def test_a_backlog_from_one_call_is_scored_in_shares(model: SileroVAD):
+    """Five seconds submitted at once by one call are scored 320 ms per batch, in order and
+    correctly, while another call's frame is scored in the first batch."""
+    audio = load_prompt("agent-pass").mulaw[:8000] + silence(4.0)
+    frames = [audio[i : i + 160] for i in range(0, len(audio), 160)]
+    inline = model.new_stream()
+    expected = [p for frame in frames for p in inline.probabilities(frame)]
+    sizes: list[dict[int, int]] = []
+
+    class Recording:
+        def probabilities_batch(self, items):
+            sizes.append({id(stream): len(audio) for stream, audio in items})
+            return model.probabilities_batch(items)
+
+    batcher = VADBatcher(Recording(), max_stream_ms=320)
+    flood, other = model.new_stream(), model.new_stream()
+    scored: list[list[float]] = []
+    loop = asyncio.get_running_loop()
+    other_first, flood_last = loop.create_future(), loop.create_future()
+    for frame in frames[:-1]:
+        batcher.submit(flood, frame, scored.append)
+
+    def last(probabilities: list[float]) -> None:
+        scored.append(probabilities)
+        flood_last.set_result(None)
+
+    batcher.submit(flood, frames[-1], last)
+    batcher.submit(other, b"\xff" * 256, other_first.set_result)
+    await other_first
+    assert id(other) in sizes[0] and sizes[0][id(flood)] <= 320 * 8
+    await flood_last
+    batcher.close()
+    assert [p for ps in scored for p in ps] == pytest.approx(expected, abs=1e-4)
+    assert all(batch.get(id(flood), 0) <= 320 * 8 for batch in sizes)

@@ -9,6 +9,7 @@ import pytest
 
 from telephonist.errors import ProtocolError
 from telephonist.twilio.messages import Connected, Dtmf, Mark, Media, Start, Stop, parse
+from telephonist.twilio.rejection import FrameRejected, Rejection
 from telephonist.twilio.stream import MediaStream, StreamState
 
 START = (
@@ -53,28 +54,55 @@ def test_parse_every_inbound_event():
 
 
 @pytest.mark.parametrize(
-    "frame, message",
+    "frame, reason",
     [
-        ("nope", "not valid JSON"),
-        ("[]", "not a JSON object"),
-        ('{"streamSid":"MZ1"}', "no 'event'"),
-        ('{"event":"media","streamSid":"MZ1","media":{"payload":"***"}}', "not valid base64"),
-        ('{"event":"media","streamSid":"MZ1"}', "'media' must be an object"),
-        ('{"event":"dtmf","streamSid":"MZ1","dtmf":{"digit":"x"}}', "not a DTMF digit"),
-        ('{"event":"mark","mark":{"name":"m"}}', "'streamSid' must be a string"),
-        (START.replace("audio/x-mulaw", "audio/l16"), "unsupported media format"),
+        ("nope", Rejection.NOT_JSON),
+        ("[]", Rejection.NOT_OBJECT),
+        ('{"streamSid":"MZ1"}', Rejection.NO_EVENT),
+        ('{"event":"media","streamSid":"MZ1","media":{"payload":"***"}}', Rejection.BAD_BASE64),
+        ('{"event":"media","streamSid":"MZ1"}', Rejection.BAD_FIELD),
+        ('{"event":"dtmf","streamSid":"MZ1","dtmf":{"digit":"x"}}', Rejection.BAD_DTMF),
+        ('{"event":"mark","mark":{"name":"m"}}', Rejection.BAD_FIELD),
+        (START.replace("audio/x-mulaw", "audio/l16"), Rejection.BAD_FORMAT),
+        (START.replace('"CA1"', '"CA' + "1" * 70 + '"', 1), Rejection.BAD_FIELD),
+        ("[" * 3000, Rejection.TOO_DEEP),
+        ('{"a":' * 3000, Rejection.TOO_DEEP),
+        ('{"event":"media","n":' + "1" * 5000 + "}", Rejection.NOT_JSON),
     ],
 )
-def test_parse_rejects_malformed_frames(frame, message):
-    """Malformed frames raise ProtocolError saying what is wrong."""
-    with pytest.raises(ProtocolError, match=message):
+def test_parse_rejects_malformed_frames(frame, reason):
+    """Malformed frames raise FrameRejected (a ProtocolError) with a reason from the set."""
+    with pytest.raises(ProtocolError) as caught:
         parse(frame)
+    assert isinstance(caught.value, FrameRejected)
+    assert caught.value.reason is reason
+
+
+@pytest.mark.parametrize("timestamp", ["\u00b2", "9" * 5000, "-5", "1.5", "", "\u0663"])
+def test_odd_media_timestamps_are_ignored_not_fatal(timestamp):
+    """A timestamp that is not a plain decimal (or absurdly long) parses as None."""
+    frame = json.dumps(
+        {"event": "media", "streamSid": "MZ1", "media": {"timestamp": timestamp, "payload": ""}}
+    )
+    assert parse(frame) == Media("MZ1", b"", None)
+
+
+def test_rejections_echo_caller_input_only_briefly():
+    """A 15 kB media encoding appears in the message cut to a few characters."""
+    frame = START.replace("audio/x-mulaw", "x" * 15_000)
+    with pytest.raises(FrameRejected) as caught:
+        parse(frame)
+    assert caught.value.reason is Rejection.BAD_FORMAT
+    assert len(str(caught.value)) < 80
+    nested = START.replace('"audio/x-mulaw"', "[[[[1]]]]")
+    with pytest.raises(FrameRejected, match="<list>"):
+        parse(nested)
 
 
 def test_stream_state_machine():
     """start comes first and once; frames must carry our streamSid; stop ends the stream."""
     stream = MediaStream()
-    with pytest.raises(ProtocolError, match="media before start"):
+    with pytest.raises(ProtocolError, match="before start: media"):
         stream.receive(media())
     with pytest.raises(ProtocolError, match="cannot send"):
         stream.media(b"\xff")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from telephonist.twilio.signature import SignatureChecker, public_url
-from telephonist.twilio.token import StreamTokens
+from telephonist.twilio.signature import SignatureChecker, webhook_urls
+from telephonist.twilio.token import STREAMED_CALL_MEMORY_S, StreamTokens
 from telephonist.twilio.twiml import connect_stream, hangup_twiml, stream_url, transfer_twiml
 
 
@@ -34,14 +34,31 @@ def test_websocket_signature_vector_and_trailing_slash():
     assert not checker.valid_websocket("wss://example.com/other", "7PR3qMkpDyEJtMrVOY/LDyNq8J8=")
 
 
-def test_public_url_honours_forwarding_headers():
-    """Behind a proxy the signed URL is the public one."""
-    headers = {"x-forwarded-proto": "https", "x-forwarded-host": "bot.example.com, proxy"}
-    assert (
-        public_url("http", "10.0.0.5:5005", "/hook", "a=1", headers)
-        == "https://bot.example.com/hook?a=1"
-    )
-    assert public_url("http", "localhost:5005", "/hook", "", {}) == "http://localhost:5005/hook"
+def test_webhook_urls_are_the_configured_host_over_either_scheme():
+    """The signed URL is server_url's, with the request's path and query; never a header's."""
+    assert webhook_urls("bot.example.com", "/hook", "a=1") == [
+        "https://bot.example.com/hook?a=1",
+        "http://bot.example.com/hook?a=1",
+    ]
+    assert webhook_urls("h:8443/pre", "/hook", "") == [
+        "https://h:8443/pre/hook",
+        "http://h:8443/pre/hook",
+    ]
+
+
+def test_a_call_streams_once_and_is_remembered():
+    """Two tokens of one call (a retried webhook): the first stream wins, the second is
+    refused; the call counts once while pending and is remembered after its stream."""
+    now = [100.0]
+    tokens = StreamTokens(b"k" * 32, 60, lambda: now[0])
+    first, retry = tokens.issue("CA1"), tokens.issue("CA1")
+    assert tokens.pending() == 1
+    assert not tokens.streamed("CA1")
+    assert tokens.redeem("CA1", retry) is None
+    assert tokens.redeem("CA1", first) == "this call already streamed"
+    assert tokens.streamed("CA1") and tokens.pending() == 0
+    now[0] += STREAMED_CALL_MEMORY_S + 1
+    assert not tokens.streamed("CA1")
 
 
 def test_stream_tokens_are_single_use_bound_and_expiring():

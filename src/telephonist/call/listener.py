@@ -183,8 +183,9 @@ class Listener:
         else:
             self.onset_ms = None
             self._emit(EventKind.SPEECH_ENDED, offset_ms=edge.offset_ms)
-            # Assuming frames arrive in real time, the caller stopped this long ago.
-            await self._floor.caller_stopped((self.received_ms - edge.offset_ms) / 1000)
+            # When the caller stopped, if frames came in real time (unscored ones count ≤ 1 s).
+            heard_ms = min(self.received_ms, edge.detected_ms + 1000)
+            await self._floor.caller_stopped((heard_ms - edge.offset_ms) / 1000)
         await self._recognition.on_vad(edge.speaking)
 
     async def _recognised(self, stream: ASRStream) -> None:

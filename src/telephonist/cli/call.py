@@ -80,6 +80,13 @@ def add_parser(subparsers: Any) -> None:
         help="sign requests with X-Twilio-Signature (default: $TWILIO_AUTH_TOKEN)",
     )
     twilio.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the webhook URL as configured at Twilio (https://HOST/...), when the URL "
+        "called reaches the server another way (http://localhost:5005/...): requests are "
+        "signed for it, as Twilio signs them, and its stream is opened on the local server",
+    )
+    twilio.add_argument(
         "--stream-url",
         metavar="URL",
         help="connect the media stream here instead of the TwiML's URL "
@@ -186,6 +193,7 @@ async def _run(args: argparse.Namespace, steps: list[Any], echo: Callable[[str],
         args.url,
         auth_token=args.auth_token,
         stream_url_override=args.stream_url,
+        public_url=args.public_url,
         caller=args.caller,
         callee=args.callee,
     )

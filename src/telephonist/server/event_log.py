@@ -34,6 +34,7 @@ _DEBUG = {
     EventKind.PLAYBACK_DONE,
     EventKind.TURN,
     EventKind.STATE,
+    EventKind.REJECTED,  # the media socket logs these itself, within bounds
 }
 
 

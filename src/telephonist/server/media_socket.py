@@ -1,7 +1,9 @@
 """The media websocket: adapts a Starlette websocket to a `MediaStream` and a `CallSession`.
 
 This is the per-call error boundary: whatever one caller sends, the worst outcome is that
-their own call ends, with the reason logged once.
+their own call ends, with the reason logged once. It also holds what one connection may cost:
+``start`` within ``limits.start_timeout``, a few bad frames before it, and caller audio within
+the stream's `MediaBudget`.
 """
 
 from __future__ import annotations
@@ -9,16 +11,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from typing import Any
 
+from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from telephonist.call.events import CallEvent, EventKind
+from telephonist.audio.formats import MULAW_BYTES_PER_MS
 from telephonist.call.session import CallSession
-from telephonist.errors import ProtocolError
+from telephonist.config.limits import Limits
+from telephonist.server.media_budget import MediaBudget
+from telephonist.server.rejections import Rejections
 from telephonist.server.runtime import Runtime
-from telephonist.twilio.messages import Dtmf, Mark, Media, Start, Stop
+from telephonist.twilio.messages import Dtmf, InboundMessage, Mark, Media, Start, Stop
+from telephonist.twilio.rejection import FrameRejected, Rejection
 from telephonist.twilio.stream import MediaStream
-from telephonist.twilio.token import StreamTokens
+from telephonist.twilio.token import STREAMED_CALL_MEMORY_S
 from telephonist.twilio.twiml import stream_url
 
 __all__ = ["WebSocketTransport", "media_socket"]
@@ -26,7 +34,9 @@ __all__ = ["WebSocketTransport", "media_socket"]
 log = logging.getLogger(__name__)
 
 CLAIM_TIMEOUT_S = 2.0
-"""How long a stream's start waits for the shared store to confirm its token is unused."""
+"""How long a stream's start waits for the shared store to confirm its call is new."""
+DROPS_PER_REPORT = 500
+"""Frames dropped over budget are counted in /metrics in batches of this many."""
 
 
 class WebSocketTransport:
@@ -45,32 +55,13 @@ class WebSocketTransport:
         except (RuntimeError, OSError, WebSocketDisconnect):
             self.closed = True
 
-    async def close(self) -> None:
-        """Close the socket once."""
+    async def close(self, code: int = 1000) -> None:
+        """Close the socket once (1008: policy violation, for a refused stream)."""
         if self.closed:
             return
         self.closed = True
         with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
-            await self._ws.close()
-
-
-class _Rejections:
-    """Logs each kind of bad input once per call, with the call id."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-        self._seen: set[str] = set()
-        self.count = 0
-
-    def __call__(self, reason: str, call_id: str) -> None:
-        self.count += 1
-        kind = "oversized frame" if reason.startswith("frame of") else reason
-        self._runtime.events.publish(
-            CallEvent(EventKind.REJECTED, call_id, self._runtime.clock.now(), {"reason": kind})
-        )
-        if kind not in self._seen:
-            self._seen.add(kind)
-            log.warning("stream.rejected: %s", reason, extra={"call_id": call_id})
+            await self._ws.close(code)
 
 
 async def media_socket(
@@ -87,40 +78,16 @@ async def media_socket(
     await websocket.accept()
     transport = WebSocketTransport(websocket)
     stream = MediaStream()
-    reject = _Rejections(runtime)
+    reject = Rejections(runtime.events, runtime.clock)
     session: CallSession | None = None
     reason = "stream closed"
     try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            text = message.get("text")
-            if text is None:
-                reject("binary frame", stream.start.call_sid if stream.start else "")
-                continue
-            try:
-                frame = stream.receive(text)
-            except ProtocolError as exc:
-                reject(str(exc), session.call_id if session else "")
-                continue
-            if type(frame) is Media:
-                if session is not None:
-                    await session.audio(frame.payload)
-            elif isinstance(frame, Start):
-                session = await _start(frame, stream, transport, runtime)
-                if session is None:
-                    reason = "refused"
-                    break
-            elif session is None:
-                continue
-            elif isinstance(frame, Mark):
-                await session.mark(frame.name)
-            elif isinstance(frame, Dtmf):
-                await session.dtmf(frame.digit)
-            elif isinstance(frame, Stop):
-                reason = "caller hung up"
-                break
+        start = await _await_start(websocket, stream, reject, runtime)
+        if start is not None:
+            session = await _start(start, stream, transport, runtime)
+        if session is not None:
+            reject.call_id = session.call_id
+            reason = await _serve_call(websocket, stream, session, reject, runtime)
     except WebSocketDisconnect:
         pass
     except Exception:  # the per-call boundary: log, end this call, keep the server
@@ -131,22 +98,114 @@ async def media_socket(
             await session.end(reason)
             runtime.sessions.pop(session.call_id, None)
         if websocket.client_state is WebSocketState.CONNECTED:
-            await transport.close()
+            await transport.close(1000 if session is not None else 1008)
 
 
-async def _claim(runtime: Runtime, token: str, call_sid: str) -> str | None:
-    """Claim the token in the store every instance shares. A store that cannot answer in
-    time does not refuse the call: this instance has already refused a second use itself."""
+def _parse(message: Message, stream: MediaStream, reject: Rejections) -> InboundMessage | None:
+    """The frame in a websocket message; None (and a refusal counted) if it is not one."""
+    text = message.get("text")
+    if text is None:
+        reject(Rejection.BINARY)
+        return None
+    try:
+        return stream.receive(text)
+    except FrameRejected as exc:
+        reject(exc.reason, str(exc))
+        return None
+
+
+async def _await_start(
+    websocket: WebSocket, stream: MediaStream, reject: Rejections, runtime: Runtime
+) -> Start | None:
+    """Frames up to ``start``, which must come within ``limits.start_timeout``; None when
+    the socket closes, the time is up, too many bad frames came first, or it was the oldest
+    idle connection when the server needed room."""
+    deadline = asyncio.ensure_future(runtime.clock.sleep(runtime.channel.limits.start_timeout))
+    evicted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    runtime.idle.add(evicted, lambda: evicted.cancel())  # done: the socket is closed below
+    outcome = "closed"
+    try:
+        while True:
+            receiving = asyncio.ensure_future(websocket.receive())
+            waits: set[asyncio.Future[Any]] = {receiving, deadline, evicted}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if not receiving.done():
+                receiving.cancel()
+                outcome = "closed to make room" if evicted.done() else "no start in time"
+                log.debug("stream.no_start: %s", outcome)
+                return None
+            message = receiving.result()
+            if message["type"] == "websocket.disconnect":
+                return None
+            frame = _parse(message, stream, reject)
+            if isinstance(frame, Start):
+                outcome = "start followed"
+                return frame
+            if reject.exhausted:
+                return None
+    finally:
+        deadline.cancel()
+        runtime.idle.discard(evicted)
+        reject.summarise(outcome)
+
+
+async def _serve_call(
+    websocket: WebSocket,
+    stream: MediaStream,
+    session: CallSession,
+    reject: Rejections,
+    runtime: Runtime,
+) -> str:
+    """Feed the call its frames until it ends; returns why it ended."""
+    limits = runtime.channel.limits
+    budget = MediaBudget(limits.media_rate, limits.media_burst, time.monotonic)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return "stream closed"
+            frame = _parse(message, stream, reject)
+            if type(frame) is Media:  # the hot path: one budget check per frame
+                if budget.admit(len(frame.payload) / MULAW_BYTES_PER_MS):
+                    await session.audio(frame.payload)
+                elif budget.dropped - budget.reported >= (
+                    DROPS_PER_REPORT if budget.reported else 1
+                ):
+                    _report_drops(budget, reject, limits)
+            elif isinstance(frame, Mark):
+                await session.mark(frame.name)
+            elif isinstance(frame, Dtmf):
+                await session.dtmf(frame.digit)
+            elif isinstance(frame, Stop):
+                return "caller hung up"
+    finally:
+        _report_drops(budget, reject, limits)
+
+
+def _report_drops(budget: MediaBudget, reject: Rejections, limits: Limits) -> None:
+    """Count dropped frames in batches (the first at once, with the one log line)."""
+    count = budget.dropped - budget.reported
+    if count > 0:
+        budget.reported = budget.dropped
+        rate = f"over {limits.media_rate:g}x real time after a {limits.media_burst:g} s burst"
+        reject(Rejection.OVER_RATE, f"{Rejection.OVER_RATE.value}: {rate}", count=count)
+
+
+async def _claim(runtime: Runtime, call_sid: str) -> str | None:
+    """Claim the call's stream in the store every instance shares: a call streams once,
+    whichever instance answered its webhook (a replayed webhook's fresh token is worthless).
+    A store that cannot answer in time does not refuse the call: this instance has already
+    refused a second stream itself."""
     assert runtime.claim is not None
     try:
         async with asyncio.timeout(CLAIM_TIMEOUT_S):
             first = await asyncio.to_thread(
-                runtime.claim, StreamTokens.nonce(token), runtime.channel.stream_token_ttl + 5
+                runtime.claim, f"stream:{call_sid}", STREAMED_CALL_MEMORY_S
             )
     except Exception as exc:  # any store failure (or timeout): log it, let the call in
         log.warning("stream.claim_unavailable: %s", type(exc).__name__, extra={"call_id": call_sid})
         return None
-    return None if first else "stream token already used on another instance"
+    return None if first else "this call already streamed on another instance"
 
 
 async def _start(
@@ -157,11 +216,15 @@ async def _start(
     call_sid = frame.call_sid
     assert runtime.tokens is not None
     token = params.get("stream_token", "")
-    problem = "missing stream token" if not token else runtime.tokens.redeem(call_sid, token)
-    if problem is None and params.get("call_id", call_sid) != call_sid:
+    problem = None
+    if params.get("call_id", call_sid) != call_sid:  # checked before the token is spent
         problem = "call_id parameter does not match the stream's callSid"
+    elif not token:
+        problem = "missing stream token"
+    else:
+        problem = runtime.tokens.redeem(call_sid, token)
     if problem is None and runtime.claim is not None:
-        problem = await _claim(runtime, token, call_sid)
+        problem = await _claim(runtime, call_sid)
     if problem is not None:
         log.warning("stream.refused: %s", problem, extra={"call_id": call_sid})
         return None

@@ -11,10 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from telephonist.call.events import CallEvent, EventKind
+from telephonist.twilio.rejection import Rejection
 
 __all__ = ["CallMetrics"]
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+_REJECTIONS = frozenset(r.value for r in Rejection)
+"""The only values the ``reason`` label of rejected messages takes (never caller input)."""
 
 
 class CallMetrics:
@@ -118,7 +121,9 @@ class CallMetrics:
                 retryable=str(bool(data.get("retryable", False))).lower(),
             ).inc()
         elif kind is EventKind.REJECTED:
-            self.rejected.labels(reason=str(data.get("reason", ""))).inc()
+            reason = data.get("reason")
+            label = reason if reason in _REJECTIONS else "other"
+            self.rejected.labels(reason=label).inc(int(data.get("count", 1)))
         elif kind is EventKind.TURN:
             state = data.get("state")
             if isinstance(state, Mapping) and isinstance(state.get("llm"), Mapping):

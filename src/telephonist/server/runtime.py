@@ -15,6 +15,7 @@ from telephonist.call.settings import CallSettings
 from telephonist.call.transport import CallControl
 from telephonist.config.channel import ChannelConfig
 from telephonist.dialogue.turns import Assistant
+from telephonist.server.idle import IdleConnections
 from telephonist.server.prewarm import Prewarmer
 from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.tts.base import TTSEngine
@@ -52,6 +53,8 @@ class Runtime:
     draining: bool = False
     """Shutting down gracefully: no new calls (webhook and /health answer 503), while the
     calls in progress go on."""
+    idle: IdleConnections = field(default_factory=IdleConnections)
+    """Connections that have not shown a request or a start yet; the oldest makes room."""
 
     def __post_init__(self) -> None:
         if self.tokens is None:

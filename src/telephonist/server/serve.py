@@ -13,6 +13,9 @@ from typing import Any, Literal, TypeVar
 import uvicorn
 from starlette.applications import Starlette
 
+from telephonist.config.limits import Limits
+from telephonist.server.http_guard import guarded_http
+from telephonist.server.idle import IdleConnections
 from telephonist.server.runtime import Runtime
 
 __all__ = [
@@ -91,12 +94,16 @@ def uvicorn_server(
     runtime: Runtime | None = None,
     drain_timeout: float = 0.0,
 ) -> uvicorn.Server:
-    """A uvicorn server for ``app`` (call ``serve()``, or ``serve(sockets=[...])``); with a
-    ``runtime`` and a ``drain_timeout``, a `DrainingServer`."""
+    """A uvicorn server for ``app`` (call ``serve()``, or ``serve(sockets=[...])``) holding
+    the runtime's connection limits (the defaults without one); with a ``runtime`` and a
+    ``drain_timeout``, a `DrainingServer`."""
+    limits = runtime.channel.limits if runtime is not None else Limits()
+    idle = runtime.idle if runtime is not None else IdleConnections()
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=guarded_http(limits, idle),
         log_level=log_level,
         lifespan="off",
         ws_max_size=MAX_WS_MESSAGE_BYTES,

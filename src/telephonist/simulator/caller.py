@@ -54,6 +54,22 @@ def _sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+def _local_stream_url(stream_url: str, public_url: str, local_url: str) -> str | None:
+    """The stream URL on the local server when it names the public host (ws:// for a local
+    http:// webhook, wss:// for https://); None when it names another host."""
+    stream, public, local = urlsplit(stream_url), urlsplit(public_url), urlsplit(local_url)
+    if stream.hostname != public.hostname:
+        return None
+    scheme = "wss" if local.scheme == "https" else "ws"
+    return urlunsplit((scheme, local.netloc, stream.path, stream.query, ""))
+
+
 def parse_twiml(xml: str) -> TwiML:
     """The ``<Connect><Stream>`` of a TwiML document."""
     try:
@@ -76,6 +92,10 @@ class TwilioCaller:
     stream_url_override: str | None = None
     """Connect here instead of the TwiML's URL (e.g. ``ws://`` to a local server); the
     signature is still computed over the TwiML's ``wss://`` URL, as Twilio does."""
+    public_url: str | None = None
+    """The webhook URL as configured at Twilio, when ``webhook_url`` reaches the same server
+    another way (``http://localhost:5005/...``): the webhook is signed for the public URL,
+    as Twilio signs it, and a stream URL on the public host is reached on the local one."""
     caller: str = "+15550100001"
     callee: str = "+15550100002"
     extra_form: Mapping[str, str] = field(default_factory=dict)
@@ -137,7 +157,7 @@ class TwilioCaller:
         headers = {"User-Agent": "TwilioProxy/1.1", "I-Twilio-Idempotency-Token": _sid("")}
         if self.auth_token:  # Twilio signs the configured URL without its credentials
             headers["X-Twilio-Signature"] = RequestValidator(self.auth_token).compute_signature(
-                url, form
+                _without_credentials(self.public_url) if self.public_url else url, form
             )
         async with contextlib.AsyncExitStack() as stack:
             http = (
@@ -160,6 +180,10 @@ class TwilioCaller:
         if response.status_code != 200:
             raise CallFailed(f"webhook answered HTTP {response.status_code}: {response.text[:200]}")
         self.twiml = parse_twiml(response.text)
+        if self.public_url and self.stream_url_override is None:
+            self.stream_url_override = _local_stream_url(
+                self.twiml.stream_url, self.public_url, url
+            )
         return self.twiml
 
     # -- the stream ---------------------------------------------------------------------------

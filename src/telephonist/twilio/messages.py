@@ -1,6 +1,9 @@
 """Twilio Media Streams messages: inbound frames parsed into frozen dataclasses, outbound
 messages serialised to JSON text. Wire facts: Twilio's websocket-messages reference (all
 frames are JSON text; numeric-looking fields arrive as strings).
+
+Whatever a frame holds, `parse` raises only `FrameRejected` (a `ProtocolError` with a reason
+from a closed set) and echoes no more than a few characters of it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from telephonist.errors import ProtocolError
+from telephonist.twilio.rejection import FrameRejected, Rejection, brief
 
 __all__ = [
     "Connected",
@@ -84,39 +87,62 @@ class Stop:
 InboundMessage = Connected | Start | Media | Dtmf | Mark | Stop
 
 _DTMF_DIGITS = frozenset("0123456789*#ABCD")
+MAX_SID_CHARS = 64
+"""Twilio's SIDs are 34 characters; a longer one is not Twilio's (and would bloat logs)."""
+_MAX_TIMESTAMP_DIGITS = 15
 
 
 def _obj(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = data.get(key)
     if not isinstance(value, Mapping):
-        raise ProtocolError(f"'{key}' must be an object")
+        raise FrameRejected(Rejection.BAD_FIELD, f"'{key}' must be an object")
     return value
 
 
 def _str(data: Mapping[str, Any], key: str, *, where: str = "", default: str | None = None) -> str:
     value = data.get(key, default)
     if not isinstance(value, str):
-        raise ProtocolError(f"'{where}{key}' must be a string")
+        raise FrameRejected(Rejection.BAD_FIELD, f"'{where}{key}' must be a string")
     return value
+
+
+def _sid(data: Mapping[str, Any], key: str, *, where: str = "", default: str | None = None) -> str:
+    value = _str(data, key, where=where, default=default)
+    if len(value) > MAX_SID_CHARS:
+        raise FrameRejected(Rejection.BAD_FIELD, f"'{where}{key}' is too long")
+    return value
+
+
+def _timestamp(value: object) -> int | None:
+    """Milliseconds from a decimal string; None for anything else ("²" is a digit to
+    ``str.isdigit`` but not to ``int``, and ``int`` refuses thousands of digits)."""
+    if (
+        isinstance(value, str)
+        and len(value) <= _MAX_TIMESTAMP_DIGITS
+        and value.isascii()
+        and value.isdigit()
+    ):
+        return int(value)
+    return None
 
 
 def _parse_start(data: Mapping[str, Any]) -> Start:
     start = _obj(data, "start")
     params = start.get("customParameters") or {}
     if not isinstance(params, Mapping) or not all(isinstance(v, str) for v in params.values()):
-        raise ProtocolError("'start.customParameters' must be an object of strings")
+        raise FrameRejected(Rejection.BAD_FIELD, "'start.customParameters' must hold strings")
     fmt = start.get("mediaFormat") or {}
     if not isinstance(fmt, Mapping):
-        raise ProtocolError("'start.mediaFormat' must be an object")
+        raise FrameRejected(Rejection.BAD_FIELD, "'start.mediaFormat' must be an object")
     encoding = fmt.get("encoding", "audio/x-mulaw")
     rate = fmt.get("sampleRate", 8000)
     if encoding != "audio/x-mulaw" or rate != 8000:
-        raise ProtocolError(f"unsupported media format {encoding!r} at {rate!r} Hz")
-    stream_sid = _str(start, "streamSid", where="start.", default=data.get("streamSid"))
+        raise FrameRejected(Rejection.BAD_FORMAT, f"{brief(encoding)} at {brief(rate)} Hz")
+    stream_sid = _sid(start, "streamSid", where="start.", default=data.get("streamSid"))
     return Start(
         stream_sid=stream_sid,
-        call_sid=_str(start, "callSid", where="start."),
-        account_sid=_str(start, "accountSid", where="start.", default=""),
+        call_sid=_sid(start, "callSid", where="start."),
+        account_sid=_sid(start, "accountSid", where="start.", default=""),
         custom_parameters=dict(params),
     )
 
@@ -125,51 +151,55 @@ def _parse_media(data: Mapping[str, Any]) -> Media:
     media = _obj(data, "media")
     try:
         payload = base64.b64decode(_str(media, "payload", where="media."), validate=True)
-    except binascii.Error as exc:
-        raise ProtocolError("'media.payload' is not valid base64") from exc
-    timestamp = media.get("timestamp")
+    except binascii.Error:
+        raise FrameRejected(Rejection.BAD_BASE64, "'media.payload'") from None
     return Media(
-        stream_sid=_str(data, "streamSid"),
+        stream_sid=_sid(data, "streamSid"),
         payload=payload,
-        timestamp_ms=int(timestamp) if isinstance(timestamp, str) and timestamp.isdigit() else None,
+        timestamp_ms=_timestamp(media.get("timestamp")),
     )
 
 
 def _parse_dtmf(data: Mapping[str, Any]) -> Dtmf:
     digit = _str(_obj(data, "dtmf"), "digit", where="dtmf.")
     if len(digit) != 1 or digit not in _DTMF_DIGITS:
-        raise ProtocolError(f"'dtmf.digit' {digit[:8]!r} is not a DTMF digit")
-    return Dtmf(stream_sid=_str(data, "streamSid"), digit=digit)
+        raise FrameRejected(Rejection.BAD_DTMF, brief(digit, 8))
+    return Dtmf(stream_sid=_sid(data, "streamSid"), digit=digit)
 
 
 def parse(text: str | bytes) -> InboundMessage | None:
     """Parse one inbound frame. Returns None for event types we do not use.
 
-    Raises `ProtocolError` for anything malformed (not JSON, missing fields, bad base64).
+    Raises `FrameRejected` for anything malformed (not JSON, nested too deep for the
+    decoder, missing fields, bad base64).
     """
     try:
         data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError("frame is not valid JSON") from exc
+    except RecursionError:
+        raise FrameRejected(Rejection.TOO_DEEP) from None
+    except (ValueError, UnicodeDecodeError):  # includes integers of thousands of digits
+        raise FrameRejected(Rejection.NOT_JSON) from None
     if not isinstance(data, dict):
-        raise ProtocolError("frame is not a JSON object")
+        raise FrameRejected(Rejection.NOT_OBJECT)
     event = data.get("event")
     if event == "media":
         return _parse_media(data)
     if event == "start":
         return _parse_start(data)
     if event == "mark":
-        return Mark(stream_sid=_str(data, "streamSid"), name=_str(_obj(data, "mark"), "name"))
+        return Mark(stream_sid=_sid(data, "streamSid"), name=_str(_obj(data, "mark"), "name"))
     if event == "dtmf":
         return _parse_dtmf(data)
     if event == "stop":
         stop = data.get("stop")
         call_sid = stop.get("callSid", "") if isinstance(stop, Mapping) else ""
-        return Stop(stream_sid=_str(data, "streamSid"), call_sid=str(call_sid))
+        call_sid = call_sid if isinstance(call_sid, str) else ""
+        return Stop(stream_sid=_sid(data, "streamSid"), call_sid=call_sid[:MAX_SID_CHARS])
     if event == "connected":
-        return Connected(protocol=str(data.get("protocol", "")))
+        protocol = data.get("protocol", "")
+        return Connected(protocol=protocol[:32] if isinstance(protocol, str) else "")
     if not isinstance(event, str):
-        raise ProtocolError("frame has no 'event'")
+        raise FrameRejected(Rejection.NO_EVENT)
     return None
 
 

@@ -1,9 +1,12 @@
 """``X-Twilio-Signature`` checks, delegated to the `twilio` library's `RequestValidator`.
 
-Twilio signs the URL it called (plus sorted form parameters for a POST). Behind a
-TLS-terminating proxy we rebuild that URL from ``X-Forwarded-Proto``/``X-Forwarded-Host``;
-for the websocket upgrade Twilio signs the ``wss://`` URL from our TwiML, sometimes with a
-trailing slash, so both are tried.
+Twilio signs the URL it called (plus sorted form parameters for a POST): the URL its user
+gave it, on the host configured as ``server_url``. So that is the URL we check, whatever
+``Host`` or ``X-Forwarded-Host`` a request carries: otherwise a signature Twilio made for
+another URL (another app on the same account) would pass here when sent with that URL's host
+in a header. Only the scheme is left open (``https://``, or ``http://`` for a development
+tunnel), which names no other site. For the websocket upgrade Twilio signs the ``wss://`` URL
+from our TwiML, sometimes with a trailing slash, so both are tried.
 """
 
 from __future__ import annotations
@@ -12,15 +15,14 @@ from collections.abc import Iterable, Mapping
 
 from twilio.request_validator import RequestValidator
 
-__all__ = ["SignatureChecker", "public_url"]
+__all__ = ["SignatureChecker", "webhook_urls"]
 
 
-def public_url(scheme: str, host: str, path: str, query: str, headers: Mapping[str, str]) -> str:
-    """The URL the caller used, honouring ``X-Forwarded-Proto`` and ``X-Forwarded-Host``."""
-    forwarded_proto = headers.get("x-forwarded-proto", "").split(",")[0].strip()
-    forwarded_host = headers.get("x-forwarded-host", "").split(",")[0].strip()
-    url = f"{forwarded_proto or scheme}://{forwarded_host or host}{path}"
-    return f"{url}?{query}" if query else url
+def webhook_urls(server_url: str, path: str, query: str) -> list[str]:
+    """The URLs Twilio may have signed for a request to ``path?query`` on ``server_url``
+    (a normalised ``host[:port][/prefix]``): over https, or http."""
+    tail = f"{path}?{query}" if query else path
+    return [f"https://{server_url}{tail}", f"http://{server_url}{tail}"]
 
 
 class SignatureChecker:

@@ -3,8 +3,9 @@
 Feed it each inbound frame with `receive`; it checks the frame against the stream's state
 (``start`` first and once, the right ``streamSid``, a size cap) and returns the parsed
 message. Ask it for outbound frames with `media`, `mark` and `clear`. It knows no sockets and
-no clock. Anything a caller may not send raises `ProtocolError`; the server decides whether
-that ends the call (it never does for one bad frame).
+no clock. Anything a caller may not send raises `FrameRejected` (a `ProtocolError` with a
+reason from a closed set); the server decides whether that ends the call (it never does for
+one bad frame).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import itertools
 from telephonist.errors import ProtocolError
 from telephonist.twilio import messages
 from telephonist.twilio.messages import InboundMessage, Start, Stop
+from telephonist.twilio.rejection import FrameRejected, Rejection
 
 __all__ = ["MediaStream", "StreamState"]
 
@@ -47,22 +49,24 @@ class MediaStream:
     def receive(self, text: str) -> InboundMessage | None:
         """Parse and check one inbound text frame; None for frames that carry nothing for us."""
         if len(text) > self._max_message_bytes:
-            raise ProtocolError(f"frame of {len(text)} bytes exceeds {self._max_message_bytes}")
+            raise FrameRejected(
+                Rejection.OVERSIZED, f"{len(text)} bytes exceeds {self._max_message_bytes}"
+            )
         if self.state is StreamState.STOPPED:
-            raise ProtocolError("frame after stop")
+            raise FrameRejected(Rejection.AFTER_STOP)
         message = messages.parse(text)
         if isinstance(message, Start):
             if self.state is not StreamState.AWAITING_START:
-                raise ProtocolError("second start on one stream")
+                raise FrameRejected(Rejection.SECOND_START)
             self.start = message
             self.state = StreamState.STREAMING
             return message
         if message is None or isinstance(message, messages.Connected):
             return message
         if self.state is StreamState.AWAITING_START:
-            raise ProtocolError(f"{type(message).__name__.lower()} before start")
+            raise FrameRejected(Rejection.BEFORE_START, type(message).__name__.lower())
         if message.stream_sid != self.stream_sid:
-            raise ProtocolError("frame for another streamSid")
+            raise FrameRejected(Rejection.FOREIGN_STREAM)
         if isinstance(message, Stop):
             self.state = StreamState.STOPPED
         return message

@@ -2,7 +2,11 @@
 websocket accepts a ``start`` only with a valid, unused, unexpired token for that CallSid.
 
 Tokens are HMAC-signed (CallSid, expiry, nonce), so any instance sharing the secret can check
-them; "unused" is tracked per process until the token expires. Pure: the clock is injected.
+them; "unused" is tracked per process until the token expires. A call streams once: after a
+token of a CallSid is redeemed, no other token for it is (a webhook retried before the stream
+started gets a second token; whichever stream comes first wins), and the CallSid is remembered
+for `STREAMED_CALL_MEMORY_S` so a replayed webhook can be told apart from a first one.
+Pure: the clock is injected.
 """
 
 from __future__ import annotations
@@ -13,7 +17,12 @@ import hmac
 import secrets
 from collections.abc import Callable
 
-__all__ = ["StreamTokens"]
+__all__ = ["STREAMED_CALL_MEMORY_S", "StreamTokens"]
+
+STREAMED_CALL_MEMORY_S = 24 * 3600.0
+"""How long a call that streamed is remembered (Twilio's longest call is 24 hours)."""
+MAX_REMEMBERED_CALLS = 100_000
+"""Beyond this many (a few MB), the oldest calls are forgotten first."""
 
 
 class StreamTokens:
@@ -25,13 +34,14 @@ class StreamTokens:
         self._now = now
         self._used: dict[str, float] = {}
         self._issued: dict[str, float] = {}
+        self._streamed: dict[str, float] = {}
 
     def issue(self, call_sid: str) -> str:
         """A token for ``call_sid``, valid for the TTL."""
         expiry = int(self._now() + self._ttl)
         nonce = secrets.token_urlsafe(12)
         self.pending()  # forget the expired ones
-        self._issued[nonce] = expiry
+        self._issued[call_sid] = expiry
         body = f"{expiry}.{nonce}"
         return f"{body}.{self._sign(call_sid, body)}"
 
@@ -49,18 +59,28 @@ class StreamTokens:
         self._used = {n: exp for n, exp in self._used.items() if exp >= now}
         if parts[1] in self._used:
             return "stream token already used"
+        if self.streamed(call_sid):
+            return "this call already streamed"
         self._used[parts[1]] = float(parts[0])
-        self._issued.pop(parts[1], None)
+        self._issued.pop(call_sid, None)
+        self._streamed[call_sid] = now
+        if len(self._streamed) > MAX_REMEMBERED_CALLS:
+            del self._streamed[next(iter(self._streamed))]
         return None
 
-    @staticmethod
-    def nonce(token: str) -> str:
-        """The part of a (redeemed) token that identifies it, for claiming it elsewhere."""
-        return token.split(".")[1] if token.count(".") == 2 else token
+    def streamed(self, call_sid: str) -> bool:
+        """True once a token of ``call_sid`` was redeemed here (its stream is live or over)."""
+        at = self._streamed.get(call_sid)
+        if at is None:
+            return False
+        if at + STREAMED_CALL_MEMORY_S >= self._now():
+            return True
+        del self._streamed[call_sid]
+        return False
 
     def pending(self) -> int:
-        """Tokens this process issued that are neither redeemed here nor expired: calls
-        whose stream may still arrive (a graceful shutdown waits for them)."""
+        """Calls this process answered whose stream has neither arrived here nor outlived
+        its token: calls that may still connect (a graceful shutdown waits for them)."""
         now = self._now()
         self._issued = {n: exp for n, exp in self._issued.items() if exp >= now}
         return len(self._issued)

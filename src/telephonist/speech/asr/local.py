@@ -43,6 +43,11 @@ logger = logging.getLogger(__name__)
 
 _PROMPT_TOKENS = 200
 _MIN_UTTERANCE_MS = 100
+MAX_QUEUED_UTTERANCES = 3
+"""Utterances of one call waiting for the shared pool. A call has one job in the pool at a
+time (guesses ahead, ``on_pause``, only when it has none), so the pool serves calls in turn;
+past this many waiting, its newest is dropped (logged once): speech sent faster than real
+time cannot queue work ahead of other calls."""
 
 
 def prompt_from_phrases(phrases: Sequence[str], max_tokens: int = _PROMPT_TOKENS) -> str | None:
@@ -183,10 +188,13 @@ class LocalASRStream:
         self._utterance: bytearray | None = None
         self._speculation: asyncio.Future[Final | None] | None = None
         self._utterances: asyncio.Queue[tuple[bytes, asyncio.Future[Final | None] | None]] = (
-            asyncio.Queue()
+            asyncio.Queue(MAX_QUEUED_UTTERANCES)
         )
         self._events: asyncio.Queue[ASREvent | None] = asyncio.Queue()
         self._closed = False
+        self._in_pool = asyncio.Lock()
+        """Held while one of this call's transcriptions (a guess too) is in the shared pool."""
+        self.dropped = 0
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
     @property
@@ -205,7 +213,7 @@ class LocalASRStream:
         self._utterance += audio
         if len(self._utterance) >= self._asr.max_utterance_bytes:
             cap = self._asr.max_utterance_bytes
-            self._utterances.put_nowait((bytes(self._utterance[:cap]), None))
+            self._queue(bytes(self._utterance[:cap]), None)
             self._utterance = bytearray(self._utterance[cap:])
             self._speculation = None
 
@@ -218,8 +226,21 @@ class LocalASRStream:
             self._speculation = None
         else:
             assert self._utterance is not None
-            self._utterances.put_nowait((bytes(self._utterance), self._speculation))
+            self._queue(bytes(self._utterance), self._speculation)
             self._utterance, self._speculation = None, None
+
+    def _queue(self, audio: bytes, guess: asyncio.Future[Final | None] | None) -> None:
+        try:
+            self._utterances.put_nowait((audio, guess))
+        except asyncio.QueueFull:
+            if guess is not None:
+                guess.cancel()
+            self.dropped += 1
+            if self.dropped == 1:
+                logger.warning(
+                    "local_asr.utterance_dropped: speech arrives faster than this "
+                    "call's utterances can be transcribed"
+                )
 
     async def on_pause(self, paused: bool) -> None:
         """The caller paused within speech (True) or spoke again (False). A pause starts
@@ -230,10 +251,8 @@ class LocalASRStream:
             return
         if not paused:
             self._speculation = None
-        elif self._speculation is None:
-            guess = asyncio.ensure_future(
-                self._asr.transcribe_async(bytes(self._utterance), self.language)
-            )
+        elif self._speculation is None and not self._in_pool.locked() and self._utterances.empty():
+            guess = asyncio.ensure_future(self._transcribe(bytes(self._utterance)))
             guess.add_done_callback(lambda f: f.cancelled() or f.exception())  # no warning
             self._speculation = guess
 
@@ -252,13 +271,15 @@ class LocalASRStream:
         self._utterance = None
         self._events.put_nowait(None)
 
+    async def _transcribe(self, audio: bytes) -> Final | None:
+        async with self._in_pool:  # behind this call's previous job (a dropped guess too)
+            return await self._asr.transcribe_async(audio, self.language)
+
     async def _run(self) -> None:
         while True:
             audio, guess = await self._utterances.get()
             try:
-                final = await (
-                    guess if guess is not None else self._asr.transcribe_async(audio, self.language)
-                )
+                final = await (guess if guess is not None else self._transcribe(audio))
             except TelephonistError as exc:
                 logger.warning("local_asr.failed error=%s", exc)
                 self._events.put_nowait(ASRError(str(exc), retryable=False))

@@ -6,6 +6,10 @@ next, so batches grow with load by themselves: a lone call is scored at once (no
 two hundred calls share one inference every 10 ms instead of thousands of thread hops.
 Inference runs on one worker thread (onnxruntime releases the GIL), leaving the event loop
 free for sockets.
+
+A batch takes at most ``max_stream_ms`` of audio from each stream; the rest waits, in order,
+for the next. A stream's windows are scored one after another, so without the bound one call
+sending a backlog of seconds would make every other call's verdict wait for all of it.
 """
 
 from __future__ import annotations
@@ -40,8 +44,11 @@ class BatchModel(Protocol):
 class VADBatcher:
     """Shared by all calls of a process."""
 
-    def __init__(self, model: BatchModel, *, min_interval: float = 0.01) -> None:
+    def __init__(
+        self, model: BatchModel, *, min_interval: float = 0.01, max_stream_ms: float = 320.0
+    ) -> None:
         self._model = model
+        self._max_stream_bytes = max_stream_ms * MULAW_BYTES_PER_MS
         self._pending: list[_Item] = []
         self._draining = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vad")
@@ -87,8 +94,12 @@ class VADBatcher:
                 self._last_start = loop.time()
                 batch, self._pending = self._pending, []
                 grouped: dict[int, tuple[VADStream, bytearray, list[tuple[Callback, int]]]] = {}
-                for stream, audio, done in batch:  # a stream's frames in order, as one item
+                for item in batch:  # a stream's frames in order, as one item, up to its share
+                    stream, audio, done = item
                     entry = grouped.setdefault(id(stream), (stream, bytearray(), []))
+                    if len(entry[1]) >= self._max_stream_bytes:
+                        self._pending.append(item)  # this and its later frames: next batch
+                        continue
                     entry[1].extend(audio)
                     entry[2].append((done, len(audio)))
                 items = list(grouped.values())

@@ -1,0 +1,63 @@
+"""A signed webhook replayed for a call that already streamed is hung up; a webhook Twilio
+retries before any stream gets fresh TwiML; a call streams once, across instances too."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from tests.server.test_security import TOKEN, SharedClaims, replayed_and_refused
+from twilio.request_validator import RequestValidator
+
+from telephonist.dialogue.turns import SessionStart
+
+
+async def test_a_replayed_webhook_gets_hangup_during_and_after_the_call(serve, caplog):
+    """The same signed webhook again, while the call streams and after it ended: <Hangup/>,
+    logged, and no new token or conversation."""
+    caplog.set_level(logging.WARNING, logger="telephonist")
+    async with serve(twilio_auth_token=TOKEN) as served:
+        caller = await served.connected_call(auth_token=TOKEN)
+        form = caller.form()
+        signature = RequestValidator(TOKEN).compute_signature(served.webhook, form)
+        for _ in range(2):
+            async with httpx.AsyncClient() as http:
+                answer = await http.post(
+                    served.webhook, data=form, headers={"X-Twilio-Signature": signature}
+                )
+            assert answer.status_code == 200
+            assert "<Hangup" in answer.text and "stream_token" not in answer.text
+            await caller.hang_up()
+        assert "webhook.replayed" in caplog.text
+        assert len(served.assistant.of_type(SessionStart)) == 1
+
+
+async def test_a_webhook_retried_before_its_stream_gets_fresh_twiml(serve):
+    """Twilio retries a webhook whose answer it lost: a new token, and the call streams once
+    with whichever token comes first."""
+    async with serve() as served:
+        caller = served.caller()
+        first = await caller.dial()
+        retried = await caller.dial()
+        assert retried.parameters["stream_token"] != first.parameters["stream_token"]
+        await caller.connect()
+        await served.wait_for_speech(caller, served.assistant.greeting)
+        await replayed_and_refused(served, caller.call_sid, first)
+        assert len(served.asr.streams) == 1
+        await caller.hang_up()
+
+
+async def test_a_call_streams_once_across_instances_sharing_a_store(serve):
+    """A replayed webhook answered by another instance gets TwiML, but its stream is refused
+    there: the shared store knows the call already streamed."""
+    secret, claims = "s" * 40, SharedClaims()
+    async with (
+        serve(stream_token_secret=secret, claim=claims) as first,
+        serve(stream_token_secret=secret, claim=claims) as second,
+    ):
+        caller = await first.connected_call()
+        replay = second.caller(call_sid=caller.call_sid)
+        twiml = await replay.dial()
+        await replayed_and_refused(second, caller.call_sid, twiml)
+        assert not second.asr.streams and not second.assistant.events
+        await caller.hang_up()
