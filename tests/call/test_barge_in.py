@@ -7,10 +7,16 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncGenerator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from tests.call.harness import Call, make_call
-from tests.fakes.scripted import ScriptedASR, ScriptedAssistant, spoken_length, tone_audio
+from tests.fakes.scripted import (
+    ScriptedASR,
+    ScriptedAssistant,
+    ScriptedTTS,
+    spoken_length,
+    tone_audio,
+)
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
 from telephonist.audio.pauses import LEAD_IN_MS
@@ -38,13 +44,12 @@ GREETING = ScriptedAssistant().greeting
 STATEMENT = "Thanks for calling the test line, we are open from nine to five."
 
 
-class PhrasedTTS:
+@dataclass
+class PhrasedTTS(ScriptedTTS):
     """Speaks each comma-separated phrase as a tone (200 ms a word) with a 300 ms pause
     between phrases; ``gate``, when given, must be set before each chunk after the first."""
 
-    def __init__(self, gate: asyncio.Event | None = None) -> None:
-        self.gate = gate
-        self.requests: list[str] = []
+    gate: asyncio.Event | None = None
 
     @staticmethod
     def audio(text: str) -> bytes:
@@ -60,12 +65,6 @@ class PhrasedTTS:
                 await self.gate.wait()
             yield audio[offset : offset + 800]
             await asyncio.sleep(0)
-
-    async def warm_up(self) -> None:
-        """Nothing to load."""
-
-    async def aclose(self) -> None:
-        """Nothing to release."""
 
 
 def greeting(text: str) -> ScriptedAssistant:
@@ -90,10 +89,15 @@ def audio_after_clear(call: Call) -> bytes:
     )
 
 
+def state(call: Call) -> CallState:
+    """The session's state (read afresh each time)."""
+    return call.session.state
+
+
 async def greeted(call: Call) -> None:
     """Open the call and wait until the greeting is sent (not yet heard)."""
     await call.session.open()
-    await call.until(lambda: call.session.state is CallState.PLAYING)
+    await call.until(lambda: state(call) is CallState.PLAYING)
 
 
 async def cough(call: Call, ms: int = 300) -> None:
@@ -107,12 +111,12 @@ async def test_a_cough_stops_the_bot_then_it_resumes_its_phrase() -> None:
     nothing; after resume_after_ms of quiet with no words the bot sends its message again
     from the pause before the phrase it was cut in, and finishes it."""
     tts = PhrasedTTS()
-    call = make_call(assistant=greeting(PHRASES), asr=ScriptedASR([]), tts=tts)  # type: ignore[arg-type]
+    call = make_call(assistant=greeting(PHRASES), asr=ScriptedASR([]), tts=tts)
     await greeted(call)
     await call.hear(marks=3)  # 1.5 s heard: inside the second phrase
     await call.speak(200)
     assert call.transport.kinds()[-1] == "clear"
-    assert call.session.state is CallState.PAUSED
+    assert state(call) is CallState.PAUSED
     (barge_in,) = call.of_kind(EventKind.BARGE_IN)
     assert barge_in.data["pending"] is True and barge_in.data["onset_to_clear_ms"] == 200.0
     await call.speak(100)
@@ -130,9 +134,9 @@ async def test_a_cough_stops_the_bot_then_it_resumes_its_phrase() -> None:
     lead_in = padded[start:second_phrase]  # the end of the comma's pause, then the phrase
     assert set(lead_in) == {0xFF}
     assert abs(len(lead_in) - LEAD_IN_MS * MULAW_BYTES_PER_MS) <= 80
-    assert call.session.state is CallState.PLAYING
+    assert state(call) is CallState.PLAYING
     await call.hear()
-    assert call.session.state is CallState.LISTENING
+    assert state(call) is CallState.LISTENING
     assert not call.assistant.of_type(BargedIn) and not call.assistant.of_type(UserText)
     assert tts.requests == [PHRASES]
 
@@ -164,7 +168,7 @@ async def test_words_confirm_the_barge_in_with_what_was_heard() -> None:
 
 
 async def test_a_backchannel_resumes_and_never_reaches_the_assistant() -> None:
-    """"Mm-hmm." is not a turn: the bot resumes as soon as it is recognised."""
+    """ "Mm-hmm." is not a turn: the bot resumes as soon as it is recognised."""
     call = make_call(assistant=greeting(STATEMENT), asr=ScriptedASR(["Mm-hmm."]))
     await greeted(call)
     await call.hear(marks=2)
@@ -175,12 +179,12 @@ async def test_a_backchannel_resumes_and_never_reaches_the_assistant() -> None:
     assert [e.data["text"] for e in call.of_kind(EventKind.BACKCHANNEL)] == ["Mm-hmm."]
     assert audio_after_clear(call)  # no pause in a tone: the message starts again
     await call.hear()
-    await call.until(lambda: call.session.state is CallState.LISTENING)
+    await call.until(lambda: state(call) is CallState.LISTENING)
     assert [type(e) for _, e in call.assistant.events] == [SessionStart]
 
 
 async def test_a_backchannel_over_the_closing_question_is_an_answer() -> None:
-    """"Yeah" while the bot asks its closing question confirms the barge-in: the caller
+    """ "Yeah" while the bot asks its closing question confirms the barge-in: the caller
     answered, and the assistant gets the word."""
     call = make_call(assistant=greeting("Shall I book it?"), asr=ScriptedASR(["yeah"]))
     await greeted(call)
@@ -197,7 +201,7 @@ async def test_a_key_confirms_a_barge_in_on_hold_at_once() -> None:
     call = make_call(asr=ScriptedASR([]))
     await greeted(call)
     await call.speak(200)
-    assert call.session.state is CallState.PAUSED
+    assert state(call) is CallState.PAUSED
     await call.session.dtmf("5")
     (confirmed,) = call.of_kind(EventKind.BARGE_IN_CONFIRMED)
     assert confirmed.data["trigger"] == "dtmf"
@@ -258,23 +262,23 @@ async def test_the_held_turn_keeps_synthesising_and_sends_it_all_in_order() -> N
     bot resumes, then the audio sent before, the audio made meanwhile and the rest follow
     in order, and the turn ends as usual."""
     gate = asyncio.Event()
-    tts = PhrasedTTS(gate)
-    call = make_call(assistant=greeting(PHRASES), asr=ScriptedASR([]), tts=tts)  # type: ignore[arg-type]
+    tts = PhrasedTTS(gate=gate)
+    call = make_call(assistant=greeting(PHRASES), asr=ScriptedASR([]), tts=tts)
     await call.session.open()
     await call.until(lambda: "media" in call.transport.kinds())
-    assert call.session.state is CallState.RESPONDING
+    assert state(call) is CallState.RESPONDING
     await call.speak(200)
-    assert call.session.state is CallState.PAUSED
+    assert state(call) is CallState.PAUSED
     sent = len(call.transport.frames)
     gate.set()  # synthesis goes on meanwhile
     await call.pause(500)
     assert len(call.transport.frames) == sent
     await call.clock.advance(0.1)
-    await call.until(lambda: call.session.state is CallState.PLAYING)
+    await call.until(lambda: state(call) is CallState.PLAYING)
     audio = tts.audio(PHRASES)
     assert audio_after_clear(call) == audio + b"\xff" * (-len(audio) % 160)
     await call.hear()
-    assert call.session.state is CallState.LISTENING
+    assert state(call) is CallState.LISTENING
     assert len(call.of_kind(EventKind.PLAYBACK_DONE)) == 1
 
 
@@ -285,10 +289,10 @@ async def test_a_cough_on_the_goodbye_resumes_it_then_the_bot_hangs_up() -> None
     await greeted(call)
     await call.hear()
     await call.utter()
-    await call.until(lambda: call.session.state is CallState.HANGING_UP)
+    await call.until(lambda: state(call) is CallState.HANGING_UP)
     await cough(call)
     await call.clock.advance(0.2)
-    assert call.session.state is CallState.HANGING_UP
+    assert state(call) is CallState.HANGING_UP
     assert call.of_kind(EventKind.BARGE_IN_RESUMED) and call.session.end_reason is None
     await call.hear()
     await call.until(lambda: call.session.end_reason == "bot hung up")
@@ -302,7 +306,7 @@ async def test_with_resume_off_every_barge_in_is_for_good() -> None:
     await greeted(call)
     await call.speak(200)
     (barge_in,) = call.of_kind(EventKind.BARGE_IN)
-    assert barge_in.data["pending"] is False and call.session.state is not CallState.PAUSED
+    assert barge_in.data["pending"] is False and state(call) is not CallState.PAUSED
     await call.until(lambda: bool(call.assistant.of_type(BargedIn)))
     await call.pause(500)
     await call.until(lambda: bool(call.assistant.of_type(UserText)))

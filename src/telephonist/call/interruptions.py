@@ -2,9 +2,9 @@
 
 Sound with no words yet (the VAD's speech, a provider's speech-start event) stops the bot *on
 hold* when ``resume_after_ms`` is set: it may be a cough or a "mm-hm", and the words decide
-(`telephonist.call.barge_in`). Words that are all backchannels do not interrupt (the session
-lets them pass unless the bot was asking its closing question: then "yeah" is an answer). Other words
-and keypresses stop the bot for good, at once.
+(`telephonist.call.barge_in`). Words that are all backchannels do not interrupt (unless the
+bot was asking its closing question: then "yeah" is an answer). Other words and keypresses
+stop the bot for good, at once.
 """
 
 from __future__ import annotations
