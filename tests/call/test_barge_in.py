@@ -20,6 +20,7 @@ from tests.fakes.scripted import (
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
 from telephonist.audio.pauses import LEAD_IN_MS
+from telephonist.call.barge_in import ANSWER_GRACE_S
 from telephonist.call.events import EventKind
 from telephonist.call.heard import heard_text
 from telephonist.call.settings import CallSettings
@@ -33,7 +34,7 @@ from telephonist.dialogue.turns import (
     UserEvent,
     UserText,
 )
-from telephonist.speech.asr.base import Final
+from telephonist.speech.asr.base import ASRCapabilities, Final
 from telephonist.speech.tts.base import VoiceSpec
 
 PHRASES = "Your order has shipped, it will arrive on Tuesday, between nine and five."
@@ -322,3 +323,44 @@ async def test_backchannels_are_configurable() -> None:
     await cough(call)
     await call.until(lambda: bool(call.assistant.of_type(UserText)))
     assert call.of_kind(EventKind.BARGE_IN_CONFIRMED)
+
+
+def answering(transcripts: list[str]) -> ScriptedASR:
+    """A recogniser that answers each utterance cut at our VAD's edges (as the local one does:
+    an empty Final when it heard no words)."""
+    return ScriptedASR(transcripts, capabilities=ASRCapabilities(cuts_at_vad_edges=True))
+
+
+async def test_a_recogniser_that_found_no_words_resumes_the_bot_at_once() -> None:
+    """With a per-utterance recogniser the bot does not wait out resume_after_ms: its empty
+    answer is the verdict."""
+    call = make_call(asr=answering([""]))
+    await greeted(call)
+    await cough(call)
+    await call.clock.advance(0)
+    (resumed,) = call.of_kind(EventKind.BARGE_IN_RESUMED)
+    assert resumed.data["reason"] == "no_words"
+
+
+async def test_the_hold_waits_for_a_slow_recogniser_and_its_words_decide() -> None:
+    """A per-utterance recogniser slower than resume_after_ms is waited for: words that come
+    late still find the bot on hold and confirm the barge-in; without an answer at all the
+    bot resumes after the grace."""
+    asr = answering([])
+    call = make_call(assistant=greeting(STATEMENT), asr=asr)
+    await greeted(call)
+    await cough(call)
+    await call.clock.advance(1.5)  # resume_after_ms (600) is long past: still on hold
+    assert state(call) is CallState.PAUSED
+    asr.streams[0].inject(Final("could you repeat that", 0.9))
+    await call.until(lambda: bool(call.assistant.of_type(UserText)))
+    assert call.of_kind(EventKind.BARGE_IN_CONFIRMED)
+    assert not call.of_kind(EventKind.BARGE_IN_RESUMED)
+
+    silent = make_call(asr=answering([]))
+    await greeted(silent)
+    await cough(silent)
+    await silent.clock.advance(ANSWER_GRACE_S)
+    assert state(silent) is CallState.PAUSED
+    await silent.clock.advance(0.2)  # resume_after_ms + the grace after the sound ended
+    assert silent.of_kind(EventKind.BARGE_IN_RESUMED)

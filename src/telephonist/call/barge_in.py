@@ -6,9 +6,17 @@ forgotten: synthesis goes on unsent, and the assistant hears nothing yet. Then
 
 * words that are not all backchannels, or a keypress, **confirm** it: the message is dropped
   and the assistant gets `BargedIn` with what the caller had heard (as for any barge-in);
-* a caller quiet for ``resume_after_ms`` with no words (a cough, a door, a "mm-hm") **resumes**
-  it: the bot takes the message up again at the start of the phrase it was cut in (the
-  pause before it, found in the audio already sent), then goes on where it was.
+* no words (a cough, a door, a "mm-hm") **resume** it: the bot takes the message up again at
+  the start of the phrase it was cut in (the pause before it, found in the audio already
+  sent), then goes on where it was.
+
+"No words" is known once the caller is quiet (the VAD ended their sound) and either the
+recogniser answered every utterance since the cut with no words — a recogniser that
+transcribes each utterance cut at our VAD's edges (``cuts_at_vad_edges``, the local engine)
+answers each one, with an empty `Final` when it heard nothing — or a backchannel was
+recognised, or ``resume_after_ms`` passed (streaming recognisers, whose words come while the
+caller speaks). An answer that does not come at all gives up after ``resume_after_ms`` plus
+`ANSWER_GRACE_S`.
 """
 
 from __future__ import annotations
@@ -27,7 +35,11 @@ from telephonist.call.state import CallState
 from telephonist.config.channel import InterruptionSettings
 from telephonist.dialogue.turns import BargedIn
 
-__all__ = ["BargeIns", "Held"]
+__all__ = ["ANSWER_GRACE_S", "BargeIns", "Held"]
+
+ANSWER_GRACE_S = 2.0
+"""How much longer than ``resume_after_ms`` to wait for a per-utterance recogniser's answer
+(a loaded machine takes over a second to transcribe)."""
 
 
 @dataclass
@@ -43,6 +55,12 @@ class Held:
     asking: bool
     """The bot was asking the closing question of its turn: a backchannel answers it."""
     caller_speaking: bool
+    quiet_since: float = 0.0
+    """Clock time the caller's sound ended (when not ``caller_speaking``)."""
+    ended: int = 0
+    """Caller utterances that ended since the cut."""
+    answered: int = 0
+    """Of those, how many the recogniser answered (with no words)."""
     backchannel: str | None = None
     """Backchannel words recognised meanwhile, if any."""
 
@@ -58,9 +76,12 @@ class BargeIns:
         speaker: Speaker,
         emit: Callable[..., Any],
         on_quiet: Callable[[], Coroutine[Any, Any, None]],
+        answers_each_utterance: bool = False,
     ) -> None:
-        """``on_quiet`` runs when a barge-in on hold is to resume (and calls `resume`)."""
+        """``on_quiet`` runs when a barge-in on hold is to resume (and calls `resume`);
+        ``answers_each_utterance``: the recogniser answers every utterance, words or not."""
         self._settings = settings
+        self._answers = answers_each_utterance
         self._clock = clock
         self._bot = bot
         self._speaker = speaker
@@ -102,10 +123,9 @@ class BargeIns:
             heard, full = cut.heard, cut.full
             self._speaker.hold()
             asking = cut.asking and not more_to_say
-            self.held = Held(trigger, cut, now, hold, asking, speaking)
+            self.held = Held(trigger, cut, now, hold, asking, speaking, quiet_since=now)
             self._free.clear()
-            if not speaking:
-                self._timer.start(self._settings.resume_after_ms / 1000)
+            self._schedule()
         await self._speaker.clear()
         reaction = {} if onset_to_clear_ms is None else {"onset_to_clear_ms": onset_to_clear_ms}
         self._emit(
@@ -125,20 +145,44 @@ class BargeIns:
             self._timer.cancel()
 
     def caller_quiet(self, lag: float) -> None:
-        """The caller's sound ended ``lag`` seconds ago: resume after ``resume_after_ms`` of
-        quiet unless words come."""
+        """The caller's sound ended ``lag`` seconds ago (an utterance for the recogniser)."""
         if self.held is not None:
             self.held.caller_speaking = False
-            self._timer.start(max(0.0, self._settings.resume_after_ms / 1000 - lag))
+            self.held.quiet_since = self._clock.now() - lag
+            self.held.ended += 1
+            self._schedule()
 
-    def backchannel(self, text: str) -> None:
-        """Only backchannel words were recognised: not a turn; a barge-in on hold resumes as
-        soon as the caller is quiet."""
+    def no_words(self) -> None:
+        """The recogniser answered an utterance: no words in it."""
+        if self.held is not None:
+            self.held.answered += 1
+            self._schedule()
+
+    def took_backchannel(self, text: str, more_to_say: bool) -> bool:
+        """A final transcript: if it is only backchannels over the bot (`listening_only`),
+        it is no turn, and a barge-in on hold resumes as soon as the caller is quiet."""
+        if not self.listening_only(text, more_to_say):
+            return False
         self._emit(EventKind.BACKCHANNEL, text=text)
         if self.held is not None:
             self.held.backchannel = text
-            if not self.held.caller_speaking:
-                self._timer.start(0)
+            self.no_words()
+        return True
+
+    def _schedule(self) -> None:
+        """(Re)arm the resume for when "no words" will be known (see the module's doc)."""
+        held = self.held
+        if held is None or held.caller_speaking:
+            self._timer.cancel()
+            return
+        window = self._settings.resume_after_ms / 1000
+        if held.backchannel or (self._answers and held.answered >= held.ended > 0):
+            wait = 0.0  # the recogniser has spoken: no words
+        elif self._answers and held.ended > held.answered:
+            wait = window + ANSWER_GRACE_S
+        else:
+            wait = window
+        self._timer.start(max(0.0, held.quiet_since + wait - self._clock.now()))
 
     async def resume(self) -> CallState:
         """Send the held messages again from the cut, then let the rest follow; returns the

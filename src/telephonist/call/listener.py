@@ -58,6 +58,9 @@ class Floor(Protocol):
     def caller_said(self, text: str, confidence: float | None) -> None:
         """A final transcript with words in it: the caller's utterance."""
 
+    def heard_no_words(self) -> None:
+        """A final transcript without words (a barge-in on hold may resume)."""
+
     async def recognition_lost(self) -> None:
         """The ASR cannot be opened or failed for good."""
 
@@ -195,6 +198,7 @@ class Listener:
                 text = event.text.strip()
                 self._emit(EventKind.FINAL, text=text, confidence=event.confidence)
                 if not text:
+                    self._floor.heard_no_words()
                     continue
                 if self._floor.may_interrupt(len(text.split())):
                     await self._floor.interrupt("final", text)

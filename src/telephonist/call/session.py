@@ -5,9 +5,8 @@ Inputs arrive from the server (``audio``, ``dtmf``, ``mark``, ``end``). Caller a
 straight to the `Listener`, which reports back through the `Floor` methods (speech began or
 ended, words, a barge-in). The session turns these into assistant events (one at a time, in
 order, on its turn loop) and speaks the assistant's replies. Its `CallState` says whose turn
-it is; ``_settle`` alone decides what follows (silence timing, play-out, hang-up), except while
-a barge-in is on hold (`telephonist.call.barge_in`). Nothing in it blocks: CPU work lives in
-providers' threads.
+it is; ``_settle`` alone decides what follows (silence timing, play-out, hang-up), but not
+while a barge-in is on hold (`telephonist.call.barge_in`). Nothing in it blocks.
 """
 
 from __future__ import annotations
@@ -90,12 +89,13 @@ class CallSession:
         self._events = events
         self._line = Line(self.call_id, transport, call_control, self._emit)
         self._bot = BotAudio()
-        keep = settings.interruptions.resume_after_ms > 0  # barge-ins on hold replay audio
+        rules, answers = settings.interruptions, asr.capabilities.cuts_at_vad_edges
+        keep = rules.resume_after_ms > 0  # barge-ins on hold replay the audio sent
         self._speaker = Speaker(
             stream, transport, tts, self._bot.playback, on_audio=self._sent, keep_audio=keep
         )
         self._barge_ins = BargeIns(
-            settings.interruptions, clock, self._bot, self._speaker, self._emit, self._resume
+            rules, clock, self._bot, self._speaker, self._emit, self._resume, answers
         )
         self._listener = Listener(
             self, vad, settings, self._emit, call_id=self.call_id, batcher=vad_batcher
@@ -229,17 +229,17 @@ class CallSession:
     def caller_said(self, text: str, confidence: float | None) -> None:
         """A final transcript: the caller's turn (unless only a backchannel over the bot)."""
         self._timing.final = self._clock.now()
-        if self._barge_ins.listening_only(text, self._more_to_say()):
-            self._barge_ins.backchannel(text)
-            return
-        self._put(UserText(text, source="speech", confidence=confidence))
+        if not self._barge_ins.took_backchannel(text, self._more_to_say()):
+            self._put(UserText(text, source="speech", confidence=confidence))
+
+    def heard_no_words(self) -> None:
+        """The recogniser found no words in an utterance."""
+        self._barge_ins.no_words()
 
     async def recognition_lost(self) -> None:
         """Recognition is lost for good: apologise and hang up rather than leave dead air."""
         message = BotMessage(self._settings.asr_failure_message, allow_interruptions=False)
         self._put(AssistantTurn(messages=(message,), hang_up=True))
-
-    # -- barge-ins on hold -------------------------------------------------------------------
 
     async def _resume(self) -> None:  # the caller was quiet long enough, with no words
         self.state = await self._barge_ins.resume()
@@ -247,8 +247,7 @@ class CallSession:
             self._watch_playout()
         await self._settle()
 
-    async def _stopped(self, barged: BargedIn) -> None:
-        """The bot stopped for good: the rest of its turn is dropped, the assistant told."""
+    async def _stopped(self, barged: BargedIn) -> None:  # for good: the assistant is told
         if self._speaking is not None:
             self._speaking.cancel()
         self._put(barged)

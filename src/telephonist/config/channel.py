@@ -37,6 +37,8 @@ DEFAULT_BACKCHANNELS = (
     "mm hmm",
     "mhm",
     "mm",
+    "mmm",
+    "hm",
     "hmm",
     "uh-huh",
     "uh huh",
