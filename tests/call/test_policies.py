@@ -62,7 +62,17 @@ def test_backchannels_are_runs_of_listed_words_whatever_the_spelling():
     still are a backchannel; one other word makes it speech."""
     default = InterruptionSettings()
     assert spoken_words("Mm-hmm. [cough] (laughs) Yeah!") == ["mmhmm", "yeah"]
-    for text in ("Mm-hmm.", "mhm", "Yeah, yeah.", "okay, all right", "Uh huh", "[cough]", ""):
+    assert spoken_words("MMMM, Hmmmm, sooo") == ["mm", "hmm", "soo"]
+    for text in (
+        "Mm-hmm.",
+        "mhm",
+        "Yeah, yeah.",
+        "okay, all right",
+        "Uh huh",
+        "[cough]",
+        "",
+        "MMMM.",
+    ):
         assert is_backchannel(default, text), text
     for text in ("no", "yeah but no", "all", "okay stop", "right away please"):
         assert not is_backchannel(default, text), text

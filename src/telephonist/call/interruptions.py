@@ -49,13 +49,14 @@ def holds(settings: InterruptionSettings, *, trigger: str, text: str | None) -> 
 _ANNOTATION = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*")
 """Non-speech tags some recognisers write for noise: ``[cough]``, ``(laughs)``, ``*sigh*``."""
 _NOT_WORD = re.compile(r"[^\w\s']+")
+_DRAWN_OUT = re.compile(r"(\w)\1{2,}")
 
 
 def spoken_words(text: str) -> list[str]:
-    """The words of a transcript, lower-cased, without punctuation, hyphens or noise tags
-    ("Mm-hmm." → ``["mmhmm"]``)."""
-    text = _ANNOTATION.sub(" ", text.lower())
-    return [w.strip("'") for w in _NOT_WORD.sub("", text.replace("-", "")).split() if w.strip("'")]
+    """The words of a transcript, lower-cased, without punctuation, hyphens or noise tags,
+    letters held longer than twice shortened ("Mm-hmm." → ``["mmhmm"]``, "Mmmm" → ``["mm"]``)."""
+    text = _DRAWN_OUT.sub(r"\1\1", _ANNOTATION.sub(" ", text.lower()).replace("-", ""))
+    return [w.strip("'") for w in _NOT_WORD.sub("", text).split() if w.strip("'")]
 
 
 def is_backchannel(settings: InterruptionSettings, text: str) -> bool:
