@@ -42,7 +42,18 @@ __all__ = [
 ]
 
 RATE = 8000
-BACKCHANNEL_WORDS = ("mm-hm", "uh-huh", "yeah", "okay", "right", "mhm", "yes", "sure")
+BACKCHANNEL_WORDS = {
+    "mm-hm": "[[@m'h@m]]",
+    "uh-huh": "uh huh",
+    "yeah": "yeah",
+    "okay": "okay",
+    "right": "right",
+    "mmm-hmm": "mmm hmm",
+    "yes": "yes",
+    "sure": "sure",
+}
+"""Each word and what espeak-ng is given to say it: written "mm-hm" or "mhm" it spells out
+(em, aitch, em), so "mm-hm" goes in as phonemes."""
 ESPEAK_VOICES = ("en-us", "en-us+m3", "en+f2", "en-gb+m1", "en-us+f4")
 INTERRUPTION_PROMPTS = (
     "agent-pass",
@@ -249,12 +260,14 @@ def backchannels(count: int, seed: int = 13) -> list[Clip]:
     espeak = shutil.which("espeak-ng") is not None
     clips = []
     for i in range(count):
-        word = BACKCHANNEL_WORDS[i % len(BACKCHANNEL_WORDS)]
+        word = list(BACKCHANNEL_WORDS)[i % len(BACKCHANNEL_WORDS)]
         voice = ESPEAK_VOICES[(i // len(BACKCHANNEL_WORDS) + i) % len(ESPEAK_VOICES)]
-        audio = _espeak(word, voice, int(rng.uniform(140, 200))) if espeak else _local_voice(word)
-        clips.append(
-            Clip(f"{word}-{voice if espeak else 'local'}-{i}", "backchannel", _trim(audio))
-        )
+        speed = int(rng.uniform(140, 200))
+        if espeak:
+            audio = _espeak(BACKCHANNEL_WORDS[word], voice, speed)
+        else:
+            audio, voice = _local_voice(word.replace("-", " ")), "local"
+        clips.append(Clip(f"{word}-{voice}-{i}", "backchannel", _trim(audio)))
     return clips
 
 
