@@ -90,6 +90,7 @@ class BargeIns:
         self._free = asyncio.Event()
         self._free.set()
         self.held: Held | None = None
+        self._closed = False
 
     def listening_only(self, text: str, more_to_say: bool) -> bool:
         """Is ``text`` only backchannels over the bot's speech (its message on hold
@@ -184,13 +185,15 @@ class BargeIns:
             wait = window
         self._timer.start(max(0.0, held.quiet_since + wait - self._clock.now()))
 
-    async def resume(self) -> CallState:
+    async def resume(self) -> CallState | None:
         """Send the held messages again from the cut, then let the rest follow; returns the
-        state the call was in."""
+        state the call was in (None if it ended meanwhile)."""
         held = self._take()
         sent = 0
         for spoken, start in self._bot.replay(held.cut):
             sent += await self._speaker.replay(spoken, start)
+        if self._closed:
+            return None
         self._bot.sent(sent, self._clock.now())
         self._speaker.release()
         self._free.set()
@@ -227,6 +230,7 @@ class BargeIns:
 
     def close(self) -> None:
         """The call is over."""
+        self._closed = True
         self._timer.cancel()
         self.held = None
         self._speaker.release()

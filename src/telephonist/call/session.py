@@ -242,7 +242,7 @@ class CallSession:
         self._put(AssistantTurn(messages=(message,), hang_up=True))
 
     async def _resume(self) -> None:  # the caller was quiet long enough, with no words
-        self.state = await self._barge_ins.resume()
+        self.state = await self._barge_ins.resume() or self.state  # unless ended meanwhile
         if self.state is not CallState.RESPONDING:  # else the turn loop watches the play-out
             self._watch_playout()
         await self._settle()
