@@ -38,6 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from barge_in_clips import Clip, non_word_clips, real_interruptions
 from barge_in_server import serve_forever
+from latency import start_server
 
 from telephonist.simulator.caller import TwilioCaller
 from telephonist.simulator.report import percentiles
@@ -224,20 +225,11 @@ def summarise(trials: Sequence[Trial]) -> dict[str, Any]:
     }
 
 
-def start_server(resume_after_ms: int) -> tuple[subprocess.Popen[str], int]:
-    """The benchmark server in its own process, and its port."""
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--resume-after-ms", str(resume_after_ms)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert server.stdout is not None
-    line = server.stdout.readline().split()
-    if line[:1] != ["ready"]:
-        server.kill()
-        raise RuntimeError("the benchmark server did not start")
-    return server, int(line[1])
+def start_rule_server(resume_after_ms: int) -> tuple[subprocess.Popen[str], int]:
+    """The server with the embedded engines and this ``resume_after_ms``, in its own
+    process, and its port."""
+    command = (__file__, "--serve", "--resume-after-ms", str(resume_after_ms))
+    return start_server(*command, name="the barge-in benchmark's server")
 
 
 def _fmt(p: dict[str, float]) -> str:
@@ -295,7 +287,7 @@ def main() -> None:
         ("resume on", int(ms)) for ms in args.resume_after_ms.split(",") if int(ms) > 0
     ]
     for rule, resume_after in rules:
-        server, port = start_server(resume_after)
+        server, port = start_rule_server(resume_after)
         try:
             began = time.perf_counter()
             done = asyncio.run(run_rule(f"http://127.0.0.1:{port}", clips, leads, args.concurrency))

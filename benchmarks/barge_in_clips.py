@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,23 +115,38 @@ def _band(noise: npt.NDArray[np.float64], low: float, high: float) -> npt.NDArra
     return np.fft.irfft(spectrum, len(noise))
 
 
-def noise_bursts(count: int, seed: int = 7) -> list[Clip]:
-    """White, pink and band-limited noise bursts of 150 to 600 ms at -30 to -8 dBFS (a door, a
-    rustle, a car passing, line noise)."""
+Sound = npt.NDArray[np.float64]
+Maker = Callable[[np.random.Generator, int], tuple[str, Sound, float]]
+"""Makes clip ``i``: its name, its samples and its peak level in dBFS."""
+
+
+def _made(kind: str, count: int, seed: int, make: Maker) -> list[Clip]:
+    """``count`` clips of ``kind`` from ``make``, the same ones for the same seed."""
     rng = np.random.default_rng(seed)
     clips = []
     for i in range(count):
-        n = int(rng.uniform(0.15, 0.6) * RATE)
-        white = rng.normal(0, 1, n)
-        colour = ("white", "pink", "band")[i % 3]
-        if colour == "pink":
-            spectrum = np.fft.rfft(white) / np.sqrt(np.maximum(1, np.arange(n // 2 + 1)))
-            white = np.fft.irfft(spectrum, n)
-        elif colour == "band":
-            white = _band(white, rng.uniform(200, 800), rng.uniform(1500, 3400))
-        shaped = white * _envelope(n, int(0.01 * RATE), rng.uniform(0.1, 0.5))
-        clips.append(Clip(f"noise-{colour}-{i}", "noise", _encode(shaped, rng.uniform(-30, -8))))
+        name, samples, level = make(rng, i)
+        clips.append(Clip(name, kind, _encode(samples, level)))
     return clips
+
+
+def _noise(rng: np.random.Generator, i: int) -> tuple[str, Sound, float]:
+    n = int(rng.uniform(0.15, 0.6) * RATE)
+    white = rng.normal(0, 1, n)
+    colour = ("white", "pink", "band")[i % 3]
+    if colour == "pink":
+        spectrum = np.fft.rfft(white) / np.sqrt(np.maximum(1, np.arange(n // 2 + 1)))
+        white = np.fft.irfft(spectrum, n)
+    elif colour == "band":
+        white = _band(white, rng.uniform(200, 800), rng.uniform(1500, 3400))
+    shaped = white * _envelope(n, int(0.01 * RATE), rng.uniform(0.1, 0.5))
+    return f"noise-{colour}-{i}", shaped, rng.uniform(-30, -8)
+
+
+def noise_bursts(count: int, seed: int = 7) -> list[Clip]:
+    """White, pink and band-limited noise bursts of 150 to 600 ms at -30 to -8 dBFS (a door, a
+    rustle, a car passing, line noise)."""
+    return _made("noise", count, seed, _noise)
 
 
 def _voiced(
@@ -174,51 +190,46 @@ def _cough(rng: np.random.Generator) -> npt.NDArray[np.float64]:
     return sound * _envelope(len(sound), int(0.005 * RATE), rng.uniform(0.08, 0.2))
 
 
+def _coughing(rng: np.random.Generator, i: int) -> tuple[str, Sound, float]:
+    parts = [_cough(rng)]
+    if i % 2:
+        parts += [np.zeros(int(rng.uniform(0.08, 0.2) * RATE)), _cough(rng)]
+    return f"cough-{i}", np.concatenate(parts), rng.uniform(-20, -6)
+
+
 def coughs(count: int, seed: int = 11) -> list[Clip]:
     """Cough-like sounds, single or double (80 to 200 ms apart), at -20 to -6 dBFS."""
-    rng = np.random.default_rng(seed)
-    clips = []
-    for i in range(count):
-        parts = [_cough(rng)]
-        if i % 2:
-            parts += [np.zeros(int(rng.uniform(0.08, 0.2) * RATE)), _cough(rng)]
-        level = rng.uniform(-20, -6)
-        clips.append(Clip(f"cough-{i}", "cough", _encode(np.concatenate(parts), level)))
-    return clips
+    return _made("cough", count, seed, _coughing)
+
+
+def _laugh(rng: np.random.Generator, i: int) -> tuple[str, Sound, float]:
+    f0 = rng.uniform(180, 320)
+    parts: list[Sound] = []
+    for _ in range(int(rng.integers(3, 6))):
+        breath = 0.4 * _breath(rng, 0.03)
+        ha = np.concatenate([breath, _normal(_voiced(rng, rng.uniform(0.07, 0.13), f0, AH))])
+        parts += [ha * _envelope(len(ha), int(0.01 * RATE), 0.08)]
+        parts += [np.zeros(int(rng.uniform(0.06, 0.12) * RATE))]
+        f0 *= rng.uniform(0.9, 1.0)
+    return f"laugh-{i}", np.concatenate(parts), rng.uniform(-20, -8)
 
 
 def laughs(count: int, seed: int = 17) -> list[Clip]:
     """A short laugh: three to five "ha"s (breath, then a high voiced "ah"), 60 to 120 ms apart."""
-    rng = np.random.default_rng(seed)
-    clips = []
-    for i in range(count):
-        f0 = rng.uniform(180, 320)
-        parts: list[npt.NDArray[np.float64]] = []
-        for _ in range(int(rng.integers(3, 6))):
-            ha = np.concatenate(
-                [0.4 * _breath(rng, 0.03), _normal(_voiced(rng, rng.uniform(0.07, 0.13), f0, AH))]
-            )
-            parts += [ha * _envelope(len(ha), int(0.01 * RATE), 0.08)]
-            parts += [np.zeros(int(rng.uniform(0.06, 0.12) * RATE))]
-            f0 *= rng.uniform(0.9, 1.0)
-        level = rng.uniform(-20, -8)
-        clips.append(Clip(f"laugh-{i}", "laugh", _encode(np.concatenate(parts), level)))
-    return clips
+    return _made("laugh", count, seed, _laugh)
+
+
+def _hum(rng: np.random.Generator, i: int) -> tuple[str, Sound, float]:
+    seconds = rng.uniform(0.3, 0.8)
+    halves = [_voiced(rng, seconds / 2, rng.uniform(100, 220), MM) for _ in range(2)]
+    hum = _normal(np.concatenate(halves))
+    fade = np.minimum(np.arange(len(hum)), np.arange(len(hum))[::-1]) / 400  # 50 ms in and out
+    return f"hum-{i}", hum * np.minimum(1.0, fade), rng.uniform(-22, -8)
 
 
 def hums(count: int, seed: int = 19) -> list[Clip]:
     """A closed-mouth "mmm" of thought or agreement, 300 to 800 ms, its pitch rising or falling."""
-    rng = np.random.default_rng(seed)
-    clips = []
-    for i in range(count):
-        seconds = rng.uniform(0.3, 0.8)
-        halves = [_voiced(rng, seconds / 2, rng.uniform(100, 220), MM) for _ in range(2)]
-        hum = _normal(np.concatenate(halves))
-        hum = hum * np.minimum(
-            1.0, np.minimum(np.arange(len(hum)), np.arange(len(hum))[::-1]) / 400
-        )
-        clips.append(Clip(f"hum-{i}", "hum", _encode(hum, rng.uniform(-22, -8))))
-    return clips
+    return _made("hum", count, seed, _hum)
 
 
 def _wav_mulaw(path: Path) -> bytes:
