@@ -15,8 +15,8 @@ recogniser answered every utterance since the cut with no words — a recogniser
 transcribes each utterance cut at our VAD's edges (``cuts_at_vad_edges``, the local engine)
 answers each one, with an empty `Final` when it heard nothing — or a backchannel was
 recognised, or ``resume_after_ms`` passed (streaming recognisers, whose words come while the
-caller speaks). An answer that does not come at all gives up after ``resume_after_ms`` plus
-`ANSWER_GRACE_S`.
+caller speaks). An answer that does not come at all is given up on after ``resume_after_ms`` plus
+``answer_grace`` (`ANSWER_GRACE_S` by default).
 """
 
 from __future__ import annotations
@@ -77,11 +77,13 @@ class BargeIns:
         emit: Callable[..., Any],
         on_quiet: Callable[[], Coroutine[Any, Any, None]],
         answers_each_utterance: bool = False,
+        answer_grace: float = ANSWER_GRACE_S,
     ) -> None:
         """``on_quiet`` runs when a barge-in on hold is to resume (and calls `resume`);
         ``answers_each_utterance``: the recogniser answers every utterance, words or not."""
         self._settings = settings
         self._answers = answers_each_utterance
+        self._answer_grace = answer_grace
         self._clock = clock
         self._bot = bot
         self._speaker = speaker
@@ -180,7 +182,7 @@ class BargeIns:
         if held.backchannel or (self._answers and held.answered >= held.ended > 0):
             wait = 0.0  # the recogniser has spoken: no words
         elif self._answers and held.ended > held.answered:
-            wait = window + ANSWER_GRACE_S
+            wait = window + self._answer_grace
         else:
             wait = window
         self._timer.start(max(0.0, held.quiet_since + wait - self._clock.now()))
