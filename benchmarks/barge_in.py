@@ -40,6 +40,7 @@ from barge_in_clips import Clip, non_word_clips, real_interruptions
 from barge_in_server import serve_forever
 from latency import start_server
 
+from telephonist.config.channel import DEFAULT_RESUME_AFTER_MS
 from telephonist.simulator.caller import TwilioCaller
 from telephonist.simulator.report import percentiles
 
@@ -267,9 +268,9 @@ def main() -> None:
     parser.add_argument("--speech", type=int, default=24, help="real interruptions")
     parser.add_argument(
         "--resume-after-ms",
-        default="1000",
-        help="resume_after_ms of the rules with holding on, comma-separated (default 1000); "
-        "the rule with it off always runs first",
+        default=str(DEFAULT_RESUME_AFTER_MS),
+        help="resume_after_ms of the rules with holding on, comma-separated (default: the "
+        f"channel's, {DEFAULT_RESUME_AFTER_MS}); the rule with it off always runs first",
     )
     parser.add_argument("--concurrency", type=int, default=3, help="calls at once (default 3)")
     parser.add_argument("--json", type=Path, help="also write the results here")

@@ -16,6 +16,8 @@ from telephonist.config.redaction import shown
 from telephonist.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_BACKCHANNELS",
+    "DEFAULT_RESUME_AFTER_MS",
     "DEFAULT_SILENCE_TIMEOUT",
     "ChannelConfig",
     "InterruptionSettings",
