@@ -129,10 +129,13 @@ async def one_call(
     await caller.hang_up()
 
 
-def start_server() -> tuple[subprocess.Popen[str], int]:
-    """The scripted server in its own process, and the port it listens on."""
+def start_server(
+    *command: str, name: str = "the scripted server"
+) -> tuple[subprocess.Popen[str], int]:
+    """A benchmark server in its own process (by default the scripted one), and the port it
+    listens on: it prints ``ready PORT`` once it takes calls."""
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks/scripted_server.py"), "0"],
+        [sys.executable, *(command or (str(ROOT / "benchmarks/scripted_server.py"), "0"))],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -141,7 +144,7 @@ def start_server() -> tuple[subprocess.Popen[str], int]:
     line = server.stdout.readline().split()
     if line[:1] != ["ready"]:
         server.kill()
-        raise RuntimeError("the scripted server did not start")
+        raise RuntimeError(f"{name} did not start")
     return server, int(line[1])
 
 

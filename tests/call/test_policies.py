@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telephonist.call.dtmf import DtmfCollector
 from telephonist.call.heard import heard_text
-from telephonist.call.interruptions import may_interrupt
+from telephonist.call.interruptions import holds, is_backchannel, may_interrupt, spoken_words
 from telephonist.call.turn_timing import TurnTiming
 from telephonist.config.channel import InterruptionSettings
 from telephonist.dialogue.turns import CollectDtmf
@@ -37,6 +37,48 @@ def test_barge_in_policy():
     assert not may_interrupt(words, playing=True, interruptible=True, words=2)
     assert may_interrupt(words, playing=True, interruptible=True, words=3)
     assert may_interrupt(words, playing=True, interruptible=True, words=None, keypress=True)
+
+
+def test_a_barge_in_on_hold_is_decided_by_words_or_keys():
+    """Sound without words is held when resume_after_ms is set; words and keys never are;
+    while held, only words (min_words counted) or a key may decide."""
+    default = InterruptionSettings()
+    assert holds(default, trigger="speech", text=None)
+    assert holds(default, trigger="asr_speech_started", text=None)
+    assert not holds(default, trigger="final", text="stop")
+    assert not holds(default, trigger="dtmf", text=None)
+    assert not holds(InterruptionSettings(resume_after_ms=0), trigger="speech", text=None)
+    assert not may_interrupt(default, playing=False, interruptible=True, words=None, held=True)
+    assert may_interrupt(default, playing=False, interruptible=True, words=1, held=True)
+    assert may_interrupt(
+        default, playing=False, interruptible=True, words=None, keypress=True, held=True
+    )
+    two = InterruptionSettings(min_words=2)
+    assert not may_interrupt(two, playing=True, interruptible=True, words=1, held=True)
+
+
+def test_backchannels_are_runs_of_listed_words_whatever_the_spelling():
+    """Case, punctuation, hyphens and noise tags do not matter; several entries in a row
+    still are a backchannel; one other word makes it speech."""
+    default = InterruptionSettings()
+    assert spoken_words("Mm-hmm. [cough] (laughs) Yeah!") == ["mmhmm", "yeah"]
+    assert spoken_words("MMMM, Hmmmm, sooo") == ["mm", "hmm", "soo"]
+    for text in (
+        "Mm-hmm.",
+        "mhm",
+        "Yeah, yeah.",
+        "okay, all right",
+        "Uh huh",
+        "[cough]",
+        "",
+        "MMMM.",
+    ):
+        assert is_backchannel(default, text), text
+    for text in ("no", "yeah but no", "all", "okay stop", "right away please"):
+        assert not is_backchannel(default, text), text
+    custom = InterruptionSettings(backchannels=("d'accord", "oui oui"))
+    assert is_backchannel(custom, "D'accord, oui oui.")
+    assert not is_backchannel(custom, "oui")
 
 
 def test_dtmf_collector():

@@ -59,9 +59,9 @@ async def test_states_follow_the_turn() -> None:
 
 async def test_speech_over_bot_audio_barges_in_after_min_speech_ms() -> None:
     """Caller speech stops the bot once it has lasted interruptions.min_speech_ms (200 ms of
-    audio, whatever the clock says); the assistant learns what was heard up to the echoed
-    mark."""
-    call = make_call()
+    audio, whatever the clock says); once words confirm it, the assistant learns what was
+    heard up to the echoed mark."""
+    call = make_call(asr=ScriptedASR(["stop please"]))
     await greeted(call)
     await call.hear(marks=1)
     offset = call.of_kind(EventKind.MARK_PLAYED)[0].data["offset"]
@@ -77,13 +77,14 @@ async def test_speech_over_bot_audio_barges_in_after_min_speech_ms() -> None:
         "trigger": "speech",
         "heard": heard,
         "full": GREETING,
+        "pending": True,
         "onset_to_clear_ms": 200.0,
     }
-    await call.until(lambda: bool(call.assistant.of_type(BargedIn)))
-    assert call.assistant.of_type(BargedIn) == [BargedIn(heard, GREETING)]
-    await call.until(lambda: call.session.state is CallState.LISTENING)
     await call.speak(1000)  # the same utterance goes on: it does not barge in again
     assert len(call.of_kind(EventKind.BARGE_IN)) == 1
+    await call.pause(500)  # its words confirm the barge-in
+    await call.until(lambda: bool(call.assistant.of_type(UserText)))
+    assert call.assistant.of_type(BargedIn) == [BargedIn(heard, GREETING)]
 
 
 async def test_speech_does_not_interrupt_a_message_that_forbids_it() -> None:
@@ -223,13 +224,16 @@ async def test_the_bot_hangs_up_once_its_goodbye_is_heard() -> None:
 
 async def test_a_barge_in_on_the_goodbye_hangs_up_at_once() -> None:
     """Interrupting an interruptible goodbye clears it, and nothing is left to wait for."""
-    call = make_call(asr=ScriptedASR(["goodbye"]), settings=replace(SILENT, silence_timeout=1))
+    call = make_call(
+        asr=ScriptedASR(["goodbye", "wait"]), settings=replace(SILENT, silence_timeout=1)
+    )
     await greeted(call)
     await call.hear()
     await call.utter()
     await call.until(lambda: call.session.state is CallState.HANGING_UP)
     await call.speak(200)
     assert call.transport.kinds()[-1] == "clear"
+    await call.pause(500)  # "wait": words make the barge-in real
     await call.until(lambda: call.session.end_reason is not None)
     assert call.session.end_reason == "bot hung up" and call.transport.closed
     assert not call.of_kind(EventKind.SILENCE)

@@ -172,3 +172,26 @@ def test_yaml_interpolation_and_errors(tmp_path: Path):
     with pytest.raises(ConfigError, match="line 2: invalid YAML") as error:
         load_yaml(path, {})
     assert error.value.file == str(path)
+
+
+def test_interruption_keys_for_barge_ins_on_hold():
+    """resume_after_ms and backchannels sit beside min_speech_ms and min_words; wrong values
+    name their key."""
+    base = {"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"}}
+    default = parse(base).interruptions
+    assert default.resume_after_ms == 600 and "mm-hm" in default.backchannels
+    tuned = parse(
+        {**base, "interruptions": {"resume_after_ms": 0, "backchannels": [" uh-huh ", "sure"]}}
+    ).interruptions
+    assert tuned.resume_after_ms == 0 and tuned.backchannels == ("uh-huh", "sure")
+    assert parse({**base, "interruptions": {"backchannels": []}}).interruptions.backchannels == ()
+    for value, key, message in [
+        ({"resume_after_ms": -1}, "resume_after_ms", "must be >= 0"),
+        ({"resume_after_ms": "soon"}, "resume_after_ms", "must be a int"),
+        ({"backchannels": "mm-hm"}, "backchannels", "must be a list"),
+        ({"backchannels": ["ok", ""]}, "backchannels", "must be a list"),
+        ({"min_speech_ms": -5}, "min_speech_ms", "must be >= 0"),
+    ]:
+        with pytest.raises(ConfigError, match=message) as error:
+            parse({**base, "interruptions": value})
+        assert error.value.key == f"twilio_media_streams.interruptions.{key}"

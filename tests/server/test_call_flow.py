@@ -84,7 +84,8 @@ async def test_call_is_answered_end_to_end(serve):
 
 
 async def test_barge_in_clears_audio_and_records_what_was_heard(serve):
-    """Caller speech over bot audio sends clear, stops synthesis, and reports the heard part."""
+    """Caller speech over bot audio sends clear, stops synthesis, and once its words are
+    recognised reports the heard part."""
     long_text = " ".join(f"word{i}" for i in range(40))  # 8 s of audio
 
     async with serve(
@@ -97,6 +98,7 @@ async def test_barge_in_clears_audio_and_records_what_was_heard(serve):
         await caller.play(2000)  # the caller hears 2 s = 10 words
         await caller.send_audio(load_prompt(SPEECH).mulaw[:8000])
         await caller.wait_until(lambda: caller.clears == 1)
+        await caller.send_audio(silence(1.0))  # the end of speech: the words "stop please"
         await served.assistant.wait_for(lambda: bool(served.assistant.of_type(BargedIn)))
         barged = served.assistant.of_type(BargedIn)[0]
         assert barged.full_text == long_text
@@ -111,7 +113,6 @@ async def test_barge_in_clears_audio_and_records_what_was_heard(serve):
         async with httpx.AsyncClient() as http:
             metrics = (await http.get(f"{served.base_url}/metrics")).text
         assert "telephonist_barge_in_reaction_seconds_count 1.0" in metrics
-        await caller.send_audio(silence(1.0))
         await served.assistant.wait_for(lambda: bool(served.assistant.of_type(UserText)))
         assert served.assistant.of_type(UserText)[0].text == "stop please"
         kinds = [e for _, e in served.assistant.events]

@@ -72,14 +72,14 @@ async def test_utterance_includes_preroll_and_is_cut_at_vad_end() -> None:
     await stream.close()
 
 
-async def test_empty_results_are_skipped_and_order_kept() -> None:
-    """A no-speech utterance yields nothing; later ones come out in order."""
+async def test_empty_results_are_empty_finals_and_order_kept() -> None:
+    """A no-speech utterance yields an empty Final (it was answered); all come in order."""
     stream = await RecordingASR(preroll_ms=0).open_stream("en")
     for audio in (b"\xff" * 800, b"\x01" * 800, b"\x02" * 1600):
         await stream.on_vad(True)
         await stream.send(audio)
         await stream.on_vad(False)
-    assert await collect(stream, 2) == [Final("en:800"), Final("en:1600")]
+    assert await collect(stream, 3) == [Final("", 0.0), Final("en:800"), Final("en:1600")]
     await stream.close()
 
 
@@ -252,12 +252,14 @@ async def test_transcribes_real_prompts(local_asr: LocalASR) -> None:
 
 
 @pytest.mark.slow
-async def test_non_speech_utterances_yield_nothing(local_asr: LocalASR) -> None:
-    """Silence and a DTMF tone cut as 'utterances' produce no Final; real speech after does."""
+async def test_non_speech_utterances_yield_empty_finals(local_asr: LocalASR) -> None:
+    """Silence and a DTMF tone cut as 'utterances' give empty Finals; real speech after them
+    is recognised."""
     stream = await local_asr.open_stream("en")
     for audio in (silence(2.0), dtmf(), load_prompt("auth-thankyou").mulaw):
         await speak(stream, audio)
-    events = await collect(stream, 1, wait_s=30.0)
+    events = await collect(stream, 3, wait_s=30.0)
     await stream.close()
-    assert isinstance(events[0], Final)
-    assert word_error_rate("thank you", events[0].text) == 0.0
+    assert events[:2] == [Final("", 0.0), Final("", 0.0)]
+    assert isinstance(events[2], Final)
+    assert word_error_rate("thank you", events[2].text) == 0.0

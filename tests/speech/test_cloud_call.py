@@ -139,7 +139,8 @@ async def test_call_with_deepgram_asr_and_a_tts_fallback_chain() -> None:
 
 
 async def test_call_with_cartesia_voice_cancelled_by_barge_in() -> None:
-    """Cartesia speaks the greeting over its websocket; caller speech cancels its context."""
+    """Cartesia speaks the greeting over its websocket; a barge-in confirmed by words cancels
+    its context."""
     from tests.fakes.cartesia_server import FakeCartesia
     from tests.fakes.scripted import ScriptedASR
 
@@ -189,6 +190,7 @@ async def test_call_with_cartesia_voice_cancelled_by_barge_in() -> None:
             )
             await caller.send_audio(load_prompt("agent-pass").mulaw[:8000])
             await caller.wait_until(lambda: caller.clears == 1)
+            await caller.send_audio(b"\xff" * 8000)  # the end of speech: "stop" confirms it
             await fake.wait_for(lambda: bool(fake.cancels))
             assert fake.cancels == [fake.requests[0]["context_id"]]
             await caller.hang_up()

@@ -45,8 +45,9 @@ class Floor(Protocol):
         """May the caller interrupt what is playing now (``words``: None for speech the VAD
         heard, else the recognised word count)?"""
 
-    async def interrupt(self, trigger: str) -> None:
-        """The caller barged in (``trigger``: speech, partial, final, asr_speech_started)."""
+    async def interrupt(self, trigger: str, text: str | None = None) -> None:
+        """The caller barged in (``trigger``: speech, partial, final, asr_speech_started;
+        ``text``: the words recognised, for partial and final)."""
 
     def caller_active(self) -> None:
         """The caller began speaking, or words were recognised."""
@@ -56,6 +57,9 @@ class Floor(Protocol):
 
     def caller_said(self, text: str, confidence: float | None) -> None:
         """A final transcript with words in it: the caller's utterance."""
+
+    def heard_no_words(self) -> None:
+        """A final transcript without words (a barge-in on hold may resume)."""
 
     async def recognition_lost(self) -> None:
         """The ASR cannot be opened or failed for good."""
@@ -195,16 +199,17 @@ class Listener:
                 text = event.text.strip()
                 self._emit(EventKind.FINAL, text=text, confidence=event.confidence)
                 if not text:
+                    self._floor.heard_no_words()
                     continue
                 if self._floor.may_interrupt(len(text.split())):
-                    await self._floor.interrupt("final")
+                    await self._floor.interrupt("final", text)
                 self.onset_ms = None  # this utterance is used up: it cannot also barge in on
                 self._floor.caller_said(text, event.confidence)  # its own answer
             elif isinstance(event, Partial):
                 self._emit(EventKind.PARTIAL, text=event.text)
                 self._floor.caller_active()
                 if self._floor.may_interrupt(len(event.text.split())):
-                    await self._floor.interrupt("partial")
+                    await self._floor.interrupt("partial", event.text)
             elif isinstance(event, ASRSpeechStarted):
                 if self._floor.may_interrupt(None):
                     await self._floor.interrupt("asr_speech_started")

@@ -5,8 +5,8 @@ Inputs arrive from the server (``audio``, ``dtmf``, ``mark``, ``end``). Caller a
 straight to the `Listener`, which reports back through the `Floor` methods (speech began or
 ended, words, a barge-in). The session turns these into assistant events (one at a time, in
 order, on its turn loop) and speaks the assistant's replies. Its `CallState` says whose turn
-it is; ``_settle`` alone decides what follows (silence timing, play-out, hang-up). Nothing in
-it blocks: CPU work lives in providers' threads.
+it is; ``_settle`` alone decides what follows (silence timing, play-out, hang-up), but not
+while a barge-in is on hold (`telephonist.call.barge_in`). Nothing in it blocks.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from telephonist.call.barge_in import BargeIns
 from telephonist.call.bot_audio import BotAudio
 from telephonist.call.clock import Clock, Timer
 from telephonist.call.dtmf import DtmfInput
 from telephonist.call.events import CallEvent, EventBus, EventKind
-from telephonist.call.interruptions import may_interrupt
+from telephonist.call.interruptions import holds, may_interrupt
 from telephonist.call.line import Line
 from telephonist.call.listener import Listener
 from telephonist.call.settings import CallSettings
@@ -88,7 +89,14 @@ class CallSession:
         self._events = events
         self._line = Line(self.call_id, transport, call_control, self._emit)
         self._bot = BotAudio()
-        self._speaker = Speaker(stream, transport, tts, self._bot.playback, on_audio=self._sent)
+        rules, answers = settings.interruptions, asr.capabilities.cuts_at_vad_edges
+        keep = rules.resume_after_ms > 0  # barge-ins on hold replay the audio sent
+        self._speaker = Speaker(
+            stream, transport, tts, self._bot.playback, on_audio=self._sent, keep_audio=keep
+        )
+        self._barge_ins = BargeIns(
+            rules, clock, self._bot, self._speaker, self._emit, self._resume, answers
+        )
         self._listener = Listener(
             self, vad, settings, self._emit, call_id=self.call_id, batcher=vad_batcher
         )
@@ -151,6 +159,7 @@ class CallSession:
         self.state = CallState.ENDED
         for timer in (self._silence, self._dtmf, self._drain_watchdog):
             timer.cancel()
+        self._barge_ins.close()
         current = asyncio.current_task()
         for task in (self._turns, self._speaking):
             if task is not None and task is not current:
@@ -171,50 +180,81 @@ class CallSession:
     # -- the floor: what the listener reports -----------------------------------------------
 
     def may_interrupt(self, words: int | None, keypress: bool = False) -> bool:
-        """Is the caller allowed to interrupt what is playing now?"""
-        speaking = self._speaking is not None and not self._speaking.done()
+        """May the caller interrupt what is playing now (or confirm a barge-in on hold)?"""
         return may_interrupt(
             self._settings.interruptions,
-            playing=self._bot.playing or speaking,
+            playing=self._bot.playing or self._more_to_say(),
             interruptible=self._bot.interruptible(),
             words=words,
             keypress=keypress,
+            held=self.state is CallState.PAUSED,
         )
 
-    async def interrupt(self, trigger: str) -> None:
-        """Barge-in: stop the bot, and tell the assistant what the caller heard."""
-        heard, full = self._bot.interrupt(self._clock.now())
+    async def interrupt(self, trigger: str, text: str | None = None) -> None:
+        """Barge-in: stop the bot for good, or on hold while no words are known (``text``)."""
+        if text is not None and self._barge_ins.listening_only(text, self._more_to_say()):
+            return
+        if self.state is CallState.PAUSED:  # words or a key: the barge-in on hold was real
+            if self._barge_ins.held is not None:
+                self.state, confirmed = self._barge_ins.confirm(trigger)
+                await self._stopped(confirmed)
+            return
         self._drain_watchdog.cancel()
         onset = self._listener.take_onset()
-        await self._transport.send(self._stream.clear())
-        if self._speaking is not None:
-            self._speaking.cancel()
-        # Caller audio since the speech onset the VAD dated: min_speech_ms plus every lag.
-        reaction = (
-            {} if onset is None else {"onset_to_clear_ms": self._listener.received_ms - onset}
+        hold = holds(self._settings.interruptions, trigger=trigger, text=text)
+        held_from, self.state = (self.state, CallState.PAUSED) if hold else (None, self.state)
+        barged = await self._barge_ins.stop(
+            trigger,
+            hold=held_from,
+            # Caller audio since the speech onset the VAD dated: min_speech_ms plus every lag.
+            onset_to_clear_ms=None if onset is None else self._listener.received_ms - onset,
+            speaking=onset is not None,
+            more_to_say=self._more_to_say(),
         )
-        self._emit(EventKind.BARGE_IN, trigger=trigger, heard=heard, full=full, **reaction)
-        self._put(BargedIn(heard_text=heard, full_text=full))
-        await self._drained()
+        if barged is not None:
+            await self._stopped(barged)
 
     def caller_active(self) -> None:
-        """The caller is taking the floor: stop timing their silence."""
+        """The caller is taking the floor: stop timing their silence (and resuming)."""
         self._silence.reset()
+        if self._listener.caller_speaking:
+            self._barge_ins.caller_spoke()
 
     async def caller_stopped(self, lag: float) -> None:
         """End of caller speech (``lag`` seconds of audio ago)."""
         self._timing.speech_end = self._clock.now() - lag
+        self._barge_ins.caller_quiet(lag)
         await self._settle()
 
     def caller_said(self, text: str, confidence: float | None) -> None:
-        """A final transcript: the caller's utterance for the assistant."""
+        """A final transcript: the caller's turn (unless only a backchannel over the bot)."""
         self._timing.final = self._clock.now()
-        self._put(UserText(text, source="speech", confidence=confidence))
+        if not self._barge_ins.took_backchannel(text, self._more_to_say()):
+            self._put(UserText(text, source="speech", confidence=confidence))
+
+    def heard_no_words(self) -> None:
+        """The recogniser found no words in an utterance."""
+        self._barge_ins.no_words()
 
     async def recognition_lost(self) -> None:
         """Recognition is lost for good: apologise and hang up rather than leave dead air."""
         message = BotMessage(self._settings.asr_failure_message, allow_interruptions=False)
         self._put(AssistantTurn(messages=(message,), hang_up=True))
+
+    async def _resume(self) -> None:  # the caller was quiet long enough, with no words
+        self.state = await self._barge_ins.resume() or self.state  # unless ended meanwhile
+        if self.state is not CallState.RESPONDING:  # else the turn loop watches the play-out
+            self._watch_playout()
+        await self._settle()
+
+    async def _stopped(self, barged: BargedIn) -> None:  # for good: the assistant is told
+        if self._speaking is not None:
+            self._speaking.cancel()
+        self._put(barged)
+        await self._drained()
+
+    def _more_to_say(self) -> bool:  # the turn's messages are still being synthesised and sent
+        return self._speaking is not None and not self._speaking.done()
 
     # -- the turn loop ----------------------------------------------------------------------
 
@@ -232,6 +272,7 @@ class CallSession:
         hang_up = False  # once decided, queued events are still answered, then the bot hangs up
         while self.state is not CallState.ENDED:
             event = await self._queue.get()
+            await self._barge_ins.settled()  # a barge-in on hold is decided first
             self.state = CallState.RESPONDING
             began = self._clock.now()
             if isinstance(event, AssistantTurn):
@@ -265,10 +306,9 @@ class CallSession:
         if turn.messages:
             self._speaking = asyncio.create_task(self._speak_all(turn.messages))
             await asyncio.wait({self._speaking})
+            await self._barge_ins.settled()
             self._speaking = None
-            if self._bot.playing:
-                playout = max(0.0, self._bot.playout_end - self._clock.now())
-                self._drain_watchdog.start(playout + self._settings.playout_grace)
+            self._watch_playout()
         transfer_failed = bool(turn.transfer_to) and not await self._line.transfer(
             str(turn.transfer_to)
         )
@@ -314,8 +354,8 @@ class CallSession:
     async def _settle(self) -> None:
         """The one place that decides what follows a turn, a drained playback or the end of
         caller speech: the next state, whether silence is timed, and the bot's hang-up."""
-        if self.state is CallState.RESPONDING or self.state is CallState.ENDED:
-            return  # the turn loop settles when its turn is done
+        if self.state in (CallState.RESPONDING, CallState.PAUSED, CallState.ENDED):
+            return  # the turn loop, or the barge-in on hold, settles when it is done
         if self.state is CallState.HANGING_UP:
             if not self._bot.playing:
                 self.state = CallState.ENDED
@@ -333,6 +373,11 @@ class CallSession:
             and self._queue.empty()
             and not self._listener.caller_speaking
         )
+
+    def _watch_playout(self) -> None:  # audio queued at Twilio: its marks are due by play-out
+        if self._bot.playing:
+            playout = max(0.0, self._bot.playout_end - self._clock.now())
+            self._drain_watchdog.start(playout + self._settings.playout_grace)
 
     async def _drained(self) -> None:
         self._drain_watchdog.cancel()

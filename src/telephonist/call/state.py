@@ -16,6 +16,10 @@ class CallState(enum.Enum):
 
         LISTENING ──event──▶ RESPONDING ──turn done──▶ PLAYING ──all heard──▶ LISTENING
                                         └─hang-up────▶ HANGING_UP ──all heard──▶ ENDED
+
+    Caller sound (no words yet) over the bot in RESPONDING, PLAYING or HANGING_UP stops it
+    and enters PAUSED; the barge-in's outcome returns to the state it came from (the bot
+    resumed, or its message dropped and the barge-in passed on to the assistant).
     """
 
     LISTENING = "listening"
@@ -28,5 +32,10 @@ class CallState(enum.Enum):
     HANGING_UP = "hanging_up"
     """The assistant ended the call (or a transfer was impossible): the bot hangs up as soon as
     everything sent has been heard. Events queued meanwhile are still answered first."""
+    PAUSED = "paused"
+    """Caller sound stopped the bot (``clear``), but no words yet: the message is kept, the
+    assistant told nothing, until words or a key confirm the barge-in or the caller is quiet
+    for ``interruptions.resume_after_ms`` and the bot resumes (`telephonist.call.barge_in`).
+    Nothing else happens meanwhile: no silence timing, no turn."""
     ENDED = "ended"
     """Over (or being torn down): inputs are ignored and no timer runs."""

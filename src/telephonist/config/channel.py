@@ -17,6 +17,8 @@ from telephonist.config.redaction import shown
 from telephonist.errors import ConfigError
 
 __all__ = [
+    "DEFAULT_BACKCHANNELS",
+    "DEFAULT_RESUME_AFTER_MS",
     "DEFAULT_SILENCE_TIMEOUT",
     "ChannelConfig",
     "InterruptionSettings",
@@ -31,6 +33,31 @@ DEFAULT_SILENCE_TIMEOUT = 7.0
 phone line half a minute of dead air makes callers hang up, so we default to 7 s."""
 
 
+DEFAULT_RESUME_AFTER_MS = 600
+DEFAULT_BACKCHANNELS = (
+    "mm-hm",
+    "mm-hmm",
+    "mm hmm",
+    "mhm",
+    "mm",
+    "mmm",
+    "hm",
+    "hmm",
+    "uh-huh",
+    "uh huh",
+    "yeah",
+    "yep",
+    "yes",
+    "okay",
+    "ok",
+    "right",
+    "sure",
+    "alright",
+    "all right",
+    "i see",
+)
+
+
 @dataclass(frozen=True)
 class InterruptionSettings:
     """Barge-in: caller speech over bot audio stops the bot."""
@@ -41,6 +68,13 @@ class InterruptionSettings:
     Silero already ignores tones, DTMF and noise, so a short minimum is safe)."""
     min_words: int = 0
     """When > 0, also wait for this many recognised words (needs an ASR with partials)."""
+    resume_after_ms: int = DEFAULT_RESUME_AFTER_MS
+    """Sound without words stops the bot only on hold: once the caller has been quiet this
+    long and no words (or only backchannels) were recognised, the bot resumes its message.
+    0 turns holding off: every barge-in stops the bot for good."""
+    backchannels: tuple[str, ...] = DEFAULT_BACKCHANNELS
+    """What a listener says to show they are listening: heard over the bot, such words neither
+    stop it nor reach the assistant (with ``resume_after_ms`` > 0)."""
 
 
 @dataclass(frozen=True)
@@ -149,15 +183,33 @@ def _interruptions(value: Any, file: str) -> InterruptionSettings:
         return InterruptionSettings(enabled=value)
     if not isinstance(value, Mapping):
         raise ConfigError("must be a mapping or true/false", file=file, key=prefix)
-    _unknown(value, {"enabled", "min_speech_ms", "min_words"}, file, prefix)
+    keys = {"enabled", "min_speech_ms", "min_words", "resume_after_ms", "backchannels"}
+    _unknown(value, keys, file, prefix)
     settings = InterruptionSettings(
         enabled=_typed(value, "enabled", bool, True, file, prefix),
         min_speech_ms=_typed(value, "min_speech_ms", int, 200, file, prefix),
         min_words=_typed(value, "min_words", int, 0, file, prefix),
+        resume_after_ms=_typed(
+            value, "resume_after_ms", int, DEFAULT_RESUME_AFTER_MS, file, prefix
+        ),
+        backchannels=_backchannels(value.get("backchannels"), file, f"{prefix}.backchannels"),
     )
-    if settings.min_speech_ms < 0 or settings.min_words < 0:
-        raise ConfigError("values must be >= 0", file=file, key=prefix)
+    for key in ("min_speech_ms", "min_words", "resume_after_ms"):
+        if getattr(settings, key) < 0:
+            raise ConfigError("must be >= 0", file=file, key=f"{prefix}.{key}")
     return settings
+
+
+def _backchannels(value: Any, file: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_BACKCHANNELS
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(
+            'must be a list of words or phrases (e.g. ["mm-hm", "yeah"]; [] for none)',
+            file=file,
+            key=key,
+        )
+    return tuple(v.strip() for v in value)
 
 
 def _vad(value: Any, file: str) -> VADSettings:

@@ -46,6 +46,12 @@ class CallMetrics:
         self.barge_ins = Counter(
             "telephonist_barge_ins_total", "Caller interruptions", ["trigger"], registry=r
         )
+        self.barge_ins_resumed = Counter(
+            "telephonist_barge_ins_resumed_total",
+            "Barge-ins on hold that had no words in them: the bot resumed its message",
+            ["reason"],
+            registry=r,
+        )
         self.barge_in_reaction = self._seconds(
             "telephonist_barge_in_reaction_seconds",
             "Caller speech onset (as the VAD dates it) → clear sent; includes min_speech_ms",
@@ -113,6 +119,8 @@ class CallMetrics:
             self.barge_ins.labels(trigger=str(data.get("trigger", ""))).inc()
             if "onset_to_clear_ms" in data:
                 self.barge_in_reaction.observe(float(data["onset_to_clear_ms"]) / 1000)
+        elif kind is EventKind.BARGE_IN_RESUMED:
+            self.barge_ins_resumed.labels(reason=str(data.get("reason", ""))).inc()
         elif kind is EventKind.SILENCE:
             self.silences.inc()
         elif kind is EventKind.ERROR:

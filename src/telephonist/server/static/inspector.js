@@ -155,6 +155,12 @@ function transcriptItems(call) {
       lastBot.heard = e.heard || "";
       lastBot.full = e.full || lastBot.text;
       lastBot.trigger = e.trigger;
+    } else if (e.kind === "barge_in.resumed") {
+      if (lastBot) lastBot.heard = null;  // the caller hears the rest after all
+      const what = e.text ? `"${e.text}"` : "a sound without words";
+      items.push({ cls: "note", text: `Bot resumed after ${what} (held ${e.held_ms} ms)` });
+    } else if (e.kind === "caller.backchannel") {
+      items.push({ cls: "note", text: `"${e.text}" is a backchannel: not a turn` });
     } else if (e.kind === "dtmf") items.push({ cls: "note", text: `Keypress ${e.digit}` });
     else if (e.kind === "silence.timeout") {
       items.push({ cls: "note", text: `Silence timeout #${e.consecutive} after ${e.timeout} s` });

@@ -101,7 +101,7 @@ export function renderTimeline(container, call, nowAt) {
   // Bot audio: from its first byte until playback is done or the caller barges in.
   const texts = new Map(events.filter((e) => e.kind === "bot.message")
     .map((e) => [e.message_id, e.text]));
-  const botSpans = spans(events, ["tts.first_byte"],
+  const botSpans = spans(events, ["tts.first_byte", "barge_in.resumed"],
     ["audio.playback_done", "barge_in", "call.ended"], end);
   for (const span of botSpans) {
     const said = texts.get(span.open.message_id) ?? "";
@@ -118,7 +118,12 @@ export function renderTimeline(container, call, nowAt) {
     if (e.kind === "barge_in") {
       titled(el("line", { class: "tl-barge", x1: at, x2: at, y1: LANES.speech - 4,
         y2: LANES.events + LANE_H, stroke: "#cf222e", "stroke-width": 2 }, svg),
-      `Barge-in (${e.trigger}); heard: "${e.heard}"`);
+      `Barge-in (${e.trigger}${e.pending ? ", on hold until words" : ""}); heard: "${e.heard}"`);
+    } else if (e.kind === "barge_in.resumed") {
+      titled(el("line", { class: "tl-resumed", x1: at, x2: at, y1: LANES.speech - 4,
+        y2: LANES.events + LANE_H, stroke: "#1a7f37", "stroke-width": 2,
+        "stroke-dasharray": "4 3" }, svg),
+      `Bot resumed (${e.text ? `"${e.text}"` : "no words"}) after ${e.held_ms} ms on hold`);
     } else if (e.kind === "silence.timeout") {
       const from = x(e.at - (e.timeout || 0));
       titled(el("rect", { class: "tl-silence", x: from, y: LANES.events + 4,

@@ -88,7 +88,8 @@ class ASRCapabilities:
     cuts_at_vad_edges: bool = False
     """Utterances are cut at our VAD's edges instead of the engine finding the end of speech
     itself: each frame then reaches the stream just before the VAD's verdict on it, instead of
-    on arrival (see `telephonist.call.recognition`)."""
+    on arrival (see `telephonist.call.recognition`). Such an engine answers every utterance
+    with one `Final`, empty when it heard no words: a barge-in on hold waits for it."""
     pause_ms: float | None = None
     """Tell the stream (``on_pause``) once a pause within speech lasts this long (the local
     engine starts transcribing then, before the end of speech is certain); None: never."""

@@ -6,9 +6,9 @@ never runs on the event loop.
 
 A stream keeps the last ``preroll_ms`` of audio in a ring buffer. ``on_vad(True)`` starts an
 utterance with that pre-roll; ``on_vad(False)`` hands the utterance (8 kHz mu-law → 16 kHz
-float32) to the pool, and its text comes out of ``events()`` as a `Final`, in order. Empty or
-no-speech results yield nothing. An utterance longer than ``max_utterance_s`` is cut and
-transcribed in pieces.
+float32) to the pool, and its text comes out of ``events()`` as a `Final`, in order; an
+utterance without words gives an empty `Final` (a barge-in on hold then knows it was no
+speech). An utterance longer than ``max_utterance_s`` is cut and transcribed in pieces.
 """
 
 from __future__ import annotations
@@ -257,7 +257,8 @@ class LocalASRStream:
             self._speculation = guess
 
     async def events(self) -> AsyncIterator[ASREvent]:
-        """`Final` per utterance with words in it, or `ASRError`; ends after ``close()``."""
+        """`Final` per utterance (empty without words), or `ASRError`; ends after
+        ``close()``."""
         while (event := await self._events.get()) is not None:
             yield event
 
@@ -284,8 +285,7 @@ class LocalASRStream:
                 logger.warning("local_asr.failed error=%s", exc)
                 self._events.put_nowait(ASRError(str(exc), retryable=False))
                 continue
-            if final is not None:
-                self._events.put_nowait(final)
+            self._events.put_nowait(final or Final("", 0.0))
 
 
 def _int(
