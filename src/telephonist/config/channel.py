@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from telephonist.config.recording import RecordingSettings, parse_recording
 from telephonist.config.redaction import shown
 from telephonist.errors import ConfigError
 
@@ -81,6 +82,7 @@ class ChannelConfig:
     dtmf_timeout: float = 3.0
     interruptions: InterruptionSettings = InterruptionSettings()
     vad: VADSettings = VADSettings()
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
 
     @property
     def checks_signatures(self) -> bool:
@@ -206,6 +208,7 @@ _KEYS = {
     "interruptions",
     "vad",
     "prewarm",
+    "recording",
 }
 
 
@@ -268,4 +271,5 @@ def parse_channel(block: Any, *, file: str, environ: Mapping[str, str]) -> Chann
         dtmf_timeout=_typed(block, "dtmf_timeout", float, 3.0, file),
         interruptions=_interruptions(block.get("interruptions"), file),
         vad=_vad(block.get("vad"), file),
+        recording=parse_recording(block.get("recording"), file=file),
     )

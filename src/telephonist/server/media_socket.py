@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from telephonist.call.events import CallEvent, EventKind
 from telephonist.call.session import CallSession
 from telephonist.errors import ProtocolError
+from telephonist.recording import CallTap
 from telephonist.server.runtime import Runtime
 from telephonist.twilio.messages import Dtmf, Mark, Media, Start, Stop
 from telephonist.twilio.stream import MediaStream
@@ -89,6 +90,7 @@ async def media_socket(
     stream = MediaStream()
     reject = _Rejections(runtime)
     session: CallSession | None = None
+    tap: CallTap | None = None
     reason = "stream closed"
     try:
         while True:
@@ -105,6 +107,8 @@ async def media_socket(
                 reject(str(exc), session.call_id if session else "")
                 continue
             if type(frame) is Media:
+                if tap is not None:
+                    tap.caller(frame.payload)
                 if session is not None:
                     await session.audio(frame.payload)
             elif isinstance(frame, Start):
@@ -112,9 +116,12 @@ async def media_socket(
                 if session is None:
                     reason = "refused"
                     break
+                tap = runtime.recordings.tap(session.call_id) if runtime.recordings else None
             elif session is None:
                 continue
             elif isinstance(frame, Mark):
+                if tap is not None:
+                    tap.echoed(frame.name)
                 await session.mark(frame.name)
             elif isinstance(frame, Dtmf):
                 await session.dtmf(frame.digit)
@@ -176,7 +183,7 @@ async def _start(
     }
     session = CallSession(
         stream=stream,
-        transport=transport,
+        transport=runtime.recordings.wrap(call_sid, transport) if runtime.recordings else transport,
         assistant=runtime.assistant,
         asr=runtime.prewarmer.provider_for(call_sid) if runtime.prewarmer else runtime.asr,
         tts=runtime.tts,

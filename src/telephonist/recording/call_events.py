@@ -1,0 +1,87 @@
+"""The call events a recording needs, read in one place: which kinds matter and which keys
+of their data (the rest of the recorder never looks at an event).
+
+A turn whose question is sensitive (``sensitive`` on the assistant's turn) pauses the
+recording until the assistant has taken the answer and moved on; that answer is never written
+to the transcript.
+"""
+
+from __future__ import annotations
+
+from telephonist.call.events import CallEvent, EventKind
+from telephonist.recording.timeline import Timeline
+from telephonist.recording.transcript import Transcript
+
+__all__ = ["EventReader"]
+
+_TURN_KINDS = {
+    "SessionStart": "call_start",
+    "UserText": "caller",
+    "Silence": "silence",
+    "BargedIn": "barge_in",
+}
+
+
+class EventReader:
+    """Applies one call's events to its transcript and timeline."""
+
+    def __init__(self, transcript: Transcript | None, timeline: Timeline) -> None:
+        self._transcript = transcript
+        self._timeline = timeline
+        self._sensitive = False
+
+    def read(self, event: CallEvent) -> bool:
+        """Apply ``event``; True when the transcript changed enough to save."""
+        data, at = event.data, self._timeline.position
+        if event.kind is EventKind.TURN:
+            self._turn(event)
+            return True
+        transcript = self._transcript
+        if transcript is None:
+            return False
+        if event.kind is EventKind.CALL_STARTED:
+            transcript.started(
+                str(data.get("user_phone", "")),
+                str(data.get("bot_phone", "")),
+                str(data.get("direction", "")),
+            )
+        elif event.kind is EventKind.BOT_MESSAGE:
+            transcript.bot_message(at, int(data.get("message_id", 0)), str(data.get("text", "")))
+        elif event.kind is EventKind.BARGE_IN:
+            transcript.interrupted(
+                at,
+                trigger=str(data.get("trigger", "")),
+                heard=str(data.get("heard", "")),
+                full=str(data.get("full", "")),
+                reaction_ms=data.get("onset_to_clear_ms"),
+            )
+        elif event.kind is EventKind.LATENCY:
+            transcript.latency({k: v for k, v in data.items() if isinstance(v, int | float)})
+        return False
+
+    def _turn(self, event: CallEvent) -> None:
+        data, at = event.data, self._timeline.position
+        kind = _TURN_KINDS.get(str(data.get("event")), "internal")
+        answered_secret = self._sensitive and kind == "caller"
+        if self._transcript is not None:
+            self._transcript.turn(
+                at,
+                kind=kind,
+                text=data.get("text"),
+                source=data.get("source"),
+                confidence=data.get("confidence"),
+                secret=answered_secret,
+                assistant_ms=data.get("assistant_ms"),
+                hang_up=bool(data.get("hang_up")),
+            )
+        if kind in ("barge_in", "internal"):
+            return  # neither answers the question: a sensitive one stays open
+        self._sensitive = bool(data.get("sensitive"))
+        if self._sensitive and not self._timeline.paused:
+            self._timeline.pause()
+            if self._transcript is not None:
+                self._transcript.pause(at)
+        elif not self._sensitive and self._timeline.paused:
+            self._timeline.resume()
+            if self._transcript is not None:
+                self._transcript.resume(at)
