@@ -52,6 +52,7 @@ class Recorder:
         self._wall = wall
         self._writer = SegmentWriter(settings, wall=wall)
         self._taps: dict[str, CallTap] = {}
+        self._closed = False
         self._unsubscribe = events.subscribe(self._event)
 
     def wrap(self, call_sid: str, transport: Transport) -> Transport:
@@ -74,7 +75,10 @@ class Recorder:
 
     async def aclose(self) -> None:
         """At shutdown: finish every call still recorded and write everything queued (the
-        writer thread is joined off the loop)."""
+        writer thread is joined off the loop). Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
         self._unsubscribe()
         for tap in self._taps.values():
             tap.close("server stopped")
