@@ -10,7 +10,7 @@ from tests.fakes.scripted import ScriptedAssistant, spoken_length
 from tests.recording.recorded import best_shift, loud, only_segment, runs, simulated, stereo
 
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, UserEvent, UserText
-from telephonist.simulator.script import BargeInAfter, Dtmf, Say, Wait
+from telephonist.simulator.script import BargeInAfter, Dtmf, Say, Step, Wait
 
 FRAME = 160
 
@@ -47,7 +47,7 @@ async def test_barge_in_cut_and_transcript(serve, tmp_path: Path):
         transcripts=["stop please"],
         recording={"folder": str(folder)},
     ) as served:
-        steps = [BargeInAfter(0.5), Say("stop please"), Dtmf("42"), Wait(1.0)]
+        steps: list[Step] = [BargeInAfter(0.5), Say("stop please"), Dtmf("42"), Wait(1.0)]
         report = await simulated(served, record_to=heard).run(steps)
         await served.runtime.recordings.aclose()
     assert report.ok, report.outcome

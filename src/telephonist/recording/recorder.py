@@ -73,6 +73,10 @@ class Recorder:
         if tap is not None and tap.event(event):
             del self._taps[event.call_id]
 
+    async def written(self) -> None:
+        """Wait until everything queued so far is on disk."""
+        await asyncio.to_thread(self._writer.barrier().wait)
+
     async def aclose(self) -> None:
         """At shutdown: finish every call still recorded and write everything queued (the
         writer thread is joined off the loop). Safe to call twice."""

@@ -66,11 +66,13 @@ def sweep(
     retention_s: float | None,
     max_bytes: int | None,
     low_water: float = 1.0,
+    need: int = 0,
     active: Collection[Path] = (),
 ) -> Sweep:
-    """Delete what the limits say must go: expired segments, and when the folder is over
-    ``max_bytes``, the oldest until it is within ``low_water`` of it (so the next sweep is
-    not due at once). ``active`` are the files this server is writing."""
+    """Delete what the limits say must go: expired segments, and when the folder (plus
+    ``need`` bytes about to be written) is over ``max_bytes``, the oldest until it is within
+    ``low_water`` of it (so the next sweep is not due at once). ``active`` are the files this
+    server is writing."""
     if not root.is_dir():
         return Sweep(0, ())
     keep = {str(p) for p in active}
@@ -84,8 +86,8 @@ def sweep(
         deletable.append((group.newest, key))
     deletable.sort()
     total = sum(g.size for g in groups.values())
-    over = max_bytes is not None and total > max_bytes
-    target = 0 if max_bytes is None else int(max_bytes * low_water)
+    over = max_bytes is not None and total + need > max_bytes
+    target = 0 if max_bytes is None else int(max_bytes * low_water) - need
     deleted: list[Path] = []
     for newest, key in deletable:
         expired = retention_s is not None and now - newest > retention_s

@@ -57,6 +57,7 @@ class _Job:
     text: str | None = None
     dropped: int = 0
     paths: tuple[Path | None, Path | None] = (None, None)
+    done: threading.Event | None = None
 
 
 class SegmentWriter:
@@ -102,6 +103,12 @@ class SegmentWriter:
         """The segment is over: its final transcript, then its files take their final names."""
         self._jobs.put(_Job(key, "finish", text=text, dropped=self._dropped.pop(key, 0)))
 
+    def barrier(self) -> threading.Event:
+        """An event set once everything queued before it is written."""
+        done = threading.Event()
+        self._jobs.put(_Job("", "barrier", done=done))
+        return done
+
     def close(self, timeout: float = 30.0) -> None:
         """Write what is queued, then stop the thread."""
         self._jobs.put(None)
@@ -131,6 +138,9 @@ class SegmentWriter:
                 next_sweep = self._wall() + SWEEP_EVERY_S
 
     def _do(self, job: _Job) -> None:
+        if job.done is not None:
+            job.done.set()
+            return
         if job.kind == "open":
             self._segments[job.key] = _Segment(*job.paths)
             return
@@ -154,7 +164,7 @@ class SegmentWriter:
         pcm = wav.stereo_pcm(caller, bot)
         if self._cap is not None and self._total + len(pcm) > self._cap:
             if self._wall() >= self._full_until:
-                self._sweep()
+                self._sweep(need=len(pcm))
             if self._total + len(pcm) > self._cap:
                 self._full_until = self._wall() + FULL_RETRY_S
                 segment.lost["size_cap"] = segment.lost.get("size_cap", 0) + len(caller)
@@ -196,7 +206,7 @@ class SegmentWriter:
             )
             segment.transcript.unlink(missing_ok=True)
 
-    def _sweep(self) -> None:
+    def _sweep(self, need: int = 0) -> None:
         settings = self._settings
         retention = settings.retention_days
         active = [p for s in self._segments.values() for p in (s.wav, s.transcript) if p]
@@ -207,6 +217,7 @@ class SegmentWriter:
                 retention_s=None if retention is None else retention * 86400,
                 max_bytes=self._cap,
                 low_water=LOW_WATER,
+                need=need,
                 active=active,
             )
         except OSError as exc:
