@@ -3,7 +3,8 @@ arrive, what the server sends, mark echoes) and by the call's events; hands fini
 stretches of audio and transcript snapshots to the writer.
 
 Per caller frame it appends 160 bytes and compares two integers; every half second of audio
-it replays the bot's side (`Timeline.take`) and queues the stretch.
+it replays the bot's side (`Timeline.take`) and queues the stretch. The transcript so far is
+queued at most every ``SAVE_EVERY_BYTES`` of call time, and whole at the end.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from telephonist.recording.writer import SegmentWriter
 __all__ = ["CallTap"]
 
 _MEDIA = '{"event":"media"'
+SAVE_EVERY_BYTES = 10 * 8000
+"""The transcript on disk is at most this much call time behind (a crash loses no more)."""
 _PAYLOAD = '"payload":"'
 
 
@@ -61,6 +64,7 @@ class CallTap:
             else None
         )
         self._reader = EventReader(self.transcript, self.timeline)
+        self._next_save = 0
         self.closed = False
         writer.open(
             self.key,
@@ -72,9 +76,7 @@ class CallTap:
 
     def caller(self, mulaw: bytes) -> None:
         """A caller frame arrived (the hot path)."""
-        timeline = self.timeline
-        timeline.caller(mulaw)
-        if timeline.due:
+        if self.timeline.caller(mulaw):
             self._flush(final=False)
 
     def sent(self, text: str) -> None:
@@ -116,8 +118,11 @@ class CallTap:
         if event.kind is EventKind.CALL_ENDED:
             self.close(str(event.data.get("reason", "")))
             return True
-        if self._reader.read(event) and self.transcript is not None:
-            self._writer.transcript(self.key, self.transcript.dumps())
+        changed = self._reader.read(event)
+        position = self.timeline.position
+        if changed and self.transcript is not None and position >= self._next_save:
+            self._next_save = position + SAVE_EVERY_BYTES
+            self._writer.transcript(self.key, self.transcript.dumps(compact=True))
         return False
 
     def close(self, reason: str | None = None) -> None:
@@ -130,7 +135,7 @@ class CallTap:
         if self.transcript is not None:
             ended = datetime.fromtimestamp(self._wall(), UTC).isoformat(timespec="milliseconds")
             self.transcript.ended(self.timeline.position, ended, reason)
-            text = self.transcript.dumps()
+            text = self.transcript.dumps(compact=True)  # indented by the writer thread
         self._writer.finish(self.key, text)
 
     def _flush(self, *, final: bool) -> None:

@@ -60,13 +60,15 @@ class Timeline:
         self._cleared: set[str] = set()
         self._pauses: list[tuple[int, int]] = []
         self._paused_at: int | None = None
+        self._next_take = HOLD_BYTES + STEP_BYTES
 
     # -- what crosses the wire --------------------------------------------------------------
 
-    def caller(self, mulaw: bytes) -> None:
-        """A frame of caller audio arrived (the hot path)."""
+    def caller(self, mulaw: bytes) -> bool:
+        """A frame of caller audio arrived (the hot path); True when a step is `due`."""
         self._caller += mulaw
         self.position += len(mulaw)
+        return self.position >= self._next_take
 
     def sent_audio(self, mulaw: bytes) -> None:
         """The server sent bot audio."""
@@ -118,7 +120,7 @@ class Timeline:
     @property
     def due(self) -> bool:
         """Enough has arrived to take a step of both tracks."""
-        return self.position - self.done >= HOLD_BYTES + STEP_BYTES
+        return self.position >= self._next_take
 
     def take(self, *, final: bool = False) -> tuple[bytes, bytes]:
         """Caller and bot audio (mu-law, equal lengths) from ``done`` up to ``HOLD_BYTES``
@@ -132,6 +134,7 @@ class Timeline:
         caller = self._caller[: target - start]
         del self._caller[: target - start]
         self.done = target
+        self._next_take = target + HOLD_BYTES + STEP_BYTES
         return self._silence_pauses(start, caller, bot)
 
     def _replay(self, start: int, target: int) -> bytearray:

@@ -181,7 +181,8 @@ class SegmentWriter:
         target = path or segment.transcript
         if target is None:
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if path is not None or not segment.transcript_bytes:
+            target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(target.name + ".tmp")
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, target)
