@@ -12,6 +12,9 @@ simulated Twilio calls from this one, each streaming real recorded speech in rea
   the ``clear`` sent (``min_speech_ms`` plus every lag of the server);
 * server RSS per call and server CPU while the calls run.
 
+``--recording DIR`` records every call (stereo WAV and transcript) into DIR, to measure what
+recording costs.
+
 Usage: ``python benchmarks/latency.py --calls 1,50,100,200 --turns 4 [--json out.json]``
 """
 
@@ -129,13 +132,17 @@ async def one_call(
     await caller.hang_up()
 
 
-def start_server() -> tuple[subprocess.Popen[str], int]:
-    """The scripted server in its own process, and the port it listens on."""
+def start_server(recording: Path | None = None) -> tuple[subprocess.Popen[str], int]:
+    """The scripted server in its own process (recording calls into ``recording``), and the
+    port it listens on."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if recording is not None:
+        env["BENCH_RECORDING"] = str(recording.resolve())
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "benchmarks/scripted_server.py"), "0"],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=env,
     )
     assert server.stdout is not None
     line = server.stdout.readline().split()
@@ -196,12 +203,15 @@ def main() -> None:
     parser.add_argument("--calls", default="1,50,100,200", help="comma-separated call counts")
     parser.add_argument("--turns", type=int, default=4, help="turns per call (default 4)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--recording", type=Path, metavar="DIR", help="record every call into DIR"
+    )
     args = parser.parse_args()
     speech = load_prompt("agent-pass").mulaw[:8000]  # 1 s of real speech per turn
     frames = [speech[i : i + FRAME] for i in range(0, len(speech), FRAME)]
     results = []
     for calls in (int(c) for c in args.calls.split(",")):
-        server, port = start_server()
+        server, port = start_server(args.recording)
         try:
             result = asyncio.run(run_level(server.pid, port, calls, args.turns, frames))
         finally:

@@ -120,6 +120,8 @@ async def main(port: int) -> None:
         "asr": {"name": "zero"},
         "tts": {"name": "zero"},
     }
+    if os.environ.get("BENCH_RECORDING"):  # record every call (WAV + transcript) here
+        block["recording"] = {"folder": os.environ["BENCH_RECORDING"], "max_size_mb": 0}
     channel = parse_channel(block, file="benchmark", environ={})
     runtime = Runtime(
         channel=channel,
