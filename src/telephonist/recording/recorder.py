@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from telephonist.call.events import CallEvent, EventBus
+from telephonist.call.events import CallEvent, EventBus, EventKind
 from telephonist.call.transport import Transport
 from telephonist.config.recording import RecordingSettings
 from telephonist.recording.tap import CallTap
@@ -52,14 +52,17 @@ class Recorder:
         self._wall = wall
         self._writer = SegmentWriter(settings, wall=wall)
         self._taps: dict[str, CallTap] = {}
+        self._ends_to_skip: dict[str, int] = {}
         self._closed = False
         self._unsubscribe = events.subscribe(self._event)
 
     def wrap(self, call_sid: str, transport: Transport) -> Transport:
         """Start recording ``call_sid``; its session sends through the returned transport."""
         previous = self._taps.pop(call_sid, None)
-        if previous is not None:  # the call's earlier stream on this server is over
+        if previous is not None:  # the call's earlier stream on this server is over...
             previous.close("stream replaced")
+            # ...though its session's end is still to come: that one is not this tap's.
+            self._ends_to_skip[call_sid] = self._ends_to_skip.get(call_sid, 0) + 1
         tap = CallTap(call_sid, self.settings, self._writer, self._wall)
         self._taps[call_sid] = tap
         return RecordingTransport(transport, tap)
@@ -69,6 +72,11 @@ class Recorder:
         return self._taps.get(call_sid)
 
     def _event(self, event: CallEvent) -> None:
+        if event.kind is EventKind.CALL_ENDED and self._ends_to_skip.get(event.call_id):
+            self._ends_to_skip[event.call_id] -= 1
+            if not self._ends_to_skip[event.call_id]:
+                del self._ends_to_skip[event.call_id]
+            return
         tap = self._taps.get(event.call_id)
         if tap is not None and tap.event(event):
             del self._taps[event.call_id]
