@@ -203,9 +203,7 @@ def main() -> None:
     parser.add_argument("--calls", default="1,50,100,200", help="comma-separated call counts")
     parser.add_argument("--turns", type=int, default=4, help="turns per call (default 4)")
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument(
-        "--recording", type=Path, metavar="DIR", help="record every call into DIR"
-    )
+    parser.add_argument("--recording", type=Path, metavar="DIR", help="record every call into DIR")
     args = parser.parse_args()
     speech = load_prompt("agent-pass").mulaw[:8000]  # 1 s of real speech per turn
     frames = [speech[i : i + FRAME] for i in range(0, len(speech), FRAME)]
