@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from telephonist.config.keys import reject_unknown as _unknown
 from telephonist.config.recording import RecordingSettings, parse_recording
 from telephonist.config.redaction import shown
 from telephonist.errors import ConfigError
@@ -129,16 +130,6 @@ def _typed(
         where = f"{prefix}.{key}"
         raise ConfigError(f"must be a {name}, got {shown(value, where)}", file=file, key=where)
     return value
-
-
-def _unknown(block: Mapping[str, Any], allowed: set[str], file: str, prefix: str) -> None:
-    for key in block:
-        if key not in allowed:
-            raise ConfigError(
-                f"unknown key (allowed: {', '.join(sorted(allowed))})",
-                file=file,
-                key=f"{prefix}.{key}",
-            )
 
 
 def _interruptions(value: Any, file: str) -> InterruptionSettings:

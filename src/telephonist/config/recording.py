@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from telephonist.config.keys import reject_unknown
 from telephonist.config.redaction import shown
 from telephonist.errors import ConfigError
 
@@ -83,13 +84,7 @@ def parse_recording(value: Any, *, file: str) -> RecordingSettings:
         value = {}
     if not isinstance(value, Mapping):
         raise ConfigError("must be a mapping or true/false", file=file, key=_PREFIX)
-    for key in value:
-        if key not in _KEYS:
-            raise ConfigError(
-                f"unknown key (allowed: {', '.join(sorted(_KEYS))})",
-                file=file,
-                key=f"{_PREFIX}.{key}",
-            )
+    reject_unknown(value, _KEYS, file, _PREFIX)
     folder = value.get("folder", "recordings")
     if not isinstance(folder, str) or not folder.strip():
         raise ConfigError("must be a folder path", file=file, key=f"{_PREFIX}.folder")
