@@ -60,6 +60,7 @@ class LevelResult:
     server_cpu_percent: float = 0.0
     generator_cpu_percent: float = 0.0
     errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
 
 
 def media_frames(caller: TwilioCaller, frames: list[bytes]) -> list[str]:
@@ -177,7 +178,9 @@ async def run_level(
         onsets = (await http.get(f"{base}/bench/barge-ins")).json()
         wall = time.perf_counter() - wall_start
         cpu, own = cpu_seconds(pid) - cpu_start, cpu_seconds(os.getpid()) - own_start
-    result.errors = sum(1 for o in outcomes if isinstance(o, BaseException))
+    failures = [type(o).__name__ for o in outcomes if isinstance(o, BaseException)]
+    result.errors = len(failures)
+    result.error_kinds = {kind: failures.count(kind) for kind in sorted(set(failures))}
     result.rss_per_call_kb = round((rss_connected - result.rss_idle_mb * 1024) / calls, 1)
     result.server_cpu_percent = round(100 * cpu / wall, 1)
     result.generator_cpu_percent = round(100 * own / wall, 1)
@@ -223,7 +226,8 @@ def main() -> None:
             f" (from VAD onset p50 {o.get('p50')} p95 {o.get('p95')} ms)"
             f" | RSS {result.rss_per_call_kb} kB/call (idle {result.rss_idle_mb} MB)"
             f" | CPU server {result.server_cpu_percent}%"
-            f" generator {result.generator_cpu_percent}% | errors {result.errors}",
+            f" generator {result.generator_cpu_percent}% | errors {result.errors}"
+            + (f" {result.error_kinds}" if result.errors else ""),
             flush=True,
         )
     if args.json:

@@ -14,6 +14,7 @@ from typing import Any
 
 from telephonist.recording import wav
 from telephonist.recording.segments import Segment, find_segments
+from telephonist.recording.transcript import FORMAT
 
 __all__ = ["MAX_GAP_S", "StitchedCall", "stitch"]
 
@@ -109,7 +110,7 @@ def stitch(root: Path, call_sid: str) -> StitchedCall | None:
             }
         )
     transcript = {
-        "format": 1,
+        "format": FORMAT,
         "call_sid": call_sid,
         "from": first.get("from"),
         "to": first.get("to"),
