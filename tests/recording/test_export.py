@@ -28,34 +28,29 @@ async def record_on(serve, folder: Path, instance: str, said: str) -> None:
         await served.runtime.recordings.aclose()
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["shared folder", "folder per instance"])
 async def test_export_stitches_two_segments_of_one_call(
-    serve, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    serve, tmp_path: Path, capsys: pytest.CaptureFixture[str], shared: bool
 ):
     """Both segments, in order, with the silence between them; turns moved to match."""
-    folder = tmp_path / "shared"
-    await record_on(serve, folder, "web-1", "first part")
-    await record_on(serve, folder, "web-2", "second part")
-    wavs, _ = segment_files(folder)
+    folders = [tmp_path / "shared"] * 2 if shared else [tmp_path / "a", tmp_path / "b"]
+    await record_on(serve, folders[0], "web-1", "first part")
+    await record_on(serve, folders[1], "web-2", "second part")
+    wavs = segment_files(folders[0])[0] + (segment_files(folders[1])[0] if not shared else [])
     assert [w.name.split("_")[2] for w in wavs] == ["web-1.wav", "web-2.wav"]
     first, second = stereo(wavs[0]), stereo(wavs[1])
     project = tmp_path / "line"
     project.mkdir()
     (project / "credentials.yml").write_text(
         "twilio_media_streams:\n  server_url: example.org\n  asr: {name: local}\n"
-        f"  tts: {{name: local}}\n  recording: {{folder: {folder}}}\n"
+        f"  tts: {{name: local}}\n  recording: {{folder: {folders[0]}}}\n"
     )
     out, transcript_file = tmp_path / "call.wav", tmp_path / "call.json"
+    where = ["--project", str(project)]
+    if not shared:
+        where = [f"--recordings={folder}" for folder in folders]
     code = main(
-        [
-            "export",
-            CALL_SID,
-            "--project",
-            str(project),
-            "--recording",
-            str(out),
-            "--transcript",
-            str(transcript_file),
-        ]
+        ["export", CALL_SID, *where, "--recording", str(out), "--transcript", str(transcript_file)]
     )
     assert code == 0, capsys.readouterr().err
     assert "2 segment(s)" in capsys.readouterr().err

@@ -48,9 +48,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--recordings",
         type=Path,
+        action="append",
         metavar="DIR",
-        help="the recordings folder (default: the recording block's folder in "
-        "PROJECT/credentials.yml)",
+        help="a recordings folder (default: the recording block's folder in "
+        "PROJECT/credentials.yml); repeat it for instances that keep their own",
     )
     parser.set_defaults(func=run)
 
@@ -105,16 +106,17 @@ def export_recording(args: argparse.Namespace) -> int:
     if not args.call_sid:
         print("error: give a CALL_SID", file=sys.stderr)
         return 2
-    folder: Path | None = args.recordings
-    if folder is None:
+    folders: list[Path] = args.recordings or []
+    if not folders:
         try:
-            folder = load_channel(Paths(args.project), os.environ).recording.folder
+            folders = [load_channel(Paths(args.project), os.environ).recording.folder]
         except ConfigError as exc:
             print(f"error: {exc} (or give --recordings DIR)", file=sys.stderr)
             return 1
-    call = stitch(folder, args.call_sid)
+    call = stitch(folders, args.call_sid)
     if call is None:
-        print(f"error: no recording of {args.call_sid!r} in {folder}", file=sys.stderr)
+        where = ", ".join(str(f) for f in folders)
+        print(f"error: no recording of {args.call_sid!r} in {where}", file=sys.stderr)
         return 1
     if args.recording is not None:
         if not call.pcm:

@@ -8,6 +8,7 @@ transcript up to its last turn.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,9 +71,12 @@ def _shifted(items: list[Any], offset: float) -> list[Any]:
     return out
 
 
-def stitch(root: Path, call_sid: str) -> StitchedCall | None:
-    """The call's segments under ``root`` joined, or None when there are none."""
-    segments = find_segments(root, call_sid)
+def stitch(roots: Sequence[Path], call_sid: str) -> StitchedCall | None:
+    """The call's segments under ``roots`` (one shared folder, or each instance's own)
+    joined, or None when there are none."""
+    segments = sorted(
+        (s for root in roots for s in find_segments(root, call_sid)), key=lambda s: s.started_at
+    )
     if not segments:
         return None
     pcm = bytearray()
