@@ -55,6 +55,8 @@ class EventReader:
                 full=str(data.get("full", "")),
                 reaction_ms=data.get("onset_to_clear_ms"),
             )
+        elif event.kind is EventKind.TRANSFER:
+            transcript.transferred_to = str(data.get("to", ""))
         elif event.kind is EventKind.LATENCY:
             transcript.latency({k: v for k, v in data.items() if isinstance(v, int | float)})
         return False

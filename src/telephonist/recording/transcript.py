@@ -43,6 +43,7 @@ class Transcript:
     paused: list[list[float | None]] = field(default_factory=list)
     ended_at: str | None = None
     end_reason: str | None = None
+    transferred_to: str | None = None
     duration_s: float = 0.0
     _messages: dict[int, dict[str, Any]] = field(default_factory=dict)
 
@@ -163,6 +164,7 @@ class Transcript:
             "ended_at": self.ended_at,
             "complete": self.ended_at is not None,
             "end_reason": self.end_reason,
+            "transferred_to": self.transferred_to,
             "duration_s": self.duration_s,
             "from": self.caller_phone,
             "to": self.bot_phone,
