@@ -25,9 +25,9 @@ from telephonist.recording.writer import SegmentWriter
 
 __all__ = ["CallTap"]
 
-_MEDIA = '{"event":"media"'
 SAVE_EVERY_BYTES = 10 * 8000
 """The transcript on disk is at most this much call time behind (a crash loses no more)."""
+_MEDIA = '{"event":"media"'
 _PAYLOAD = '"payload":"'
 
 
