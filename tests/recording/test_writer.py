@@ -7,7 +7,10 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from telephonist.config.recording import parse_recording
+from telephonist.errors import ConfigError
 from telephonist.recording.export import stitch
 from telephonist.recording.tap import CallTap
 from telephonist.recording.writer import MAX_BACKLOG_BYTES, SegmentWriter
@@ -58,3 +61,13 @@ def test_a_disk_that_cannot_keep_up_loses_audio_not_time(tmp_path: Path):
     [wav] = tmp_path.glob("*/*.wav")
     written = (wav.stat().st_size - 44) / 4 / SECOND
     assert written + lost == 3 * MAX_BACKLOG_BYTES // SECOND
+
+
+def test_a_folder_that_cannot_take_files_stops_start_up(tmp_path: Path):
+    """A recordings folder where nothing can be written is refused at once, naming the key."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ConfigError) as error:
+        SegmentWriter(settings_for(blocker / "recordings"))
+    assert "twilio_media_streams.recording.folder" in str(error.value)
+    assert "cannot write recordings to" in str(error.value)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from telephonist.config.recording import RecordingSettings
+from telephonist.errors import ConfigError
 from telephonist.recording import wav
 from telephonist.recording.retention import sweep
 
@@ -77,6 +78,7 @@ class SegmentWriter:
         self._full_until = 0.0
         cap = settings.max_size_mb
         self._cap = None if cap is None else int(cap * 1024 * 1024)
+        _check_writable(settings.folder)
         self._thread = threading.Thread(target=self._run, name="recording-writer", daemon=True)
         self._thread.start()
 
@@ -129,8 +131,9 @@ class SegmentWriter:
             try:
                 self._do(job)
             except OSError as exc:
-                log.error("recording.write_failed: %s", exc, extra={"call_id": job.key})
                 segment = self._segments.get(job.key)
+                if segment is None or not segment.lost.get("disk_error"):  # once per segment
+                    log.error("recording.write_failed: %s", exc, extra={"call_id": job.key})
                 if segment is not None and job.kind == "audio":
                     segment.lost["disk_error"] = segment.lost.get("disk_error", 0) + len(job.caller)
             if self._wall() >= next_sweep:
@@ -225,6 +228,20 @@ class SegmentWriter:
             log.error("recording.sweep_failed: %s", exc)
             return
         self._total = result.total_bytes
+
+
+def _check_writable(folder: Path) -> None:
+    """Refuse to start with a folder that cannot take files (rather than lose every call)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write recordings to {folder}: {exc.strerror or exc}",
+            key="twilio_media_streams.recording.folder",
+        ) from None
 
 
 def _final(path: Path) -> Path:
