@@ -19,7 +19,8 @@ def add_parser(subparsers: Any) -> None:
         "export",
         help="print a stored conversation as JSON",
         description="Print the tracker (slots, flow stack, every event) of one conversation "
-        "from the project's conversation store.",
+        "from the project's conversation store; with --recording or --transcript, write the "
+        "call's recording or transcript instead.",
     )
     parser.add_argument(
         "call_sid", metavar="CALL_SID", nargs="?", help="the conversation id (Twilio CallSid)"
