@@ -99,3 +99,21 @@ def test_bot_messages_interruptions_latency_and_transfer():
         "asr": 250.0,
     }
     assert call.transcript.as_dict()["transferred_to"] == "+15550100"
+
+
+def test_messages_queued_after_the_one_cut_are_marked_unheard():
+    """A clear drops everything queued: the message after the interrupted one was not heard."""
+    call = Call()
+    call.turn(0.0, "SessionStart")
+    call.at(0.0, EventKind.BOT_MESSAGE, message_id=1, text="Hello, and thanks for calling.")
+    call.at(0.0, EventKind.BOT_MESSAGE, message_id=2, text="Press 1 for billing.")
+    call.at(
+        1.5,
+        EventKind.BARGE_IN,
+        trigger="speech",
+        heard="Hello, and",
+        full="Hello, and thanks for calling.",
+    )
+    first, second = call.transcript.turns[0]["bot"]
+    assert first["interrupted"] == {"at_s": 1.5, "trigger": "speech", "heard": "Hello, and"}
+    assert second["interrupted"] == {"at_s": 1.5, "trigger": "speech", "heard": ""}

@@ -109,23 +109,30 @@ class Transcript:
     def interrupted(
         self, position: int, *, trigger: str, heard: str, full: str, reaction_ms: float | None
     ) -> None:
-        """The caller barged in over ``full``, having heard ``heard`` of it."""
-        target = next(
+        """The caller barged in over ``full``, having heard ``heard`` of it; the messages queued
+        after it were cleared unheard."""
+        record: dict[str, Any] = {"at_s": _seconds(position), "trigger": trigger, "heard": heard}
+        if reaction_ms is not None:
+            record["onset_to_clear_ms"] = reaction_ms
+        recent = list(self._messages.values())
+        cut = next(
             (
-                m
-                for m in reversed(list(self._messages.values()))
-                if m["text"] == full and m["interrupted"] is None
+                i
+                for i in range(len(recent) - 1, -1, -1)
+                if recent[i]["text"] == full and recent[i]["interrupted"] is None
             ),
             None,
         )
-        record = {"at_s": _seconds(position), "trigger": trigger, "heard": heard}
-        if reaction_ms is not None:
-            record["onset_to_clear_ms"] = reaction_ms
-        if target is not None:
-            target["interrupted"] = record
-        elif self.turns:
-            entry = {"at_s": record["at_s"], "text": full, "interrupted": record}
-            self.turns[-1]["bot"].append(entry)
+        if cut is None:
+            if self.turns and full:
+                self.turns[-1]["bot"].append(
+                    {"at_s": record["at_s"], "text": full, "interrupted": record}
+                )
+            return
+        recent[cut]["interrupted"] = record
+        for unheard in recent[cut + 1 :]:
+            if unheard["interrupted"] is None:
+                unheard["interrupted"] = {**record, "heard": ""}
 
     def latency(self, record: Mapping[str, float]) -> None:
         """The latency split of the latest caller turn (end of speech → first bot audio)."""
