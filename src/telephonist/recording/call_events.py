@@ -12,7 +12,7 @@ from telephonist.call.events import CallEvent, EventKind
 from telephonist.recording.timeline import Timeline
 from telephonist.recording.transcript import Transcript
 
-__all__ = ["EventReader"]
+__all__ = ["EventReader", "end_reason"]
 
 _TURN_KINDS = {
     "SessionStart": "call_start",
@@ -20,6 +20,13 @@ _TURN_KINDS = {
     "Silence": "silence",
     "BargedIn": "barge_in",
 }
+
+
+def end_reason(event: CallEvent) -> str | None:
+    """Why the call ended, if ``event`` says it did."""
+    if event.kind is EventKind.CALL_ENDED:
+        return str(event.data.get("reason", ""))
+    return None
 
 
 class EventReader:

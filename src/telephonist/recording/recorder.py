@@ -10,9 +10,10 @@ import logging
 import time
 from collections.abc import Callable
 
-from telephonist.call.events import CallEvent, EventBus, EventKind
+from telephonist.call.events import CallEvent, EventBus
 from telephonist.call.transport import Transport
 from telephonist.config.recording import RecordingSettings
+from telephonist.recording.call_events import end_reason
 from telephonist.recording.tap import CallTap
 from telephonist.recording.writer import SegmentWriter
 
@@ -72,7 +73,7 @@ class Recorder:
         return self._taps.get(call_sid)
 
     def _event(self, event: CallEvent) -> None:
-        if event.kind is EventKind.CALL_ENDED and self._ends_to_skip.get(event.call_id):
+        if self._ends_to_skip.get(event.call_id) and end_reason(event) is not None:
             self._ends_to_skip[event.call_id] -= 1
             if not self._ends_to_skip[event.call_id]:
                 del self._ends_to_skip[event.call_id]

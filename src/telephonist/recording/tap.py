@@ -15,9 +15,9 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from telephonist.call.events import CallEvent, EventKind
+from telephonist.call.events import CallEvent
 from telephonist.config.recording import RecordingSettings
-from telephonist.recording.call_events import EventReader
+from telephonist.recording.call_events import EventReader, end_reason
 from telephonist.recording.segments import segment_paths
 from telephonist.recording.timeline import Timeline
 from telephonist.recording.transcript import Transcript
@@ -115,8 +115,9 @@ class CallTap:
         """One of the call's events; True when the call ended (the tap is then closed)."""
         if self.closed:
             return False
-        if event.kind is EventKind.CALL_ENDED:
-            self.close(str(event.data.get("reason", "")))
+        reason = end_reason(event)
+        if reason is not None:
+            self.close(reason)
             return True
         changed = self._reader.read(event)
         position = self.timeline.position
