@@ -99,6 +99,27 @@ def test_clear_cuts_the_bot_where_the_caller_stopped_hearing_it():
     assert bot[20 * FRAME :] == bytes([SILENCE]) * (50 * FRAME)
 
 
+def test_the_echoes_a_clear_causes_date_the_cut():
+    """Twilio echoes the marks a clear dropped when it clears: a clear that took effect three
+    frames after it was sent cuts three frames later (the caller heard them)."""
+    line = Line()
+    timeline = line.timeline
+    timeline.sent_audio(tone(8000))
+    timeline.sent_mark("half")
+    timeline.sent_audio(tone(8000))
+    timeline.sent_mark("end")
+    line.frames(20)
+    timeline.sent_clear()
+    line.frames(3)
+    timeline.echoed("half")  # dropped by the clear, echoed at once by Twilio...
+    line.frames(2)
+    timeline.echoed("end")  # ...the second echo proves nothing more
+    line.frames(50)
+    _, bot = line.end()
+    assert bot[: 23 * FRAME] == tone(23 * FRAME)
+    assert bot[23 * FRAME :] == bytes([SILENCE]) * (52 * FRAME)
+
+
 def test_tracks_are_taken_behind_the_caller_then_to_the_end():
     """Steps stay ``HOLD_BYTES`` behind the caller until the end takes the rest."""
     timeline = Timeline()

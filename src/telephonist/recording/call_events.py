@@ -12,7 +12,7 @@ from telephonist.call.events import CallEvent, EventKind
 from telephonist.recording.timeline import Timeline
 from telephonist.recording.transcript import Transcript
 
-__all__ = ["EventReader", "end_reason"]
+__all__ = ["EventReader", "SensitiveAnswer", "end_reason"]
 
 _TURN_KINDS = {
     "SessionStart": "call_start",
@@ -29,13 +29,39 @@ def end_reason(event: CallEvent) -> str | None:
     return None
 
 
+def _turn_kind(event: CallEvent) -> str:
+    return _TURN_KINDS.get(str(event.data.get("event")), "internal")
+
+
+class SensitiveAnswer:
+    """Follows one call's sensitive questions: from the turn that asks one until the turn
+    that takes the caller's answer and moves on (a barge-in or the session's own turn does
+    neither; a repeat on silence asks it again)."""
+
+    _INPUT = frozenset({EventKind.FINAL, EventKind.PARTIAL, EventKind.DTMF})
+
+    def __init__(self) -> None:
+        self.waiting = False
+        """A sensitive question is open: the caller's input now is secret."""
+
+    def secret(self, event: CallEvent) -> bool:
+        """Does ``event`` carry the caller's secret input? (Call with every event in order.)"""
+        if event.kind is not EventKind.TURN:
+            return self.waiting and event.kind in self._INPUT
+        kind = _turn_kind(event)
+        carries = self.waiting and kind == "caller"
+        if kind not in ("barge_in", "internal"):
+            self.waiting = bool(event.data.get("sensitive"))
+        return carries
+
+
 class EventReader:
     """Applies one call's events to its transcript and timeline."""
 
     def __init__(self, transcript: Transcript | None, timeline: Timeline) -> None:
         self._transcript = transcript
         self._timeline = timeline
-        self._sensitive = False
+        self._sensitive = SensitiveAnswer()
 
     def read(self, event: CallEvent) -> bool:
         """Apply ``event``; True when the transcript changed enough to save."""
@@ -70,27 +96,23 @@ class EventReader:
 
     def _turn(self, event: CallEvent) -> None:
         data, at = event.data, self._timeline.position
-        kind = _TURN_KINDS.get(str(data.get("event")), "internal")
-        answered_secret = self._sensitive and kind == "caller"
+        secret = self._sensitive.secret(event)
         if self._transcript is not None:
             self._transcript.turn(
                 at,
-                kind=kind,
+                kind=_turn_kind(event),
                 text=data.get("text"),
                 source=data.get("source"),
                 confidence=data.get("confidence"),
-                secret=answered_secret,
+                secret=secret,
                 assistant_ms=data.get("assistant_ms"),
                 hang_up=bool(data.get("hang_up")),
             )
-        if kind in ("barge_in", "internal"):
-            return  # neither answers the question: a sensitive one stays open
-        self._sensitive = bool(data.get("sensitive"))
-        if self._sensitive and not self._timeline.paused:
+        if self._sensitive.waiting and not self._timeline.paused:
             self._timeline.pause()
             if self._transcript is not None:
                 self._transcript.pause(at)
-        elif not self._sensitive and self._timeline.paused:
+        elif not self._sensitive.waiting and self._timeline.paused:
             self._timeline.resume()
             if self._transcript is not None:
                 self._transcript.resume(at)

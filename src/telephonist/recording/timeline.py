@@ -6,7 +6,8 @@ faster than real time; Twilio buffers it and plays it at 8 bytes/ms. The timelin
 the server sent (audio, marks, ``clear``) through a model of that buffer (`Playout`), each
 message taking effect one delay after it was sent. The delay is what the echo of a burst's
 first mark proves: playback reached the mark when the echo arrived, so the burst began that
-many bytes of audio earlier. A ``clear`` cuts the bot track where the caller stopped hearing.
+many bytes of audio earlier. A ``clear`` cuts the bot track where the caller stopped hearing,
+which the echoes of the marks it dropped date the same way.
 
 The replay runs ``HOLD_BYTES`` behind the caller, so that echo is in before its burst is
 placed. Paused spans (sensitive input) come out as silence on both tracks. Pure: no clock,
@@ -36,8 +37,19 @@ ANCHOR_SCAN = 64
 """Messages looked at, ahead of a burst, for the mark that dates it."""
 _SILENCE = b"\xff"
 
-Sent = bytes | str | None
-"""Audio, a mark's name, or None for ``clear``."""
+
+class _Clear:
+    """A ``clear`` sent; ``heard_at``: where the caller stopped hearing the bot, proven by
+    the first echo of a mark it dropped (Twilio echoes those the moment it clears)."""
+
+    __slots__ = ("heard_at",)
+
+    def __init__(self) -> None:
+        self.heard_at: int | None = None
+
+
+Sent = bytes | str | _Clear
+"""Audio, a mark's name, or a ``clear``."""
 
 
 class Timeline:
@@ -57,7 +69,7 @@ class Timeline:
         self._lag = 0
         self._echoes: dict[str, int] = {}
         self._outstanding: set[str] = set()
-        self._cleared: set[str] = set()
+        self._cleared: dict[str, _Clear] = {}
         self._pauses: list[tuple[int, int]] = []
         self._paused_at: int | None = None
         self._next_take = HOLD_BYTES + STEP_BYTES
@@ -84,15 +96,19 @@ class Timeline:
         self._sent.append((self.position, name))
 
     def sent_clear(self) -> None:
-        """The server sent ``clear``: the echoes of pending marks will prove nothing."""
-        self._cleared |= self._outstanding
+        """The server sent ``clear``: the echoes of pending marks prove where it took effect,
+        not what was played."""
+        clear = _Clear()
+        self._cleared.update(dict.fromkeys(self._outstanding, clear))
         self._outstanding.clear()
-        self._sent.append((self.position, None))
+        self._sent.append((self.position, clear))
 
     def echoed(self, name: str) -> None:
-        """Twilio echoed a mark: playback reached it now (unless a clear dropped it)."""
-        if name in self._cleared:
-            self._cleared.discard(name)
+        """Twilio echoed a mark: playback reached it now, or a clear stopped playback now."""
+        clear = self._cleared.pop(name, None)
+        if clear is not None:
+            if clear.heard_at is None:
+                clear.heard_at = self.position
         elif name in self._outstanding:
             self._outstanding.discard(name)
             self._echoes[name] = self.position
@@ -144,6 +160,8 @@ class Timeline:
             if isinstance(item, bytes) and not self._playout.buffered_bytes:
                 self._anchor()
             at = start + len(bot)
+            if isinstance(item, _Clear) and item.heard_at is not None:
+                self._lag = min(max(item.heard_at - raw, 0), MAX_LAG_BYTES)
             due = max(raw + self._lag, at)
             if due > target:
                 break
@@ -152,7 +170,7 @@ class Timeline:
             if isinstance(item, bytes):
                 self._pending -= len(item)
                 self._playout.add_audio(item)
-            elif item is None:
+            elif isinstance(item, _Clear):
                 self._playout.clear()
             else:
                 self._echoes.pop(item, None)
@@ -174,7 +192,7 @@ class Timeline:
         first = self._sent[0][0]
         ahead = 0
         for raw, item in itertools.islice(self._sent, ANCHOR_SCAN):
-            if item is None:
+            if isinstance(item, _Clear):
                 return  # cleared before a mark: nothing proves when it played
             if isinstance(item, bytes):
                 if raw > first + ahead:
