@@ -45,7 +45,8 @@ class Transcript:
     end_reason: str | None = None
     transferred_to: str | None = None
     duration_s: float = 0.0
-    _messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _messages: dict[int, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+    """The latest bot messages by id, for the interruption that may cut them."""
 
     def started(self, user_phone: str, bot_phone: str, direction: str) -> None:
         """The call's parties, from the stream's parameters."""
