@@ -12,6 +12,9 @@ simulated Twilio calls from this one, each streaming real recorded speech in rea
   the ``clear`` sent (``min_speech_ms`` plus every lag of the server);
 * server RSS per call and server CPU while the calls run.
 
+``--recording DIR`` records every call (stereo WAV and transcript) into DIR, to measure what
+recording costs.
+
 Usage: ``python benchmarks/latency.py --calls 1,50,100,200 --turns 4 [--json out.json]``
 """
 
@@ -57,6 +60,7 @@ class LevelResult:
     server_cpu_percent: float = 0.0
     generator_cpu_percent: float = 0.0
     errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
 
 
 def media_frames(caller: TwilioCaller, frames: list[bytes]) -> list[str]:
@@ -130,15 +134,19 @@ async def one_call(
 
 
 def start_server(
-    *command: str, name: str = "the scripted server"
+    *command: str, name: str = "the scripted server", recording: Path | None = None
 ) -> tuple[subprocess.Popen[str], int]:
-    """A benchmark server in its own process (by default the scripted one), and the port it
-    listens on: it prints ``ready PORT`` once it takes calls."""
+    """A benchmark server in its own process (by default the scripted one, recording its
+    calls into ``recording``), and the port it listens on: it prints ``ready PORT`` once it
+    takes calls."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if recording is not None:
+        env["BENCH_RECORDING"] = str(recording.resolve())
     server = subprocess.Popen(
         [sys.executable, *(command or (str(ROOT / "benchmarks/scripted_server.py"), "0"))],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=env,
     )
     assert server.stdout is not None
     line = server.stdout.readline().split()
@@ -173,7 +181,9 @@ async def run_level(
         onsets = (await http.get(f"{base}/bench/barge-ins")).json()
         wall = time.perf_counter() - wall_start
         cpu, own = cpu_seconds(pid) - cpu_start, cpu_seconds(os.getpid()) - own_start
-    result.errors = sum(1 for o in outcomes if isinstance(o, BaseException))
+    failures = [type(o).__name__ for o in outcomes if isinstance(o, BaseException)]
+    result.errors = len(failures)
+    result.error_kinds = {kind: failures.count(kind) for kind in sorted(set(failures))}
     result.rss_per_call_kb = round((rss_connected - result.rss_idle_mb * 1024) / calls, 1)
     result.server_cpu_percent = round(100 * cpu / wall, 1)
     result.generator_cpu_percent = round(100 * own / wall, 1)
@@ -199,12 +209,13 @@ def main() -> None:
     parser.add_argument("--calls", default="1,50,100,200", help="comma-separated call counts")
     parser.add_argument("--turns", type=int, default=4, help="turns per call (default 4)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--recording", type=Path, metavar="DIR", help="record every call into DIR")
     args = parser.parse_args()
     speech = load_prompt("agent-pass").mulaw[:8000]  # 1 s of real speech per turn
     frames = [speech[i : i + FRAME] for i in range(0, len(speech), FRAME)]
     results = []
     for calls in (int(c) for c in args.calls.split(",")):
-        server, port = start_server()
+        server, port = start_server(recording=args.recording)
         try:
             result = asyncio.run(run_level(server.pid, port, calls, args.turns, frames))
         finally:
@@ -218,7 +229,8 @@ def main() -> None:
             f" (from VAD onset p50 {o.get('p50')} p95 {o.get('p95')} ms)"
             f" | RSS {result.rss_per_call_kb} kB/call (idle {result.rss_idle_mb} MB)"
             f" | CPU server {result.server_cpu_percent}%"
-            f" generator {result.generator_cpu_percent}% | errors {result.errors}",
+            f" generator {result.generator_cpu_percent}% | errors {result.errors}"
+            + (f" {result.error_kinds}" if result.errors else ""),
             flush=True,
         )
     if args.json:

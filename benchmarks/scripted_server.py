@@ -133,6 +133,8 @@ async def main(port: int) -> None:
         limits = {"max_calls": 2000, "max_connections": 4000}  # absent in old checkouts
         limits.update(json.loads(os.environ.get("BENCH_LIMITS_JSON", "{}")))
         block["limits"] = limits
+    if os.environ.get("BENCH_RECORDING"):  # record every call (WAV + transcript) here
+        block["recording"] = {"folder": os.environ["BENCH_RECORDING"], "max_size_mb": 0}
     channel = parse_channel(block, file="benchmark", environ={})
     asr: ASRProvider = ZeroASR()
     if os.environ.get("BENCH_ASR") == "local":

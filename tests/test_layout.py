@@ -24,7 +24,11 @@ ALLOWED: dict[str, set[str]] = {
     # layer, whose prompt inputs, command seam and settings it uses.
     "llm": BASE | {"dialogue"},
     "call": BASE | {"audio", "twilio", "dialogue", "speech", "gateway"},
-    "server": BASE | {"audio", "twilio", "dialogue", "stores", "speech", "call", "gateway", "llm"},
+    # Call recordings and transcripts: taps on the wire and on the call's events, above the
+    # session (which never knows it is recorded), below the server that wires them in.
+    "recording": BASE | {"audio", "twilio", "call"},
+    "server": BASE
+    | {"audio", "twilio", "dialogue", "stores", "speech", "call", "gateway", "llm", "recording"},
     "cli": BASE
     | {
         "audio",
@@ -38,6 +42,7 @@ ALLOWED: dict[str, set[str]] = {
         "simulator",
         "starter",
         "llm",
+        "recording",
     },
 }
 MAX_LINES = 400

@@ -183,15 +183,20 @@ async def test_a_down_rasa_gets_an_apology_and_an_error_report():
 
 
 async def test_a_failing_rasa_keeps_the_keypad_question_open():
-    """A 500 answer: apology, and the collect of the last question still holds."""
-    question: Answer = [{"text": "Your PIN?"}, {"custom": {"collect_dtmf": {"length": 4}}}]
+    """A 500 answer: apology, and the collect of the last question still holds, still
+    sensitive (recordings stay paused)."""
+    question: Answer = [
+        {"text": "Your PIN?"},
+        {"custom": {"collect_dtmf": {"length": 4}, "sensitive": True}},
+    ]
     fake = FakeRasa(answers={"/session_start": question})
     async with gateway(fake) as (assistant, errors):
-        await assistant.handle(CALL, SessionStart(METADATA))
+        asked = await assistant.handle(CALL, SessionStart(METADATA))
         fake.status = 500
         turn = await assistant.handle(CALL, UserText("12", source="dtmf"))
+    assert asked.sensitive
     assert turn.messages[0].text.startswith("Sorry")
-    assert turn.collect_dtmf == CollectDtmf(length=4)
+    assert turn.collect_dtmf == CollectDtmf(length=4) and turn.sensitive
     assert "HTTP 500" in str(errors[0][1]) and errors[0][1].retryable
 
 

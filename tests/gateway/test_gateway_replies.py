@@ -135,3 +135,14 @@ def test_images_attachments_and_bad_payloads_are_skipped_without_failing():
 def test_plain_text_of_ssml():
     """Tags go, entities are decoded, spaces are collapsed."""
     assert plain_text("<speak><p>A &lt; B</p>\n<p>C</p></speak>") == "A < B C"
+
+
+def test_sensitive_marks_the_question_secret():
+    """``sensitive: true`` pauses recordings while the question waits; a non-boolean is a
+    problem, ignored."""
+    reply = read_reply([{"text": "Your card number?"}, {"custom": {"sensitive": True}}])
+    assert reply.turn.sensitive and not reply.problems
+    assert not read_reply([{"text": "Hello."}]).turn.sensitive
+    wrong = read_reply([{"custom": {"sensitive": "yes"}}])
+    assert not wrong.turn.sensitive
+    assert wrong.problems == ("sensitive must be true or false",)

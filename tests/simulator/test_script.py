@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from telephonist.errors import ConfigError
-from telephonist.simulator.playout import Playout
 from telephonist.simulator.recording import Recording, read_wav_mulaw
 from telephonist.simulator.report import percentiles
 from telephonist.simulator.script import (
@@ -23,6 +22,7 @@ from telephonist.simulator.script import (
     parse_script,
     read_script,
 )
+from telephonist.twilio.playout import Playout
 
 SCRIPT = """\
 # an order check

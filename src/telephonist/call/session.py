@@ -29,6 +29,7 @@ from telephonist.call.silence import SilenceMonitor
 from telephonist.call.speaker import Speaker, Spoken
 from telephonist.call.state import CallState
 from telephonist.call.transport import CallControl, Transport
+from telephonist.call.turn_record import turn_record
 from telephonist.call.turn_timing import TurnTiming, ms
 from telephonist.dialogue.turns import (
     Assistant,
@@ -284,15 +285,7 @@ class CallSession:
                     log.exception("call.assistant_failed", extra={"call_id": self.call_id})
                     turn = AssistantTurn()
             self._timing.answered(self._clock.now(), turn.llm_ms)
-            self._emit(
-                EventKind.TURN,
-                event=type(event).__name__,
-                text=event.text if isinstance(event, UserText) else None,
-                assistant_ms=ms(self._clock.now() - began),
-                messages=[m.text for m in turn.messages],
-                hang_up=turn.hang_up,
-                state=dict(turn.state),
-            )
+            self._emit(EventKind.TURN, **turn_record(event, turn, ms(self._clock.now() - began)))
             responds = isinstance(event, SessionStart | UserText | Silence)
             hang_up = await self._apply(turn, responds_to_caller=responds) or hang_up
             self.state = CallState.HANGING_UP if hang_up else CallState.PLAYING

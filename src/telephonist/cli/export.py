@@ -1,4 +1,5 @@
-"""`telephonist export CALL_SID`: print one stored conversation as JSON."""
+"""`telephonist export CALL_SID`: print one stored conversation as JSON, or write the call's
+recording and transcript, its segments joined."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def add_parser(subparsers: Any) -> None:
         "export",
         help="print a stored conversation as JSON",
         description="Print the tracker (slots, flow stack, every event) of one conversation "
-        "from the project's conversation store.",
+        "from the project's conversation store; with --recording or --transcript, write the "
+        "call's recording or transcript instead.",
     )
     parser.add_argument(
         "call_sid", metavar="CALL_SID", nargs="?", help="the conversation id (Twilio CallSid)"
@@ -31,6 +33,27 @@ def add_parser(subparsers: Any) -> None:
         help="assistant project directory (default: .)",
     )
     parser.add_argument("--list", action="store_true", help="list stored conversation ids")
+    parser.add_argument(
+        "--recording",
+        type=Path,
+        metavar="FILE",
+        help="write the call's recording here (stereo WAV: caller left, bot right), its "
+        "segments from every instance joined in order",
+    )
+    parser.add_argument(
+        "--transcript",
+        type=Path,
+        metavar="FILE",
+        help="write the call's transcript here (JSON), its segments joined",
+    )
+    parser.add_argument(
+        "--recordings",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="a recordings folder (default: the recording block's folder in "
+        "PROJECT/credentials.yml); repeat it for instances that keep their own",
+    )
     parser.set_defaults(func=run)
 
 
@@ -42,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from telephonist.stores import open_store
 
     project: Path = args.project
+    if args.recording is not None or args.transcript is not None:
+        return export_recording(args)
     problems = Problems()
     endpoints_file = project / "endpoints.yml"
     doc = (
@@ -71,3 +96,41 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.close()
+
+
+def export_recording(args: argparse.Namespace) -> int:
+    """Join the call's recorded segments into ``--recording`` / ``--transcript``."""
+    from telephonist.errors import ConfigError
+    from telephonist.recording.export import stitch
+    from telephonist.server.assembly import Paths, load_channel
+
+    if not args.call_sid:
+        print("error: give a CALL_SID", file=sys.stderr)
+        return 2
+    folders: list[Path] = args.recordings or []
+    if not folders:
+        try:
+            folders = [load_channel(Paths(args.project), os.environ).recording.folder]
+        except ConfigError as exc:
+            print(f"error: {exc} (or give --recordings DIR)", file=sys.stderr)
+            return 1
+    call = stitch(folders, args.call_sid)
+    if call is None:
+        where = ", ".join(str(f) for f in folders)
+        print(f"error: no recording of {args.call_sid!r} in {where}", file=sys.stderr)
+        return 1
+    if args.recording is not None:
+        if not call.pcm:
+            print(f"error: {args.call_sid!r} has a transcript but no audio", file=sys.stderr)
+            return 1
+        call.write_wav(args.recording)
+    if args.transcript is not None:
+        args.transcript.write_text(
+            json.dumps(call.transcript, indent=1, ensure_ascii=False), encoding="utf-8"
+        )
+    segments = len(call.transcript["segments"])
+    print(
+        f"{args.call_sid}: {segments} segment(s), {call.seconds:.1f} s of audio",
+        file=sys.stderr,
+    )
+    return 0

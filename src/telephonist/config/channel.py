@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from telephonist.config.keys import reject_unknown as _unknown
 from telephonist.config.limits import Limits, parse_limits
+from telephonist.config.recording import RecordingSettings, parse_recording
 from telephonist.config.redaction import shown
 from telephonist.errors import ConfigError
 
@@ -117,6 +119,7 @@ class ChannelConfig:
     interruptions: InterruptionSettings = InterruptionSettings()
     vad: VADSettings = VADSettings()
     limits: Limits = field(default_factory=Limits)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
 
     @property
     def checks_signatures(self) -> bool:
@@ -163,16 +166,6 @@ def _typed(
         where = f"{prefix}.{key}"
         raise ConfigError(f"must be a {name}, got {shown(value, where)}", file=file, key=where)
     return value
-
-
-def _unknown(block: Mapping[str, Any], allowed: set[str], file: str, prefix: str) -> None:
-    for key in block:
-        if key not in allowed:
-            raise ConfigError(
-                f"unknown key (allowed: {', '.join(sorted(allowed))})",
-                file=file,
-                key=f"{prefix}.{key}",
-            )
 
 
 def _interruptions(value: Any, file: str) -> InterruptionSettings:
@@ -261,6 +254,7 @@ _KEYS = {
     "vad",
     "prewarm",
     "limits",
+    "recording",
 }
 
 
@@ -324,4 +318,5 @@ def parse_channel(block: Any, *, file: str, environ: Mapping[str, str]) -> Chann
         interruptions=_interruptions(block.get("interruptions"), file),
         vad=_vad(block.get("vad"), file),
         limits=parse_limits(block.get("limits"), file=file),
+        recording=parse_recording(block.get("recording"), file=file),
     )

@@ -212,17 +212,23 @@ class Engine:
             collect_dtmf=dtmf,
             silence_timeout=timeout,
             state=tracker.snapshot(),
+            sensitive=(step := self.waiting_step(tracker)) is not None and step.sensitive,
         )
+
+    def waiting_step(self, tracker: Tracker) -> CollectStep | None:
+        """The collect step whose question is being asked, if any."""
+        frame = tracker.top
+        if frame is None or frame.state != "waiting" or frame.step_id is None:
+            return None
+        step = self.project.flows[frame.flow_id].step(frame.step_id)
+        return step if isinstance(step, CollectStep) else None
 
     def waiting_collect(self, tracker: Tracker) -> tuple[CollectDtmf | None, float | None]:
         """Keypad buffering and the silence timeout for the question being asked, if any."""
         slot_timeout = tracker.slots.get("silence_timeout")
         timeout = float(slot_timeout) if isinstance(slot_timeout, int | float) else None
-        frame = tracker.top
-        if frame is None or frame.state != "waiting" or frame.step_id is None:
-            return None, timeout
-        step = self.project.flows[frame.flow_id].step(frame.step_id)
-        if not isinstance(step, CollectStep):
+        step = self.waiting_step(tracker)
+        if step is None:
             return None, timeout
         dtmf = None
         if step.dtmf is not None:

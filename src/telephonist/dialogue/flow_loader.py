@@ -46,6 +46,7 @@ _COLLECT_KEYS = {
     "force_slot_filling",
     "ask_confirm_digressions",
     "block_digressions",
+    "sensitive",
 }
 _FLOW_KEYS = {
     "description",
@@ -203,7 +204,15 @@ class _FlowReader:
             force_slot_filling=bool(raw.get("force_slot_filling", False)),
             ask_confirm_digressions=digressions(raw.get("ask_confirm_digressions")),
             block_digressions=digressions(raw.get("block_digressions")),
+            sensitive=self.flag(raw, "sensitive", path),
         )
+
+    def flag(self, raw: Mapping[str, Any], key: str, path: KeyPath) -> bool:
+        value = raw.get(key, False)
+        if not isinstance(value, bool):
+            self.add((*path, key), "must be true or false")
+            return False
+        return value
 
     def silence_timeout(self, raw: Any, path: KeyPath) -> float | None:
         if isinstance(raw, dict):

@@ -212,6 +212,8 @@ class CollectStep(_StepBase):
     The question is the response ``utter`` or, when the domain lists it, the custom action
     ``action_ask_<slot>``. ``force_slot_filling``: the answer always fills the slot (no
     topic change, no correction). ``description`` guides an LLM command generator.
+    ``sensitive``: the answer is secret (a card number): call recordings pause while the
+    question waits, and transcripts never hold the answer.
     """
 
     slot: str
@@ -225,6 +227,7 @@ class CollectStep(_StepBase):
     force_slot_filling: bool = False
     ask_confirm_digressions: tuple[str, ...] = ()
     block_digressions: tuple[str, ...] = ()
+    sensitive: bool = False
 
     @property
     def ask_action(self) -> str:

@@ -93,6 +93,8 @@ class AssistantTurn:
     default, 0 = do not monitor). ``state`` is a JSON-able snapshot (flow stack, slots, last
     intent) for the inspector and logs; the channel never interprets it. ``llm_ms`` is the
     time the turn waited for a command generator's model (None: no model was asked).
+    ``sensitive``: the question asked waits for secret input (a card number): call
+    recordings pause until the next turn, and the answer never reaches a transcript.
     """
 
     messages: tuple[BotMessage, ...] = ()
@@ -102,6 +104,7 @@ class AssistantTurn:
     silence_timeout: float | None = None
     state: Mapping[str, Any] = field(default_factory=dict)
     llm_ms: float | None = None
+    sensitive: bool = False
 
 
 class Assistant(Protocol):

@@ -230,11 +230,17 @@ class RasaAssistant:
         if consecutive >= 3:
             return AssistantTurn(messages=(BotMessage(phrases.goodbye),), hang_up=True)
         collect = last.collect_dtmf if last is not None else None
+        sensitive = last is not None and last.sensitive  # the question is still open
         if consecutive <= 1 and last is not None:
             return AssistantTurn(
-                messages=last.messages, collect_dtmf=collect, silence_timeout=last.silence_timeout
+                messages=last.messages,
+                collect_dtmf=collect,
+                silence_timeout=last.silence_timeout,
+                sensitive=sensitive,
             )
-        return AssistantTurn(messages=(BotMessage(phrases.still_there),), collect_dtmf=collect)
+        return AssistantTurn(
+            messages=(BotMessage(phrases.still_there),), collect_dtmf=collect, sensitive=sensitive
+        )
 
     def _apology(self, conversation: Conversation, event: UserEvent) -> AssistantTurn:
         """A short apology; the caller may answer the last question again (keys included)."""
@@ -244,6 +250,7 @@ class RasaAssistant:
         return AssistantTurn(
             messages=(BotMessage(self.settings.phrases.apology),),
             collect_dtmf=last.collect_dtmf if last is not None else None,
+            sensitive=last is not None and last.sensitive,
         )
 
     def _failed(self, conversation_id: str, exc: ProviderError) -> None:

@@ -77,6 +77,7 @@ class _Reader:
         self.hang_up = False
         self.transfer_to: str | None = None
         self.collect: CollectDtmf | None = None
+        self.sensitive = False
         self.silence_timeout: float | None = None
         self.ssml_dropped = False
         self.transfer_refused = False
@@ -147,6 +148,11 @@ class _Reader:
         self._transfer(custom.get("transfer"))
         if "collect_dtmf" in custom:
             self.collect = self._collect(custom["collect_dtmf"])
+        if "sensitive" in custom:
+            if isinstance(custom["sensitive"], bool):
+                self.sensitive = custom["sensitive"]
+            else:
+                self.problems.append("sensitive must be true or false")
         timeout = custom.get("silence_timeout")
         if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout >= 0:
             self.silence_timeout = float(timeout)
@@ -208,6 +214,7 @@ def read_reply(
         transfer_to=reader.transfer_to,
         collect_dtmf=reader.collect,
         silence_timeout=reader.silence_timeout,
+        sensitive=reader.sensitive,
     )
     return Reply(
         turn,

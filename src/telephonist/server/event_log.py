@@ -1,5 +1,6 @@
 """Call events to log lines: one per call start and end, one per turn with its latencies,
-and warnings for errors. Never one per frame, never a secret (events carry none)."""
+and warnings for errors. Never one per frame, never a secret (events carry none), never a
+caller's answer to a sensitive question."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from typing import Any
 
 from telephonist.call.events import CallEvent, EventKind
+from telephonist.recording.call_events import SensitiveAnswer, end_reason
 
 __all__ = ["EventLogger"]
 
@@ -42,9 +44,14 @@ _DEBUG = {
 
 
 class EventLogger:
-    """An `EventBus` subscriber that writes call events to the standard logging system."""
+    """An `EventBus` subscriber that writes call events to the standard logging system.
+    What a caller says or keys in answer to a sensitive question is logged as [sensitive]."""
+
+    def __init__(self) -> None:
+        self._sensitive: dict[str, SensitiveAnswer] = {}  # calls with such a question open
 
     def __call__(self, event: CallEvent) -> None:
+        secret = self._secret(event)
         if event.kind in _INFO:
             level = logging.INFO
         elif event.kind in _DEBUG:
@@ -54,6 +61,8 @@ class EventLogger:
         if not log.isEnabledFor(level):
             return
         fields: dict[str, Any] = {k: v for k, v in event.data.items() if k != "state"}
+        if secret:
+            fields.update({k: "[sensitive]" for k in ("text", "digit") if k in fields})
         text = " ".join(f"{k}={v!r}" for k, v in fields.items())
         log.log(
             level,
@@ -62,3 +71,11 @@ class EventLogger:
             text,
             extra={"call_id": event.call_id, "event": event.kind.value, "fields": fields},
         )
+
+    def _secret(self, event: CallEvent) -> bool:
+        """Does ``event`` carry a sensitive answer? (State kept only while a question waits.)"""
+        answer = self._sensitive.pop(event.call_id, None) or SensitiveAnswer()
+        secret = answer.secret(event)
+        if answer.waiting and end_reason(event) is None:
+            self._sensitive[event.call_id] = answer
+        return secret

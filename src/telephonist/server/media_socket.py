@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
 from telephonist.call.session import CallSession
 from telephonist.config.limits import Limits
+from telephonist.recording import CallTap
 from telephonist.server.media_budget import MediaBudget
 from telephonist.server.rejections import Rejections
 from telephonist.server.runtime import Runtime
@@ -80,6 +81,7 @@ async def media_socket(
     stream = MediaStream()
     reject = Rejections(runtime.events, runtime.clock)
     session: CallSession | None = None
+    tap: CallTap | None = None
     reason = "stream closed"
     try:
         start = await _await_start(websocket, stream, reject, runtime)
@@ -87,7 +89,8 @@ async def media_socket(
             session = await _start(start, stream, transport, runtime)
         if session is not None:
             reject.call_id = session.call_id
-            reason = await _serve_call(websocket, stream, session, reject, runtime)
+            tap = runtime.recordings.tap(session.call_id) if runtime.recordings else None
+            reason = await _serve_call(websocket, stream, session, reject, runtime, tap)
     except WebSocketDisconnect:
         pass
     except Exception:  # the per-call boundary: log, end this call, keep the server
@@ -155,8 +158,10 @@ async def _serve_call(
     session: CallSession,
     reject: Rejections,
     runtime: Runtime,
+    tap: CallTap | None,
 ) -> str:
-    """Feed the call its frames until it ends; returns why it ended."""
+    """Feed the call its frames (and the recording its audio and echoes) until it ends;
+    returns why it ended."""
     limits = runtime.channel.limits
     budget = MediaBudget(limits.media_rate, limits.media_burst, time.monotonic)
     try:
@@ -167,12 +172,16 @@ async def _serve_call(
             frame = _parse(message, stream, reject)
             if type(frame) is Media:  # the hot path: one budget check per frame
                 if budget.admit(len(frame.payload) / MULAW_BYTES_PER_MS):
+                    if tap is not None:
+                        tap.caller(frame.payload)
                     await session.audio(frame.payload)
                 elif budget.dropped - budget.reported >= (
                     DROPS_PER_REPORT if budget.reported else 1
                 ):
                     _report_drops(budget, reject, limits)
             elif isinstance(frame, Mark):
+                if tap is not None:
+                    tap.echoed(frame.name)
                 await session.mark(frame.name)
             elif isinstance(frame, Dtmf):
                 await session.dtmf(frame.digit)
@@ -239,7 +248,7 @@ async def _start(
     }
     session = CallSession(
         stream=stream,
-        transport=transport,
+        transport=runtime.recordings.wrap(call_sid, transport) if runtime.recordings else transport,
         assistant=runtime.assistant,
         asr=runtime.prewarmer.provider_for(call_sid) if runtime.prewarmer else runtime.asr,
         tts=runtime.tts,

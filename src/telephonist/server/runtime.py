@@ -15,6 +15,7 @@ from telephonist.call.settings import CallSettings
 from telephonist.call.transport import CallControl
 from telephonist.config.channel import ChannelConfig
 from telephonist.dialogue.turns import Assistant
+from telephonist.recording import Recorder
 from telephonist.server.idle import IdleConnections
 from telephonist.server.prewarm import Prewarmer
 from telephonist.speech.asr.base import ASRProvider
@@ -50,6 +51,8 @@ class Runtime:
     claim: Callable[[str, float], bool] | None = None
     """``claim_once`` of a store shared by every instance: stream tokens then stay
     single-use across instances, not only within this process."""
+    recordings: Recorder | None = None
+    """Call recordings and transcripts (the channel's ``recording:`` block)."""
     draining: bool = False
     """Shutting down gracefully: no new calls (webhook and /health answer 503), while the
     calls in progress go on."""
@@ -73,6 +76,8 @@ class Runtime:
             self.prewarmer = Prewarmer(
                 self.asr, self.settings.language, self.channel.stream_token_ttl, self.clock
             )
+        if self.recordings is None and self.channel.recording.enabled:
+            self.recordings = Recorder(self.channel.recording, self.events)
         if self.signatures is None and self.channel.checks_signatures:
             assert self.channel.twilio_auth_token is not None
             self.signatures = SignatureChecker(self.channel.twilio_auth_token)
@@ -83,6 +88,8 @@ class Runtime:
         async with contextlib.AsyncExitStack() as parts:  # closed in reverse order
             if self.vad_batcher is not None:
                 parts.callback(self.vad_batcher.close)
+            if self.recordings is not None:
+                parts.push_async_callback(self.recordings.aclose)
             parts.push_async_callback(self.tts.aclose)
             parts.push_async_callback(self.asr.aclose)
             parts.push_async_callback(self.assistant.close)

@@ -28,7 +28,7 @@ from twilio.request_validator import RequestValidator
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from telephonist.audio.formats import FRAME_BYTES, FRAME_MS
-from telephonist.simulator.playout import Playout
+from telephonist.twilio.playout import Playout
 
 __all__ = ["CallFailed", "TwiML", "TwilioCaller"]
 

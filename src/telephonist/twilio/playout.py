@@ -2,7 +2,9 @@
 
 Pure and clock-free: the owner says how many milliseconds were played. A mark is echoed when
 playback reaches it (at once if the buffer is empty); ``clear`` drops the audio and echoes
-every pending mark at once, as Twilio does.
+every pending mark at once, as Twilio does. The simulator plays its caller's audio out of it;
+the call recorder replays what the server sent through it, to place the bot's audio where
+the caller heard it.
 """
 
 from __future__ import annotations

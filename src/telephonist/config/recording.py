@@ -1,0 +1,110 @@
+"""The ``recording:`` block of the channel: call recordings and transcripts, off by default.
+
+Relative folders are read from the credentials file's own directory, so ``run`` and
+``export`` find the same files wherever they are started.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from telephonist.config.keys import reject_unknown
+from telephonist.config.redaction import shown
+from telephonist.errors import ConfigError
+
+__all__ = ["RecordingSettings", "parse_recording"]
+
+_PREFIX = "twilio_media_streams.recording"
+_INSTANCE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_KEYS = {
+    "enabled",
+    "folder",
+    "wav",
+    "transcript",
+    "mask_dtmf",
+    "retention_days",
+    "max_size_mb",
+    "instance",
+}
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    """What to keep of each call, where, and for how long."""
+
+    enabled: bool = False
+    folder: Path = Path("recordings")
+    wav: bool = True
+    """A stereo WAV: the caller left, the bot right, as the caller heard it."""
+    transcript: bool = True
+    """A JSON transcript: turns, sources, confidence, interruptions, latency."""
+    mask_dtmf: bool = True
+    """Keys pressed appear as ``*`` in transcripts."""
+    retention_days: float | None = 30.0
+    """Files older than this are deleted (None: kept until the size cap needs room)."""
+    max_size_mb: float | None = 10_000.0
+    """The folder's cap: the oldest finished calls go first; None: no cap."""
+    instance: str = ""
+    """Names this server's segments (a call resumed elsewhere has one per instance)."""
+
+
+def _number(block: Mapping[str, Any], key: str, default: float | None, file: str) -> float | None:
+    value = block.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        where = f"{_PREFIX}.{key}"
+        raise ConfigError(
+            f"must be a number >= 0 (0 or null: off), got {shown(value, where)}",
+            file=file,
+            key=where,
+        )
+    return float(value) or None
+
+
+def _flag(block: Mapping[str, Any], key: str, default: bool, file: str) -> bool:
+    value = block.get(key, default)
+    if not isinstance(value, bool):
+        where = f"{_PREFIX}.{key}"
+        raise ConfigError(f"must be true or false, got {shown(value, where)}", file=file, key=where)
+    return value
+
+
+def parse_recording(value: Any, *, file: str) -> RecordingSettings:
+    """Validate the block (``true``/``false`` or a mapping); a mapping turns recording on
+    unless it says ``enabled: false``."""
+    if value is None or value is False:
+        return RecordingSettings()
+    if value is True:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise ConfigError("must be a mapping or true/false", file=file, key=_PREFIX)
+    reject_unknown(value, _KEYS, file, _PREFIX)
+    folder = value.get("folder", "recordings")
+    if not isinstance(folder, str) or not folder.strip():
+        raise ConfigError("must be a folder path", file=file, key=f"{_PREFIX}.folder")
+    path = Path(folder).expanduser()
+    if not path.is_absolute():
+        path = Path(file).resolve().parent / path
+    instance = value.get("instance") or socket.gethostname().split(".")[0]
+    if not isinstance(instance, str) or not _INSTANCE.match(instance):
+        raise ConfigError(
+            "must be 1-64 letters, digits, '.', '_' or '-' (it names files)",
+            file=file,
+            key=f"{_PREFIX}.instance",
+        )
+    return RecordingSettings(
+        enabled=_flag(value, "enabled", True, file),
+        folder=path,
+        wav=_flag(value, "wav", True, file),
+        transcript=_flag(value, "transcript", True, file),
+        mask_dtmf=_flag(value, "mask_dtmf", True, file),
+        retention_days=_number(value, "retention_days", 30.0, file),
+        max_size_mb=_number(value, "max_size_mb", 10_000.0, file),
+        instance=instance,
+    )

@@ -1,0 +1,111 @@
+"""Keeping the recordings folder within the operator's limits: files older than the retention
+period are deleted, and when the folder outgrows its cap the oldest finished calls go first.
+
+A segment still being written by this server is never deleted. One that another server is
+writing (``.partial``, changed within the last hour) is left alone too; a ``.partial`` left
+untouched longer is a dead server's, and is treated as finished.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telephonist.recording.segments import PARTIAL
+
+__all__ = ["Sweep", "sweep"]
+
+log = logging.getLogger(__name__)
+
+LIVE_ELSEWHERE_S = 3600.0
+"""A ``.partial`` file changed this recently may be another server's call in progress."""
+
+
+@dataclass
+class _Group:
+    """The files of one segment (its WAV and transcript, partial or not)."""
+
+    paths: list[Path] = field(default_factory=list)
+    size: int = 0
+    newest: float = 0.0
+    partial: bool = False
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What a sweep found and did."""
+
+    total_bytes: int
+    deleted: tuple[Path, ...]
+
+
+def _groups(root: Path) -> dict[str, _Group]:
+    groups: dict[str, _Group] = {}
+    for path in root.glob("*/*"):
+        if path.suffix not in (".wav", ".json") or not path.is_file():
+            continue
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # deleted meanwhile (another server's sweep)
+        stem = path.with_suffix("").name
+        group = groups.setdefault(str(path.parent / stem.removesuffix(PARTIAL)), _Group())
+        group.paths.append(path)
+        group.size += stat.st_size
+        group.newest = max(group.newest, stat.st_mtime)
+        group.partial = group.partial or stem.endswith(PARTIAL)
+    return groups
+
+
+def sweep(
+    root: Path,
+    *,
+    now: float,
+    retention_s: float | None,
+    max_bytes: int | None,
+    low_water: float = 1.0,
+    need: int = 0,
+    active: Collection[Path] = (),
+) -> Sweep:
+    """Delete what the limits say must go: expired segments, and when the folder (plus
+    ``need`` bytes about to be written) is over ``max_bytes``, the oldest until it is within
+    ``low_water`` of it (so the next sweep is not due at once). ``active`` are the files this
+    server is writing."""
+    if not root.is_dir():
+        return Sweep(0, ())
+    keep = {str(p) for p in active}
+    groups = _groups(root)
+    deletable = []
+    for key, group in groups.items():
+        if any(str(p) in keep for p in group.paths):
+            continue
+        if group.partial and now - group.newest < LIVE_ELSEWHERE_S:
+            continue
+        deletable.append((group.newest, key))
+    deletable.sort()
+    total = sum(g.size for g in groups.values())
+    over = max_bytes is not None and total + need > max_bytes
+    target = 0 if max_bytes is None else int(max_bytes * low_water) - need
+    deleted: list[Path] = []
+    for newest, key in deletable:
+        expired = retention_s is not None and now - newest > retention_s
+        if not expired and not (over and total > target):
+            continue
+        group = groups[key]
+        for path in group.paths:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            deleted.append(path)
+        total -= group.size
+    for day in {p.parent for p in deleted}:
+        try:
+            day.rmdir()  # only if empty
+        except OSError:
+            pass
+    if deleted:
+        log.info("recording.swept: %d file(s) deleted, %d bytes kept", len(deleted), total)
+    return Sweep(total, tuple(deleted))

@@ -1,0 +1,249 @@
+"""Writing every recorded call's files on one thread, so no disk write runs on the event loop.
+
+The loop only queues work (`audio`, `transcript`, `finish`). Audio waiting in the queue is
+capped at ``MAX_BACKLOG_BYTES``: past that (a disk that cannot keep up) audio is dropped and
+counted, never the loop held up. The thread also enforces retention and the size cap: it keeps
+a running total of the folder, sweeps when the total passes the cap (down to 90 % of it) and
+every ``SWEEP_EVERY_S``, and drops audio while the folder is full of calls still in progress.
+A call's final transcript says how much of its audio was lost and why.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from telephonist.config.recording import RecordingSettings
+from telephonist.errors import ConfigError
+from telephonist.recording import wav
+from telephonist.recording.retention import sweep
+
+__all__ = ["MAX_BACKLOG_BYTES", "SegmentWriter"]
+
+log = logging.getLogger(__name__)
+
+MAX_BACKLOG_BYTES = 16 * 1024 * 1024
+"""Mu-law audio queued and not yet written (about half an hour of call audio)."""
+SWEEP_EVERY_S = 600.0
+FULL_RETRY_S = 30.0
+"""While the folder is full of calls in progress, audio is dropped; a sweep retries after this."""
+LOW_WATER = 0.9
+
+
+@dataclass
+class _Segment:
+    """Writer-side state of one segment."""
+
+    wav: Path | None
+    transcript: Path | None
+    wav_started: bool = False
+    transcript_bytes: int = 0
+    lost: dict[str, int] = field(default_factory=dict)
+    """Mu-law bytes of audio not written, by reason."""
+
+
+@dataclass(frozen=True)
+class _Job:
+    key: str
+    kind: str  # open | audio | transcript | finish
+    caller: bytes = b""
+    bot: bytes = b""
+    text: str | None = None
+    dropped: int = 0
+    paths: tuple[Path | None, Path | None] = (None, None)
+    done: threading.Event | None = None
+
+
+class SegmentWriter:
+    """The recordings folder's only writer in this process."""
+
+    def __init__(
+        self, settings: RecordingSettings, *, wall: Callable[[], float] = time.time
+    ) -> None:
+        self._settings = settings
+        self._wall = wall
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._submitted = 0  # written by the loop only
+        self._written = 0  # written by the thread only
+        self._dropped: dict[str, int] = {}  # loop side: audio dropped for the backlog
+        self._segments: dict[str, _Segment] = {}  # thread side from here on
+        self._total = 0
+        self._full_until = 0.0
+        cap = settings.max_size_mb
+        self._cap = None if cap is None else int(cap * 1024 * 1024)
+        _check_writable(settings.folder)
+        self._thread = threading.Thread(target=self._run, name="recording-writer", daemon=True)
+        self._thread.start()
+
+    # -- the loop's side: queue and return ----------------------------------------------------
+
+    def open(self, key: str, wav_path: Path | None, transcript_path: Path | None) -> None:
+        """A segment begins."""
+        self._dropped[key] = 0
+        self._jobs.put(_Job(key, "open", paths=(wav_path, transcript_path)))
+
+    def audio(self, key: str, caller: bytes, bot: bytes) -> None:
+        """Both tracks' next stretch (mu-law, equal lengths)."""
+        if self._submitted - self._written + len(caller) > MAX_BACKLOG_BYTES:
+            self._dropped[key] = self._dropped.get(key, 0) + len(caller)
+            return
+        self._submitted += len(caller)
+        self._jobs.put(_Job(key, "audio", caller, bot))
+
+    def transcript(self, key: str, text: str) -> None:
+        """The transcript so far (replaces the previous one)."""
+        self._jobs.put(_Job(key, "transcript", text=text))
+
+    def finish(self, key: str, text: str | None) -> None:
+        """The segment is over: its final transcript, then its files take their final names."""
+        self._jobs.put(_Job(key, "finish", text=text, dropped=self._dropped.pop(key, 0)))
+
+    def barrier(self) -> threading.Event:
+        """An event set once everything queued before it is written."""
+        done = threading.Event()
+        self._jobs.put(_Job("", "barrier", done=done))
+        return done
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write what is queued, then stop the thread."""
+        self._jobs.put(None)
+        self._thread.join(timeout)
+
+    # -- the thread ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        self._sweep()
+        next_sweep = self._wall() + SWEEP_EVERY_S
+        while True:
+            try:
+                job = self._jobs.get(timeout=SWEEP_EVERY_S)
+            except queue.Empty:
+                job = _Job("", "tick")
+            if job is None:
+                return
+            try:
+                self._do(job)
+            except OSError as exc:
+                segment = self._segments.get(job.key)
+                if segment is None or not segment.lost.get("disk_error"):  # once per segment
+                    log.error("recording.write_failed: %s", exc, extra={"call_id": job.key})
+                if segment is not None and job.kind == "audio":
+                    segment.lost["disk_error"] = segment.lost.get("disk_error", 0) + len(job.caller)
+            if self._wall() >= next_sweep:
+                self._sweep()
+                next_sweep = self._wall() + SWEEP_EVERY_S
+
+    def _do(self, job: _Job) -> None:
+        if job.done is not None:
+            job.done.set()
+            return
+        if job.kind == "open":
+            self._segments[job.key] = _Segment(*job.paths)
+            return
+        segment = self._segments.get(job.key)
+        if segment is None:
+            return
+        if job.kind == "audio":
+            self._written += len(job.caller)
+            self._audio(segment, job.caller, job.bot)
+        elif job.kind == "transcript" and job.text is not None:
+            self._write_transcript(segment, job.text)
+        elif job.kind == "finish":
+            if job.dropped:
+                segment.lost["backlog"] = segment.lost.get("backlog", 0) + job.dropped
+            self._finish(segment, job.text)
+            del self._segments[job.key]
+
+    def _audio(self, segment: _Segment, caller: bytes, bot: bytes) -> None:
+        if segment.wav is None:
+            return
+        pcm = wav.stereo_pcm(caller, bot)
+        if self._cap is not None and self._total + len(pcm) > self._cap:
+            if self._wall() >= self._full_until:
+                self._sweep(need=len(pcm))
+            if self._total + len(pcm) > self._cap:
+                self._full_until = self._wall() + FULL_RETRY_S
+                segment.lost["size_cap"] = segment.lost.get("size_cap", 0) + len(caller)
+                return
+        if not segment.wav_started:
+            segment.wav.parent.mkdir(parents=True, exist_ok=True)
+            wav.create(segment.wav)
+            segment.wav_started = True
+            self._total += wav.HEADER_BYTES
+        wav.append(segment.wav, pcm)
+        self._total += len(pcm)
+
+    def _write_transcript(self, segment: _Segment, text: str, path: Path | None = None) -> None:
+        target = path or segment.transcript
+        if target is None:
+            return
+        if path is not None or not segment.transcript_bytes:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(target.name + ".tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
+        size = len(text.encode("utf-8"))
+        self._total += size - segment.transcript_bytes
+        segment.transcript_bytes = size
+
+    def _finish(self, segment: _Segment, text: str | None) -> None:
+        final_wav = _final(segment.wav) if segment.wav is not None else None
+        if segment.wav is not None and segment.wav_started and final_wav is not None:
+            os.replace(segment.wav, final_wav)
+        if text is not None and segment.transcript is not None:
+            document = json.loads(text)
+            if segment.wav is None or not segment.wav_started:
+                document["wav"] = None
+            if segment.lost:
+                document["audio_lost_s"] = {k: round(v / 8000, 3) for k, v in segment.lost.items()}
+            self._write_transcript(
+                segment,
+                json.dumps(document, indent=1, ensure_ascii=False),
+                _final(segment.transcript),
+            )
+            segment.transcript.unlink(missing_ok=True)
+
+    def _sweep(self, need: int = 0) -> None:
+        settings = self._settings
+        retention = settings.retention_days
+        active = [p for s in self._segments.values() for p in (s.wav, s.transcript) if p]
+        try:
+            result = sweep(
+                settings.folder,
+                now=self._wall(),
+                retention_s=None if retention is None else retention * 86400,
+                max_bytes=self._cap,
+                low_water=LOW_WATER,
+                need=need,
+                active=active,
+            )
+        except OSError as exc:
+            log.error("recording.sweep_failed: %s", exc)
+            return
+        self._total = result.total_bytes
+
+
+def _check_writable(folder: Path) -> None:
+    """Refuse to start with a folder that cannot take files (rather than lose every call)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write recordings to {folder}: {exc.strerror or exc}",
+            key="twilio_media_streams.recording.folder",
+        ) from None
+
+
+def _final(path: Path) -> Path:
+    """``x.partial.wav`` → ``x.wav``."""
+    return path.with_name(path.name.replace(".partial.", "."))
