@@ -14,6 +14,7 @@ from typing import Any
 
 from telephonist.config.limits import Limits, parse_limits
 from telephonist.config.redaction import shown
+from telephonist.config.resume import ResumeSettings, parse_resume
 from telephonist.errors import ConfigError
 
 __all__ = [
@@ -83,6 +84,8 @@ class ChannelConfig:
     interruptions: InterruptionSettings = InterruptionSettings()
     vad: VADSettings = VADSettings()
     limits: Limits = field(default_factory=Limits)
+    resume: ResumeSettings = field(default_factory=ResumeSettings)
+    """A call whose stream is lost comes back on a new one (needs the shared secret)."""
 
     @property
     def checks_signatures(self) -> bool:
@@ -209,6 +212,7 @@ _KEYS = {
     "vad",
     "prewarm",
     "limits",
+    "resume",
 }
 
 
@@ -272,4 +276,10 @@ def parse_channel(block: Any, *, file: str, environ: Mapping[str, str]) -> Chann
         interruptions=_interruptions(block.get("interruptions"), file),
         vad=_vad(block.get("vad"), file),
         limits=parse_limits(block.get("limits"), file=file),
+        resume=parse_resume(
+            block.get("resume"),
+            has_secret=token_secret is not None,
+            file=file,
+            key=f"{CHANNEL}.resume",
+        ),
     )
