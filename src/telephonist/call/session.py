@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from telephonist.call.bot_audio import BotAudio
@@ -35,6 +35,7 @@ from telephonist.dialogue.turns import (
     BargedIn,
     BotMessage,
     SessionEnd,
+    SessionResumed,
     SessionStart,
     Silence,
     UserEvent,
@@ -72,10 +73,14 @@ class CallSession:
         call_control: CallControl | None = None,
         metadata: Mapping[str, Any] | None = None,
         vad_batcher: VADBatcher | None = None,
+        stream_number: int = 0,
+        on_purpose: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         assert stream.start is not None, "a session starts after the stream's start frame"
         self.call_id = stream.start.call_sid
         self.metadata = dict(metadata or {})
+        self.stream_number = stream_number
+        """0 for the call's first stream; n for its n-th resume after a lost stream."""
         self.state = CallState.LISTENING
         self.end_reason: str | None = None
         self.closed = asyncio.Event()
@@ -86,7 +91,7 @@ class CallSession:
         self._settings = settings
         self._clock = clock
         self._events = events
-        self._line = Line(self.call_id, transport, call_control, self._emit)
+        self._line = Line(self.call_id, transport, call_control, self._emit, on_purpose)
         self._bot = BotAudio()
         self._speaker = Speaker(stream, transport, tts, self._bot.playback, on_audio=self._sent)
         self._listener = Listener(
@@ -113,10 +118,18 @@ class CallSession:
     # -- inputs from the server -------------------------------------------------------------
 
     async def open(self) -> None:
-        """Greet the caller and start listening."""
+        """Greet the caller (or, on a resumed call, pick up where it was) and listen."""
         shown = ("user_phone", "bot_phone", "direction", "stream_id")
-        self._emit(EventKind.CALL_STARTED, **{k: v for k, v in self.metadata.items() if k in shown})
-        self._put(SessionStart(self.metadata))
+        data = {k: v for k, v in self.metadata.items() if k in shown}
+        if self.stream_number:
+            data["stream"] = self.stream_number
+        self._emit(EventKind.CALL_STARTED, **data)
+        first = self.stream_number == 0
+        self._put(
+            SessionStart(self.metadata)
+            if first
+            else SessionResumed(self.metadata, self.stream_number)
+        )
         self._turns = asyncio.create_task(self._turn_loop())
         await self._listener.open(self._asr, self._settings.language)
 
@@ -143,8 +156,9 @@ class CallSession:
         if not self._bot.playing:
             await self._drained()
 
-    async def end(self, reason: str) -> None:
-        """The call is over; tell the assistant once and release everything."""
+    async def end(self, reason: str, *, resumable: bool = False) -> None:
+        """The call is over (``resumable``: only its stream is, and the call may come back on
+        another); tell the assistant once and release everything."""
         if self.end_reason is not None:
             return
         self.end_reason = reason
@@ -157,7 +171,7 @@ class CallSession:
                 task.cancel()
         await self._listener.close()
         try:
-            await self._assistant.handle(self.call_id, SessionEnd(reason))
+            await self._assistant.handle(self.call_id, SessionEnd(reason, resumable=resumable))
         except Exception:
             log.exception("call.session_end_failed", extra={"call_id": self.call_id})
         self._bot.abandon(self._clock.now())
@@ -252,7 +266,7 @@ class CallSession:
                 hang_up=turn.hang_up,
                 state=dict(turn.state),
             )
-            responds = isinstance(event, SessionStart | UserText | Silence)
+            responds = isinstance(event, SessionStart | SessionResumed | UserText | Silence)
             hang_up = await self._apply(turn, responds_to_caller=responds) or hang_up
             self.state = CallState.HANGING_UP if hang_up else CallState.PLAYING
             await self._settle()
