@@ -280,12 +280,14 @@ class TwilioCaller:
         return await self.play(self.playout.buffered_bytes / 8 + 1)
 
     def realtime_playout(self) -> None:
-        """Play bot audio in real time from now on (20 ms ticks)."""
+        """Play bot audio in real time from now on (20 ms ticks; ``wait_until`` predicates
+        are checked again after each)."""
 
         async def run() -> None:
             while True:
                 await asyncio.sleep(FRAME_MS / 1000)
                 await self.play(FRAME_MS)
+                self._changed.set()
 
         self._playout_task = asyncio.create_task(run())
 
