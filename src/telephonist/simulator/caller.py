@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import json
 import secrets
 import time
@@ -197,7 +198,7 @@ class TwilioCaller:
         caller hears as a gap)."""
         return [
             round((leg.first_media_at - before.closed_at) * 1000, 1)
-            for before, leg in zip(self.legs, self.legs[1:], strict=False)
+            for before, leg in itertools.pairwise(self.legs)
             if leg.first_media_at is not None and before.closed_at is not None
         ]
 
