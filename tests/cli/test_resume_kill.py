@@ -8,42 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.cli.run_process import free_port, run_project, stderr_line_with
+from tests.stores.test_redis_store import HOST, PORT, prefix, redis_client
 
 from telephonist.cli import main
 from telephonist.simulator.caller import TwilioCaller
 
-HOST, PORT = "127.0.0.1", 6379
 PUBLIC = "line.example.com"
 TOKEN = "kill-test-auth-token"
 PATH = "/webhooks/twilio_media_streams"
 
-
-@pytest.fixture
-def redis_prefix() -> Iterator[tuple[Any, str]]:
-    """A Redis client and a key prefix private to this test (its keys deleted afterwards)."""
-    try:
-        import redis
-    except ImportError:
-        pytest.skip("the redis package is not installed (pip install 'telephonist[redis]')")
-    client = redis.Redis(host=HOST, port=PORT, socket_connect_timeout=2, decode_responses=True)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        client.close()
-        pytest.skip(f"no Redis at {HOST}:{PORT}: {exc}")
-    prefix = "kill" + uuid.uuid4().hex[:12]
-    yield client, prefix
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+__all__ = ["prefix", "redis_client"]
 
 
 def starter_on_redis(path: Path, prefix: str) -> Path:
@@ -63,11 +42,12 @@ def starter_on_redis(path: Path, prefix: str) -> Path:
 
 
 @pytest.mark.slow
-async def test_a_call_survives_a_kill_9_of_its_instance(tmp_path: Path, redis_prefix) -> None:
+async def test_a_call_survives_a_kill_9_of_its_instance(
+    tmp_path: Path, redis_client: Any, prefix: str
+) -> None:
     """Order status by keypad: the menu choice is made on A, A is killed while asking for
     the order number; B resumes (no greeting, the question again with its # collection)
     and the caller's number gets its status."""
-    client, prefix = redis_prefix
     project = starter_on_redis(tmp_path / "line", prefix)
     ports = free_port(), free_port()
     first, second = [await run_project(project, port, "--log-level", "INFO") for port in ports]
@@ -84,9 +64,10 @@ async def test_a_call_survives_a_kill_9_of_its_instance(tmp_path: Path, redis_pr
         await caller.dial()
         await caller.connect()
         caller.realtime_playout()
-        await stderr_line_with(first, b"text='Press 1 or say billing")
-        await caller.send_dtmf("2")
-        await stderr_line_with(first, b"text='Please say or key in")
+        async with asyncio.timeout(60):
+            await stderr_line_with(first, b"text='Press 1 or say billing")
+            await caller.send_dtmf("2")
+            await stderr_line_with(first, b"text='Please say or key in")
         await caller.wait_until(lambda: caller.playout.buffered_bytes > 0, within=30)
 
         first.kill()  # SIGKILL: no drain, no goodbye, nothing recorded
@@ -101,7 +82,7 @@ async def test_a_call_survives_a_kill_9_of_its_instance(tmp_path: Path, redis_pr
         async with asyncio.timeout(60):
             await stderr_line_with(second, b"text='Order 12345 is out for delivery.'")
 
-        tracker = json.loads(client.get(f"{prefix}:tracker:{caller.call_sid}"))
+        tracker = json.loads(redis_client.get(f"{prefix}:tracker:{caller.call_sid}"))
         kinds = [e["event"] for e in tracker["events"]]
         assert kinds.count("session_start") == 1 and kinds.count("session_resumed") == 1
         after = tracker["events"][kinds.index("session_resumed") :]
