@@ -89,10 +89,12 @@ class TwimlRequests:
         return f"more than {MAX_REDIRECTS} redirects without a stream"
 
     def stream_target(self, twiml: TwiML, override: str | None) -> str:
-        """Where a TwiML's stream is opened: ``override`` (until a redirect goes to
-        ``redirect_url``), the stand-in server for the public host, plain ``ws://`` for an
+        """Where a TwiML's stream is opened: on ``redirect_url`` once a redirect went there,
+        else ``override``, the stand-in server for the public host, plain ``ws://`` for an
         insecure local server, or the TwiML's own URL."""
-        if override is not None and not (self.redirected and self.redirect_url is not None):
+        if self.redirected and self.redirect_url is not None:
+            return rebase(twiml.stream_url, self.redirect_url, websocket=True)
+        if override is not None:
             return override
         same_host = urlsplit(twiml.stream_url).hostname == urlsplit(self.document_url).hostname
         if self.target is not None and same_host:
