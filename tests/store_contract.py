@@ -97,3 +97,16 @@ def check_claim_once(store: Any, other: Any) -> None:
     time.sleep(0.4)  # the claim expires in the store; nothing to await
     assert store.claim_once("nonce-1", 0.3) is True
     other.close()
+
+
+def check_record_once(store: ConversationStore, other: ConversationStore) -> None:
+    """The first value written under a key is what every instance reads back until it
+    expires; then a new one may be written (how each stream of a call ended)."""
+    assert store.ledger.record_once("end:CA1:0", "bot hung up", 0.3) is None
+    assert other.ledger.record_once("end:CA1:0", "resumed", 0.3) == "bot hung up"
+    assert store.ledger.record_once("end:CA1:0", "again", 0.3) == "bot hung up"
+    assert other.ledger.record_once("end:CA1:1", "resumed", 0.3) is None
+    time.sleep(0.4)  # the record expires in the store; nothing to await
+    assert other.ledger.record_once("end:CA1:0", "later", 5) is None
+    assert store.ledger.record_once("end:CA1:0", "latest", 5) == "later"
+    other.close()

@@ -196,3 +196,30 @@ def test_unreachable_webhook_exits_non_zero(capsys):
     """Nothing listening at the URL is a failed call (exit 1), not a crash."""
     assert main(["call", "--dtmf", "1", "--no-asr", "http://127.0.0.1:9/webhook"]) == 1
     assert "webhook unreachable" in capsys.readouterr().err
+
+
+async def test_redirect_to_sends_a_resumed_call_to_another_server():
+    """--redirect-to: the stream on A closes, Twilio's redirect goes to B (signed for the
+    public URL), the call goes on there; the report gives the silence heard."""
+    from tests.simulator.test_twiml_follow import PUBLIC, TOKEN, Instance
+
+    a, b = Instance("A"), Instance("B", then="<Hangup/>", drop=False)
+    async with ServedApp(a.app()) as on_a, ServedApp(b.app()) as on_b:
+        code, out, err = await telephonist_call(
+            *FAST,
+            "--json",
+            "--auth-token",
+            TOKEN,
+            "--public-url",
+            f"{PUBLIC}/voice",
+            "--redirect-to",
+            on_b.url,
+            "--dtmf",
+            "1",
+            f"{on_a.url}/voice",
+        )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["outcome"] == "caller hung up (resumed 1x)"
+    assert len(report["resume_gaps_ms"]) == 1
+    assert [r["signed"] for r in b.requests] == [True] and len(b.starts) == 1

@@ -195,3 +195,27 @@ def test_interruption_keys_for_barge_ins_on_hold():
         with pytest.raises(ConfigError, match=message) as error:
             parse({**base, "interruptions": value})
         assert error.value.key == f"twilio_media_streams.interruptions.{key}"
+
+
+def test_resume_is_on_with_a_shared_secret_and_checked():
+    """Resume follows the stream-token secret unless turned off; turned on without one, or
+    with a bad count, it names its key."""
+    base = {"server_url": "x.com", "asr": {"name": "local"}, "tts": {"name": "local"}}
+    secret = {"TELEPHONIST_STREAM_TOKEN_SECRET": "k" * 40}
+    assert not parse(base).resume.enabled
+    on = parse(base, secret).resume
+    assert on.enabled and on.max_per_call == 3
+    assert not parse({**base, "resume": False}, secret).resume.enabled
+    assert not parse({**base, "resume": {"max_per_call": 0}}, secret).resume.enabled
+    assert parse({**base, "resume": {"max_per_call": 5}}, secret).resume.max_per_call == 5
+    for value, key, message in (
+        (True, "resume.enabled", "needs stream_token_secret"),
+        ({"max_per_call": -1}, "resume.max_per_call", "from 0 to 100"),
+        ({"max_per_call": True}, "resume.max_per_call", "from 0 to 100"),
+        ({"enabled": "yes"}, "resume.enabled", "true or false"),
+        ({"retries": 2}, "resume.retries", "unknown key"),
+        ("always", "resume", "mapping or true/false"),
+    ):
+        with pytest.raises(ConfigError, match=message) as error:
+            parse({**base, "resume": value}, secret if key != "resume.enabled" else {})
+        assert error.value.key == f"twilio_media_streams.{key}"

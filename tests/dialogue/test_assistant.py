@@ -11,7 +11,15 @@ import pytest
 from telephonist.dialogue.assistant import ProjectAssistant
 from telephonist.dialogue.model import Endpoints
 from telephonist.dialogue.project import Project
-from telephonist.dialogue.turns import Assistant, SessionEnd, SessionStart, Silence, UserText
+from telephonist.dialogue.turns import (
+    Assistant,
+    CollectDtmf,
+    SessionEnd,
+    SessionResumed,
+    SessionStart,
+    Silence,
+    UserText,
+)
 from telephonist.stores import MemoryStore, SQLiteStore
 
 ERROR_TEXT = "Sorry, I'm having trouble with that right now. Please try again later."
@@ -202,3 +210,62 @@ async def test_full_call_through_the_seam(starter: Project, tmp_path: Path) -> N
     ):
         assert kind in kinds, kind
     await assistant.close()
+
+
+async def test_a_resumed_call_picks_up_where_it_was_on_another_process(
+    starter: Project, tmp_path: Path
+) -> None:
+    """After a lost stream another assistant on the shared store apologises and asks the
+    waiting question again, keypad collection included; nothing is greeted or reset."""
+    db = tmp_path / "conv.sqlite3"
+    first = _assistant(starter, SQLiteStore(db))
+    await first.handle("CA1", SessionStart({"call_id": "CA1"}))
+    asked = await first.handle("CA1", UserText("2", source="dtmf"))
+    assert asked.messages[-1].text.startswith("Please say or key in your five-digit order")
+    await first.handle("CA1", SessionEnd("stream closed", resumable=True))
+    await first.close()
+
+    second = _assistant(starter, SQLiteStore(db))
+    turn = await second.handle("CA1", SessionResumed({"call_id": "CA1"}, stream=1))
+    assert [m.text for m in turn.messages] == [
+        "Sorry, the line dropped for a moment.",
+        *(m.text for m in asked.messages),
+    ]
+    assert turn.collect_dtmf == asked.collect_dtmf == CollectDtmf(None, "#")
+    assert turn.state["flow_stack"] == asked.state["flow_stack"]
+    assert turn.state["slots"] == asked.state["slots"]
+    status = await second.handle("CA1", UserText("12345", source="dtmf"))
+    assert [m.text for m in status.messages][:2] == [
+        "I found your order.",
+        "Order 12345 is out for delivery.",
+    ]
+    await second.close()
+
+
+async def test_a_call_resumed_before_any_turn_is_greeted(starter: Project) -> None:
+    """Nothing stored yet (the stream was lost before the first turn was saved): the
+    resumed call starts as a new one."""
+    assistant = _assistant(starter, MemoryStore())
+    turn = await assistant.handle("CA2", SessionResumed({"call_id": "CA2"}))
+    assert turn.messages[0].text == "Hello, and thanks for calling Acme."
+
+
+async def test_a_resumable_end_leaves_the_stored_conversation_as_it_was(
+    starter: Project,
+) -> None:
+    """Only a real end runs pattern_session_end; a lost stream changes nothing stored, and
+    the resumed call has its slots."""
+    store = MemoryStore()
+    assistant = _assistant(starter, store)
+    await assistant.handle("CA3", SessionStart({}))
+    await assistant.handle("CA3", UserText("3", source="dtmf"))
+    await assistant.handle("CA3", UserText("monday"))
+    before = store.load("CA3")
+    await assistant.handle("CA3", SessionEnd("stream closed", resumable=True))
+    assert store.load("CA3") == before
+    again = await assistant.handle("CA3", SessionResumed({}))
+    assert again.messages[-1].text == "How many people are coming?"
+    assert again.state["slots"]["appointment_day"] == "monday"
+    await assistant.handle("CA3", SessionEnd("caller hung up"))
+    after = store.load("CA3")
+    assert after is not None and after != before and after["stack"] == []

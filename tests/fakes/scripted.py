@@ -14,6 +14,7 @@ from telephonist.dialogue.turns import (
     AssistantTurn,
     BotMessage,
     SessionEnd,
+    SessionResumed,
     SessionStart,
     Silence,
     UserEvent,
@@ -155,12 +156,14 @@ Responder = Callable[[UserEvent], AssistantTurn | None]
 
 @dataclass
 class ScriptedAssistant:
-    """Greets, echoes what it hears, says goodbye and hangs up on "goodbye"; records events.
+    """Greets, echoes what it hears, says goodbye and hangs up on "goodbye", apologises on a
+    resumed call; records events.
 
     ``respond`` may override the answer to any event (return None to fall back).
     """
 
     greeting: str = "Hello, this is the test line. How can I help?"
+    resumed: str = "Sorry, the line dropped. Where were we?"
     respond: Responder | None = None
     events: list[tuple[str, UserEvent]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -173,6 +176,8 @@ class ScriptedAssistant:
             return turn
         if isinstance(event, SessionStart):
             return AssistantTurn(messages=(BotMessage(self.greeting),))
+        if isinstance(event, SessionResumed):
+            return AssistantTurn(messages=(BotMessage(self.resumed),))
         if isinstance(event, UserText):
             if "goodbye" in event.text.lower():
                 return AssistantTurn(messages=(BotMessage("Goodbye!"),), hang_up=True)

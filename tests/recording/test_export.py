@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tests.recording.recorded import segment_files, simulated, stereo
+from tests.server.test_resume import resumed_on, shared
 
 from telephonist.call.events import EventKind
 from telephonist.cli import main
@@ -79,21 +80,19 @@ def test_export_says_when_a_call_has_no_recording(
     assert f"no recording of 'CAnone' in {tmp_path}" in capsys.readouterr().err
 
 
-async def test_a_second_stream_of_a_call_on_one_server_is_a_segment_of_its_own(
-    serve, tmp_path: Path
-):
-    """The call's new stream starts a new segment; the old stream's late end does not end it."""
+async def test_a_resumed_stream_on_one_server_is_a_segment_of_its_own(serve, tmp_path: Path):
+    """A call whose stream is lost and resumed on the same server: the lost stream's segment
+    ends as lost, the resumed stream's segment goes on until the caller hangs up."""
     folder = tmp_path / "recordings"
-    async with serve(recording={"folder": str(folder)}) as served:
-        first = await served.connected_call(call_sid=CALL_SID)
-        second = await served.connected_call(call_sid=CALL_SID)
-        await first.hang_up()  # the old stream ends after the new one began
-        await served.wait_event(EventKind.CALL_ENDED)
-        await second.send_audio(b"\xff" * 160 * 50)
-        await second.hang_up()
+    async with serve(recording={"folder": str(folder)}, **shared()) as served:
+        caller = await served.connected_call(call_sid=CALL_SID)
+        caller.drop_stream()
+        await resumed_on(served, caller)
+        await caller.send_audio(b"\xff" * 160 * 50)
+        await caller.hang_up()
         await served.wait_event(EventKind.CALL_ENDED, 2)
         await served.runtime.recordings.aclose()
     transcripts = [json.loads(p.read_text()) for p in segment_files(folder)[1]]
-    assert [t["end_reason"] for t in transcripts] == ["stream replaced", "caller hung up"]
+    assert [t["end_reason"] for t in transcripts] == ["stream closed", "caller hung up"]
     assert all(t["complete"] for t in transcripts)
     assert transcripts[1]["duration_s"] >= 1.0

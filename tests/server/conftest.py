@@ -67,9 +67,8 @@ class Served:
         ws_url = (
             self.base_url.replace("http://", "ws://") + "/webhooks/twilio_media_streams/websocket"
         )
-        return TwilioCaller(
-            kwargs.pop("webhook_url", self.webhook), stream_url_override=ws_url, **kwargs
-        )
+        kwargs.setdefault("stream_url_override", ws_url)
+        return TwilioCaller(kwargs.pop("webhook_url", self.webhook), **kwargs)
 
     def kinds(self, kind: EventKind) -> list[CallEvent]:
         """Call events of one kind."""
@@ -117,6 +116,7 @@ def serve(silero: SileroVAD) -> ServeFactory:
         clock: Any = None,
         drain_timeout: float = 0.0,
         claim: Any = None,
+        ledger: Any = None,
         **channel: Any,
     ) -> AsyncIterator[Served]:
         sock = bound_socket()
@@ -147,6 +147,7 @@ def serve(silero: SileroVAD) -> ServeFactory:
             clock=clock,
             call_control=call_control,
             claim=claim,
+            ledger=ledger,
         )
         served.runtime.events.subscribe(served.record)
         server = uvicorn_server(

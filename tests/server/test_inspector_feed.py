@@ -65,3 +65,14 @@ def test_hub_makes_event_data_json_safe():
     hub(event(EventKind.TURN, "CA1", 0.0, state={"slots": {"when": object()}}))
     [stored] = hub.calls["CA1"].events
     assert isinstance(stored["state"]["slots"]["when"], str)
+
+
+def test_a_call_resumed_on_this_instance_is_live_again():
+    """A lost stream ends the call's record; its resumed stream starts it again."""
+    hub = FeedHub(now=lambda: 0.0, wall=lambda: 0.0)
+    hub(event(EventKind.CALL_STARTED, "CA1", 1.0, user_phone="+1555"))
+    hub(event(EventKind.CALL_ENDED, "CA1", 2.0, reason="stream closed"))
+    hub(event(EventKind.CALL_STARTED, "CA1", 2.1, user_phone="+1555", stream=1))
+    [call] = hub.snapshot()["calls"]
+    assert (call["ended_at"], call["end_reason"]) == (None, None)
+    assert len(call["events"]) == 3

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from tests import store_contract as contract
 
 from telephonist.errors import ConfigError
 from telephonist.stores import ConversationStore, MemoryStore, SQLiteStore, open_store
@@ -39,6 +40,18 @@ def test_round_trip_list_delete(store: ConversationStore) -> None:
     assert store.delete("CA2") is False
     assert store.list() == ["CA1"]
     store.close()
+
+
+def test_sqlite_ledger_is_shared_by_stores_on_one_file(tmp_path: Path) -> None:
+    """Two stores on one SQLite file (two processes of one machine) share the ledger."""
+    path = tmp_path / "c.sqlite3"
+    contract.check_record_once(SQLiteStore(path), SQLiteStore(path))
+
+
+def test_memory_ledger_keeps_the_first_value() -> None:
+    """A memory store's ledger keeps the first value of a key until it expires."""
+    store = MemoryStore()
+    contract.check_record_once(store, store)
 
 
 def test_sqlite_survives_reopen_and_uses_wal(tmp_path: Path) -> None:

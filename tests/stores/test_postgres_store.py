@@ -246,3 +246,10 @@ def test_claim_once_is_first_come_across_instances(
 ) -> None:
     """The first claim of a key wins everywhere until it expires (single-use stream tokens)."""
     contract.check_claim_once(store, open_store(_spec(database), tmp_path))
+
+
+def test_record_once_is_first_written_across_instances(
+    store: PostgresStore, database: str, tmp_path: Path
+) -> None:
+    """The first value of a ledger key is what every instance reads until it expires."""
+    contract.check_record_once(store, open_store(_spec(database), tmp_path))

@@ -227,6 +227,13 @@ def test_claim_once_is_first_come_across_instances(
     contract.check_claim_once(store, open_store(_spec(prefix), tmp_path))
 
 
+def test_record_once_is_first_written_across_instances(
+    store: RedisStore, prefix: str, tmp_path: Path
+) -> None:
+    """The first value of a ledger key is what every instance reads until it expires."""
+    contract.check_record_once(store, open_store(_spec(prefix), tmp_path))
+
+
 async def test_a_server_on_a_redis_store_claims_stream_tokens_there(
     prefix: str, tmp_path: Path
 ) -> None:

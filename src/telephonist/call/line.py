@@ -1,10 +1,12 @@
 """Ending or transferring a call: through Twilio's REST API when account credentials are
-configured, else (hang-up only) by closing the stream, which ends ``<Connect>`` and the call."""
+configured, else (hang-up only) by closing the stream, which ends ``<Connect>`` and the call.
+Either is said first to ``on_purpose``, so a redirect Twilio may follow afterwards (a resume)
+is answered ``<Hangup/>`` wherever it lands."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telephonist.call.events import EventKind
@@ -23,15 +25,19 @@ class Line:
         transport: Transport,
         control: CallControl | None,
         emit: Callable[..., Any],
+        on_purpose: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._call_id = call_id
         self._transport = transport
         self._control = control
         self._emit = emit
+        self._on_purpose = on_purpose
 
     async def hang_up(self) -> None:
         """End the call; a failed REST request still closes the stream."""
         self._emit(EventKind.HANG_UP, via="rest" if self._control else "socket")
+        if self._on_purpose is not None:
+            await self._on_purpose("bot hung up")
         if self._control is not None:
             try:
                 await self._control.hang_up(self._call_id)
@@ -52,6 +58,8 @@ class Line:
             )
             return False
         self._emit(EventKind.TRANSFER, to=number)
+        if self._on_purpose is not None:
+            await self._on_purpose("transferred")
         try:
             await self._control.transfer(self._call_id, number)
         except ProviderError as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from telephonist.call.barge_in import BargeIns
@@ -24,9 +24,10 @@ from telephonist.call.events import CallEvent, EventBus, EventKind
 from telephonist.call.interruptions import holds, may_interrupt
 from telephonist.call.line import Line
 from telephonist.call.listener import Listener
+from telephonist.call.narrator import Narrator
 from telephonist.call.settings import CallSettings
 from telephonist.call.silence import SilenceMonitor
-from telephonist.call.speaker import Speaker, Spoken
+from telephonist.call.speaker import Speaker
 from telephonist.call.state import CallState
 from telephonist.call.transport import CallControl, Transport
 from telephonist.call.turn_record import turn_record
@@ -37,14 +38,14 @@ from telephonist.dialogue.turns import (
     BargedIn,
     BotMessage,
     SessionEnd,
+    SessionResumed,
     SessionStart,
     Silence,
     UserEvent,
     UserText,
 )
-from telephonist.errors import ProviderError
 from telephonist.speech.asr.base import ASRProvider
-from telephonist.speech.tts.base import TTSEngine, VoiceSpec
+from telephonist.speech.tts.base import TTSEngine
 from telephonist.speech.vad.base import VADModel
 from telephonist.speech.vad.batcher import VADBatcher
 from telephonist.twilio.stream import MediaStream
@@ -74,10 +75,14 @@ class CallSession:
         call_control: CallControl | None = None,
         metadata: Mapping[str, Any] | None = None,
         vad_batcher: VADBatcher | None = None,
+        stream_number: int = 0,
+        on_purpose: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         assert stream.start is not None, "a session starts after the stream's start frame"
         self.call_id = stream.start.call_sid
         self.metadata = dict(metadata or {})
+        self.stream_number = stream_number
+        """0 for the call's first stream; n for its n-th resume after a lost stream."""
         self.state = CallState.LISTENING
         self.end_reason: str | None = None
         self.closed = asyncio.Event()
@@ -88,13 +93,21 @@ class CallSession:
         self._settings = settings
         self._clock = clock
         self._events = events
-        self._line = Line(self.call_id, transport, call_control, self._emit)
+        self._line = Line(self.call_id, transport, call_control, self._emit, on_purpose)
         self._bot = BotAudio()
         rules, answers = settings.interruptions, asr.capabilities.cuts_at_vad_edges
         keep = rules.resume_after_ms > 0  # barge-ins on hold replay the audio sent
+        self._timing = TurnTiming()
+        self._narrator = Narrator(self._bot, self._timing, clock, settings.language, self._emit)
         self._speaker = Speaker(
-            stream, transport, tts, self._bot.playback, on_audio=self._sent, keep_audio=keep
+            stream,
+            transport,
+            tts,
+            self._bot.playback,
+            on_audio=self._narrator.sent,
+            keep_audio=keep,
         )
+        self._narrator.speaker = self._speaker
         self._barge_ins = BargeIns(
             rules, clock, self._bot, self._speaker, self._emit, self._resume, answers
         )
@@ -116,16 +129,23 @@ class CallSession:
             clock, settings.dtmf_timeout, lambda digits: self._put(UserText(digits, source="dtmf"))
         )
         self._drain_watchdog = Timer(clock, self._marks_lost)
-        self._timing = TurnTiming()
         self._started_at = clock.now()
 
     # -- inputs from the server -------------------------------------------------------------
 
     async def open(self) -> None:
-        """Greet the caller and start listening."""
+        """Greet the caller (or, on a resumed call, pick up where it was) and listen."""
         shown = ("user_phone", "bot_phone", "direction", "stream_id")
-        self._emit(EventKind.CALL_STARTED, **{k: v for k, v in self.metadata.items() if k in shown})
-        self._put(SessionStart(self.metadata))
+        data = {k: v for k, v in self.metadata.items() if k in shown}
+        if self.stream_number:
+            data["stream"] = self.stream_number
+        self._emit(EventKind.CALL_STARTED, **data)
+        first = self.stream_number == 0
+        self._put(
+            SessionStart(self.metadata)
+            if first
+            else SessionResumed(self.metadata, self.stream_number)
+        )
         self._turns = asyncio.create_task(self._turn_loop())
         await self._listener.open(self._asr, self._settings.language)
 
@@ -152,8 +172,9 @@ class CallSession:
         if not self._bot.playing:
             await self._drained()
 
-    async def end(self, reason: str) -> None:
-        """The call is over; tell the assistant once and release everything."""
+    async def end(self, reason: str, *, resumable: bool = False) -> None:
+        """The call is over (``resumable``: only its stream is, and the call may come back on
+        another); tell the assistant once and release everything."""
         if self.end_reason is not None:
             return
         self.end_reason = reason
@@ -167,7 +188,7 @@ class CallSession:
                 task.cancel()
         await self._listener.close()
         try:
-            await self._assistant.handle(self.call_id, SessionEnd(reason))
+            await self._assistant.handle(self.call_id, SessionEnd(reason, resumable=resumable))
         except Exception:
             log.exception("call.session_end_failed", extra={"call_id": self.call_id})
         self._bot.abandon(self._clock.now())
@@ -286,7 +307,7 @@ class CallSession:
                     turn = AssistantTurn()
             self._timing.answered(self._clock.now(), turn.llm_ms)
             self._emit(EventKind.TURN, **turn_record(event, turn, ms(self._clock.now() - began)))
-            responds = isinstance(event, SessionStart | UserText | Silence)
+            responds = isinstance(event, SessionStart | SessionResumed | UserText | Silence)
             hang_up = await self._apply(turn, responds_to_caller=responds) or hang_up
             self.state = CallState.HANGING_UP if hang_up else CallState.PLAYING
             await self._settle()
@@ -297,7 +318,7 @@ class CallSession:
             self._dtmf.expect(turn.collect_dtmf)
             self._silence.follow(turn.silence_timeout)
         if turn.messages:
-            self._speaking = asyncio.create_task(self._speak_all(turn.messages))
+            self._speaking = asyncio.create_task(self._narrator.say(turn.messages))
             await asyncio.wait({self._speaking})
             await self._barge_ins.settled()
             self._speaking = None
@@ -306,41 +327,6 @@ class CallSession:
             str(turn.transfer_to)
         )
         return turn.hang_up or transfer_failed
-
-    async def _speak_all(self, messages: tuple[BotMessage, ...]) -> None:
-        for message in messages:
-            spoken = self._bot.new_message(message)
-            self._emit(
-                EventKind.BOT_MESSAGE,
-                message_id=spoken.message_id,
-                text=message.text,
-                allow_interruptions=message.allow_interruptions,
-            )
-            self._timing.tts_start = self._clock.now()
-            language, voice = self._settings.language, message.voice
-            spec = VoiceSpec(language=language, voice=voice, ssml=message.ssml)
-            try:
-                await self._speaker.speak(spoken, spec)
-                self._emit(
-                    EventKind.BOT_AUDIO_SENT, message_id=spoken.message_id, bytes=spoken.sent
-                )
-            except ProviderError as exc:
-                self._emit(
-                    EventKind.ERROR,
-                    source="tts",
-                    message=str(exc),
-                    retryable=exc.retryable,
-                    message_id=spoken.message_id,
-                )
-
-    def _sent(self, spoken: Spoken, n_bytes: int) -> None:
-        now = self._clock.now()
-        self._bot.sent(n_bytes, now)
-        if spoken.sent == n_bytes:  # first audio of this message
-            tts_ms, latency = self._timing.first_audio(now)
-            self._emit(EventKind.TTS_FIRST_BYTE, message_id=spoken.message_id, tts_ms=tts_ms)
-            if latency is not None:
-                self._emit(EventKind.LATENCY, **latency)
 
     # -- what follows: the state, silence, hang-up ------------------------------------------
 

@@ -44,7 +44,8 @@ def add_parser(subparsers: Any) -> None:
         help="call a voice bot as Twilio would (simulated phone call)",
         description="Act as Twilio towards a Media Streams server: POST the voice webhook, "
         "open the <Stream> websocket, speak, press keys, play the bot's audio in "
-        "real time with mark echoes, then print the transcript and per-turn "
+        "real time with mark echoes, follow the TwiML after <Connect> when the stream "
+        "closes (<Redirect>, <Hangup/>), then print the transcript and per-turn "
         "latencies. Exit code 1 when the call fails.",
         epilog=f'example: telephonist call --say "I\'d like to check my order" {EXAMPLE}',
     )
@@ -91,6 +92,13 @@ def add_parser(subparsers: Any) -> None:
         metavar="URL",
         help="connect the media stream here instead of the TwiML's URL "
         "(the signature still covers the TwiML's URL)",
+    )
+    twilio.add_argument(
+        "--redirect-to",
+        metavar="URL",
+        help="send <Redirect> requests (a resumed call's, after its stream is lost) to this "
+        "server (http://host:port) instead of the one the TwiML names, as a load balancer "
+        "may send them to another instance; signed for the URL Twilio would request",
     )
     twilio.add_argument(
         "--insecure-local",
@@ -194,6 +202,7 @@ async def _run(args: argparse.Namespace, steps: list[Any], echo: Callable[[str],
         auth_token=args.auth_token,
         stream_url_override=args.stream_url,
         public_url=args.public_url,
+        redirect_url=args.redirect_to,
         caller=args.caller,
         callee=args.callee,
     )

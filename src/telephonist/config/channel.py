@@ -16,6 +16,7 @@ from telephonist.config.keys import reject_unknown as _unknown
 from telephonist.config.limits import Limits, parse_limits
 from telephonist.config.recording import RecordingSettings, parse_recording
 from telephonist.config.redaction import shown
+from telephonist.config.resume import ResumeSettings, parse_resume
 from telephonist.errors import ConfigError
 
 __all__ = [
@@ -120,6 +121,8 @@ class ChannelConfig:
     vad: VADSettings = VADSettings()
     limits: Limits = field(default_factory=Limits)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
+    resume: ResumeSettings = field(default_factory=ResumeSettings)
+    """A call whose stream is lost comes back on a new one (needs the shared secret)."""
 
     @property
     def checks_signatures(self) -> bool:
@@ -255,6 +258,7 @@ _KEYS = {
     "prewarm",
     "limits",
     "recording",
+    "resume",
 }
 
 
@@ -319,4 +323,10 @@ def parse_channel(block: Any, *, file: str, environ: Mapping[str, str]) -> Chann
         vad=_vad(block.get("vad"), file),
         limits=parse_limits(block.get("limits"), file=file),
         recording=parse_recording(block.get("recording"), file=file),
+        resume=parse_resume(
+            block.get("resume"),
+            has_secret=token_secret is not None,
+            file=file,
+            key=f"{CHANNEL}.resume",
+        ),
     )

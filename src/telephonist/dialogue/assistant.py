@@ -134,6 +134,8 @@ class ProjectAssistant:
         return tracker
 
     async def _handle(self, conversation_id: str, event: UserEvent) -> AssistantTurn:
+        if isinstance(event, SessionEnd) and event.resumable:
+            return AssistantTurn()  # the stored tracker stays as it was, for SessionResumed
         tracker = await self._tracker(conversation_id)
         understood = NOTHING if self.llm is None else await self.llm.understand(tracker, event)
         run = self.engine.begin(tracker, event, understood.commands, understood.parsed)

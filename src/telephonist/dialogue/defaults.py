@@ -68,6 +68,7 @@ RASA_ACTIONS = (
 
 _TEXTS = {
     "utter_ask_still_there": "Hello, are you still there?",
+    "utter_resumed": "Sorry, the line dropped for a moment.",
     "utter_inform_hangup": "I haven't heard from you, so I'll end our conversation shortly.",
     "utter_ask_rephrase": "I'm sorry, I didn't quite understand that. Could you rephrase?",
     "utter_default": "I'm sorry, I didn't quite understand that. Could you rephrase?",

@@ -25,6 +25,7 @@ from telephonist.dialogue.turns import (
     BotMessage,
     CollectDtmf,
     SessionEnd,
+    SessionResumed,
     SessionStart,
     Silence,
     UserEvent,
@@ -86,7 +87,7 @@ class Engine:
         run = Run(tracker)
         now = self.now()
         if (
-            isinstance(event, UserText | Silence)
+            isinstance(event, UserText | Silence | SessionResumed)
             and tracker.stack
             and self.executor.code_changed(tracker)
         ):
@@ -96,6 +97,8 @@ class Engine:
             return run
         if isinstance(event, SessionStart):
             self.session_start(run, dict(event.metadata))
+        elif isinstance(event, SessionResumed):
+            self.session_resumed(run, event)
         elif isinstance(event, UserText):
             self.user_text(run, event, commands, parsed)
         elif isinstance(event, Silence):
@@ -146,6 +149,17 @@ class Engine:
         tracker.set_slot("session_started_metadata", metadata, now)
         tracker.set_slot("consecutive_silence_timeouts", 0.0, now)
         self.executor.push(run, "pattern_session_start")
+
+    def session_resumed(self, run: Run, event: SessionResumed) -> None:
+        """The call came back on a new stream: flows and slots stay as they were; apologise
+        and repeat the last words (a call that never got that far is greeted instead)."""
+        tracker, now = run.tracker, self.now()
+        if not tracker.events:
+            self.session_start(run, dict(event.metadata))
+            return
+        tracker.record({"event": "session_resumed", "stream": event.stream}, now)
+        tracker.set_slot("consecutive_silence_timeouts", 0.0, now)
+        self.executor.push(run, "pattern_session_resumed")
 
     def user_text(
         self,

@@ -21,7 +21,7 @@ from telephonist.dialogue.tracker import Frame, FrameKind, Tracker
 
 __all__ = ["NO_REASK", "FlowStack", "Run"]
 
-NO_REASK = {"pattern_user_silence", "pattern_repeat_bot_messages"}
+NO_REASK = {"pattern_user_silence", "pattern_repeat_bot_messages", "pattern_session_resumed"}
 
 
 @dataclass(slots=True)

@@ -28,6 +28,11 @@ flows:
     steps:
       - action: action_session_start
       {greet}
+  pattern_session_resumed:
+    description: The call's audio was lost and came back; apologise and say the last words again.
+    steps:
+      - action: utter_resumed
+      - action: action_repeat_bot_messages
   pattern_session_end:
     description: The call ended.
     steps:
@@ -161,6 +166,7 @@ flows:
 
 PATTERN_IDS = (
     "pattern_session_start",
+    "pattern_session_resumed",
     "pattern_session_end",
     "pattern_user_silence",
     "pattern_cannot_handle",

@@ -18,6 +18,7 @@ __all__ = [
     "BotMessage",
     "CollectDtmf",
     "SessionEnd",
+    "SessionResumed",
     "SessionStart",
     "Silence",
     "UserEvent",
@@ -31,6 +32,16 @@ class SessionStart:
     direction and the stream's custom parameters."""
 
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResumed:
+    """The call's media stream was lost and a new one connected (``stream`` counts from 1),
+    maybe on another server process: the conversation goes on where it was, from the store.
+    ``metadata`` is the new stream's, as for `SessionStart`."""
+
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    stream: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +62,14 @@ class Silence:
 
 @dataclass(frozen=True, slots=True)
 class SessionEnd:
-    """The call ended (``reason``: "caller hung up", "bot hung up", "stream closed", ...)."""
+    """The call ended (``reason``: "caller hung up", "bot hung up", "stream closed", ...).
+
+    ``resumable``: only the stream was lost, and the call may come back with
+    `SessionResumed` (here or on another process): release what is held for it, but keep
+    its stored state as it is and do not end the conversation."""
 
     reason: str
+    resumable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +80,7 @@ class BargedIn:
     full_text: str = ""
 
 
-UserEvent = SessionStart | UserText | Silence | SessionEnd | BargedIn
+UserEvent = SessionStart | SessionResumed | UserText | Silence | SessionEnd | BargedIn
 
 
 @dataclass(frozen=True, slots=True)

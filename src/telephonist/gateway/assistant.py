@@ -5,6 +5,8 @@ answers into speech and call actions. Per call it sends one request at a time, i
 (a request that outlives the caller's timeout still holds the line, so the next message
 never overtakes it). It never raises into the call: a Rasa server that is down, slow or
 failing gives the caller a short apology and an ``on_error`` report, and the call goes on.
+With a ``store``, each call's own state (menu, last question) is kept there, so a call whose
+stream is lost resumes with it on any instance.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from telephonist.dialogue.assistant import TrackerStore
 from telephonist.dialogue.turns import (
     AssistantTurn,
     BargedIn,
     BotMessage,
     SessionEnd,
+    SessionResumed,
     SessionStart,
     Silence,
     UserEvent,
@@ -53,6 +57,7 @@ class RasaAssistant:
         can_transfer: bool = True,
         on_error: ErrorReporter | None = None,
         now: Callable[[], float] = time.monotonic,
+        store: TrackerStore | None = None,
     ) -> None:
         self.settings = settings
         self.client = client or RasaClient(settings)
@@ -62,6 +67,8 @@ class RasaAssistant:
         """Transfers are possible (Twilio REST credentials are configured)."""
         self._on_error = on_error
         self._now = now
+        self.store = store
+        """Where each call's gateway state is kept between turns (None: in memory only)."""
         self._conversations: dict[str, Conversation] = {}
         self._watch: TrackerWatch | None = None
         self._warned_ssml = False
@@ -80,7 +87,10 @@ class RasaAssistant:
         if conversation is None:
             conversation = self._conversations[conversation_id] = Conversation(conversation_id)
         try:
-            return await self._handle(conversation, event)
+            turn = await self._handle(conversation, event)
+            if not isinstance(event, SessionEnd):
+                await self._save(conversation)
+            return turn
         except ProviderError as exc:
             self._failed(conversation_id, exc)
             return self._apology(conversation, event)
@@ -103,8 +113,10 @@ class RasaAssistant:
             if settings.start_message is None:
                 return AssistantTurn()
             return await self._say(conversation, settings.start_message, "call")
+        if isinstance(event, SessionResumed):
+            return await self._resumed(conversation, event)
         if isinstance(event, SessionEnd):
-            if settings.end_message is not None:
+            if settings.end_message is not None and not event.resumable:
                 metadata = conversation.metadata_for("call", reason=event.reason)
                 await self._ask(conversation, settings.end_message, metadata)
             return AssistantTurn()
@@ -114,6 +126,49 @@ class RasaAssistant:
             silence = {"consecutive": event.consecutive}
             return await self._say(conversation, settings.silence_message, "call", silence=silence)
         return await self._user_text(conversation, event)
+
+    async def _resumed(self, conversation: Conversation, event: SessionResumed) -> AssistantTurn:
+        """The call is back on a new stream: the stored menu and question, an apology and the
+        question again (or Rasa's answer to ``resume_message``); a call never started here
+        before starts now."""
+        stored = None
+        if self.store is not None:
+            stored = await asyncio.to_thread(self.store.load, conversation.sender)
+        if stored is None and conversation.last_turn is None:
+            return await self._handle(conversation, SessionStart(event.metadata))
+        conversation.start(event.metadata)
+        if stored is not None:
+            conversation.restore(stored)
+        if self.settings.resume_message is not None:
+            resumed = {"stream": event.stream}
+            return await self._say(
+                conversation, self.settings.resume_message, "call", resumed=resumed
+            )
+        last = conversation.last_turn
+        apology = BotMessage(self.settings.phrases.resumed)
+        if last is None:
+            return AssistantTurn(messages=(apology,))
+        return AssistantTurn(
+            messages=(apology, *last.messages),
+            collect_dtmf=last.collect_dtmf,
+            silence_timeout=last.silence_timeout,
+        )
+
+    async def _save(self, conversation: Conversation) -> None:
+        """Keep the call's state in the store when it changed (a worker thread writes it)."""
+        if self.store is None:
+            return
+        state = conversation.to_dict()
+        if state == conversation.saved:
+            return
+        try:
+            await asyncio.to_thread(self.store.save, conversation.sender, state)
+        except Exception as exc:  # the call goes on; only a resume would miss this turn
+            log.warning(
+                "gateway.state_not_saved conversation=%s: %s", conversation.sender, repr(exc)[:200]
+            )
+            return
+        conversation.saved = state
 
     async def _user_text(self, conversation: Conversation, event: UserText) -> AssistantTurn:
         choice = conversation.choice_for(event.text, keyed=event.source == "dtmf")
@@ -271,3 +326,5 @@ class RasaAssistant:
         if self._watch is not None:
             await self._watch.aclose()
         await self.client.aclose()
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)

@@ -7,6 +7,8 @@ assistant:
   start_message: /session_start  # sent when a call connects (null: nothing)
   end_message: /session_end      # sent when it ends (null: nothing)
   silence_message: null          # e.g. /silence_timeout; null: the gateway handles silence
+  resume_message: null           # e.g. /session_resumed after a lost stream; null: the
+                                 # gateway apologises and repeats the last question
   timeout: 5                     # seconds to wait for Rasa's answer
   language: en                   # picks the ASR/TTS language_map entry
   token: ${RASA_TOKEN}           # for a Rasa started with --auth-token (sent as ?token=)
@@ -53,6 +55,8 @@ class Phrases:
     still_there: str = "Are you still there?"
     goodbye: str = "I haven't heard from you, so I'll end the call now. Goodbye."
     no_transfer: str = "Sorry, I can't transfer your call right now."
+    resumed: str = "Sorry, the line dropped for a moment."
+    """Said before the last question again, when a call comes back after a lost stream."""
     press: str = "For {title}, press {key}."
     """One menu entry per button; ``{title}`` and ``{key}`` are filled in."""
 
@@ -66,6 +70,9 @@ class GatewaySettings:
     start_message: str | None = "/session_start"
     end_message: str | None = "/session_end"
     silence_message: str | None = None
+    resume_message: str | None = None
+    """Sent to Rasa when a call comes back after a lost stream (None: the gateway says
+    ``phrases.resumed`` and the last question again)."""
     timeout: float = 5.0
     language: str = "en"
     token: str | None = field(default=None, repr=False)
@@ -146,6 +153,7 @@ _KEYS = {
     "start_message",
     "end_message",
     "silence_message",
+    "resume_message",
     "timeout",
     "language",
     "token",
@@ -188,6 +196,7 @@ def parse_gateway(block: Any, *, file: str) -> GatewaySettings:
         start_message=_message(block, "start_message", "/session_start", file),
         end_message=_message(block, "end_message", "/session_end", file),
         silence_message=_message(block, "silence_message", None, file),
+        resume_message=_message(block, "resume_message", None, file),
         timeout=_number(block, "timeout", 5.0, file),
         language=language.strip(),
         token=token or None,
@@ -219,12 +228,10 @@ def read_gateway(file: Path, environ: Mapping[str, str]) -> GatewaySettings | No
         return None
     block = interpolate(data[BLOCK], environ, file=str(file), key=BLOCK)
     settings = parse_gateway(block, file=str(file))
-    unused = [key for key in ("tracker_store", "action_endpoint") if data.get(key) is not None]
-    if unused:
+    if data.get("action_endpoint") is not None:
         log.warning(
-            "%s: %s not used with assistant type rasa (Rasa keeps the conversations "
-            "and calls its own action server)",
+            "%s: action_endpoint not used with assistant type rasa (Rasa calls its own "
+            "action server; tracker_store keeps only each call's own state, for a resume)",
             file,
-            " and ".join(unused),
         )
     return settings

@@ -4,7 +4,7 @@ assistant and the speech providers. Every check runs here, before the port opens
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from telephonist.speech.tts.base import TTSEngine
 from telephonist.speech.tts.cache import CachedTTS
 from telephonist.speech.tts.fallback import FallbackTTS, TTSFailure
 from telephonist.speech.vad.base import VADModel
-from telephonist.stores import open_store
+from telephonist.stores import ConversationStore, open_store
 from telephonist.twilio.rest import TwilioCallControl
 
 __all__ = ["Paths", "build_runtime", "load_channel", "warm_up"]
@@ -117,9 +117,9 @@ def _tts(channel: ChannelConfig, context: ProviderContext, events: EventBus) -> 
 
 def _project_assistant(
     paths: Paths, environ: Mapping[str, str]
-) -> tuple[Assistant, str, tuple[str, ...], Callable[[str, float], bool] | None]:
+) -> tuple[Assistant, str, tuple[str, ...], ConversationStore]:
     """The built-in engine for the project: the assistant, its language, its NLU examples
-    (to bias speech recognition) and the store's ``claim_once``."""
+    (to bias speech recognition) and its store."""
     problems = check_project(paths.project)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -139,8 +139,21 @@ def _project_assistant(
     except ConfigError:
         store.close()
         raise
-    claim = store.claims.claim_once if store.claims is not None else None
-    return assistant, project.language, project.nlu_examples(), claim
+    return assistant, project.language, project.nlu_examples(), store
+
+
+def _gateway_store(paths: Paths, environ: Mapping[str, str]) -> ConversationStore:
+    """For a gateway whose calls resume: the ``tracker_store`` of endpoints.yml (SQLite by
+    default), which keeps each call's own state (menu, last question) and the ledger."""
+    file = paths.endpoints_file
+    spec = None
+    if file.is_file():
+        problems = Problems()
+        endpoints = read_endpoints(load_document(file, str(file), problems, environ), problems)
+        if problems.errors:
+            raise ConfigError("\n  ".join(str(p) for p in problems.errors))
+        spec = endpoints.tracker_store or None
+    return open_store(spec, paths.project)
 
 
 def build_runtime(
@@ -156,11 +169,17 @@ def build_runtime(
             channel.twilio_account_sid, channel.twilio_auth_token, api_base=channel.twilio_api_base
         )
     gateway = gateway_settings(paths.endpoints_file, environ, rasa_url)
+    store: ConversationStore | None = None
     if gateway is None:
-        assistant, language, phrases, claim = _project_assistant(paths, environ)
+        assistant, language, phrases, store = _project_assistant(paths, environ)
     else:  # Rasa keeps the conversations; no prompt biasing without its NLU data
-        assistant = build_gateway(gateway, channel, events, can_transfer=call_control is not None)
-        language, phrases, claim = gateway.language, (), None
+        if channel.resume.enabled:  # the calls' own state, kept for a resume
+            store = _gateway_store(paths, environ)
+        assistant = build_gateway(
+            gateway, channel, events, can_transfer=call_control is not None, store=store
+        )
+        language, phrases = gateway.language, ()
+    claims = store.claims if store is not None else None
     file = str(paths.credentials_file)
     asr = build_asr(
         channel.asr, ProviderContext(file, f"{CHANNEL}.asr", environ, language, phrases)
@@ -177,7 +196,8 @@ def build_runtime(
         vad=vad,
         events=events,
         call_control=call_control,
-        claim=claim,
+        claim=claims.claim_once if claims is not None else None,
+        ledger=store.ledger if store is not None else None,
     )
 
 

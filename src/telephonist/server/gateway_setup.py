@@ -11,6 +11,7 @@ from typing import Any
 from telephonist.call.clock import Clock, SystemClock
 from telephonist.call.events import CallEvent, EventBus, EventKind
 from telephonist.config.channel import ChannelConfig
+from telephonist.dialogue.assistant import TrackerStore
 from telephonist.dialogue.turns import Assistant
 from telephonist.errors import ProviderError
 from telephonist.gateway import GatewaySettings, RasaAssistant, settings_for_url
@@ -41,8 +42,10 @@ def build_gateway(
     *,
     can_transfer: bool,
     clock: Clock | None = None,
+    store: TrackerStore | None = None,
 ) -> RasaAssistant:
-    """A `RasaAssistant` whose failures become ``error`` call events (and so metrics)."""
+    """A `RasaAssistant` whose failures become ``error`` call events (and so metrics); with
+    a ``store``, it keeps each call's own state there (for a resume)."""
     now = (clock or SystemClock()).now
 
     def failed(conversation_id: str, exc: ProviderError) -> None:
@@ -66,6 +69,7 @@ def build_gateway(
         ssml_ok=first_tts in SSML_ENGINES,
         can_transfer=can_transfer,
         on_error=failed,
+        store=store,
     )
 
 

@@ -119,9 +119,10 @@ class FeedHub:
             record = CallRecord(event.call_id, event.at, self._wall())
             self.calls[event.call_id] = record
             self._evict()
-        if event.kind is EventKind.CALL_STARTED:
+        if event.kind is EventKind.CALL_STARTED:  # again, on a resumed call's new stream
             record.caller = str(event.data.get("user_phone", ""))
             record.callee = str(event.data.get("bot_phone", ""))
+            record.ended_at, record.end_reason = None, None
         elif event.kind is EventKind.CALL_ENDED:
             record.ended_at = event.at
             record.end_reason = str(event.data.get("reason", ""))

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from functools import partial
 from typing import Any
 
 from starlette.types import Message
@@ -27,7 +28,7 @@ from telephonist.server.runtime import Runtime
 from telephonist.twilio.messages import Dtmf, InboundMessage, Mark, Media, Start, Stop
 from telephonist.twilio.rejection import FrameRejected, Rejection
 from telephonist.twilio.stream import MediaStream
-from telephonist.twilio.token import STREAMED_CALL_MEMORY_S
+from telephonist.twilio.token import STREAMED_CALL_MEMORY_S, StreamTokens
 from telephonist.twilio.twiml import stream_url
 
 __all__ = ["WebSocketTransport", "media_socket"]
@@ -98,8 +99,9 @@ async def media_socket(
         reason = "internal error"
     finally:
         if session is not None:
-            await session.end(reason)
-            runtime.sessions.pop(session.call_id, None)
+            await session.end(reason, resumable=await _stream_lost(runtime, session, reason))
+            if runtime.sessions.get(session.call_id) is session:  # not a resumed successor
+                del runtime.sessions[session.call_id]
         if websocket.client_state is WebSocketState.CONNECTED:
             await transport.close(1000 if session is not None else 1008)
 
@@ -167,8 +169,8 @@ async def _serve_call(
     try:
         while True:
             message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return "stream closed"
+            if message["type"] == "websocket.disconnect":  # 1012: our own server stops
+                return "server stopped" if message.get("code") == 1012 else "stream closed"
             frame = _parse(message, stream, reject)
             if type(frame) is Media:  # the hot path: one budget check per frame
                 if budget.admit(len(frame.payload) / MULAW_BYTES_PER_MS):
@@ -217,6 +219,19 @@ async def _claim(runtime: Runtime, call_sid: str) -> str | None:
     return None if first else "this call already streamed on another instance"
 
 
+async def _stream_lost(runtime: Runtime, session: CallSession, reason: str) -> bool:
+    """Whether the call may resume on a new stream: it was lost without the server deciding
+    it, and its TwiML has a redirect. Any other end is recorded in the shared ledger before
+    the socket is closed, so the redirect that follows is hung up on every instance."""
+    resumes = runtime.resumes
+    if resumes is None or session.end_reason is not None:
+        return False  # no resume; or the session ended itself (and said so to the ledger)
+    if reason == "stream closed":
+        return session.stream_number < resumes.settings.max_per_call
+    await resumes.ended(session.call_id, session.stream_number, reason)
+    return False
+
+
 async def _start(
     frame: Start, stream: MediaStream, transport: WebSocketTransport, runtime: Runtime
 ) -> CallSession | None:
@@ -232,8 +247,12 @@ async def _start(
         problem = "missing stream token"
     else:
         problem = runtime.tokens.redeem(call_sid, token)
-    if problem is None and runtime.claim is not None:
+    number = StreamTokens.stream_of(token)
+    resumes = runtime.resumes
+    if problem is None and runtime.claim is not None and number == 0:
         problem = await _claim(runtime, call_sid)
+    if problem is None and resumes is not None:
+        problem = await resumes.started(call_sid, number, StreamTokens.nonce_of(token))
     if problem is not None:
         log.warning("stream.refused: %s", problem, extra={"call_id": call_sid})
         return None
@@ -259,6 +278,8 @@ async def _start(
         call_control=runtime.call_control,
         metadata=metadata,
         vad_batcher=runtime.vad_batcher,
+        stream_number=number,
+        on_purpose=None if resumes is None else partial(resumes.ended, call_sid, number),
     )
     runtime.sessions[call_sid] = session
     await session.open()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import time
@@ -18,10 +19,13 @@ from telephonist.dialogue.turns import Assistant
 from telephonist.recording import Recorder
 from telephonist.server.idle import IdleConnections
 from telephonist.server.prewarm import Prewarmer
+from telephonist.server.resume import Resumes
 from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.tts.base import TTSEngine
 from telephonist.speech.vad.base import VADModel
 from telephonist.speech.vad.batcher import VADBatcher
+from telephonist.stores.base import Ledger
+from telephonist.stores.memory import MemoryLedger
 from telephonist.twilio.signature import SignatureChecker
 from telephonist.twilio.token import StreamTokens
 
@@ -58,6 +62,11 @@ class Runtime:
     calls in progress go on."""
     idle: IdleConnections = field(default_factory=IdleConnections)
     """Connections that have not shown a request or a start yet; the oldest makes room."""
+    ledger: Ledger | None = None
+    """The store's `Ledger` (how each stream of a call began and ended); with ``resume``
+    on, a private one when none is given."""
+    resumes: Resumes | None = None
+    """Resuming calls after a lost stream (``resume`` in the channel block), else None."""
 
     def __post_init__(self) -> None:
         if self.tokens is None:
@@ -78,9 +87,20 @@ class Runtime:
             )
         if self.recordings is None and self.channel.recording.enabled:
             self.recordings = Recorder(self.channel.recording, self.events)
+        secret = self.channel.stream_token_secret
+        if self.resumes is None and self.channel.resume.enabled and secret:
+            ledger = self.ledger if self.ledger is not None else MemoryLedger()
+            self.resumes = Resumes(self.channel.resume, secret.encode(), ledger)
         if self.signatures is None and self.channel.checks_signatures:
             assert self.channel.twilio_auth_token is not None
             self.signatures = SignatureChecker(self.channel.twilio_auth_token)
+
+    async def ending_on_purpose(self, reason: str) -> None:
+        """The server is about to close every call's stream (``reason``): record it first,
+        so their redirects are hung up rather than resumed."""
+        if self.resumes is not None:
+            ending = [(s.call_id, s.stream_number) for s in self.sessions.values()]
+            await asyncio.gather(*(self.resumes.ended(c, n, reason) for c, n in ending))
 
     async def close(self) -> None:
         """Release what the shared parts hold (HTTP clients, databases, worker threads). Every

@@ -81,6 +81,7 @@ class DrainingServer(uvicorn.Server):
         ):
             if self.runtime.sessions:
                 log.warning("server.drain_timeout: ending %d call(s)", len(self.runtime.sessions))
+                await self.runtime.ending_on_purpose("drain timeout")
             self.should_exit = True
         return await super().on_tick(counter)
 

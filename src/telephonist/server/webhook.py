@@ -1,12 +1,13 @@
 """The voice webhook: Twilio POSTs the call, we answer TwiML that connects its audio to our
-websocket with the call's parameters and a one-time stream token."""
+websocket with the call's parameters and a one-time stream token. With ``resume`` on, the
+TwiML goes on with a redirect back here, and that redirect (``?resume=<marker>``) gets the
+call a new stream when the last one was lost (``server.resume``)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
 
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
@@ -14,7 +15,9 @@ from telephonist.server.basic_auth import BasicAuth
 from telephonist.server.runtime import Runtime
 from telephonist.server.webhook_form import read_form
 from telephonist.twilio.messages import MAX_SID_CHARS
+from telephonist.twilio.resume import RESUME_QUERY
 from telephonist.twilio.signature import webhook_urls
+from telephonist.twilio.token import StreamTokens
 from telephonist.twilio.twiml import connect_stream, hangup_twiml, stream_url
 
 __all__ = ["health", "make_webhook"]
@@ -32,12 +35,47 @@ def _unavailable(text: str) -> Response:
     return PlainTextResponse(text, status_code=503, headers={"Retry-After": "30"})
 
 
-def _replayed(runtime: Runtime, call_sid: str, form: FormData) -> bool:
+def _replayed(runtime: Runtime, call_sid: str, resume: tuple[int, str] | None) -> bool:
     """A webhook for a call whose stream already started (live or over) is a replay: Twilio
     asks once per call and retries only when no TwiML reached it, before any stream. This is
-    the one place that decides it (a signed resume redirect would be let through here)."""
+    the one place that decides it: a redirect with a valid resume marker for this call is let
+    through, and the shared ledger then decides whether it resumes (``server.resume``)."""
     assert runtime.tokens is not None
-    return runtime.tokens.streamed(call_sid)
+    return resume is None and runtime.tokens.streamed(call_sid)
+
+
+def _hang_up(event: str, call_sid: str, why: str) -> Response:
+    log.warning("%s: %s; hanging up", event, why, extra={"call_id": call_sid})
+    return Response(hangup_twiml(), media_type="text/xml")
+
+
+async def _next_stream(runtime: Runtime, call_sid: str, request: Request) -> int | Response:
+    """The number of the stream to connect (0, or the next after a lost one), or the
+    ``<Hangup/>`` for a replay, a forged marker or a redirect that must not resume."""
+    marker = request.query_params.get(RESUME_QUERY)
+    resume = None
+    if marker is not None:
+        if (
+            runtime.resumes is None
+            or (resume := runtime.resumes.markers.read(call_sid, marker)) is None
+        ):
+            return _hang_up("webhook.bad_resume_marker", call_sid, "not a redirect of ours")
+    if _replayed(runtime, call_sid, resume):
+        return _hang_up("webhook.replayed", call_sid, "the call's stream already started")
+    if resume is None:
+        return 0
+    assert runtime.resumes is not None
+    stream, nonce = resume
+    refusal = await runtime.resumes.take(call_sid, stream, nonce)
+    if refusal is not None:
+        return _hang_up("webhook.not_resumed", call_sid, refusal)
+    log.info(
+        "call.resuming: stream %d was lost; connecting stream %d",
+        stream,
+        stream + 1,
+        extra={"call_id": call_sid},
+    )
+    return stream + 1
 
 
 def make_webhook(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
@@ -69,22 +107,23 @@ def make_webhook(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
         call_sid = form.get("CallSid")
         if not isinstance(call_sid, str) or not 0 < len(call_sid) <= MAX_SID_CHARS:
             return PlainTextResponse("Missing or malformed form field CallSid.", status_code=400)
-        if _replayed(runtime, call_sid, form):
-            log.warning(
-                "webhook.replayed: the call's stream already started; hanging up",
-                extra={"call_id": call_sid},
-            )
-            return Response(hangup_twiml(), media_type="text/xml")
+        stream = await _next_stream(runtime, call_sid, request)
+        if isinstance(stream, Response):
+            return stream
+        token = runtime.tokens.issue(call_sid, stream)
         parameters = {
             "call_id": call_sid,
             "user_phone": str(form.get("From", "")),
             "bot_phone": str(form.get("To", "")),
             "direction": str(form.get("Direction", "")),
-            "stream_token": runtime.tokens.issue(call_sid),
+            "stream_token": token,
         }
         if runtime.prewarmer is not None and (auth is not None or runtime.signatures is not None):
             runtime.prewarmer.start(call_sid)  # only for callers who proved who they are
-        twiml = connect_stream(stream_url(channel.server_url), parameters)
+        redirect = None
+        if runtime.resumes is not None:
+            redirect = runtime.resumes.redirect(call_sid, stream, StreamTokens.nonce_of(token))
+        twiml = connect_stream(stream_url(channel.server_url), parameters, redirect)
         return Response(twiml, media_type="text/xml")
 
     return webhook

@@ -7,6 +7,12 @@ TwiML, opens the ``<Stream>`` websocket (signed), sends ``connected``/``start`` 
 audio out of a `Playout` buffer, echoing marks when playback reaches them and at once on
 ``clear``. Playback advances only when told (``play``), or in real time with
 ``realtime_playout()``, so tests decide exactly what the caller has heard.
+
+When the server closes the stream (or it is lost), the call goes on with the TwiML after
+``<Connect>``, as on Twilio: a ``<Redirect>`` is POSTed (signed, form as for the webhook) and
+its answer run — a new ``<Connect><Stream>`` opens a new stream for the same call,
+``<Hangup/>`` or nothing ends it. ``redirect_url`` sends redirects to another server, as a
+load balancer may; each stream is kept in ``legs`` with its timing.
 """
 
 from __future__ import annotations
@@ -14,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import itertools
 import json
 import secrets
-import xml.etree.ElementTree as ET
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import websockets
@@ -28,23 +34,15 @@ from twilio.request_validator import RequestValidator
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from telephonist.audio.formats import FRAME_BYTES, FRAME_MS
+from telephonist.simulator.twiml import (
+    CallFailed,
+    TwiML,
+    parse_twiml,
+)
+from telephonist.simulator.webhook import TwimlRequests
 from telephonist.twilio.playout import Playout
 
-__all__ = ["CallFailed", "TwiML", "TwilioCaller"]
-
-
-class CallFailed(Exception):
-    """The server refused or broke the call (no TwiML, auth refused, socket closed early)."""
-
-
-@dataclass(frozen=True)
-class TwiML:
-    """What the webhook answered: the stream URL and its parameters."""
-
-    stream_url: str
-    parameters: Mapping[str, str]
-    xml: str
-
+__all__ = ["CallFailed", "StreamLeg", "TwiML", "TwilioCaller", "parse_twiml"]
 
 _SILENT_FRAME = b"\xff" * FRAME_BYTES
 _SILENT_PAYLOAD = base64.b64encode(_SILENT_FRAME).decode("ascii")
@@ -54,33 +52,15 @@ def _sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
-def _without_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+@dataclass
+class StreamLeg:
+    """One media stream of the call (``time.perf_counter`` seconds)."""
 
-
-def _local_stream_url(stream_url: str, public_url: str, local_url: str) -> str | None:
-    """The stream URL on the local server when it names the public host (ws:// for a local
-    http:// webhook, wss:// for https://); None when it names another host."""
-    stream, public, local = urlsplit(stream_url), urlsplit(public_url), urlsplit(local_url)
-    if stream.hostname != public.hostname:
-        return None
-    scheme = "wss" if local.scheme == "https" else "ws"
-    return urlunsplit((scheme, local.netloc, stream.path, stream.query, ""))
-
-
-def parse_twiml(xml: str) -> TwiML:
-    """The ``<Connect><Stream>`` of a TwiML document."""
-    try:
-        root = ET.fromstring(xml)
-    except ET.ParseError as exc:
-        raise CallFailed(f"webhook answer is not XML: {exc}") from None
-    stream = root.find("./Connect/Stream")
-    if root.tag != "Response" or stream is None or not stream.get("url"):
-        raise CallFailed("TwiML has no <Response><Connect><Stream url=...>")
-    params = {p.get("name", ""): p.get("value", "") for p in stream.findall("Parameter")}
-    return TwiML(stream_url=stream.get("url", ""), parameters=params, xml=xml)
+    stream_sid: str
+    connected_at: float
+    first_media_at: float | None = None
+    closed_at: float | None = None
+    close_code: int | None = None
 
 
 @dataclass
@@ -96,6 +76,12 @@ class TwilioCaller:
     """The webhook URL as configured at Twilio, when ``webhook_url`` reaches the same server
     another way (``http://localhost:5005/...``): the webhook is signed for the public URL,
     as Twilio signs it, and a stream URL on the public host is reached on the local one."""
+    redirect_url: str | None = None
+    """Send ``<Redirect>`` requests to this server (``http://host:port``) instead of the one
+    the TwiML names, as a load balancer may send them to another instance (signed for the
+    URL Twilio would request); the streams of its answers are opened there too."""
+    insecure_local: bool = False
+    """Open a TwiML's ``wss://`` stream URL over plain ``ws://`` (a local server)."""
     caller: str = "+15550100001"
     callee: str = "+15550100002"
     extra_form: Mapping[str, str] = field(default_factory=dict)
@@ -116,8 +102,14 @@ class TwilioCaller:
         self.clears = 0
         self.twiml: TwiML | None = None
         self.closed_by_server = False
+        """The call is over, ended by the server (its last stream closed, nothing followed)."""
+        self.legs: list[StreamLeg] = []
+        self.ended_by: str | None = None
+        """How the server ended the call: ``<Hangup/>``, ``end of TwiML`` or what failed."""
+        self._requests: TwimlRequests | None = None
         self._ws: Any = None
         self._reader: asyncio.Task[None] | None = None
+        self._closing = False
         self._changed = asyncio.Event()
         self._sequence = 0
         self._chunk = 0
@@ -126,13 +118,13 @@ class TwilioCaller:
 
     # -- the webhook --------------------------------------------------------------------------
 
-    def form(self) -> dict[str, str]:
+    def form(self, status: str = "ringing") -> dict[str, str]:
         """The voice webhook's form parameters (with extras code must not hard-code away)."""
         return {
             "AccountSid": self.account_sid,
             "ApiVersion": "2010-04-01",
             "CallSid": self.call_sid,
-            "CallStatus": "ringing",
+            "CallStatus": status,
             "Called": self.callee,
             "Caller": self.caller,
             "Direction": "inbound",
@@ -145,46 +137,22 @@ class TwilioCaller:
 
     async def dial(self, client: httpx.AsyncClient | None = None) -> TwiML:
         """POST the voice webhook (with the Basic-auth challenge dance) and parse the TwiML."""
-        parts = urlsplit(self.webhook_url)
-        credentials = None
-        if parts.username is not None:
-            credentials = (parts.username, parts.password or "")
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc += f":{parts.port}"
-        url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-        form = self.form()
-        headers = {"User-Agent": "TwilioProxy/1.1", "I-Twilio-Idempotency-Token": _sid("")}
-        if self.auth_token:  # Twilio signs the configured URL without its credentials
-            headers["X-Twilio-Signature"] = RequestValidator(self.auth_token).compute_signature(
-                _without_credentials(self.public_url) if self.public_url else url, form
-            )
-        async with contextlib.AsyncExitStack() as stack:
-            http = (
-                client
-                if client is not None
-                else await stack.enter_async_context(httpx.AsyncClient(timeout=15))
-            )
-            try:
-                response = await http.post(url, data=form, headers=headers)
-                if (
-                    response.status_code == 401
-                    and credentials is not None
-                    and response.headers.get("www-authenticate", "").lower().startswith("basic")
-                ):
-                    response = await http.post(
-                        url, data=form, headers=headers, auth=httpx.BasicAuth(*credentials)
-                    )
-            except httpx.HTTPError as exc:
-                raise CallFailed(f"webhook unreachable: {exc!r}") from None
-        if response.status_code != 200:
-            raise CallFailed(f"webhook answered HTTP {response.status_code}: {response.text[:200]}")
-        self.twiml = parse_twiml(response.text)
-        if self.public_url and self.stream_url_override is None:
-            self.stream_url_override = _local_stream_url(
-                self.twiml.stream_url, self.public_url, url
-            )
+        self._requests = None
+        self.twiml = parse_twiml(await self._routes(client).webhook(self.form()))
         return self.twiml
+
+    def _routes(self, client: httpx.AsyncClient | None = None) -> TwimlRequests:
+        """The call's requests, set up from this caller's settings at its first request."""
+        if self._requests is None:
+            self._requests = TwimlRequests(
+                self.webhook_url,
+                self.auth_token,
+                self.public_url,
+                self.redirect_url,
+                self.insecure_local,
+                client,
+            )
+        return self._requests
 
     # -- the stream ---------------------------------------------------------------------------
 
@@ -195,25 +163,44 @@ class TwilioCaller:
         parameters: Mapping[str, str] | None = None,
     ) -> None:
         """Open the stream websocket and send ``connected`` (and ``start``)."""
+        await self._open_stream(start=start, parameters=parameters)
+        self._reader = asyncio.create_task(self._read())
+
+    async def _open_stream(
+        self, *, start: bool = True, parameters: Mapping[str, str] | None = None
+    ) -> None:
         if self.twiml is None:
             raise CallFailed("dial() first")
         headers = {}
-        if self.auth_token:
-            headers["X-Twilio-Signature"] = RequestValidator(self.auth_token).compute_signature(
-                self.twiml.stream_url, {}
-            )
+        if self.auth_token:  # over the TwiML's wss:// URL, wherever the stream really goes
+            validator = RequestValidator(self.auth_token)
+            headers["X-Twilio-Signature"] = validator.compute_signature(self.twiml.stream_url, {})
         try:
             self._ws = await websockets.connect(
-                self.stream_url_override or self.twiml.stream_url,
+                self._routes().stream_target(self.twiml, self.stream_url_override),
                 additional_headers=headers,
                 max_size=2**20,
             )
         except (OSError, InvalidHandshake) as exc:
             raise CallFailed(f"stream connection refused: {exc}") from None
-        self._reader = asyncio.create_task(self._read())
+        self.legs.append(StreamLeg(self.stream_sid, time.perf_counter()))
         await self.send_json({"event": "connected", "protocol": "Call", "version": "1.0.0"})
         if start:
             await self.send_start(parameters if parameters is not None else self.twiml.parameters)
+
+    @property
+    def streaming(self) -> bool:
+        """A stream is open (False between a lost stream and the next, and after the call)."""
+        return bool(self.legs) and self.legs[-1].closed_at is None and not self.closed_by_server
+
+    def resume_gaps_ms(self) -> list[float]:
+        """For each new stream: its previous stream closed → its first bot audio (what the
+        caller hears as a gap)."""
+        return [
+            round((leg.first_media_at - before.closed_at) * 1000, 1)
+            for before, leg in itertools.pairwise(self.legs)
+            if leg.first_media_at is not None and before.closed_at is not None
+        ]
 
     async def send_start(self, parameters: Mapping[str, str]) -> None:
         """The ``start`` frame, carrying the TwiML's parameters as customParameters."""
@@ -294,12 +281,14 @@ class TwilioCaller:
         return await self.play(self.playout.buffered_bytes / 8 + 1)
 
     def realtime_playout(self) -> None:
-        """Play bot audio in real time from now on (20 ms ticks)."""
+        """Play bot audio in real time from now on (20 ms ticks; ``wait_until`` predicates
+        are checked again after each)."""
 
         async def run() -> None:
             while True:
                 await asyncio.sleep(FRAME_MS / 1000)
                 await self.play(FRAME_MS)
+                self._changed.set()
 
         self._playout_task = asyncio.create_task(run())
 
@@ -316,8 +305,14 @@ class TwilioCaller:
         )
         await self.close()
 
+    def drop_stream(self) -> None:
+        """Lose the stream as a network failure would (no close handshake): Twilio's side then
+        goes on with the TwiML after ``<Connect>``, the server's sees the socket gone."""
+        self._ws.transport.abort()
+
     async def close(self) -> None:
-        """Close the socket and stop background tasks."""
+        """Close the socket and stop background tasks (the caller is gone: no TwiML follows)."""
+        self._closing = True
         for task in (self._playout_task, self._reader):
             if task is not None:
                 task.cancel()
@@ -338,31 +333,59 @@ class TwilioCaller:
     # -- receiving ----------------------------------------------------------------------------
 
     async def _read(self) -> None:
-        try:
-            async for raw in self._ws:
-                message = json.loads(raw)
-                event = message.get("event")
-                if event != "media" or self.keep_audio:
-                    self.messages.append(message)
-                for listener in self.listeners:
-                    listener(message)
-                if event == "media":
-                    audio = base64.b64decode(message["media"]["payload"])
-                    self.received_bytes += len(audio)
-                    if self.keep_audio:
-                        self.received_audio += audio
-                    self.playout.add_audio(audio)
-                elif event == "mark":
-                    await self._echo(self.playout.add_mark(message["mark"]["name"]))
-                elif event == "clear":
-                    self.clears += 1
-                    await self._echo(self.playout.clear())
-                self._changed.set()
-        except ConnectionClosed:
-            pass
-        self.close_code = self._ws.close_code
+        """Each stream's messages until it closes; then the TwiML after ``<Connect>``."""
+        while True:
+            with contextlib.suppress(ConnectionClosed):
+                async for raw in self._ws:
+                    await self._received(json.loads(raw))
+            leg = self.legs[-1]
+            leg.closed_at, leg.close_code = time.perf_counter(), self._ws.close_code
+            self.close_code = leg.close_code
+            self._changed.set()
+            if self._closing or not await self._follow():
+                break
         self.closed_by_server = True
         self._changed.set()
+
+    async def _received(self, message: dict[str, Any]) -> None:
+        event = message.get("event")
+        if event != "media" or self.keep_audio:
+            self.messages.append(message)
+        for listener in self.listeners:
+            listener(message)
+        if event == "media":
+            audio = base64.b64decode(message["media"]["payload"])
+            self.received_bytes += len(audio)
+            if self.keep_audio:
+                self.received_audio += audio
+            if self.legs[-1].first_media_at is None:
+                self.legs[-1].first_media_at = time.perf_counter()
+            self.playout.add_audio(audio)
+        elif event == "mark":
+            await self._echo(self.playout.add_mark(message["mark"]["name"]))
+        elif event == "clear":
+            self.clears += 1
+            await self._echo(self.playout.clear())
+        self._changed.set()
+
+    async def _follow(self) -> bool:
+        """Run what follows ``<Connect>`` once its stream is over, as Twilio does: True when
+        a ``<Redirect>``'s answer connected a new stream; False when the call ends (see
+        ``ended_by``)."""
+        assert self.twiml is not None
+        found = await self._routes().next_stream(self.twiml.then, self.form("in-progress"))
+        if isinstance(found, str):
+            self.ended_by = found
+            return False
+        self.twiml = found
+        self.playout.clear()  # what the lost stream had queued is never heard
+        self.stream_sid, self._sequence, self._chunk, self._sent_ms = _sid("MZ"), 0, 0, 0
+        try:
+            await self._open_stream()
+        except CallFailed as exc:
+            self.ended_by = str(exc)
+            return False
+        return True
 
     async def _echo(self, marks: list[str]) -> None:
         for name in marks:

@@ -152,10 +152,20 @@ class Phone:
         deadline = self.ticks + round(reply_timeout_s * 1000 / FRAME_MS)
 
         def quiet() -> bool:
-            answered = last.first_audio_at is not None or self.ticks >= deadline
-            return answered and last.ended_at is not None and not self.bot_playing
+            late = self.ticks >= deadline
+            answered = last.first_audio_at is not None or late
+            heard = last.ended_at is not None and not self.bot_playing
+            return answered and heard and self._back(late)
 
         return await self.until(quiet, max_s)
+
+    def _back(self, late: bool) -> bool:
+        """The line is up: not between a lost stream and the next, and a resumed stream has
+        said its first words (unless ``late``)."""
+        legs = self.caller.legs
+        if not self.caller.streaming:
+            return False
+        return len(legs) < 2 or legs[-1].first_media_at is not None or late
 
     async def wait_bot_heard(self, seconds: float, timeout_s: float = 10.0) -> bool:
         """Until the current bot utterance has played for ``seconds`` (False on timeout)."""

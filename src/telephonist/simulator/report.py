@@ -47,6 +47,9 @@ class CallReport:
     """Where bot text comes from: ``local ASR of the bot audio`` or ``none``."""
     recording: str | None = None
     late_frames: int = 0
+    resume_gaps_ms: list[float] = field(default_factory=list)
+    """For each new stream after a lost one: the silence the caller heard (stream lost →
+    first bot audio on the new stream)."""
 
     def bot_text(self, turn: Turn) -> str:
         """What the bot said in answer to ``turn`` (its utterances' text, or their length)."""
@@ -93,6 +96,9 @@ class CallReport:
                 f"max {summary['max']} ms over {summary['n']} turns "
                 "(end of caller input → first bot audio at the caller)"
             )
+        if self.resume_gaps_ms:
+            gaps = ", ".join(f"{gap:.0f} ms" for gap in self.resume_gaps_ms)
+            lines.append(f"resumed after a lost stream: gap {gaps} (stream lost → bot audio)")
         if self.turns and self.turns[0].latency_ms is not None:
             lines.append(
                 f"answer: first bot audio {self.turns[0].latency_ms} ms after the stream opened"
@@ -110,6 +116,7 @@ class CallReport:
             "bot_text_source": self.bot_text_source,
             "recording": self.recording,
             "late_frames": self.late_frames,
+            "resume_gaps_ms": self.resume_gaps_ms,
             "turns": [
                 {
                     "index": t.index,

@@ -78,11 +78,10 @@ class SimulatedCall:
             self.caller.webhook_url, self.caller.call_sid, ok=False, outcome="not connected"
         )
         report.bot_text_source = "local ASR of the bot audio" if self.transcriber else "none"
+        self.caller.insecure_local = self.caller.insecure_local or self.insecure_local
         try:
             twiml = await self.caller.dial()
             self.echo(f"webhook answered TwiML: stream {twiml.stream_url}")
-            if self.insecure_local and self.caller.stream_url_override is None:
-                self.caller.stream_url_override = twiml.stream_url.replace("wss://", "ws://", 1)
             phone = Phone(
                 self.caller,
                 record=self.record_to is not None,
@@ -170,6 +169,7 @@ class SimulatedCall:
         report.duration_s = phone.ticks * 0.02
         report.turns, report.utterances = phone.turns, phone.utterances
         report.late_frames = phone.late_frames
+        report.resume_gaps_ms = self.caller.resume_gaps_ms()
         code = self.caller.close_code
         if phone.hung_up:
             report.ok, report.outcome = True, "caller hung up"
@@ -180,6 +180,8 @@ class SimulatedCall:
             report.outcome = (
                 f"failed: the server closed the stream (code {code}) {heard} the bot spoke"
             )
+        if len(self.caller.legs) > 1:
+            report.outcome += f" (resumed {len(self.caller.legs) - 1}x)"
         if self.record_to is not None and phone.recording is not None:
             phone.recording.write(self.record_to)
             report.recording = str(self.record_to)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-__all__ = ["Claims", "ConversationStore"]
+__all__ = ["Claims", "ConversationStore", "Ledger"]
 
 
 class Claims(Protocol):
@@ -12,6 +12,16 @@ class Claims(Protocol):
 
     def claim_once(self, key: str, ttl_seconds: float) -> bool:
         """True only for the first claim of ``key`` anywhere, until ``ttl_seconds`` pass."""
+        ...
+
+
+class Ledger(Protocol):
+    """First-written records every process sharing a store sees (how each media stream of a
+    call began and ended, so a call can resume on any instance and never twice)."""
+
+    def record_once(self, key: str, value: str, ttl_seconds: float) -> str | None:
+        """Write ``value`` under ``key`` unless a value is there: None when written now, else
+        the value written first (kept ``ttl_seconds``)."""
         ...
 
 
@@ -26,6 +36,12 @@ class ConversationStore(Protocol):
     def claims(self) -> Claims | None:
         """The store's claims when several instances share it (Redis, PostgreSQL): they make
         stream tokens single-use across instances. None for a store private to one process."""
+        ...
+
+    @property
+    def ledger(self) -> Ledger:
+        """The store's `Ledger`: shared wherever the store is (Redis, PostgreSQL; SQLite by
+        the processes of one machine; memory by one process)."""
         ...
 
     def load(self, conversation_id: str) -> dict[str, Any] | None:

@@ -4,9 +4,36 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryLedger", "MemoryStore"]
+
+MAX_RECORDS = 300_000
+"""Beyond this many records (a few per call, some tens of MB), the oldest are forgotten."""
+
+
+class MemoryLedger:
+    """A `Ledger` private to this process (a memory store, or a server without a store)."""
+
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        self._now = now
+        self._records: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def record_once(self, key: str, value: str, ttl_seconds: float) -> str | None:
+        """``value`` under ``key`` unless an unexpired value is there (then that one)."""
+        now = self._now()
+        with self._lock:
+            first = self._records.get(key)
+            if first is not None and first[1] > now:
+                return first[0]
+            self._records.pop(key, None)  # re-inserted last: the dict stays oldest first
+            self._records[key] = (value, now + ttl_seconds)
+            if len(self._records) > MAX_RECORDS:
+                del self._records[next(iter(self._records))]
+        return None
 
 
 class MemoryStore:
@@ -20,6 +47,7 @@ class MemoryStore:
         self._order: dict[str, int] = {}
         self._clock = 0
         self._lock = threading.Lock()
+        self.ledger = MemoryLedger()
 
     def load(self, conversation_id: str) -> dict[str, Any] | None:
         """The stored tracker, or None."""

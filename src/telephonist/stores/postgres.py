@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import random
 import ssl
 import threading
 from collections.abc import Iterator, Mapping
@@ -18,18 +19,21 @@ from contextlib import contextmanager
 from typing import Any
 
 from telephonist.errors import ConfigError
-from telephonist.stores.base import Claims
+from telephonist.stores.base import Claims, Ledger
 
 __all__ = ["PostgresStore"]
 
 _FILE = "endpoints.yml"
 _TABLE = "telephonist_conversations"
 _CLAIMS = "telephonist_claims"
+_LEDGER = "telephonist_ledger"
 _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {_TABLE} ("
     "id TEXT PRIMARY KEY, tracker TEXT NOT NULL, updated_at DOUBLE PRECISION NOT NULL)",
     f"CREATE INDEX IF NOT EXISTS {_TABLE}_updated ON {_TABLE} (updated_at)",
     f"CREATE TABLE IF NOT EXISTS {_CLAIMS} (key TEXT PRIMARY KEY, "
+    "expires_at DOUBLE PRECISION NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {_LEDGER} (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
     "expires_at DOUBLE PRECISION NOT NULL)",
 )
 _NOW = "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION"
@@ -308,6 +312,28 @@ class PostgresStore:
         if rows:  # now and then, forget claims long expired
             self._run(f"DELETE FROM {_CLAIMS} WHERE expires_at < {_NOW} - 3600 AND random() < 0.01")
         return bool(rows)
+
+    @property
+    def ledger(self) -> Ledger:
+        """Shared by every instance using this database."""
+        return self
+
+    def record_once(self, key: str, value: str, ttl_seconds: float) -> str | None:
+        """``value`` under ``key`` unless an unexpired value is there (then that one)."""
+        rows, _ = self._run(
+            f"INSERT INTO {_LEDGER} (key, value, expires_at) VALUES (:key, :value, {_NOW} + :ttl) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, "
+            f"expires_at = EXCLUDED.expires_at WHERE {_LEDGER}.expires_at < {_NOW} RETURNING key",
+            key=key,
+            value=value,
+            ttl=ttl_seconds,
+        )
+        if rows:
+            if random.random() < 0.01:  # now and then, forget records long expired
+                self._run(f"DELETE FROM {_LEDGER} WHERE expires_at < {_NOW} - 3600")
+            return None
+        first, _ = self._run(f"SELECT value FROM {_LEDGER} WHERE key = :key", key=key)
+        return str(first[0][0]) if first else value
 
     def close(self) -> None:
         """Close idle connections; ones in use are closed when returned."""

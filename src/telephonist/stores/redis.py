@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from telephonist.errors import ConfigError
-from telephonist.stores.base import Claims
+from telephonist.stores.base import Claims, Ledger
 
 if TYPE_CHECKING:
     import redis as redis_module
@@ -202,6 +202,22 @@ class RedisStore:
                 f"{self.claim_prefix}{key}", "1", nx=True, px=max(1, round(ttl_seconds * 1000))
             )
         )
+
+    @property
+    def ledger(self) -> Ledger:
+        """Shared by every instance using this Redis (keys beside the claims')."""
+        return self
+
+    def record_once(self, key: str, value: str, ttl_seconds: float) -> str | None:
+        """``value`` under ``key`` unless a value is there (then that one): SET NX and GET in
+        one transaction."""
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.set(
+                f"{self.claim_prefix}{key}", value, nx=True, px=max(1, round(ttl_seconds * 1000))
+            )
+            pipe.get(f"{self.claim_prefix}{key}")
+            written, first = pipe.execute()
+        return None if written else str(first)
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -8,6 +8,7 @@ lock with a busy timeout instead of failing.
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import threading
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from telephonist.errors import ConfigError
+from telephonist.stores.base import Ledger
 
 __all__ = ["SQLiteStore"]
 
@@ -25,6 +27,11 @@ CREATE TABLE IF NOT EXISTS conversations (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS conversations_updated ON conversations (updated_at);
+CREATE TABLE IF NOT EXISTS ledger (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 """
 
 
@@ -98,6 +105,28 @@ class SQLiteStore:
             "DELETE FROM conversations WHERE id = ?", (conversation_id,)
         )
         return cursor.rowcount > 0
+
+    @property
+    def ledger(self) -> Ledger:
+        """Shared by the processes of this machine that use the same file."""
+        return self
+
+    def record_once(self, key: str, value: str, ttl_seconds: float) -> str | None:
+        """``value`` under ``key`` unless an unexpired value is there (then that one)."""
+        now = time.time()
+        conn = self._connection()
+        written = conn.execute(
+            "INSERT INTO ledger (key, value, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+            "expires_at = excluded.expires_at WHERE ledger.expires_at < ?",
+            (key, value, now + ttl_seconds, now),
+        ).rowcount
+        if written:
+            if random.random() < 0.01:  # now and then, forget records long expired
+                conn.execute("DELETE FROM ledger WHERE expires_at < ?", (now - 3600,))
+            return None
+        row = conn.execute("SELECT value FROM ledger WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row is not None else value
 
     def close(self) -> None:
         """Close every connection this store opened."""

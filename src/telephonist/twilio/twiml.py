@@ -16,9 +16,10 @@ def stream_url(server_url: str) -> str:
     return f"wss://{server_url}{STREAM_PATH}"
 
 
-def connect_stream(url: str, parameters: Mapping[str, str]) -> str:
-    """TwiML that connects the call to our websocket. Nothing follows ``<Connect>``, so
-    closing the socket ends the call."""
+def connect_stream(url: str, parameters: Mapping[str, str], redirect: str | None = None) -> str:
+    """TwiML that connects the call to our websocket. Without ``redirect`` nothing follows
+    ``<Connect>``, so closing the socket ends the call; with it, Twilio then POSTs that URL
+    (a resume, ``twilio.resume``)."""
     response = VoiceResponse()
     connect = Connect()
     stream = Stream(url=url)
@@ -26,6 +27,8 @@ def connect_stream(url: str, parameters: Mapping[str, str]) -> str:
         stream.parameter(name=name, value=value)
     connect.append(stream)
     response.append(connect)
+    if redirect is not None:
+        response.redirect(redirect, method="POST")
     return str(response.to_xml(xml_declaration=True))
 
 
