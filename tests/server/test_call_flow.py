@@ -94,7 +94,10 @@ async def test_barge_in_clears_audio_and_records_what_was_heard(serve):
         caller = served.caller()
         await caller.dial()
         await caller.connect()
-        await caller.wait_until(lambda: len(caller.received_audio) >= 16000)
+        # 2 s of audio and its four 500 ms marks in (a mark follows its audio, later under load)
+        await caller.wait_until(
+            lambda: len(caller.received_audio) >= 16000 and len(caller.events("mark")) >= 4
+        )
         await caller.play(2000)  # the caller hears 2 s = 10 words
         await caller.send_audio(load_prompt(SPEECH).mulaw[:8000])
         await caller.wait_until(lambda: caller.clears == 1)
