@@ -49,6 +49,9 @@ class EventKind(enum.Enum):
     HANG_UP = "call.hang_up"
     TRANSFER = "call.transfer"
     LATENCY = "turn.latency"
+    TURN_DECIDED = "turn.decided"
+    """The turn model judged a pause: the turn ended (complete, max_wait, error) or not
+    (incomplete), with the probability and how long the decision took."""
     ERROR = "error"
     REJECTED = "stream.rejected"
 

@@ -48,6 +48,7 @@ from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.tts.base import TTSEngine
 from telephonist.speech.vad.base import VADModel
 from telephonist.speech.vad.batcher import VADBatcher
+from telephonist.turn.scorer import TurnScorer
 from telephonist.twilio.stream import MediaStream
 
 __all__ = ["CallSession"]
@@ -77,7 +78,10 @@ class CallSession:
         vad_batcher: VADBatcher | None = None,
         stream_number: int = 0,
         on_purpose: Callable[[str], Awaitable[None]] | None = None,
+        turn_scorer: TurnScorer | None = None,
     ) -> None:
+        """``turn_scorer``: the end-of-turn model shared by every call (None: the turn ends
+        after ``min_silence_ms`` of silence, whatever ``settings.turn`` says)."""
         assert stream.start is not None, "a session starts after the stream's start frame"
         self.call_id = stream.start.call_sid
         self.metadata = dict(metadata or {})
@@ -112,7 +116,13 @@ class CallSession:
             rules, clock, self._bot, self._speaker, self._emit, self._resume, answers
         )
         self._listener = Listener(
-            self, vad, settings, self._emit, call_id=self.call_id, batcher=vad_batcher
+            self,
+            vad,
+            settings,
+            self._emit,
+            call_id=self.call_id,
+            batcher=vad_batcher,
+            turn_scorer=turn_scorer,
         )
         # Caller events for the assistant, or a turn the session itself decided (an apology).
         self._queue: asyncio.Queue[UserEvent | AssistantTurn] = asyncio.Queue(MAX_QUEUED_EVENTS)

@@ -16,6 +16,8 @@ from telephonist.twilio.rejection import Rejection
 __all__ = ["CallMetrics"]
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+_DECISION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0)
+_DECISIONS = frozenset({"complete", "incomplete", "max_wait", "error"})
 _REJECTIONS = frozenset(r.value for r in Rejection)
 """The only values the ``reason`` label of rejected messages takes (never caller input)."""
 
@@ -42,6 +44,18 @@ class CallMetrics:
         )
         self.tts_first_byte = self._seconds(
             "telephonist_tts_first_byte_seconds", "TTS request → first audio chunk"
+        )
+        self.turn_decision = Histogram(
+            "telephonist_turn_decision_seconds",
+            "End-of-turn model: pause scored → decision (batching wait included)",
+            buckets=_DECISION_BUCKETS,
+            registry=r,
+        )
+        self.turn_decisions = Counter(
+            "telephonist_turn_decisions_total",
+            "End-of-turn decisions (complete, incomplete, max_wait, error)",
+            ["decision"],
+            registry=r,
         )
         self.barge_ins = Counter(
             "telephonist_barge_ins_total", "Caller interruptions", ["trigger"], registry=r
@@ -113,6 +127,13 @@ class CallMetrics:
             self.final_latency.observe(float(data["final_to_audio_ms"]) / 1000)
             asr_ms = float(data["speech_end_to_audio_ms"]) - float(data["final_to_audio_ms"])
             self.asr_latency.observe(max(0.0, asr_ms) / 1000)
+        elif kind is EventKind.TURN_DECIDED:
+            decision = data.get("decision")
+            self.turn_decisions.labels(
+                decision=decision if decision in _DECISIONS else "other"
+            ).inc()
+            if data.get("decision_ms") is not None:
+                self.turn_decision.observe(float(data["decision_ms"]) / 1000)
         elif kind is EventKind.TTS_FIRST_BYTE:
             self.tts_first_byte.observe(float(data["tts_ms"]) / 1000)
         elif kind is EventKind.BARGE_IN:
