@@ -21,6 +21,7 @@ from telephonist.call.settings import CallSettings
 from telephonist.call.state import CallState
 from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.vad.energy import EnergyVAD
+from telephonist.turn.scorer import TurnScorer
 from telephonist.twilio.stream import MediaStream
 
 START = json.dumps(
@@ -130,8 +131,10 @@ def make_call(
     tts: ScriptedTTS | None = None,
     control: RecordingControl | None = None,
     settings: CallSettings | None = None,
+    turn_scorer: TurnScorer | None = None,
 ) -> Call:
-    """A session on a started stream with scripted collaborators (not opened yet)."""
+    """A session on a started stream with scripted collaborators (not opened yet); the turn
+    ends on silence alone unless a ``turn_scorer`` judges it."""
     stream = MediaStream()
     stream.receive(START)
     transport = MemoryTransport()
@@ -152,6 +155,7 @@ def make_call(
         clock=clock,
         events=bus,
         call_control=control,
+        turn_scorer=turn_scorer,
     )
     return Call(session, transport, events, clock, assistant, tts)
 
