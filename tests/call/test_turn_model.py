@@ -136,14 +136,17 @@ async def test_the_longest_wait_ends_the_turn_anyway() -> None:
     assert said(call) == ["well"]
 
 
-async def test_a_failed_score_ends_the_turn() -> None:
-    """No answer from the model: the caller is not kept waiting."""
+async def test_without_a_score_silence_ends_the_turn() -> None:
+    """No answer from the model (it failed or was too busy): the silence rule ends the turn
+    after vad.min_silence_ms, as without a model."""
     call = make_call(asr=ScriptedASR(["hi"]), turn_scorer=ScriptedScorer([None]))
     await listening(call)
     await frames(call, SPEECH_FRAME, 400)
-    await frames(call, QUIET_FRAME, 200)
+    await frames(call, QUIET_FRAME, 480)
+    assert said(call) == []
+    await frames(call, QUIET_FRAME, 20)
     await call.until(lambda: bool(said(call)))
-    assert decisions(call) == [("error", 200.0)]
+    assert decisions(call) == [("error", 500.0)]
 
 
 async def test_a_final_during_the_wait_is_held_and_joined() -> None:

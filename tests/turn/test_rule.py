@@ -107,11 +107,20 @@ def test_a_score_that_comes_after_the_caller_spoke_again_is_ignored() -> None:
     assert rule.phase is Phase.SPEAKING
 
 
-def test_a_failed_score_ends_the_turn() -> None:
-    """Without a model's answer the caller must not be left waiting for max_wait_ms."""
-    rule, ticket = paused_turn()
-    decision = rule.scored(ticket, None, 2750.0)
-    assert decision is not None and decision.ended and decision.reason == "error"
+def test_without_a_score_silence_decides_the_pause() -> None:
+    """No answer from the model: the turn ends once the pause lasts fallback_ms (the silence
+    rule), neither at once nor only at max_wait_ms; speech before that resumes the turn."""
+    rule, ticket = paused_turn(pause_from=2500.0)
+    assert rule.scored(ticket, None, 2750.0) is None
+    assert rule.advance(2980.0) is None
+    assert rule.advance(3000.0) == Decision(True, "error", None, 2500.0, RULE.fallback_ms)
+    rule, ticket = paused_turn(pause_from=2500.0)
+    assert rule.scored(ticket, None, 3100.0) == Decision(True, "error", None, 2500.0, 600.0)
+    rule, ticket = paused_turn(pause_from=2500.0)
+    rule.scored(ticket, None, 2750.0)
+    assert rule.speech(2900.0) is False
+    request = rule.pause(3500.0, 3700.0)
+    assert isinstance(request, ScoreRequest)  # the next pause is scored again
 
 
 def test_the_threshold_decides() -> None:

@@ -35,7 +35,7 @@ async def test_concurrent_requests_share_one_inference() -> None:
     """Twenty calls pausing together get one batch of twenty, each its own score, off the
     event loop's thread."""
     model = CountingModel()
-    batcher = TurnBatcher(model, gather_s=0.01)
+    batcher = TurnBatcher(model, gather_s=0.01, max_batch=32)
     try:
         scores = await asyncio.gather(*(batcher.score(b"x" * (10 * i)) for i in range(20)))
     finally:
@@ -44,6 +44,18 @@ async def test_concurrent_requests_share_one_inference() -> None:
     assert [s.probability for s in scores] == [i / 100 for i in range(20)]
     assert all(s.batch == 20 and s.ms >= 0 for s in scores)
     assert threading.current_thread().name not in model.threads
+
+
+async def test_a_batch_is_capped() -> None:
+    """On a CPU a batch costs as much as its clips one by one: past max_batch (8 by default)
+    the rest goes into the next inference, so no call waits for a huge one."""
+    model = CountingModel()
+    batcher = TurnBatcher(model, gather_s=0.01)
+    try:
+        await asyncio.gather(*(batcher.score(b"x") for _ in range(20)))
+    finally:
+        batcher.close()
+    assert model.batches == [8, 8, 4]
 
 
 async def test_requests_during_an_inference_form_the_next_batch() -> None:
@@ -71,6 +83,33 @@ async def test_a_failed_inference_fails_every_request_in_it() -> None:
     finally:
         batcher.close()
     assert all(isinstance(r, ProviderError) and "model broke" in str(r) for r in results)
+
+
+async def test_requests_that_waited_too_long_are_refused() -> None:
+    """Behind a slow inference, a request older than the deadline is refused (its call lets
+    silence decide) instead of being answered late; a fresh one is still scored."""
+    release = threading.Event()
+
+    class Slow(CountingModel):
+        def completeness(self, clips: list[bytes]) -> list[float]:
+            release.wait(5)
+            return super().completeness(clips)
+
+    model = Slow()
+    batcher = TurnBatcher(model, gather_s=0.0, deadline_s=0.05)
+    try:
+        first = asyncio.create_task(batcher.score(b"a"))
+        await asyncio.sleep(0.01)
+        late = asyncio.create_task(batcher.score(b"b"))
+        await asyncio.sleep(0.1)  # it waits behind the first, past its deadline
+        release.set()
+        await first
+        with pytest.raises(ProviderError, match="too busy"):
+            await late
+        assert (await batcher.score(b"c")).probability == 0.001
+    finally:
+        batcher.close()
+    assert batcher.refused == 1 and model.batches == [1, 1]
 
 
 async def test_warm_up_loads_the_model_and_runs_it_once() -> None:

@@ -33,12 +33,16 @@ _SLACK_BYTES = 2000 * MULAW_BYTES_PER_MS
 class Judge:
     """The turn model's side of one call's listening."""
 
-    def __init__(self, settings: TurnSettings, scorer: TurnScorer, *, call_id: str) -> None:
+    def __init__(
+        self, settings: TurnSettings, scorer: TurnScorer, *, fallback_ms: float, call_id: str
+    ) -> None:
+        """``fallback_ms``: the silence rule's pause, for a pause the model cannot score."""
         self.rule = EndOfTurn(
             TurnRule(
                 pause_ms=settings.pause_ms,
                 max_wait_ms=settings.max_wait_ms,
                 threshold=settings.threshold,
+                fallback_ms=max(fallback_ms, settings.pause_ms),
             )
         )
         self.held = HeldFinals()

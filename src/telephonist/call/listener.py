@@ -95,7 +95,7 @@ class Listener:
         self._call_id = call_id
         self._batcher = batcher
         self._judge = (
-            Judge(settings.turn, turn_scorer, call_id=call_id)
+            Judge(settings.turn, turn_scorer, fallback_ms=settings.min_silence_ms, call_id=call_id)
             if turn_scorer is not None and settings.turn.uses_model
             else None
         )

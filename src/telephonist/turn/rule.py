@@ -10,6 +10,8 @@ and a long fixed hangover makes every answer late. The rule here:
    ``rescore_ms``; once the pause reaches ``max_wait_ms`` the turn ends whatever the model said.
 4. Speech during the wait continues the same turn (one turn, not two); its next pause is
    judged afresh.
+5. No score (the model failed, or was too busy to answer in time): the silence rule decides
+   this pause, as without a model: the turn ends once it lasts ``fallback_ms``.
 
 Sans-I/O and clock-free: every time is a position in the caller's audio in milliseconds (the
 VAD's), fed in by the caller of this object, which runs the scoring and hands the
@@ -39,6 +41,9 @@ class TurnRule:
     threshold: float = 0.5
     rescore_ms: float = 300.0
     """While incomplete, score again after this much more pause."""
+    fallback_ms: float = 500.0
+    """The silence rule's pause (``vad.min_silence_ms``), for a pause the model cannot
+    score."""
 
 
 class Phase(enum.Enum):
@@ -86,6 +91,8 @@ class EndOfTurn:
         self._asking: int | None = None
         """The ticket of the score being computed, if any."""
         self._asked_at = 0.0
+        self._unscored = False
+        """This pause could not be scored: the silence rule decides it."""
 
     @property
     def open(self) -> bool:
@@ -104,6 +111,7 @@ class EndOfTurn:
             self.turn_start_ms = offset_ms
         self.phase = Phase.SPEAKING
         self._asking = None
+        self._unscored = False
         return fresh
 
     def pause(self, offset_ms: float, position_ms: float) -> ScoreRequest | None:
@@ -119,19 +127,25 @@ class EndOfTurn:
         ``max_wait_ms``; an incomplete turn is scored again every ``rescore_ms``."""
         if self.phase is not Phase.PAUSED:
             return None
-        if self.quiet_ms(position_ms) >= self.rule.max_wait_ms:
+        quiet = self.quiet_ms(position_ms)
+        if quiet >= self.rule.max_wait_ms:
             return self._end("max_wait", None, position_ms)
+        if self._unscored:
+            return self._end("error", None, position_ms) if quiet >= self.rule.fallback_ms else None
         if self._asking is None and position_ms - self._asked_at >= self.rule.rescore_ms:
             return self._ask(position_ms)
         return None
 
     def scored(self, ticket: int, probability: float | None, position_ms: float) -> Decision | None:
-        """The score asked for under ``ticket`` (None: scoring failed, so the turn ends);
-        None when it no longer matters."""
+        """The score asked for under ``ticket`` (None: it failed, and the silence rule decides
+        this pause); None when there is no decision (yet)."""
         if ticket != self._asking or self.phase is not Phase.PAUSED:
             return None
         self._asking = None
         if probability is None:
+            self._unscored = True
+            if self.quiet_ms(position_ms) < self.rule.fallback_ms:
+                return None
             return self._end("error", None, position_ms)
         if probability >= self.rule.threshold:
             return self._end("complete", probability, position_ms)
@@ -143,6 +157,7 @@ class EndOfTurn:
         """Forget the open turn (it was used otherwise, e.g. the call ended)."""
         self.phase = Phase.IDLE
         self._asking = None
+        self._unscored = False
 
     def _ask(self, position_ms: float) -> ScoreRequest:
         self._ticket += 1

@@ -5,6 +5,11 @@ the first, or while an inference runs, go into one ``session.run`` of batch N: a
 waits ``gather_s`` (a few ms) more, two hundred calls pausing at once share a few inferences
 instead of queueing two hundred. Inference (features and model) runs on ``workers`` threads
 (onnxruntime and numpy's FFT release the GIL), so sockets keep being served meanwhile.
+
+On a CPU the model's cost grows with the batch (`benchmarks/turn_model.py`): batching saves
+thread hops and per-call overhead, not arithmetic. So a batch is capped (``max_batch``) and a
+request that waited ``deadline_s`` for a worker is refused (`ProviderError`) rather than
+answered late: its call then lets silence decide that pause, as without a model.
 """
 
 from __future__ import annotations
@@ -67,10 +72,12 @@ class TurnBatcher:
         *,
         gather_s: float = 0.005,
         workers: int = 1,
-        max_batch: int = 64,
+        max_batch: int = 8,
+        deadline_s: float = 0.5,
     ) -> None:
         self.model = model
         self._gather = gather_s
+        self._deadline = deadline_s
         self._max_batch = max_batch
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="turn")
         self._free = asyncio.Semaphore(workers)
@@ -78,6 +85,8 @@ class TurnBatcher:
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0
+        self.refused = 0
+        """Requests refused because they waited ``deadline_s`` (the model is overloaded)."""
 
     async def warm_up(self) -> None:
         """Load (and verify) the model off the event loop, then run one inference so the
@@ -99,13 +108,31 @@ class TurnBatcher:
             await asyncio.sleep(self._gather)  # let other calls' requests join
             while self._pending:
                 await self._free.acquire()  # requests keep joining while all workers are busy
+                self._refuse_late()
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
+                if not batch:
+                    self._free.release()
+                    continue
                 task = asyncio.create_task(self._infer(batch))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
         finally:
             self._runner = None
+
+    def _refuse_late(self) -> None:
+        """Fail the requests that waited too long: their answer would come too late."""
+        late_before = time.perf_counter() - self._deadline
+        late = [r for r in self._pending if r[2] < late_before]
+        if not late:
+            return
+        self._pending = [r for r in self._pending if r[2] >= late_before]
+        self.refused += len(late)
+        log.warning("turn.overloaded: %d requests waited over %.1f s", len(late), self._deadline)
+        error = ProviderError("turn", "too busy to answer in time", retryable=True)
+        for _, future, _ in late:
+            if not future.done():
+                future.set_exception(error)
 
     async def _infer(self, batch: list[_Request]) -> None:
         loop = asyncio.get_running_loop()
