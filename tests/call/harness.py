@@ -86,6 +86,16 @@ class Call:
     assistant: ScriptedAssistant
     tts: ScriptedTTS
     echoed: int = 0
+    published: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set whenever the session publishes an event."""
+
+    async def published_until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
+        """Wait, in real time (for sessions whose providers use sockets), until
+        ``predicate()`` holds, re-checked at each event the session publishes."""
+        async with asyncio.timeout(within):
+            while not predicate():
+                self.published.clear()
+                await self.published.wait()
 
     def of_kind(self, kind: EventKind) -> list[CallEvent]:
         """Call events of one kind, in order."""
@@ -157,7 +167,9 @@ def make_call(
         call_control=control,
         turn_scorer=turn_scorer,
     )
-    return Call(session, transport, events, clock, assistant, tts)
+    call = Call(session, transport, events, clock, assistant, tts)
+    bus.subscribe(lambda _: call.published.set())
+    return call
 
 
 def make_session(

@@ -187,10 +187,11 @@ async def test_a_recogniser_that_hears_pauses_transcribes_from_the_first_one() -
 
 
 async def test_barge_in_over_the_bot_is_unchanged() -> None:
-    """Sound over the greeting still stops it after min_speech_ms, on hold; once the model
-    ends the caller's turn and no words came, the bot resumes resume_after_ms after the
-    sound ended, as without a model."""
-    call = make_call(asr=ScriptedASR([]), turn_scorer=ScriptedScorer([0.9]))
+    """Sound over the greeting still stops it after min_speech_ms, on hold; sound over the
+    bot is not judged by the model: it ends after vad.min_silence_ms, and with no words the
+    bot resumes resume_after_ms after the sound ended, exactly as without a model."""
+    scorer = ScriptedScorer([0.9])
+    call = make_call(asr=ScriptedASR([]), turn_scorer=scorer)
     await call.session.open()
     await call.until(lambda: call.session.state is CallState.PLAYING)
     await call.hear(marks=1)
@@ -200,10 +201,13 @@ async def test_barge_in_over_the_bot_is_unchanged() -> None:
     assert call.transport.kinds()[-1] == "clear"
     assert call.session.state is CallState.PAUSED
     await frames(call, SPEECH_FRAME, 100)
-    await frames(call, QUIET_FRAME, 200)  # the turn ends: the sound ended 200 ms ago
-    assert decisions(call) == [("complete", 200.0)]
-    await call.clock.advance(0.35)
+    await frames(call, QUIET_FRAME, 480)
+    assert not call.of_kind(EventKind.SPEECH_ENDED)
+    await frames(call, QUIET_FRAME, 20)  # the VAD's end of speech: the sound ended 0.5 s ago
+    assert call.of_kind(EventKind.SPEECH_ENDED)
+    await call.clock.advance(0.05)
     assert not call.of_kind(EventKind.BARGE_IN_RESUMED)
-    await call.clock.advance(0.1)
+    await call.clock.advance(0.1)  # resume_after_ms (600) after the sound ended
     assert call.of_kind(EventKind.BARGE_IN_RESUMED)
     assert not call.assistant.of_type(BargedIn) and said(call) == []
+    assert scorer.clips == [] and decisions(call) == []

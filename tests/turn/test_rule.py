@@ -123,6 +123,16 @@ def test_without_a_score_silence_decides_the_pause() -> None:
     assert isinstance(request, ScoreRequest)  # the next pause is scored again
 
 
+def test_a_pause_not_to_be_judged_is_decided_by_silence() -> None:
+    """``judge=False`` (sound over the bot): no score is asked; the turn ends after
+    fallback_ms of pause, with reason "silence"."""
+    rule = EndOfTurn(RULE)
+    rule.speech(0.0)
+    assert rule.pause(1000.0, 1200.0, judge=False) is None
+    assert rule.advance(1480.0) is None
+    assert rule.advance(1500.0) == Decision(True, "silence", None, 1000.0, 500.0)
+
+
 def test_the_threshold_decides() -> None:
     """Complete means a probability at or above the threshold."""
     strict = EndOfTurn(TurnRule(threshold=0.8))

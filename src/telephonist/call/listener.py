@@ -75,6 +75,10 @@ class Floor(Protocol):
     async def recognition_lost(self) -> None:
         """The ASR cannot be opened or failed for good."""
 
+    def over_bot(self) -> bool:
+        """The bot is speaking, or a barge-in on hold waits for words: caller sound now is
+        about the bot's audio, and its end is found as without a turn model."""
+
 
 class Listener:
     """Listening for one call."""
@@ -272,7 +276,8 @@ class Listener:
                 judge.held.resumed()
             return
         self.onset_ms = None
-        request = judge.rule.pause(edge.offset_ms, self._detector.position_ms)
+        position = self._detector.position_ms
+        request = judge.rule.pause(edge.offset_ms, position, judge=not self._floor.over_bot())
         if request is not None:
             judge.ask(request, self._answered)
 
@@ -302,15 +307,18 @@ class Listener:
 
     async def _decided(self, judge: Judge, decision: Decision, score: TurnScore | None) -> None:
         """Report the decision; if the turn ended, end the utterance as the VAD used to."""
-        self._emit(
-            EventKind.TURN_DECIDED,
-            decision=decision.reason,
-            ended=decision.ended,
-            probability=None if decision.probability is None else round(decision.probability, 3),
-            decision_ms=None if score is None else score.ms,
-            batch=None if score is None else score.batch,
-            pause_ms=round(decision.pause_ms, 1),
-        )
+        if decision.reason != "silence":  # the model's decisions (or its failure)
+            self._emit(
+                EventKind.TURN_DECIDED,
+                decision=decision.reason,
+                ended=decision.ended,
+                probability=None
+                if decision.probability is None
+                else round(decision.probability, 3),
+                decision_ms=None if score is None else score.ms,
+                batch=None if score is None else score.batch,
+                pause_ms=round(decision.pause_ms, 1),
+            )
         if not decision.ended:
             return
         self.onset_ms = None

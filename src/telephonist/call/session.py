@@ -268,6 +268,10 @@ class CallSession:
         """The recogniser found no words in an utterance."""
         self._barge_ins.no_words()
 
+    def over_bot(self) -> bool:
+        """The bot is speaking (or has more to say), or a barge-in on hold waits."""
+        return self.state is CallState.PAUSED or self._bot.playing or self._more_to_say()
+
     async def recognition_lost(self) -> None:
         """Recognition is lost for good: apologise and hang up rather than leave dead air."""
         message = BotMessage(self._settings.asr_failure_message, allow_interruptions=False)

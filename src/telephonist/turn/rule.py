@@ -10,8 +10,9 @@ and a long fixed hangover makes every answer late. The rule here:
    ``rescore_ms``; once the pause reaches ``max_wait_ms`` the turn ends whatever the model said.
 4. Speech during the wait continues the same turn (one turn, not two); its next pause is
    judged afresh.
-5. No score (the model failed, or was too busy to answer in time): the silence rule decides
-   this pause, as without a model: the turn ends once it lasts ``fallback_ms``.
+5. No score (the model failed, or was too busy to answer in time), or a pause the caller of
+   this object chose not to judge: the silence rule decides it, as without a model: the turn
+   ends once it lasts ``fallback_ms`` (reason ``error`` or ``silence``).
 
 Sans-I/O and clock-free: every time is a position in the caller's audio in milliseconds (the
 VAD's), fed in by the caller of this object, which runs the scoring and hands the
@@ -91,8 +92,8 @@ class EndOfTurn:
         self._asking: int | None = None
         """The ticket of the score being computed, if any."""
         self._asked_at = 0.0
-        self._unscored = False
-        """This pause could not be scored: the silence rule decides it."""
+        self._unscored: str | None = None
+        """Why this pause is not scored (``error``, ``silence``): the silence rule decides."""
 
     @property
     def open(self) -> bool:
@@ -111,15 +112,21 @@ class EndOfTurn:
             self.turn_start_ms = offset_ms
         self.phase = Phase.SPEAKING
         self._asking = None
-        self._unscored = False
+        self._unscored = None
         return fresh
 
-    def pause(self, offset_ms: float, position_ms: float) -> ScoreRequest | None:
-        """The VAD heard ``pause_ms`` of quiet that began at ``offset_ms``: ask for a score."""
+    def pause(
+        self, offset_ms: float, position_ms: float, *, judge: bool = True
+    ) -> ScoreRequest | None:
+        """The VAD heard ``pause_ms`` of quiet that began at ``offset_ms``: ask for a score
+        (``judge`` False: let silence decide this pause)."""
         if self.phase is not Phase.SPEAKING:
             return None
         self.phase = Phase.PAUSED
         self.pause_from_ms = offset_ms
+        if not judge:
+            self._unscored = "silence"
+            return None
         return self._ask(position_ms)
 
     def advance(self, position_ms: float) -> Decision | ScoreRequest | None:
@@ -130,8 +137,10 @@ class EndOfTurn:
         quiet = self.quiet_ms(position_ms)
         if quiet >= self.rule.max_wait_ms:
             return self._end("max_wait", None, position_ms)
-        if self._unscored:
-            return self._end("error", None, position_ms) if quiet >= self.rule.fallback_ms else None
+        if self._unscored is not None:
+            if quiet < self.rule.fallback_ms:
+                return None
+            return self._end(self._unscored, None, position_ms)
         if self._asking is None and position_ms - self._asked_at >= self.rule.rescore_ms:
             return self._ask(position_ms)
         return None
@@ -143,7 +152,7 @@ class EndOfTurn:
             return None
         self._asking = None
         if probability is None:
-            self._unscored = True
+            self._unscored = "error"
             if self.quiet_ms(position_ms) < self.rule.fallback_ms:
                 return None
             return self._end("error", None, position_ms)
@@ -157,7 +166,7 @@ class EndOfTurn:
         """Forget the open turn (it was used otherwise, e.g. the call ended)."""
         self.phase = Phase.IDLE
         self._asking = None
-        self._unscored = False
+        self._unscored = None
 
     def _ask(self, position_ms: float) -> ScoreRequest:
         self._ticket += 1
