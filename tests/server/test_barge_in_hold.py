@@ -11,7 +11,7 @@ from tests.fakes.scripted import spoken_length, tone_audio
 from tests.gateway.test_gateway_call import gateway_for
 from tests.server.conftest import Served
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import BargeIn, EventKind
 from telephonist.dialogue.turns import BargedIn, UserText
 from telephonist.simulator.caller import TwilioCaller
 
@@ -44,9 +44,9 @@ async def test_sound_without_words_stops_the_bot_and_it_resumes(serve) -> None:
         await caller.connect()
         await interrupt(served, caller, 400)
         await caller.wait_until(lambda: caller.clears == 1)
-        (barge_in,) = served.kinds(EventKind.BARGE_IN)
-        assert barge_in.data["trigger"] == "speech" and barge_in.data["pending"] is True
-        assert barge_in.data["onset_to_clear_ms"] >= 200
+        (barge_in,) = served.kinds(BargeIn)
+        assert barge_in.trigger == "speech" and barge_in.pending is True
+        assert barge_in.onset_to_clear_ms is not None and barge_in.onset_to_clear_ms >= 200
         before = len(caller.received_audio)
         await served.clock.advance(0.5)
         await served.wait_event(EventKind.BARGE_IN_RESUMED)

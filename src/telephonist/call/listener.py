@@ -20,10 +20,17 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
-from telephonist.call.events import EventKind
+from telephonist.call.events import (
+    AsrFinal,
+    AsrPartial,
+    CallEvent,
+    ErrorReported,
+    SpeechEnded,
+    SpeechStarted,
+)
 from telephonist.call.recognition import Recognition
 from telephonist.call.settings import CallSettings
 from telephonist.errors import ProviderError
@@ -73,7 +80,7 @@ class Listener:
         floor: Floor,
         vad: VADModel,
         settings: CallSettings,
-        emit: Callable[..., Any],
+        emit: Callable[[CallEvent], None],
         *,
         call_id: str,
         batcher: VADBatcher | None = None,
@@ -103,7 +110,7 @@ class Listener:
         try:
             stream = await self._recognition.open(provider, language)
         except ProviderError as exc:
-            self._emit(EventKind.ERROR, source="asr", message=str(exc), retryable=exc.retryable)
+            self._emit(ErrorReported(source="asr", message=str(exc), retryable=exc.retryable))
             await self._floor.recognition_lost()
             return
         if not self._closed:
@@ -183,10 +190,10 @@ class Listener:
         if edge.speaking:
             self.onset_ms = edge.offset_ms
             self._floor.caller_active()
-            self._emit(EventKind.SPEECH_STARTED, offset_ms=edge.offset_ms)
+            self._emit(SpeechStarted(offset_ms=edge.offset_ms))
         else:
             self.onset_ms = None
-            self._emit(EventKind.SPEECH_ENDED, offset_ms=edge.offset_ms)
+            self._emit(SpeechEnded(offset_ms=edge.offset_ms))
             # When the caller stopped, if frames came in real time (unscored ones count ≤ 1 s).
             heard_ms = min(self.received_ms, edge.detected_ms + 1000)
             await self._floor.caller_stopped((heard_ms - edge.offset_ms) / 1000)
@@ -197,7 +204,7 @@ class Listener:
         async for event in stream.events():
             if isinstance(event, Final):
                 text = event.text.strip()
-                self._emit(EventKind.FINAL, text=text, confidence=event.confidence)
+                self._emit(AsrFinal(text=text, confidence=event.confidence))
                 if not text:
                     self._floor.heard_no_words()
                     continue
@@ -206,7 +213,7 @@ class Listener:
                 self.onset_ms = None  # this utterance is used up: it cannot also barge in on
                 self._floor.caller_said(text, event.confidence)  # its own answer
             elif isinstance(event, Partial):
-                self._emit(EventKind.PARTIAL, text=event.text)
+                self._emit(AsrPartial(text=event.text))
                 self._floor.caller_active()
                 if self._floor.may_interrupt(len(event.text.split())):
                     await self._floor.interrupt("partial", event.text)
@@ -215,7 +222,7 @@ class Listener:
                     await self._floor.interrupt("asr_speech_started")
             elif isinstance(event, ASRError):
                 self._emit(
-                    EventKind.ERROR, source="asr", message=event.message, retryable=event.retryable
+                    ErrorReported(source="asr", message=event.message, retryable=event.retryable)
                 )
                 if not event.retryable:
                     await self._floor.recognition_lost()
