@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from telephonist.call.events import CallEvent, EventKind
+from telephonist.call.events import AsrFinal, BargeIn, CallEvent, EventKind
 from telephonist.call.settings import CallSettings
 from telephonist.config.channel import parse_channel
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, UserEvent, UserText
@@ -78,11 +78,10 @@ async def _serve(resume_after_ms: int) -> None:
 
     def keep(event: CallEvent) -> None:
         if event.kind in KEPT:
-            events[event.call_id].append(
-                {"kind": event.kind.value, "onset_to_clear_ms": event.data.get("onset_to_clear_ms")}
-            )
-        elif event.kind is EventKind.FINAL:
-            events[event.call_id].append({"kind": event.kind.value, "text": event.data["text"]})
+            reaction = event.onset_to_clear_ms if isinstance(event, BargeIn) else None
+            events[event.call_id].append({"kind": event.kind.value, "onset_to_clear_ms": reaction})
+        elif isinstance(event, AsrFinal):
+            events[event.call_id].append({"kind": event.kind.value, "text": event.text})
 
     async def call_events(request: Request) -> JSONResponse:
         return JSONResponse(events.pop(request.path_params["call_sid"], []))

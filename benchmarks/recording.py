@@ -27,7 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from telephonist.call.events import CallEvent, EventKind  # noqa: E402
+from telephonist.call.events import (  # noqa: E402
+    BotMessageStarted,
+    CallEvent,
+    TurnLatency,
+    TurnTaken,
+)
 from telephonist.config.recording import parse_recording  # noqa: E402
 from telephonist.recording.tap import CallTap  # noqa: E402
 from telephonist.recording.writer import SegmentWriter  # noqa: E402
@@ -55,12 +60,29 @@ class Result:
 
 def turn_events(call: str, turn: int) -> list[CallEvent]:
     """What a call publishes around one caller turn and its reply."""
-    data = {"event": "UserText", "text": f"turn {turn}", "source": "speech", "confidence": 0.9}
-    return [
-        CallEvent(EventKind.TURN, call, 0.0, {**data, "assistant_ms": 1.0, "hang_up": False}),
-        CallEvent(EventKind.BOT_MESSAGE, call, 0.0, {"message_id": turn, "text": "a reply"}),
-        CallEvent(EventKind.LATENCY, call, 0.0, {"speech_end_to_audio_ms": 300.0}),
-    ]
+    said = TurnTaken(
+        call_id=call,
+        event="UserText",
+        text=f"turn {turn}",
+        source="speech",
+        confidence=0.9,
+        sensitive=False,
+        assistant_ms=1.0,
+        messages=("a reply",),
+        hang_up=False,
+        state={},
+    )
+    reply = BotMessageStarted(
+        call_id=call, message_id=turn, text="a reply", allow_interruptions=True
+    )
+    latency = TurnLatency(
+        call_id=call,
+        speech_end_to_audio_ms=300.0,
+        final_to_audio_ms=0.0,
+        assistant_ms=1.0,
+        tts_first_byte_ms=0.0,
+    )
+    return [said, reply, latency]
 
 
 def run(calls: int, seconds: int) -> Result:

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from telephonist.audio import mulaw
-from telephonist.call.events import CallEvent, EventKind
+from telephonist.call.events import BargeIn, CallEvent
 from telephonist.call.settings import CallSettings
 from telephonist.config.channel import parse_channel
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, UserEvent, UserText
@@ -162,8 +162,8 @@ async def main(port: int) -> None:
     reactions: list[float] = []
 
     def collect(event: CallEvent) -> None:
-        if event.kind is EventKind.BARGE_IN and "onset_to_clear_ms" in event.data:
-            reactions.append(event.data["onset_to_clear_ms"])
+        if isinstance(event, BargeIn) and event.onset_to_clear_ms is not None:
+            reactions.append(event.onset_to_clear_ms)
 
     async def barge_ins(request: Request) -> JSONResponse:
         """The server's own barge-in reactions (VAD-dated onset → clear) since the last ask."""

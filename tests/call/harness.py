@@ -7,7 +7,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import numpy as np
 from tests.fakes.clock import VirtualClock
@@ -23,6 +23,8 @@ from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.vad.energy import EnergyVAD
 from telephonist.turn.scorer import TurnScorer
 from telephonist.twilio.stream import MediaStream
+
+E = TypeVar("E", bound=CallEvent)
 
 START = json.dumps(
     {
@@ -97,9 +99,15 @@ class Call:
                 self.published.clear()
                 await self.published.wait()
 
-    def of_kind(self, kind: EventKind) -> list[CallEvent]:
-        """Call events of one kind, in order."""
-        return [e for e in self.events if e.kind is kind]
+    @overload
+    def of_kind(self, kind: EventKind) -> list[CallEvent]: ...
+    @overload
+    def of_kind(self, kind: type[E]) -> list[E]: ...
+    def of_kind(self, kind: EventKind | type[E]) -> list[CallEvent] | list[E]:
+        """Call events of one kind, in order (given as a class: typed as that class)."""
+        if isinstance(kind, EventKind):
+            return [e for e in self.events if e.kind is kind]
+        return [e for e in self.events if isinstance(e, kind)]
 
     async def speak(self, ms: int) -> None:
         """The caller speaks for ``ms`` (whole 20 ms frames)."""

@@ -21,7 +21,14 @@ from tests.fakes.scripted import (
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
 from telephonist.audio.pauses import LEAD_IN_MS
 from telephonist.call.barge_in import ANSWER_GRACE_S
-from telephonist.call.events import EventKind
+from telephonist.call.events import (
+    Backchannel,
+    BargeIn,
+    BargeInConfirmed,
+    BargeInResumed,
+    EventKind,
+    MarkPlayed,
+)
 from telephonist.call.heard import heard_text
 from telephonist.call.settings import CallSettings
 from telephonist.call.state import CallState
@@ -118,19 +125,19 @@ async def test_a_cough_stops_the_bot_then_it_resumes_its_phrase() -> None:
     await call.speak(200)
     assert call.transport.kinds()[-1] == "clear"
     assert state(call) is CallState.PAUSED
-    (barge_in,) = call.of_kind(EventKind.BARGE_IN)
-    assert barge_in.data["pending"] is True and barge_in.data["onset_to_clear_ms"] == 200.0
+    (barge_in,) = call.of_kind(BargeIn)
+    assert barge_in.pending is True and barge_in.onset_to_clear_ms == 200.0
     await call.speak(100)
     await call.pause(500)  # the VAD's end of speech: the sound ended 0.5 s ago
     await call.clock.advance(0.05)
     assert not call.of_kind(EventKind.BARGE_IN_RESUMED)
     await call.clock.advance(0.1)  # resume_after_ms (600) after the sound ended
-    (resumed,) = call.of_kind(EventKind.BARGE_IN_RESUMED)
-    assert resumed.data["reason"] == "no_words"
+    (resumed,) = call.of_kind(BargeInResumed)
+    assert resumed.reason == "no_words"
     audio = tts.audio(PHRASES)
     padded = audio + b"\xff" * (-len(audio) % 160)
     second_phrase = len(tone_audio(4)) + len(PAUSE)
-    start = resumed.data["offset"]
+    start = resumed.offset
     assert audio_after_clear(call) == padded[start:]
     lead_in = padded[start:second_phrase]  # the end of the comma's pause, then the phrase
     assert set(lead_in) == {0xFF}
@@ -148,7 +155,7 @@ async def test_words_confirm_the_barge_in_with_what_was_heard() -> None:
     call = make_call(asr=ScriptedASR(["stop please"]))
     await greeted(call)
     await call.hear(marks=1)
-    offset = call.of_kind(EventKind.MARK_PLAYED)[0].data["offset"]
+    offset = call.of_kind(MarkPlayed)[0].offset
     await call.speak(200)
     assert call.transport.kinds()[-1] == "clear" and not call.assistant.of_type(BargedIn)
     await call.speak(400)
@@ -157,8 +164,8 @@ async def test_words_confirm_the_barge_in_with_what_was_heard() -> None:
     await call.pause(500)  # the final transcript "stop please"
     await call.until(lambda: bool(call.of_kind(EventKind.BARGE_IN_CONFIRMED)))
     heard = heard_text(GREETING, offset, spoken_length(GREETING), True)
-    (confirmed,) = call.of_kind(EventKind.BARGE_IN_CONFIRMED)
-    assert confirmed.data["trigger"] == "final" and confirmed.data["heard"] == heard
+    (confirmed,) = call.of_kind(BargeInConfirmed)
+    assert confirmed.trigger == "final" and confirmed.heard == heard
     await call.until(lambda: bool(call.assistant.of_type(UserText)))
     kinds = [type(event) for _, event in call.assistant.events]
     assert kinds == [SessionStart, BargedIn, UserText]
@@ -175,9 +182,9 @@ async def test_a_backchannel_resumes_and_never_reaches_the_assistant() -> None:
     await call.hear(marks=2)
     await cough(call)  # the final "Mm-hmm." comes with the end of speech
     await call.clock.advance(0)
-    (resumed,) = call.of_kind(EventKind.BARGE_IN_RESUMED)
-    assert resumed.data["reason"] == "backchannel" and resumed.data["text"] == "Mm-hmm."
-    assert [e.data["text"] for e in call.of_kind(EventKind.BACKCHANNEL)] == ["Mm-hmm."]
+    (resumed,) = call.of_kind(BargeInResumed)
+    assert resumed.reason == "backchannel" and resumed.text == "Mm-hmm."
+    assert [e.text for e in call.of_kind(Backchannel)] == ["Mm-hmm."]
     assert audio_after_clear(call)  # no pause in a tone: the message starts again
     await call.hear()
     await call.until(lambda: state(call) is CallState.LISTENING)
@@ -204,8 +211,8 @@ async def test_a_key_confirms_a_barge_in_on_hold_at_once() -> None:
     await call.speak(200)
     assert state(call) is CallState.PAUSED
     await call.session.dtmf("5")
-    (confirmed,) = call.of_kind(EventKind.BARGE_IN_CONFIRMED)
-    assert confirmed.data["trigger"] == "dtmf"
+    (confirmed,) = call.of_kind(BargeInConfirmed)
+    assert confirmed.trigger == "dtmf"
     await call.until(lambda: bool(call.assistant.of_type(UserText)))
     kinds = [type(event) for _, event in call.assistant.events]
     assert kinds == [SessionStart, BargedIn, UserText]
@@ -239,9 +246,9 @@ async def test_words_after_the_bot_resumed_interrupt_it_at_once() -> None:
     assert call.of_kind(EventKind.BARGE_IN_RESUMED)
     asr.streams[0].inject(Final("no wait", 0.9))
     await call.until(lambda: bool(call.assistant.of_type(UserText)))
-    barge_ins = call.of_kind(EventKind.BARGE_IN)
-    assert [b.data["pending"] for b in barge_ins] == [True, False]
-    assert barge_ins[-1].data["trigger"] == "final"
+    barge_ins = call.of_kind(BargeIn)
+    assert [b.pending for b in barge_ins] == [True, False]
+    assert barge_ins[-1].trigger == "final"
     assert [type(e) for _, e in call.assistant.events] == [SessionStart, BargedIn, UserText]
 
 
@@ -306,8 +313,8 @@ async def test_with_resume_off_every_barge_in_is_for_good() -> None:
     call = make_call(asr=ScriptedASR(["mm-hm"]), settings=off)
     await greeted(call)
     await call.speak(200)
-    (barge_in,) = call.of_kind(EventKind.BARGE_IN)
-    assert barge_in.data["pending"] is False and state(call) is not CallState.PAUSED
+    (barge_in,) = call.of_kind(BargeIn)
+    assert barge_in.pending is False and state(call) is not CallState.PAUSED
     await call.until(lambda: bool(call.assistant.of_type(BargedIn)))
     await call.pause(500)
     await call.until(lambda: bool(call.assistant.of_type(UserText)))
@@ -338,8 +345,8 @@ async def test_a_recogniser_that_found_no_words_resumes_the_bot_at_once() -> Non
     await greeted(call)
     await cough(call)
     await call.clock.advance(0)
-    (resumed,) = call.of_kind(EventKind.BARGE_IN_RESUMED)
-    assert resumed.data["reason"] == "no_words"
+    (resumed,) = call.of_kind(BargeInResumed)
+    assert resumed.reason == "no_words"
 
 
 async def test_the_hold_waits_for_a_slow_recogniser_and_its_words_decide() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telephonist.call.dtmf import DtmfCollector
+from telephonist.call.events import TurnLatency
 from telephonist.call.heard import heard_text
 from telephonist.call.interruptions import holds, is_backchannel, may_interrupt, spoken_words
 from telephonist.call.turn_timing import TurnTiming
@@ -96,10 +97,10 @@ def test_turn_timing_reports_each_utterance_once():
     timing = TurnTiming(speech_end=9.5, final=10.0, assistant_done=10.01, tts_start=10.02)
     tts_ms, record = timing.first_audio(10.05)
     assert tts_ms == 30.0
-    assert record == {
-        "speech_end_to_audio_ms": 550.0,
-        "final_to_audio_ms": 50.0,
-        "assistant_ms": 10.0,
-        "tts_first_byte_ms": 30.0,
-    }
+    assert record == TurnLatency(
+        speech_end_to_audio_ms=550.0,
+        final_to_audio_ms=50.0,
+        assistant_ms=10.0,
+        tts_first_byte_ms=30.0,
+    )
     assert timing.first_audio(10.5)[1] is None

@@ -6,7 +6,7 @@ import pytest
 from tests.call.harness import RecordingControl, make_session, play_until, wait_for
 from tests.fakes.scripted import ScriptedASR, ScriptedAssistant, ScriptedTTS
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import ErrorReported
 from telephonist.call.settings import CallSettings
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionEnd, SessionStart
 from telephonist.errors import ProviderError
@@ -41,8 +41,8 @@ async def test_failed_message_is_skipped_and_the_next_is_spoken():
     session, transport, events = make_session(assistant, tts=tts)
     await session.open()
     await wait_for(lambda: "mark" in transport.kinds())
-    errors = [e for e in events if e.kind is EventKind.ERROR]
-    assert [e.data["source"] for e in errors] == ["tts"]
+    errors = [e for e in events if isinstance(e, ErrorReported)]
+    assert [e.source for e in errors] == ["tts"]
     assert tts.requests == ["broken", "works fine"]
     assert transport.kinds()[0] == "media"
     await session.end("test over")
@@ -58,7 +58,7 @@ async def test_asr_that_cannot_connect_leads_to_an_apology_and_hang_up():
     assert CallSettings().asr_failure_message in tts.requests
     assert control.calls == [("hang_up", "CA1")]
     assert session.end_reason == "bot hung up"
-    assert [e.data["source"] for e in events if e.kind is EventKind.ERROR] == ["asr"]
+    assert [e.source for e in events if isinstance(e, ErrorReported)] == ["asr"]
 
 
 async def test_fatal_asr_error_mid_call_apologises():

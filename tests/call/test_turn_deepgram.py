@@ -11,7 +11,7 @@ from tests.call.test_turn_model import frames, listening, said
 from tests.fakes.deepgram_server import FakeDeepgram
 from tests.fakes.turn import ScriptedScorer
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import AsrFinal
 from telephonist.dialogue.turns import UserText
 from telephonist.speech.asr.deepgram import DeepgramASR, from_config
 from telephonist.speech.asr.deepgram_stream import StreamTiming
@@ -32,7 +32,7 @@ def deepgram(fake: FakeDeepgram) -> DeepgramASR:
 
 def finals(call: Call) -> list[str]:
     """The finals Deepgram sent, in order."""
-    return [e.data["text"] for e in call.of_kind(EventKind.FINAL)]
+    return [e.text for e in call.of_kind(AsrFinal)]
 
 
 async def test_deepgrams_mid_sentence_final_waits_for_our_end_of_turn() -> None:

@@ -11,7 +11,7 @@ from tests.fakes.scripted import ScriptedASR
 from tests.fakes.turn import ScriptedScorer
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
-from telephonist.call.events import EventKind
+from telephonist.call.events import BargeInResumed, SpeechEnded, SpeechStarted, TurnDecided
 from telephonist.call.settings import CallSettings
 from telephonist.call.state import CallState
 from telephonist.config.turn import TurnSettings
@@ -43,7 +43,7 @@ def said(call: Call) -> list[str]:
 
 def decisions(call: Call) -> list[tuple[str, float]]:
     """The turn model's decisions: (decision, pause_ms)."""
-    return [(e.data["decision"], e.data["pause_ms"]) for e in call.of_kind(EventKind.TURN_DECIDED)]
+    return [(e.decision, e.pause_ms) for e in call.of_kind(TurnDecided)]
 
 
 async def test_a_complete_turn_ends_after_the_short_pause() -> None:
@@ -58,13 +58,11 @@ async def test_a_complete_turn_ends_after_the_short_pause() -> None:
     await call.until(lambda: bool(said(call)))
     assert said(call) == ["hello"]
     assert decisions(call) == [("complete", 200.0)]
-    decided = call.of_kind(EventKind.TURN_DECIDED)[0].data
-    assert decided["ended"] is True and decided["probability"] == 0.9
-    assert decided["decision_ms"] == 1.5
-    (ended,) = call.of_kind(EventKind.SPEECH_ENDED)
-    assert (
-        ended.data["offset_ms"] == call.of_kind(EventKind.SPEECH_STARTED)[0].data["offset_ms"] + 400
-    )
+    (decided,) = call.of_kind(TurnDecided)
+    assert decided.ended is True and decided.probability == 0.9
+    assert decided.decision_ms == 1.5
+    (ended,) = call.of_kind(SpeechEnded)
+    assert ended.offset_ms == call.of_kind(SpeechStarted)[0].offset_ms + 400
     (clip,) = scorer.clips  # the turn with its pre-roll, up to the moment of asking
     assert len(clip) == (PREROLL_MS + 400 + 200) * MULAW_BYTES_PER_MS
 
@@ -77,11 +75,11 @@ async def test_without_a_model_the_same_pause_is_not_the_end() -> None:
     await listening(call)
     await frames(call, SPEECH_FRAME, 400)
     await frames(call, QUIET_FRAME, 480)
-    assert said(call) == [] and not call.of_kind(EventKind.SPEECH_ENDED)
+    assert said(call) == [] and not call.of_kind(SpeechEnded)
     await frames(call, QUIET_FRAME, 20)
     await call.until(lambda: bool(said(call)))
     assert said(call) == ["hello"]
-    assert scorer.clips == [] and not call.of_kind(EventKind.TURN_DECIDED)
+    assert scorer.clips == [] and not call.of_kind(TurnDecided)
 
 
 async def test_an_incomplete_turn_waits_and_is_scored_again() -> None:
@@ -115,8 +113,8 @@ async def test_speech_during_the_wait_continues_the_same_turn() -> None:
     assert said(call) == ["I'd like to book a table"]
     assert asr.transcripts == ["never used"]
     assert asr.streams[0].vad == [True, False]  # the recogniser's utterance was not cut
-    assert len(call.of_kind(EventKind.SPEECH_STARTED)) == 1
-    assert len(call.of_kind(EventKind.SPEECH_ENDED)) == 1
+    assert len(call.of_kind(SpeechStarted)) == 1
+    assert len(call.of_kind(SpeechEnded)) == 1
     assert [d for d, _ in decisions(call)] == ["incomplete", "complete"]
     assert len(scorer.clips[1]) == (400 + 300 + 300 + 200) * MULAW_BYTES_PER_MS  # all of it
 
@@ -202,12 +200,12 @@ async def test_barge_in_over_the_bot_is_unchanged() -> None:
     assert call.session.state is CallState.PAUSED
     await frames(call, SPEECH_FRAME, 100)
     await frames(call, QUIET_FRAME, 480)
-    assert not call.of_kind(EventKind.SPEECH_ENDED)
+    assert not call.of_kind(SpeechEnded)
     await frames(call, QUIET_FRAME, 20)  # the VAD's end of speech: the sound ended 0.5 s ago
-    assert call.of_kind(EventKind.SPEECH_ENDED)
+    assert call.of_kind(SpeechEnded)
     await call.clock.advance(0.05)
-    assert not call.of_kind(EventKind.BARGE_IN_RESUMED)
+    assert not call.of_kind(BargeInResumed)
     await call.clock.advance(0.1)  # resume_after_ms (600) after the sound ended
-    assert call.of_kind(EventKind.BARGE_IN_RESUMED)
+    assert call.of_kind(BargeInResumed)
     assert not call.assistant.of_type(BargedIn) and said(call) == []
     assert scorer.clips == [] and decisions(call) == []

@@ -8,7 +8,7 @@ from dataclasses import replace
 from tests.call.harness import Call, RecordingControl, make_call
 from tests.fakes.scripted import ScriptedASR, ScriptedAssistant, spoken_length
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import BargeIn, EventKind, MarkPlayed, SilenceTimeout
 from telephonist.call.heard import heard_text
 from telephonist.call.settings import CallSettings
 from telephonist.call.state import CallState
@@ -64,16 +64,16 @@ async def test_speech_over_bot_audio_barges_in_after_min_speech_ms() -> None:
     call = make_call(asr=ScriptedASR(["stop please"]))
     await greeted(call)
     await call.hear(marks=1)
-    offset = call.of_kind(EventKind.MARK_PLAYED)[0].data["offset"]
+    offset = call.of_kind(MarkPlayed)[0].offset
     await call.pause(100)
     await call.speak(180)
     assert "clear" not in call.transport.kinds() and not call.of_kind(EventKind.BARGE_IN)
     await call.speak(20)
     assert call.transport.kinds()[-1] == "clear"
-    (barge_in,) = call.of_kind(EventKind.BARGE_IN)
+    (barge_in,) = call.of_kind(BargeIn)
     heard = heard_text(GREETING, offset, spoken_length(GREETING), True)
     assert heard and GREETING.startswith(heard) and heard != GREETING
-    assert barge_in.data == {
+    assert barge_in.fields_dict() == {
         "trigger": "speech",
         "heard": heard,
         "full": GREETING,
@@ -112,8 +112,8 @@ async def test_a_keypress_interrupts_at_once_and_is_the_callers_turn() -> None:
     await greeted(call)
     await call.session.dtmf("5")
     assert call.transport.kinds()[-1] == "clear"
-    (barge_in,) = call.of_kind(EventKind.BARGE_IN)
-    assert barge_in.data["trigger"] == "dtmf" and "onset_to_clear_ms" not in barge_in.data
+    (barge_in,) = call.of_kind(BargeIn)
+    assert barge_in.trigger == "dtmf" and barge_in.onset_to_clear_ms is None
     await call.until(lambda: bool(call.assistant.of_type(UserText)))
     kinds = [type(event) for _, event in call.assistant.events]
     assert kinds == [SessionStart, BargedIn, UserText]
@@ -137,8 +137,8 @@ async def test_silence_is_timed_only_in_the_callers_turn() -> None:
     assert not call.assistant.of_type(Silence)
     await call.clock.advance(0.2)
     await call.until(lambda: bool(call.assistant.of_type(Silence)))
-    (event,) = call.of_kind(EventKind.SILENCE)
-    assert event.data == {"consecutive": 1, "timeout": 5.0}
+    (event,) = call.of_kind(SilenceTimeout)
+    assert event.fields_dict() == {"consecutive": 1, "timeout": 5.0}
     await call.heard_reply()
     await call.clock.advance(5.1)
     await call.until(lambda: len(call.assistant.of_type(Silence)) == 2)

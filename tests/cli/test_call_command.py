@@ -14,7 +14,7 @@ from tests.fakes.bad_twilio_server import bad_twilio_app
 from tests.fakes.http_app import ServedApp
 from tests.server.conftest import serve, silero
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import KeyPressed
 from telephonist.cli import main
 from telephonist.dialogue.turns import UserText
 
@@ -75,7 +75,7 @@ async def test_call_prints_json_and_writes_the_recording(serve, tmp_path):
             served.webhook,
         )
         assert [e.text for e in served.assistant.of_type(UserText)] == ["where is my order", "7"]
-        assert [e.data["digit"] for e in served.kinds(EventKind.DTMF)] == ["7"]
+        assert [e.digit for e in served.kinds(KeyPressed)] == ["7"]
     assert code == 0, err
     report = json.loads(out)
     assert report["ok"] and report["outcome"] == "caller hung up"
@@ -111,7 +111,7 @@ async def test_public_url_signs_like_twilio_for_a_local_server(serve):
             *FAST, "--auth-token", token, "--public-url", public, "--dtmf", "1", served.webhook
         )
         assert code == 0, err
-        assert [e.data["digit"] for e in served.kinds(EventKind.DTMF)] == ["1"]
+        assert [e.digit for e in served.kinds(KeyPressed)] == ["1"]
         code, _, err = await telephonist_call(
             *FAST, "--auth-token", token, "--insecure-local", "--dtmf", "1", served.webhook
         )
@@ -128,7 +128,7 @@ async def test_interactive_lines_become_steps(serve):
             served.webhook,
             stdin=b"/dtmf 5\n/wait 0.2\n\n",
         )
-        assert [e.data["digit"] for e in served.kinds(EventKind.DTMF)] == ["5"]
+        assert [e.digit for e in served.kinds(KeyPressed)] == ["5"]
     assert code == 0, err
     assert "caller: [dtmf 5]" in out
 

@@ -13,7 +13,13 @@ import pytest
 from tests.fakes.rasa_server import Answer, FakeRasa
 from tests.server.conftest import serve, silero
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import (
+    AssistantState,
+    BotMessageStarted,
+    CallEnded,
+    ErrorReported,
+    EventKind,
+)
 from telephonist.errors import ConfigError
 from telephonist.gateway import GatewaySettings, RasaAssistant
 from telephonist.server.assembly import Paths, build_runtime
@@ -72,12 +78,12 @@ async def test_a_call_picks_a_button_by_key_and_rasa_hangs_up(serve):
         await assistant.close()
     assert fake.messages() == ["/greet", "/check_order", "/session_end"]
     assert fake.received[1]["metadata"]["source"] == "dtmf"
-    spoken = [e.data["text"] for e in served.kinds(EventKind.BOT_MESSAGE)]
+    spoken = [e.text for e in served.kinds(BotMessageStarted)]
     assert spoken == [GREETING, "It left today. Goodbye."]
-    assert served.kinds(EventKind.CALL_ENDED)[0].data["reason"] == "bot hung up"
+    assert served.kinds(CallEnded)[0].reason == "bot hung up"
     assert not served.kinds(EventKind.ERROR)
-    states = served.kinds(EventKind.STATE)  # the inspector's dialogue-state panel
-    assert states and states[0].data["state"]["source"] == "rasa"
+    states = served.kinds(AssistantState)  # the inspector's dialogue-state panel
+    assert states and states[0].state["source"] == "rasa"
 
 
 @asynccontextmanager
@@ -111,11 +117,11 @@ async def test_a_troubled_rasa_never_leaves_the_caller_in_silence(serve, trouble
         await caller.hang_up()
         await served.wait_event(EventKind.CALL_ENDED)
         await assistant.close()
-    errors = served.kinds(EventKind.ERROR)
-    assert [e.data["source"] for e in errors] == ["assistant"] * 3  # start, key, end
-    assert all(e.call_id == caller.call_sid and e.data["retryable"] for e in errors)
+    errors = served.kinds(ErrorReported)
+    assert [e.source for e in errors] == ["assistant"] * 3  # start, key, end
+    assert all(e.call_id == caller.call_sid and e.retryable for e in errors)
     assert 'telephonist_provider_errors_total{retryable="true",source="assistant"} 2.0' in metrics
-    assert [e.data["text"] for e in served.kinds(EventKind.BOT_MESSAGE)] == [apology, apology]
+    assert [e.text for e in served.kinds(BotMessageStarted)] == [apology, apology]
 
 
 CREDENTIALS = """twilio_media_streams:

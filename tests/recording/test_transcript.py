@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from telephonist.call.events import CallEvent, EventKind
+from tests.fakes.events import make
+
+from telephonist.call.events import (
+    BargeIn,
+    BotMessageStarted,
+    CallEvent,
+    Transferred,
+    TurnLatency,
+    TurnTaken,
+)
 from telephonist.recording.call_events import EventReader
 from telephonist.recording.timeline import Timeline
 from telephonist.recording.transcript import Transcript
@@ -21,16 +30,16 @@ class Call:
         )
         self.reader = EventReader(self.transcript, self.timeline)
 
-    def at(self, seconds: float, kind: EventKind, **data: Any) -> None:
+    def at(self, seconds: float, kind: type[CallEvent], **data: Any) -> None:
         """Caller frames up to ``seconds``, then the event."""
         while self.timeline.position < seconds * 8000:
             self.timeline.caller(b"\x10" * 160)
-        self.reader.read(CallEvent(kind, "CA1", 0.0, data))
+        self.reader.read(make(kind, **data))
 
     def turn(self, seconds: float, event: str, text: str | None = None, **data: Any) -> None:
         """The assistant answered ``event``."""
         source = data.pop("source", "speech" if event == "UserText" else None)
-        self.at(seconds, EventKind.TURN, event=event, text=text, source=source, **data)
+        self.at(seconds, TurnTaken, event=event, text=text, source=source, **data)
 
 
 def test_keys_are_masked_unless_the_operator_turns_it_off():
@@ -48,7 +57,7 @@ def test_a_sensitive_question_stays_paused_through_barge_in_and_silence():
     call = Call()
     call.turn(1.0, "UserText", "pay", sensitive=True)
     assert call.timeline.paused
-    call.at(2.0, EventKind.BARGE_IN, trigger="dtmf", heard="Key in", full="Key in your card")
+    call.at(2.0, BargeIn, trigger="dtmf", heard="Key in", full="Key in your card")
     call.turn(2.0, "BargedIn")
     call.turn(8.0, "Silence", sensitive=True)
     assert call.timeline.paused
@@ -64,10 +73,10 @@ def test_bot_messages_interruptions_latency_and_transfer():
     on the caller's turn, and the transfer number on the call."""
     call = Call()
     call.turn(0.0, "SessionStart")
-    call.at(0.0, EventKind.BOT_MESSAGE, message_id=1, text="Welcome to the line")
+    call.at(0.0, BotMessageStarted, message_id=1, text="Welcome to the line")
     call.at(
         1.2,
-        EventKind.BARGE_IN,
+        BargeIn,
         trigger="speech",
         heard="Welcome",
         full="Welcome to the line",
@@ -76,13 +85,13 @@ def test_bot_messages_interruptions_latency_and_transfer():
     call.turn(3.0, "UserText", "a person please", confidence=0.8)
     call.at(
         3.4,
-        EventKind.LATENCY,
+        TurnLatency,
         speech_end_to_audio_ms=400.0,
         final_to_audio_ms=150.0,
         assistant_ms=100.0,
         tts_first_byte_ms=50.0,
     )
-    call.at(3.4, EventKind.TRANSFER, to="+15550100")
+    call.at(3.4, Transferred, to="+15550100")
     start, asked = call.transcript.turns
     assert start["bot"][0]["interrupted"] == {
         "at_s": 1.2,
@@ -105,11 +114,11 @@ def test_messages_queued_after_the_one_cut_are_marked_unheard():
     """A clear drops everything queued: the message after the interrupted one was not heard."""
     call = Call()
     call.turn(0.0, "SessionStart")
-    call.at(0.0, EventKind.BOT_MESSAGE, message_id=1, text="Hello, and thanks for calling.")
-    call.at(0.0, EventKind.BOT_MESSAGE, message_id=2, text="Press 1 for billing.")
+    call.at(0.0, BotMessageStarted, message_id=1, text="Hello, and thanks for calling.")
+    call.at(0.0, BotMessageStarted, message_id=2, text="Press 1 for billing.")
     call.at(
         1.5,
-        EventKind.BARGE_IN,
+        BargeIn,
         trigger="speech",
         heard="Hello, and",
         full="Hello, and thanks for calling.",

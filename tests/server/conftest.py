@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import pytest
 from tests.fakes.clock import VirtualClock
@@ -20,6 +20,8 @@ from telephonist.server.runtime import Runtime
 from telephonist.server.serve import bound_socket, uvicorn_server
 from telephonist.simulator.caller import TwilioCaller
 from telephonist.speech.vad.silero import SileroVAD
+
+E = TypeVar("E", bound=CallEvent)
 
 
 @pytest.fixture(scope="session")
@@ -70,9 +72,15 @@ class Served:
         kwargs.setdefault("stream_url_override", ws_url)
         return TwilioCaller(kwargs.pop("webhook_url", self.webhook), **kwargs)
 
-    def kinds(self, kind: EventKind) -> list[CallEvent]:
-        """Call events of one kind."""
-        return [e for e in self.events if e.kind is kind]
+    @overload
+    def kinds(self, kind: EventKind) -> list[CallEvent]: ...
+    @overload
+    def kinds(self, kind: type[E]) -> list[E]: ...
+    def kinds(self, kind: EventKind | type[E]) -> list[CallEvent] | list[E]:
+        """Call events of one kind (given as a class: typed as that class)."""
+        if isinstance(kind, EventKind):
+            return [e for e in self.events if e.kind is kind]
+        return [e for e in self.events if isinstance(e, kind)]
 
     async def connected_call(self, **kwargs: Any) -> TwilioCaller:
         """Dial, connect, and wait until the whole greeting has arrived."""

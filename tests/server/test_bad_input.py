@@ -10,7 +10,7 @@ import logging
 
 from tests.audio_samples import load_prompt, silence
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import EventKind, StreamRejected
 from telephonist.dialogue.turns import UserText
 from telephonist.twilio.rejection import Rejection
 
@@ -55,7 +55,7 @@ async def test_bad_frames_are_ignored_and_the_call_goes_on(serve, caplog):
         await caller.send_audio(load_prompt("agent-pass").mulaw + silence(1.0))
         await served.assistant.wait_for(lambda: bool(served.assistant.of_type(UserText)))
         assert served.assistant.of_type(UserText)[0].text == "still here"
-        reasons = [e.data["reason"] for e in served.kinds(EventKind.REJECTED)]
+        reasons = [e.reason for e in served.kinds(StreamRejected)]
         assert len(reasons) == 10  # the unknown event type is ignored without complaint
         assert "oversized frame" in reasons and "binary frame" in reasons
         assert "second start on one stream" in reasons
@@ -225,7 +225,7 @@ async def test_random_damage_never_takes_a_call_or_the_server_down(serve, caplog
         await second.play_all()
         await second.send_audio(load_prompt("agent-pass").mulaw + silence(1.0))
         await served.assistant.wait_for(lambda: heard() == ["first", "second"])
-        rejected = {e.data["reason"] for e in served.kinds(EventKind.REJECTED)}
+        rejected = {e.reason for e in served.kinds(StreamRejected)}
         assert rejected <= {r.value for r in Rejection}, rejected  # labels from the fixed set
         assert len(rejected) >= 6, rejected  # the damage reached many different checks
         await caller.hang_up()

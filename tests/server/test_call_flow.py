@@ -9,7 +9,7 @@ import numpy as np
 from tests.audio_samples import load_prompt, silence
 from tests.fakes.scripted import ScriptedAssistant, spoken_length
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import BargeIn, BotHungUp, EventKind
 from telephonist.dialogue.turns import (
     AssistantTurn,
     BargedIn,
@@ -109,8 +109,9 @@ async def test_barge_in_clears_audio_and_records_what_was_heard(serve):
         assert 8 <= len(barged.heard_text.split()) <= 12
         # Stream time from the VAD-dated onset to the clear: at least min_speech_ms (200), at
         # most the 1 s of speech sent (the frames arrive as a burst here, not in real time).
-        event = served.kinds(EventKind.BARGE_IN)[0].data
-        assert event["trigger"] == "speech" and 200 <= event["onset_to_clear_ms"] <= 1000
+        event = served.kinds(BargeIn)[0]
+        reaction = event.onset_to_clear_ms
+        assert event.trigger == "speech" and reaction is not None and 200 <= reaction <= 1000
         import httpx
 
         async with httpx.AsyncClient() as http:
@@ -156,7 +157,7 @@ async def test_bot_hang_up_waits_for_goodbye_then_closes_stream(serve):
         await caller.wait_until(lambda: caller.closed_by_server)
         await served.assistant.wait_for(lambda: bool(served.assistant.of_type(SessionEnd)))
         assert served.assistant.of_type(SessionEnd) == [SessionEnd("bot hung up")]
-        assert [e.data["via"] for e in served.kinds(EventKind.HANG_UP)] == ["socket"]
+        assert [e.via for e in served.kinds(BotHungUp)] == ["socket"]
 
 
 async def test_hang_up_with_nothing_pending_happens_at_once(serve):

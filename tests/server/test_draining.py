@@ -9,7 +9,7 @@ import httpx
 from tests.audio_samples import load_prompt, silence
 from tests.fakes.scripted import ScriptedAssistant
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import CallEnded, EventKind
 
 SPEECH = "agent-pass"
 
@@ -39,7 +39,7 @@ async def test_signal_drains_calls_then_stops(serve):
         await caller.hang_up()
         async with asyncio.timeout(10):
             await asyncio.shield(served.serving)  # stops once the last call is over
-        assert [e.data["reason"] for e in served.kinds(EventKind.CALL_ENDED)] == ["caller hung up"]
+        assert [e.reason for e in served.kinds(CallEnded)] == ["caller hung up"]
 
 
 async def test_drain_timeout_ends_calls_still_going(serve):

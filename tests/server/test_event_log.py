@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
+from tests.fakes.events import make
 
-from telephonist.call.events import CallEvent, EventKind
+from telephonist.call.events import AsrFinal, CallEnded, CallEvent, KeyPressed, TurnTaken
 from telephonist.server.event_log import EventLogger
 
 
-def event(kind: EventKind, **data: object) -> CallEvent:
+def event(kind: type[CallEvent], **data: Any) -> CallEvent:
     """An event of call CA1."""
-    return CallEvent(kind, "CA1", 0.0, data)
+    return make(kind, **data)
 
 
 def test_sensitive_answers_are_logged_as_sensitive(caplog: pytest.LogCaptureFixture):
@@ -21,13 +23,13 @@ def test_sensitive_answers_are_logged_as_sensitive(caplog: pytest.LogCaptureFixt
     logger = EventLogger()
     with caplog.at_level(logging.DEBUG, logger="telephonist.calls"):
         for item in (
-            event(EventKind.FINAL, text="I want to pay", confidence=0.9),
-            event(EventKind.TURN, event="UserText", text="I want to pay", sensitive=True),
-            event(EventKind.DTMF, digit="4"),
-            event(EventKind.FINAL, text="four two four two", confidence=0.9),
-            event(EventKind.TURN, event="UserText", text="4242", sensitive=False),
-            event(EventKind.FINAL, text="thanks", confidence=0.9),
-            event(EventKind.CALL_ENDED, reason="caller hung up"),
+            event(AsrFinal, text="I want to pay", confidence=0.9),
+            event(TurnTaken, event="UserText", text="I want to pay", sensitive=True),
+            event(KeyPressed, digit="4"),
+            event(AsrFinal, text="four two four two", confidence=0.9),
+            event(TurnTaken, event="UserText", text="4242", sensitive=False),
+            event(AsrFinal, text="thanks", confidence=0.9),
+            event(CallEnded, reason="caller hung up"),
         ):
             logger(item)
     logged = caplog.text

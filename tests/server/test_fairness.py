@@ -9,7 +9,7 @@ import re
 import httpx
 from tests.audio_samples import load_prompt, silence
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import EventKind, StreamRejected, TurnLatency
 from telephonist.dialogue.turns import UserText
 from telephonist.twilio.rejection import Rejection
 
@@ -32,9 +32,9 @@ async def test_audio_beyond_the_budget_is_dropped_counted_and_logged_once(serve,
         await served.assistant.wait_for(lambda: bool(served.assistant.of_type(UserText)))
         await fast.hang_up()
         await served.wait_event(EventKind.CALL_ENDED)
-        drops = [e for e in served.kinds(EventKind.REJECTED) if e.call_id == fast.call_sid]
-        dropped = sum(e.data["count"] for e in drops)
-        assert {e.data["reason"] for e in drops} == {Rejection.OVER_RATE.value}
+        drops = [e for e in served.kinds(StreamRejected) if e.call_id == fast.call_sid]
+        dropped = sum(e.count for e in drops)
+        assert {e.reason for e in drops} == {Rejection.OVER_RATE.value}
         assert 200 <= dropped <= 250, dropped
         assert stream.received - before == (500 - dropped) * 160
         assert caplog.text.count(Rejection.OVER_RATE.value) == 1
@@ -54,7 +54,7 @@ async def test_a_backlog_of_audio_does_not_date_the_end_of_speech_back(serve):
         await caller.play_all()
         await caller.send_audio(load_prompt("agent-pass").mulaw + silence(30.0))
         await served.wait_event(EventKind.LATENCY)
-        latency = served.kinds(EventKind.LATENCY)[0].data["speech_end_to_audio_ms"]
+        latency = served.kinds(TurnLatency)[0].speech_end_to_audio_ms
         assert latency < 2000, latency
         async with httpx.AsyncClient() as http:
             metrics = (await http.get(f"{served.base_url}/metrics")).text

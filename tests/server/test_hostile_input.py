@@ -11,7 +11,7 @@ import httpx
 import websockets
 from tests.audio_samples import load_prompt, silence
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import EventKind, StreamRejected
 from telephonist.dialogue.turns import UserText
 from telephonist.twilio.rejection import Rejection
 
@@ -92,7 +92,7 @@ async def test_frames_that_escaped_the_parser_are_rejected_quietly(serve, caplog
         await served.assistant.wait_for(lambda: bool(served.assistant.of_type(UserText)))
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert not caller.closed_by_server
-        reasons = {e.data["reason"] for e in served.kinds(EventKind.REJECTED)}
+        reasons = {e.reason for e in served.kinds(StreamRejected)}
         assert reasons == {Rejection.TOO_DEEP.value}, reasons
         await caller.hang_up()
 

@@ -15,7 +15,7 @@ from tests.fakes.scripted import ScriptedASR, ScriptedAssistant, ScriptedTTS
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from telephonist.call.events import CallEvent, EventKind
+from telephonist.call.events import EventKind, KeyPressed
 from telephonist.call.settings import CallSettings
 from telephonist.config.channel import parse_channel
 from telephonist.dialogue.turns import SessionStart, UserText
@@ -259,7 +259,7 @@ async def test_browser_phone_websocket_speaks_media_streams(serve):
         ]
         await caller.send_dtmf("5")
         await served.wait_event(EventKind.DTMF)
-        assert served.kinds(EventKind.DTMF)[0].data["digit"] == "5"
+        assert served.kinds(KeyPressed)[0].digit == "5"
         await caller.hang_up()
 
 
@@ -288,9 +288,7 @@ async def test_feed_that_falls_behind_is_told_and_closed(serve):
         async with websockets.connect(ws_url(served, f"{INSPECT_PATH}/feed?ticket={ticket}")) as ws:
             assert (await next_message(ws))["type"] == "snapshot"
             for n in range(QUEUE_SIZE + 10):  # synchronously: the feed cannot drain meanwhile
-                served.runtime.events.publish(
-                    CallEvent(EventKind.DTMF, "CA1", float(n), {"digit": "1"})
-                )
+                served.runtime.events.publish(KeyPressed(call_id="CA1", at=float(n), digit="1"))
             notice = await next_message(ws)
             assert notice == {"type": "dropped", "count": 10}
             async with asyncio.timeout(10):

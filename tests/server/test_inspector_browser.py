@@ -18,7 +18,7 @@ from tests.fakes.scripted import ScriptedAssistant
 from telephonist.audio import mulaw
 from telephonist.audio.resample import float_to_pcm16, resample
 from telephonist.call.clock import SystemClock
-from telephonist.call.events import EventKind
+from telephonist.call.events import BotMessageStarted, CallEnded, EventKind, KeyPressed, MarkPlayed
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, UserText
 from telephonist.server.inspector import INSPECT_PATH
 from telephonist.speech.asr.base import Partial
@@ -207,26 +207,23 @@ async def test_browser_phone_calls_the_bot(serve, tmp_path):
             await expect(page.locator("#detail-title")).to_contain_text("CAbrowser")
             await expect(page.locator("#timeline .tl-speech").first).to_be_attached()
             reply = next(
-                e
-                for e in served.kinds(EventKind.BOT_MESSAGE)
-                if e.data["text"] == "You said a table for two"
+                e for e in served.kinds(BotMessageStarted) if e.text == "You said a table for two"
             )
             await served.wait_event(EventKind.PLAYBACK_DONE, count=2, within=15)
-            assert any(
-                e.data["message_id"] == reply.data["message_id"]
-                for e in served.kinds(EventKind.MARK_PLAYED)
-            ), "the page echoed the reply's marks as its WebAudio playback reached them"
+            assert any(e.message_id == reply.message_id for e in served.kinds(MarkPlayed)), (
+                "the page echoed the reply's marks as its WebAudio playback reached them"
+            )
             received = served.asr.streams[0].received
             assert received >= 8000, "at least a second of microphone audio reached the ASR"
             await page.screenshot(path=screenshot_path("inspector.png"))
 
             await page.get_by_role("button", name="7", exact=True).click()
             await served.wait_event(EventKind.DTMF)
-            assert served.kinds(EventKind.DTMF)[0].data["digit"] == "7"
+            assert served.kinds(KeyPressed)[0].digit == "7"
             await page.get_by_role("button", name="Hang up").click()
             await expect(page.locator("#phone-status")).to_have_text("You hung up.")
             await served.wait_event(EventKind.CALL_ENDED)
-            assert served.kinds(EventKind.CALL_ENDED)[0].data["reason"] == "caller hung up"
+            assert served.kinds(CallEnded)[0].reason == "caller hung up"
             assert errors == []
 
 

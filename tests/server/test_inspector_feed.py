@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from telephonist.call.events import CallEvent, EventKind
+from typing import Any
+
+from tests.fakes.events import make
+
+from telephonist.call.events import AsrFinal, CallEnded, CallEvent, CallStarted, TurnTaken
 from telephonist.server import inspector_feed
 from telephonist.server.inspector_feed import FeedHub, Subscription
 
 
-def event(kind: EventKind, call_id: str, at: float, **data: object) -> CallEvent:
+def event(kind: type[CallEvent], call_id: str, at: float, **data: Any) -> CallEvent:
     """A call event."""
-    return CallEvent(kind, call_id, at, data)
+    return make(kind, call_id=call_id, at=at, **data)
 
 
 async def test_full_queue_drops_the_oldest_message():
@@ -24,13 +28,13 @@ async def test_full_queue_drops_the_oldest_message():
 async def test_hub_snapshot_first_then_live_events_then_unsubscribe():
     """A subscriber's first message is the snapshot; later events follow; cancel stops them."""
     hub = FeedHub(now=lambda: 42.0, wall=lambda: 1700000000.0)
-    hub(event(EventKind.CALL_STARTED, "CA1", 1.0, user_phone="+1555", bot_phone="+1666"))
+    hub(event(CallStarted, "CA1", 1.0, user_phone="+1555", bot_phone="+1666"))
     subscription, cancel = hub.subscribe()
     snapshot = await subscription.get()
     assert snapshot["now"] == 42.0 and snapshot["wall"] == 1700000000.0
     [call] = snapshot["calls"]
     assert (call["call_id"], call["caller"], call["callee"]) == ("CA1", "+1555", "+1666")
-    hub(event(EventKind.FINAL, "CA1", 2.0, text="hello", confidence=0.9))
+    hub(event(AsrFinal, "CA1", 2.0, text="hello", confidence=0.9))
     live = await subscription.get()
     assert live == {
         "type": "event",
@@ -51,10 +55,10 @@ def test_hub_keeps_active_calls_and_forgets_the_oldest_ended(monkeypatch):
     """Beyond MAX_CALLS the oldest ended calls are forgotten; active calls always stay."""
     monkeypatch.setattr(inspector_feed, "MAX_CALLS", 3)
     hub = FeedHub(now=lambda: 0.0)
-    hub(event(EventKind.CALL_STARTED, "active", 0.0))
+    hub(event(CallStarted, "active", 0.0))
     for n in range(4):
-        hub(event(EventKind.CALL_STARTED, f"CA{n}", float(n)))
-        hub(event(EventKind.CALL_ENDED, f"CA{n}", n + 0.5, reason="caller hung up"))
+        hub(event(CallStarted, f"CA{n}", float(n)))
+        hub(event(CallEnded, f"CA{n}", n + 0.5, reason="caller hung up"))
     assert list(hub.calls) == ["active", "CA2", "CA3"]
     assert hub.calls["CA3"].end_reason == "caller hung up"
 
@@ -62,7 +66,7 @@ def test_hub_keeps_active_calls_and_forgets_the_oldest_ended(monkeypatch):
 def test_hub_makes_event_data_json_safe():
     """Values JSON cannot carry are sent as strings rather than breaking the feed."""
     hub = FeedHub(now=lambda: 0.0)
-    hub(event(EventKind.TURN, "CA1", 0.0, state={"slots": {"when": object()}}))
+    hub(event(TurnTaken, "CA1", 0.0, state={"slots": {"when": object()}}))
     [stored] = hub.calls["CA1"].events
     assert isinstance(stored["state"]["slots"]["when"], str)
 
@@ -70,9 +74,9 @@ def test_hub_makes_event_data_json_safe():
 def test_a_call_resumed_on_this_instance_is_live_again():
     """A lost stream ends the call's record; its resumed stream starts it again."""
     hub = FeedHub(now=lambda: 0.0, wall=lambda: 0.0)
-    hub(event(EventKind.CALL_STARTED, "CA1", 1.0, user_phone="+1555"))
-    hub(event(EventKind.CALL_ENDED, "CA1", 2.0, reason="stream closed"))
-    hub(event(EventKind.CALL_STARTED, "CA1", 2.1, user_phone="+1555", stream=1))
+    hub(event(CallStarted, "CA1", 1.0, user_phone="+1555"))
+    hub(event(CallEnded, "CA1", 2.0, reason="stream closed"))
+    hub(event(CallStarted, "CA1", 2.1, user_phone="+1555", stream=1))
     [call] = hub.snapshot()["calls"]
     assert (call["ended_at"], call["end_reason"]) == (None, None)
     assert len(call["events"]) == 3

@@ -13,7 +13,7 @@ from tests.audio_samples import load_prompt, silence
 from tests.fakes.openai_server import FakeLLM
 from tests.fakes.scripted import spoken_length
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import EventKind, TurnLatency, TurnTaken
 from telephonist.dialogue.assistant import ProjectAssistant
 from telephonist.dialogue.project import load_project
 from telephonist.llm import build_generator
@@ -63,17 +63,19 @@ async def test_a_call_runs_on_the_models_commands(
                 await served.wait_event(EventKind.TURN, count=turn)
                 size = before + sum(spoken_length(text) for text in messages)
                 await caller.wait_until(lambda n=size: len(caller.received_audio) >= n)
-            turns = served.kinds(EventKind.TURN)
-            assert [t.data["messages"] for t in turns[1:]] == expected
-            assert turns[-1].data["hang_up"]
-            assert [t.data["state"]["llm"]["commands"][0] for t in turns[1:]] == [
+            turns = served.kinds(TurnTaken)
+            assert [list(t.messages) for t in turns[1:]] == expected
+            assert turns[-1].hang_up
+            assert [t.state["llm"]["commands"][0] for t in turns[1:]] == [
                 "start flow redeliver_parcel",
                 "set slot confirm_redelivery true",
                 "start flow goodbye",
             ]
             await served.wait_event(EventKind.LATENCY, count=3)
-            latencies = served.kinds(EventKind.LATENCY)
-            assert all(e.data["llm_ms"] > 0 for e in latencies)  # (the call's clock is virtual)
+            latencies = served.kinds(TurnLatency)
+            assert all(
+                e.llm_ms is not None and e.llm_ms > 0 for e in latencies
+            )  # (the call's clock is virtual)
             async with httpx.AsyncClient() as http:
                 metrics = (await http.get(f"{served.base_url}/metrics")).text
             assert 'telephonist_llm_requests_total{outcome="ok"} 3.0' in metrics

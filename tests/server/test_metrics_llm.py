@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from prometheus_client import generate_latest
+from tests.fakes.events import make
 
-from telephonist.call.events import CallEvent, EventKind
+from telephonist.call.events import CallEvent, TurnTaken
 from telephonist.server.metrics import CallMetrics
 
 
 def turn(state: dict[str, object]) -> CallEvent:
     """An assistant-turn event with ``state``."""
-    return CallEvent(EventKind.TURN, "CA1", 1.0, {"messages": [], "state": state})
+    return make(TurnTaken, at=1.0, state=state)
 
 
 def test_model_turns_and_nlu_turns_are_counted() -> None:

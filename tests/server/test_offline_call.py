@@ -7,17 +7,28 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TypeVar, overload
 
 import pytest
 from tests.audio_samples import load_prompt, normalise, silence
 
-from telephonist.call.events import CallEvent, EventKind
+from telephonist.call.events import (
+    AsrFinal,
+    BotAudioSent,
+    CallEnded,
+    CallEvent,
+    EventKind,
+    TurnLatency,
+    TurnTaken,
+)
 from telephonist.cli import main as cli_main
 from telephonist.server.app import create_app
 from telephonist.server.assembly import Paths, build_runtime, warm_up
 from telephonist.server.runtime import Runtime
 from telephonist.server.serve import bound_socket, uvicorn_server
 from telephonist.simulator.caller import TwilioCaller
+
+E = TypeVar("E", bound=CallEvent)
 
 pytestmark = pytest.mark.slow
 
@@ -43,9 +54,15 @@ class Live:
         self.events.append(event)
         self.changed.set()
 
-    def kinds(self, kind: EventKind) -> list[CallEvent]:
-        """Events of one kind."""
-        return [e for e in self.events if e.kind is kind]
+    @overload
+    def kinds(self, kind: EventKind) -> list[CallEvent]: ...
+    @overload
+    def kinds(self, kind: type[E]) -> list[E]: ...
+    def kinds(self, kind: EventKind | type[E]) -> list[CallEvent] | list[E]:
+        """Events of one kind (given as a class: typed as that class)."""
+        if isinstance(kind, EventKind):
+            return [e for e in self.events if e.kind is kind]
+        return [e for e in self.events if isinstance(e, kind)]
 
     async def until(self, predicate, within: float = 60.0) -> None:
         """Wait until ``predicate()`` holds."""
@@ -89,10 +106,10 @@ async def test_starter_assistant_answers_a_call_offline(live: Live):
     await caller.dial()
     await caller.connect()
     await live.until(lambda: bool(live.kinds(EventKind.TURN)))
-    greeting = live.kinds(EventKind.TURN)[0].data["messages"]
+    greeting = live.kinds(TurnTaken)[0].messages
     assert any("Acme" in text for text in greeting)
     await live.until(lambda: len(live.kinds(EventKind.BOT_AUDIO_SENT)) == len(greeting))
-    sent = sum(e.data["bytes"] for e in live.kinds(EventKind.BOT_AUDIO_SENT))
+    sent = sum(e.bytes for e in live.kinds(BotAudioSent))
     await caller.wait_until(lambda: len(caller.received_audio) >= sent)
     asr = live.runtime.asr
     heard = " ".join(normalise(asr.transcribe(bytes(caller.received_audio), "en").text))  # type: ignore[attr-defined]
@@ -104,14 +121,14 @@ async def test_starter_assistant_answers_a_call_offline(live: Live):
     # for its longest wait (turn.max_wait_ms) ends the turn either way.
     await caller.send_audio(goodbye.mulaw + silence(2.5))
     await live.until(lambda: bool(live.kinds(EventKind.FINAL)))
-    assert normalise(live.kinds(EventKind.FINAL)[0].data["text"]) == normalise(goodbye.text)
+    assert normalise(live.kinds(AsrFinal)[0].text) == normalise(goodbye.text)
     await live.until(lambda: len(live.kinds(EventKind.TURN)) >= 2)
-    reply = live.kinds(EventKind.TURN)[1].data
-    assert reply["hang_up"] and reply["state"]["latest_intent"]["name"] == "goodbye"
+    reply = live.kinds(TurnTaken)[1]
+    assert reply.hang_up and reply.state["latest_intent"]["name"] == "goodbye"
     await live.until(lambda: len(live.kinds(EventKind.BOT_AUDIO_SENT)) > len(greeting))
     await caller.play_all()
     await caller.wait_until(lambda: caller.closed_by_server, within=30)
     await live.until(lambda: bool(live.kinds(EventKind.CALL_ENDED)))
-    assert [e.data["reason"] for e in live.kinds(EventKind.CALL_ENDED)] == ["bot hung up"]
-    latency = live.kinds(EventKind.LATENCY)
-    assert latency and latency[0].data["final_to_audio_ms"] < 2000
+    assert [e.reason for e in live.kinds(CallEnded)] == ["bot hung up"]
+    latency = live.kinds(TurnLatency)
+    assert latency and latency[0].final_to_audio_ms < 2000

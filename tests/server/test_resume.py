@@ -12,7 +12,7 @@ from tests.audio_samples import load_prompt, silence
 from tests.server.test_security import TOKEN
 from twilio.request_validator import RequestValidator
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import CallStarted
 from telephonist.dialogue.turns import SessionEnd, SessionResumed, SessionStart
 from telephonist.stores.memory import MemoryLedger
 
@@ -75,8 +75,8 @@ async def test_the_call_goes_on_after_the_resume(serve):
         await caller.play_all()
         await caller.send_audio(load_prompt("agent-pass").mulaw + silence(1.0))
         await served.wait_for_speech(caller, "You said hello again")
-        started = served.kinds(EventKind.CALL_STARTED)
-        assert [e.data.get("stream") for e in started] == [None, 1]
+        started = served.kinds(CallStarted)
+        assert [e.stream for e in started] == [None, 1]
         await caller.hang_up()
 
 

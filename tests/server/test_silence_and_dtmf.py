@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.audio_samples import load_prompt, silence
 from tests.fakes.scripted import ScriptedAssistant
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import BargeIn, EventKind
 from telephonist.dialogue.turns import (
     AssistantTurn,
     BotMessage,
@@ -173,5 +173,5 @@ async def test_keypress_interrupts_bot_audio(serve):
         await caller.send_dtmf("0")
         await caller.wait_until(lambda: caller.clears == 1)
         await served.assistant.wait_for(lambda: bool(served.assistant.of_type(UserText)))
-        assert served.kinds(EventKind.BARGE_IN)[0].data["trigger"] == "dtmf"
+        assert served.kinds(BargeIn)[0].trigger == "dtmf"
         await caller.hang_up()

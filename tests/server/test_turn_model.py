@@ -10,7 +10,7 @@ from tests.fakes.turn import ScriptedScorer
 
 from telephonist.audio import mulaw
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
-from telephonist.call.events import EventKind
+from telephonist.call.events import EventKind, SpeechEnded, TurnDecided
 from telephonist.dialogue.turns import UserText
 
 SENTENCE = "agent-pass"  # "Please enter your password followed by the pound key."
@@ -45,9 +45,9 @@ async def test_an_incomplete_pause_does_not_end_the_turn(serve):
         pause_end = await speak_with_a_pause(served, caller)
         await served.wait_event(EventKind.SPEECH_ENDED)
         await served.assistant.wait_for(lambda: bool(served.assistant.of_type(UserText)))
-        (ended,) = served.kinds(EventKind.SPEECH_ENDED)
-        assert ended.data["offset_ms"] > pause_end, "the turn ended inside the pause"
-        decided = [e.data["decision"] for e in served.kinds(EventKind.TURN_DECIDED)]
+        (ended,) = served.kinds(SpeechEnded)
+        assert ended.offset_ms > pause_end, "the turn ended inside the pause"
+        decided = [e.decision for e in served.kinds(TurnDecided)]
         assert decided[0] == "incomplete" and decided[-1] == "max_wait"
         assert scorer.clips, "the pause was judged"
         await caller.hang_up()
@@ -66,8 +66,8 @@ async def test_without_the_model_the_pause_ends_the_turn(serve):
         pause_end = await speak_with_a_pause(served, caller)
         await served.wait_event(EventKind.SPEECH_ENDED, count=2)
         await served.assistant.wait_for(lambda: len(served.assistant.of_type(UserText)) == 2)
-        first_end = served.kinds(EventKind.SPEECH_ENDED)[0].data["offset_ms"]
+        first_end = served.kinds(SpeechEnded)[0].offset_ms
         assert first_end < pause_end - 500
-        assert not scorer.clips and not served.kinds(EventKind.TURN_DECIDED)
+        assert not scorer.clips and not served.kinds(TurnDecided)
         await caller.hang_up()
     assert [u.text for u in served.assistant.of_type(UserText)] == ["one", "two"]

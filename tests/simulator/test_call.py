@@ -15,7 +15,7 @@ from tests.fakes.bad_twilio_server import bad_twilio_app
 from tests.fakes.http_app import ServedApp
 from tests.fakes.scripted import ScriptedAssistant, spoken_length
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import EventKind, KeyPressed
 from telephonist.dialogue.turns import UserText
 from telephonist.simulator.caller import TwilioCaller
 from telephonist.simulator.phone import Phone
@@ -118,7 +118,7 @@ async def test_dtmf_keys_reach_the_assistant(serve):
     async with serve() as served:
         report = await simulated(served).run([Dtmf("42#"), Wait(0.2), HangUp()])
         assert report.ok
-        assert [e.data["digit"] for e in served.kinds(EventKind.DTMF)] == ["4", "2", "#"]
+        assert [e.digit for e in served.kinds(KeyPressed)] == ["4", "2", "#"]
     assert report.turns[1].caller == "dtmf 42#"
 
 

@@ -28,7 +28,13 @@ from typing import Any
 
 from telephonist.call.bot_audio import BotAudio, Cut
 from telephonist.call.clock import Clock, Timer
-from telephonist.call.events import EventKind
+from telephonist.call.events import (
+    Backchannel,
+    BargeIn,
+    BargeInConfirmed,
+    BargeInResumed,
+    CallEvent,
+)
 from telephonist.call.interruptions import is_backchannel
 from telephonist.call.speaker import Speaker
 from telephonist.call.state import CallState
@@ -74,7 +80,7 @@ class BargeIns:
         clock: Clock,
         bot: BotAudio,
         speaker: Speaker,
-        emit: Callable[..., Any],
+        emit: Callable[[CallEvent], None],
         on_quiet: Callable[[], Coroutine[Any, Any, None]],
         answers_each_utterance: bool = False,
         answer_grace: float = ANSWER_GRACE_S,
@@ -130,14 +136,14 @@ class BargeIns:
             self._free.clear()
             self._schedule()
         await self._speaker.clear()
-        reaction = {} if onset_to_clear_ms is None else {"onset_to_clear_ms": onset_to_clear_ms}
         self._emit(
-            EventKind.BARGE_IN,
-            trigger=trigger,
-            heard=heard,
-            full=full,
-            pending=hold is not None,
-            **reaction,
+            BargeIn(
+                trigger=trigger,
+                heard=heard,
+                full=full,
+                pending=hold is not None,
+                onset_to_clear_ms=onset_to_clear_ms,
+            )
         )
         return BargedIn(heard_text=heard, full_text=full) if hold is None else None
 
@@ -166,7 +172,7 @@ class BargeIns:
         it is no turn, and a barge-in on hold resumes as soon as the caller is quiet."""
         if not self.listening_only(text, more_to_say):
             return False
-        self._emit(EventKind.BACKCHANNEL, text=text)
+        self._emit(Backchannel(text=text))
         if self.held is not None:
             self.held.backchannel = text
             self.no_words()
@@ -200,12 +206,13 @@ class BargeIns:
         self._speaker.release()
         self._free.set()
         self._emit(
-            EventKind.BARGE_IN_RESUMED,
-            reason="backchannel" if held.backchannel else "no_words",
-            text=held.backchannel or "",
-            message_id=held.cut.message_id,
-            offset=held.cut.resume_at,
-            held_ms=round((self._clock.now() - held.since) * 1000, 1),
+            BargeInResumed(
+                reason="backchannel" if held.backchannel else "no_words",
+                text=held.backchannel or "",
+                message_id=held.cut.message_id,
+                offset=held.cut.resume_at,
+                held_ms=round((self._clock.now() - held.since) * 1000, 1),
+            )
         )
         return held.paused_from
 
@@ -218,11 +225,12 @@ class BargeIns:
         self._free.set()
         cut = held.cut
         self._emit(
-            EventKind.BARGE_IN_CONFIRMED,
-            trigger=trigger,
-            heard=cut.heard,
-            full=cut.full,
-            held_ms=round((self._clock.now() - held.since) * 1000, 1),
+            BargeInConfirmed(
+                trigger=trigger,
+                heard=cut.heard,
+                full=cut.full,
+                held_ms=round((self._clock.now() - held.since) * 1000, 1),
+            )
         )
         return held.paused_from, BargedIn(heard_text=cut.heard, full_text=cut.full)
 

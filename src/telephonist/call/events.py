@@ -1,25 +1,61 @@
 """Call events: one stream that logs, metrics, recordings and the inspector all subscribe to.
 
-Events are cheap frozen records with a monotonic timestamp. None is emitted per audio frame.
-Subscribers are plain callables that must not block (queue work elsewhere if needed); one
-failing subscriber is logged and never breaks the call.
+Each kind of event is its own frozen record class with typed fields, so a reader that names
+a field that is not there is a type error, not a silent gap. Events are cheap, carry a
+monotonic timestamp, and none is emitted per audio frame. Code inside a call builds an event
+without ``call_id`` and ``at`` and its session stamps both (`CallEvent.stamped`).
+`CallEvent.as_dict` is the JSON shape logs and the inspector send: ``kind``, ``call_id``,
+``at`` and the fields, those marked `omitted_if_none` left out when None.
+
+They travel on an `EventBus` (`telephonist.call.event_bus`, also importable from here).
 """
 
 from __future__ import annotations
 
 import enum
-import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, ClassVar, Self
 
-__all__ = ["CallEvent", "EventBus", "EventKind"]
+from telephonist.call.event_bus import EventBus
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "AsrFinal",
+    "AsrPartial",
+    "AssistantState",
+    "AudioStarted",
+    "Backchannel",
+    "BargeIn",
+    "BargeInConfirmed",
+    "BargeInResumed",
+    "BotAudioSent",
+    "BotHungUp",
+    "BotMessageStarted",
+    "CallEnded",
+    "CallEvent",
+    "CallStarted",
+    "ErrorReported",
+    "EventBus",
+    "EventKind",
+    "KeyPressed",
+    "MarkPlayed",
+    "PlaybackDone",
+    "SilenceTimeout",
+    "SpeechEnded",
+    "SpeechStarted",
+    "StreamRejected",
+    "Transferred",
+    "TtsEngineFailed",
+    "TtsFirstByte",
+    "TurnDecided",
+    "TurnLatency",
+    "TurnTaken",
+    "omitted_if_none",
+]
 
 
 class EventKind(enum.Enum):
-    """What happened."""
+    """What happened: the ``kind`` an event has on the wire."""
 
     CALL_STARTED = "call.started"
     CALL_ENDED = "call.ended"
@@ -29,7 +65,6 @@ class EventKind(enum.Enum):
     FINAL = "asr.final"
     TURN = "assistant.turn"
     STATE = "assistant.state"
-    """A remote assistant's dialogue state, reported after its turn (for the inspector)."""
     BOT_MESSAGE = "bot.message"
     TTS_FIRST_BYTE = "tts.first_byte"
     BOT_AUDIO_SENT = "bot.audio_sent"
@@ -37,57 +72,324 @@ class EventKind(enum.Enum):
     MARK_PLAYED = "audio.mark_played"
     PLAYBACK_DONE = "audio.playback_done"
     BARGE_IN = "barge_in"
-    """The caller stopped the bot (``clear`` sent); ``pending``: on hold until words decide."""
     BARGE_IN_CONFIRMED = "barge_in.confirmed"
-    """Words or a key made a barge-in on hold real: the assistant hears of it now."""
     BARGE_IN_RESUMED = "barge_in.resumed"
-    """A barge-in on hold had no words in it: the bot took its message up again."""
     BACKCHANNEL = "caller.backchannel"
-    """The caller said only "mm-hm", "yeah"... over the bot: not a turn, not an interruption."""
     SILENCE = "silence.timeout"
     DTMF = "dtmf"
     HANG_UP = "call.hang_up"
     TRANSFER = "call.transfer"
     LATENCY = "turn.latency"
     TURN_DECIDED = "turn.decided"
-    """The turn model judged a pause: the turn ended (complete, max_wait, error) or not
-    (incomplete), with the probability and how long the decision took."""
     ERROR = "error"
     REJECTED = "stream.rejected"
 
 
-@dataclass(frozen=True, slots=True)
-class CallEvent:
-    """One thing that happened in one call."""
+_OMIT = "omit_if_none"
 
-    kind: EventKind
-    call_id: str
-    at: float
-    data: Mapping[str, Any] = field(default_factory=dict)
+
+def omitted_if_none() -> Any:
+    """A field defaulting to None that `CallEvent.as_dict` leaves out while it is None."""
+    return field(default=None, metadata={_OMIT: True})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEvent:
+    """One thing that happened in one call (the base of every kind below)."""
+
+    kind: ClassVar[EventKind]
+    call_id: str = ""
+    """Empty for what belongs to no call (a voice failing while no call is known)."""
+    at: float = 0.0
+    """Monotonic clock time."""
+
+    def stamped(self, call_id: str, at: float) -> Self:
+        """This event as it happened in call ``call_id`` at ``at``."""
+        return replace(self, call_id=call_id, at=at)
+
+    def fields_dict(self) -> dict[str, Any]:
+        """The event's own fields (no ``kind``, ``call_id``, ``at``), JSON-able in shape."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("call_id", "at") or (value is None and f.metadata.get(_OMIT)):
+                continue
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (for logs and the inspector)."""
-        return {"kind": self.kind.value, "call_id": self.call_id, "at": self.at, **self.data}
+        return {
+            "kind": self.kind.value,
+            "call_id": self.call_id,
+            "at": self.at,
+            **self.fields_dict(),
+        }
 
 
-Subscriber = Callable[[CallEvent], None]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallStarted(CallEvent):
+    """A call's stream began (again, with ``stream`` ≥ 1, on a resumed call)."""
+
+    kind: ClassVar[EventKind] = EventKind.CALL_STARTED
+    user_phone: str | None = omitted_if_none()
+    bot_phone: str | None = omitted_if_none()
+    direction: str | None = omitted_if_none()
+    stream_id: str | None = omitted_if_none()
+    stream: int | None = omitted_if_none()
 
 
-class EventBus:
-    """Fan-out of call events to subscribers."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallEnded(CallEvent):
+    """The call (or its stream) is over."""
 
-    def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
+    kind: ClassVar[EventKind] = EventKind.CALL_ENDED
+    reason: str
+    duration_s: float
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Add a subscriber; returns a function that removes it."""
-        self._subscribers.append(subscriber)
-        return lambda: self._subscribers.remove(subscriber)
 
-    def publish(self, event: CallEvent) -> None:
-        """Deliver ``event`` to every subscriber."""
-        for subscriber in self._subscribers:
-            try:
-                subscriber(event)
-            except Exception:  # a broken observer must never break a call
-                log.exception("events.subscriber_failed", extra={"kind": event.kind.value})
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeechStarted(CallEvent):
+    """The VAD heard the caller begin, ``offset_ms`` into the caller's audio."""
+
+    kind: ClassVar[EventKind] = EventKind.SPEECH_STARTED
+    offset_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeechEnded(CallEvent):
+    """The VAD heard the caller stop, ``offset_ms`` into the caller's audio."""
+
+    kind: ClassVar[EventKind] = EventKind.SPEECH_ENDED
+    offset_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AsrPartial(CallEvent):
+    """Words recognised so far in an utterance."""
+
+    kind: ClassVar[EventKind] = EventKind.PARTIAL
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AsrFinal(CallEvent):
+    """An utterance's final transcript (empty: no words in it)."""
+
+    kind: ClassVar[EventKind] = EventKind.FINAL
+    text: str
+    confidence: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnTaken(CallEvent):
+    """The assistant answered one event: what the caller did (``text``, ``source`` and
+    ``confidence`` for their words) and what it answered."""
+
+    kind: ClassVar[EventKind] = EventKind.TURN
+    event: str
+    """The assistant event's class name (``UserText``, ``Silence``...)."""
+    text: str | None
+    source: str | None
+    confidence: float | None
+    sensitive: bool
+    assistant_ms: float
+    messages: tuple[str, ...]
+    hang_up: bool
+    state: Mapping[str, Any]
+    """The assistant's state snapshot (for the inspector and metrics)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssistantState(CallEvent):
+    """A remote assistant's dialogue state, reported after its turn (for the inspector)."""
+
+    kind: ClassVar[EventKind] = EventKind.STATE
+    state: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotMessageStarted(CallEvent):
+    """The bot begins a message (its synthesis and audio follow)."""
+
+    kind: ClassVar[EventKind] = EventKind.BOT_MESSAGE
+    message_id: int
+    text: str
+    allow_interruptions: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TtsFirstByte(CallEvent):
+    """A message's first audio was sent, ``tts_ms`` after its synthesis was asked for."""
+
+    kind: ClassVar[EventKind] = EventKind.TTS_FIRST_BYTE
+    message_id: int
+    tts_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotAudioSent(CallEvent):
+    """A message's audio is all sent."""
+
+    kind: ClassVar[EventKind] = EventKind.BOT_AUDIO_SENT
+    message_id: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AudioStarted(CallEvent):
+    """Bot audio began to play."""
+
+    kind: ClassVar[EventKind] = EventKind.AUDIO_STARTED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarkPlayed(CallEvent):
+    """Twilio echoed a mark: the caller heard ``offset`` bytes of message ``message_id``."""
+
+    kind: ClassVar[EventKind] = EventKind.MARK_PLAYED
+    message_id: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaybackDone(CallEvent):
+    """Everything sent has been played (or given up on)."""
+
+    kind: ClassVar[EventKind] = EventKind.PLAYBACK_DONE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BargeIn(CallEvent):
+    """The caller stopped the bot (``clear`` sent); ``pending``: on hold until words decide."""
+
+    kind: ClassVar[EventKind] = EventKind.BARGE_IN
+    trigger: str
+    heard: str
+    full: str
+    pending: bool
+    onset_to_clear_ms: float | None = omitted_if_none()
+    """Caller speech onset (as the VAD dated it) to ``clear``; None without speech."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BargeInConfirmed(CallEvent):
+    """Words or a key made a barge-in on hold real: the assistant hears of it now."""
+
+    kind: ClassVar[EventKind] = EventKind.BARGE_IN_CONFIRMED
+    trigger: str
+    heard: str
+    full: str
+    held_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BargeInResumed(CallEvent):
+    """A barge-in on hold had no words in it: the bot took its message up again."""
+
+    kind: ClassVar[EventKind] = EventKind.BARGE_IN_RESUMED
+    reason: str
+    """``no_words`` or ``backchannel``."""
+    text: str
+    message_id: int | None
+    offset: int
+    held_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backchannel(CallEvent):
+    """The caller said only "mm-hm", "yeah"... over the bot: not a turn, not an interruption."""
+
+    kind: ClassVar[EventKind] = EventKind.BACKCHANNEL
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SilenceTimeout(CallEvent):
+    """The caller was silent for ``timeout`` seconds (``consecutive`` times in a row)."""
+
+    kind: ClassVar[EventKind] = EventKind.SILENCE
+    consecutive: int
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyPressed(CallEvent):
+    """A keypress."""
+
+    kind: ClassVar[EventKind] = EventKind.DTMF
+    digit: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotHungUp(CallEvent):
+    """The bot hangs up, ``via`` ``rest`` or ``socket``."""
+
+    kind: ClassVar[EventKind] = EventKind.HANG_UP
+    via: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transferred(CallEvent):
+    """The call is transferred to number ``to``."""
+
+    kind: ClassVar[EventKind] = EventKind.TRANSFER
+    to: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnLatency(CallEvent):
+    """How long the caller waited for the bot's answer, and where the time went."""
+
+    kind: ClassVar[EventKind] = EventKind.LATENCY
+    speech_end_to_audio_ms: float
+    final_to_audio_ms: float
+    assistant_ms: float
+    tts_first_byte_ms: float
+    llm_ms: float | None = omitted_if_none()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnDecided(CallEvent):
+    """The end-of-turn model judged a pause: ``ended`` (complete, max_wait, error) or not
+    (incomplete); ``decision_ms``: how long the model took, batching wait included."""
+
+    kind: ClassVar[EventKind] = EventKind.TURN_DECIDED
+    decision: str
+    ended: bool
+    probability: float | None
+    pause_ms: float
+    decision_ms: float | None = omitted_if_none()
+    batch: int | None = omitted_if_none()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorReported(CallEvent):
+    """Something failed (``source``: asr, tts, twilio, assistant, session)."""
+
+    kind: ClassVar[EventKind] = EventKind.ERROR
+    source: str
+    message: str
+    retryable: bool | None = omitted_if_none()
+    message_id: int | None = omitted_if_none()
+    """The bot message whose voice failed."""
+    event: str | None = omitted_if_none()
+    """The assistant event dropped (a full queue)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TtsEngineFailed(ErrorReported):
+    """One voice of a fallback chain failed one message; ``next_engine`` (None: nobody)
+    speaks it instead."""
+
+    engine: str
+    next_engine: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamRejected(CallEvent):
+    """``count`` media-socket frames were refused for ``reason`` (a `Rejection` value)."""
+
+    kind: ClassVar[EventKind] = EventKind.REJECTED
+    reason: str
+    count: int

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from telephonist.call.events import EventKind
+from telephonist.call.events import BotHungUp, CallEvent, ErrorReported, Transferred
 from telephonist.call.transport import CallControl, Transport
 from telephonist.errors import ProviderError
 
@@ -24,7 +23,7 @@ class Line:
         call_id: str,
         transport: Transport,
         control: CallControl | None,
-        emit: Callable[..., Any],
+        emit: Callable[[CallEvent], None],
         on_purpose: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._call_id = call_id
@@ -35,7 +34,7 @@ class Line:
 
     async def hang_up(self) -> None:
         """End the call; a failed REST request still closes the stream."""
-        self._emit(EventKind.HANG_UP, via="rest" if self._control else "socket")
+        self._emit(BotHungUp(via="rest" if self._control else "socket"))
         if self._on_purpose is not None:
             await self._on_purpose("bot hung up")
         if self._control is not None:
@@ -43,7 +42,7 @@ class Line:
                 await self._control.hang_up(self._call_id)
             except ProviderError as exc:
                 self._emit(
-                    EventKind.ERROR, source="twilio", message=str(exc), retryable=exc.retryable
+                    ErrorReported(source="twilio", message=str(exc), retryable=exc.retryable)
                 )
         with contextlib.suppress(Exception):
             await self._transport.close()
@@ -52,16 +51,18 @@ class Line:
         """Transfer to ``number``; False when transfers are not possible (no credentials)."""
         if self._control is None:
             self._emit(
-                EventKind.ERROR,
-                source="session",
-                message="transfer needs twilio_account_sid and an auth token; hanging up instead",
+                ErrorReported(
+                    source="session",
+                    message="transfer needs twilio_account_sid and an auth token; "
+                    "hanging up instead",
+                )
             )
             return False
-        self._emit(EventKind.TRANSFER, to=number)
+        self._emit(Transferred(to=number))
         if self._on_purpose is not None:
             await self._on_purpose("transferred")
         try:
             await self._control.transfer(self._call_id, number)
         except ProviderError as exc:
-            self._emit(EventKind.ERROR, source="twilio", message=str(exc), retryable=exc.retryable)
+            self._emit(ErrorReported(source="twilio", message=str(exc), retryable=exc.retryable))
         return True

@@ -27,10 +27,18 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
-from telephonist.call.events import EventKind
+from telephonist.call.events import (
+    AsrFinal,
+    AsrPartial,
+    CallEvent,
+    ErrorReported,
+    SpeechEnded,
+    SpeechStarted,
+    TurnDecided,
+)
 from telephonist.call.held_finals import Said
 from telephonist.call.judge import Judge
 from telephonist.call.recognition import Recognition
@@ -51,6 +59,8 @@ log = logging.getLogger(__name__)
 
 class Floor(Protocol):
     """The session, as the listener sees it."""
+
+    call_id: str
 
     def may_interrupt(self, words: int | None) -> bool:
         """May the caller interrupt what is playing now (``words``: None for speech the VAD
@@ -88,15 +98,14 @@ class Listener:
         floor: Floor,
         vad: VADModel,
         settings: CallSettings,
-        emit: Callable[..., Any],
+        emit: Callable[[CallEvent], None],
         *,
-        call_id: str,
         batcher: VADBatcher | None = None,
         turn_scorer: TurnScorer | None = None,
     ) -> None:
         self._floor = floor
         self._emit = emit
-        self._call_id = call_id
+        self._call_id = call_id = floor.call_id
         self._batcher = batcher
         self._judge = (
             Judge(settings.turn, turn_scorer, fallback_ms=settings.min_silence_ms, call_id=call_id)
@@ -127,7 +136,7 @@ class Listener:
         try:
             stream = await self._recognition.open(provider, language)
         except ProviderError as exc:
-            self._emit(EventKind.ERROR, source="asr", message=str(exc), retryable=exc.retryable)
+            self._emit(ErrorReported(source="asr", message=str(exc), retryable=exc.retryable))
             await self._floor.recognition_lost()
             return
         if not self._closed:
@@ -220,10 +229,10 @@ class Listener:
         if edge.speaking:
             self.onset_ms = edge.offset_ms
             self._floor.caller_active()
-            self._emit(EventKind.SPEECH_STARTED, offset_ms=edge.offset_ms)
+            self._emit(SpeechStarted(offset_ms=edge.offset_ms))
         else:
             self.onset_ms = None
-            self._emit(EventKind.SPEECH_ENDED, offset_ms=edge.offset_ms)
+            self._emit(SpeechEnded(offset_ms=edge.offset_ms))
             # When the caller stopped, if frames came in real time (unscored ones count ≤ 1 s).
             heard_ms = min(self.received_ms, edge.detected_ms + 1000)
             await self._floor.caller_stopped((heard_ms - edge.offset_ms) / 1000)
@@ -234,7 +243,7 @@ class Listener:
         async for event in stream.events():
             if isinstance(event, Final):
                 text = event.text.strip()
-                self._emit(EventKind.FINAL, text=text, confidence=event.confidence)
+                self._emit(AsrFinal(text=text, confidence=event.confidence))
                 if self._judge is not None:
                     async with self._order:
                         await self._judged_final(self._judge, text, event.confidence)
@@ -247,7 +256,7 @@ class Listener:
                 self.onset_ms = None  # this utterance is used up: it cannot also barge in on
                 self._floor.caller_said(text, event.confidence)  # its own answer
             elif isinstance(event, Partial):
-                self._emit(EventKind.PARTIAL, text=event.text)
+                self._emit(AsrPartial(text=event.text))
                 self._floor.caller_active()
                 if self._floor.may_interrupt(len(event.text.split())):
                     await self._floor.interrupt("partial", event.text)
@@ -256,7 +265,7 @@ class Listener:
                     await self._floor.interrupt("asr_speech_started")
             elif isinstance(event, ASRError):
                 self._emit(
-                    EventKind.ERROR, source="asr", message=event.message, retryable=event.retryable
+                    ErrorReported(source="asr", message=event.message, retryable=event.retryable)
                 )
                 if not event.retryable:
                     await self._floor.recognition_lost()
@@ -270,7 +279,7 @@ class Listener:
             self.onset_ms = edge.offset_ms
             self._floor.caller_active()
             if judge.rule.speech(edge.offset_ms):
-                self._emit(EventKind.SPEECH_STARTED, offset_ms=edge.offset_ms)
+                self._emit(SpeechStarted(offset_ms=edge.offset_ms))
                 await self._recognition.on_vad(True)
             else:
                 judge.held.resumed()
@@ -308,21 +317,21 @@ class Listener:
     async def _decided(self, judge: Judge, decision: Decision, score: TurnScore | None) -> None:
         """Report the decision; if the turn ended, end the utterance as the VAD used to."""
         if decision.reason != "silence":  # the model's decisions (or its failure)
+            probability = decision.probability
             self._emit(
-                EventKind.TURN_DECIDED,
-                decision=decision.reason,
-                ended=decision.ended,
-                probability=None
-                if decision.probability is None
-                else round(decision.probability, 3),
-                decision_ms=None if score is None else score.ms,
-                batch=None if score is None else score.batch,
-                pause_ms=round(decision.pause_ms, 1),
+                TurnDecided(
+                    decision=decision.reason,
+                    ended=decision.ended,
+                    probability=None if probability is None else round(probability, 3),
+                    pause_ms=round(decision.pause_ms, 1),
+                    decision_ms=None if score is None else score.ms,
+                    batch=None if score is None else score.batch,
+                )
             )
         if not decision.ended:
             return
         self.onset_ms = None
-        self._emit(EventKind.SPEECH_ENDED, offset_ms=decision.pause_from_ms)
+        self._emit(SpeechEnded(offset_ms=decision.pause_from_ms))
         heard_ms = min(self.received_ms, self._detector.position_ms + 1000)
         await self._floor.caller_stopped((heard_ms - decision.pause_from_ms) / 1000)
         said = judge.held.turn_ended(self._detector.position_ms)

@@ -7,7 +7,13 @@ from collections.abc import Callable
 
 from telephonist.call.bot_audio import BotAudio
 from telephonist.call.clock import Clock
-from telephonist.call.events import EventKind
+from telephonist.call.events import (
+    BotAudioSent,
+    BotMessageStarted,
+    CallEvent,
+    ErrorReported,
+    TtsFirstByte,
+)
 from telephonist.call.speaker import Speaker, Spoken
 from telephonist.call.turn_timing import TurnTiming
 from telephonist.dialogue.turns import BotMessage
@@ -27,7 +33,7 @@ class Narrator:
         timing: TurnTiming,
         clock: Clock,
         language: str,
-        emit: Callable[..., None],
+        emit: Callable[[CallEvent], None],
     ) -> None:
         self.speaker: Speaker | None = None
         """Set by the session once built (the speaker reports audio sent back here)."""
@@ -41,25 +47,25 @@ class Narrator:
         for message in messages:
             spoken = self._bot.new_message(message)
             self._emit(
-                EventKind.BOT_MESSAGE,
-                message_id=spoken.message_id,
-                text=message.text,
-                allow_interruptions=message.allow_interruptions,
+                BotMessageStarted(
+                    message_id=spoken.message_id,
+                    text=message.text,
+                    allow_interruptions=message.allow_interruptions,
+                )
             )
             self._timing.tts_start = self._clock.now()
             spec = VoiceSpec(language=self._language, voice=message.voice, ssml=message.ssml)
             try:
                 await self.speaker.speak(spoken, spec)
-                self._emit(
-                    EventKind.BOT_AUDIO_SENT, message_id=spoken.message_id, bytes=spoken.sent
-                )
+                self._emit(BotAudioSent(message_id=spoken.message_id, bytes=spoken.sent))
             except ProviderError as exc:
                 self._emit(
-                    EventKind.ERROR,
-                    source="tts",
-                    message=str(exc),
-                    retryable=exc.retryable,
-                    message_id=spoken.message_id,
+                    ErrorReported(
+                        source="tts",
+                        message=str(exc),
+                        retryable=exc.retryable,
+                        message_id=spoken.message_id,
+                    )
                 )
 
     def sent(self, spoken: Spoken, n_bytes: int) -> None:
@@ -68,6 +74,6 @@ class Narrator:
         self._bot.sent(n_bytes, now)
         if spoken.sent == n_bytes:  # first audio of this message
             tts_ms, latency = self._timing.first_audio(now)
-            self._emit(EventKind.TTS_FIRST_BYTE, message_id=spoken.message_id, tts_ms=tts_ms)
+            self._emit(TtsFirstByte(message_id=spoken.message_id, tts_ms=tts_ms))
             if latency is not None:
-                self._emit(EventKind.LATENCY, **latency)
+                self._emit(latency)

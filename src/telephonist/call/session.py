@@ -20,7 +20,17 @@ from telephonist.call.barge_in import BargeIns
 from telephonist.call.bot_audio import BotAudio
 from telephonist.call.clock import Clock, Timer
 from telephonist.call.dtmf import DtmfInput
-from telephonist.call.events import CallEvent, EventBus, EventKind
+from telephonist.call.events import (
+    CallEnded,
+    CallEvent,
+    CallStarted,
+    ErrorReported,
+    EventBus,
+    KeyPressed,
+    MarkPlayed,
+    PlaybackDone,
+    SilenceTimeout,
+)
 from telephonist.call.interruptions import holds, may_interrupt
 from telephonist.call.line import Line
 from telephonist.call.listener import Listener
@@ -116,13 +126,7 @@ class CallSession:
             rules, clock, self._bot, self._speaker, self._emit, self._resume, answers
         )
         self._listener = Listener(
-            self,
-            vad,
-            settings,
-            self._emit,
-            call_id=self.call_id,
-            batcher=vad_batcher,
-            turn_scorer=turn_scorer,
+            self, vad, settings, self._emit, batcher=vad_batcher, turn_scorer=turn_scorer
         )
         # Caller events for the assistant, or a turn the session itself decided (an apology).
         self._queue: asyncio.Queue[UserEvent | AssistantTurn] = asyncio.Queue(MAX_QUEUED_EVENTS)
@@ -145,11 +149,16 @@ class CallSession:
 
     async def open(self) -> None:
         """Greet the caller (or, on a resumed call, pick up where it was) and listen."""
-        shown = ("user_phone", "bot_phone", "direction", "stream_id")
-        data = {k: v for k, v in self.metadata.items() if k in shown}
-        if self.stream_number:
-            data["stream"] = self.stream_number
-        self._emit(EventKind.CALL_STARTED, **data)
+        meta = self.metadata
+        self._emit(
+            CallStarted(
+                user_phone=meta.get("user_phone"),
+                bot_phone=meta.get("bot_phone"),
+                direction=meta.get("direction"),
+                stream_id=meta.get("stream_id"),
+                stream=self.stream_number or None,
+            )
+        )
         first = self.stream_number == 0
         self._put(
             SessionStart(self.metadata)
@@ -167,7 +176,7 @@ class CallSession:
         """A keypress."""
         if self.state is CallState.ENDED:
             return
-        self._emit(EventKind.DTMF, digit=digit)
+        self._emit(KeyPressed(digit=digit))
         self._silence.reset()
         if self.may_interrupt(None, keypress=True):
             await self.interrupt("dtmf")
@@ -178,7 +187,7 @@ class CallSession:
         played = self._bot.echoed(name)
         if played is None:
             return
-        self._emit(EventKind.MARK_PLAYED, message_id=played.message_id, offset=played.offset)
+        self._emit(MarkPlayed(message_id=played.message_id, offset=played.offset))
         if not self._bot.playing:
             await self._drained()
 
@@ -203,9 +212,7 @@ class CallSession:
             log.exception("call.session_end_failed", extra={"call_id": self.call_id})
         self._bot.abandon(self._clock.now())
         self._emit(
-            EventKind.CALL_ENDED,
-            reason=reason,
-            duration_s=round(self._clock.now() - self._started_at, 3),
+            CallEnded(reason=reason, duration_s=round(self._clock.now() - self._started_at, 3))
         )
         self.closed.set()
 
@@ -268,8 +275,7 @@ class CallSession:
         """The recogniser found no words in an utterance."""
         self._barge_ins.no_words()
 
-    def over_bot(self) -> bool:
-        """The bot is speaking (or has more to say), or a barge-in on hold waits."""
+    def over_bot(self) -> bool:  # the bot speaks (or has more to say), or a barge-in waits
         return self.state is CallState.PAUSED or self._bot.playing or self._more_to_say()
 
     async def recognition_lost(self) -> None:
@@ -301,7 +307,7 @@ class CallSession:
         except asyncio.QueueFull:
             kind = type(event).__name__
             self._emit(
-                EventKind.ERROR, source="session", message="event queue full; dropped", event=kind
+                ErrorReported(source="session", message="event queue full; dropped", event=kind)
             )
 
     async def _turn_loop(self) -> None:
@@ -320,7 +326,7 @@ class CallSession:
                     log.exception("call.assistant_failed", extra={"call_id": self.call_id})
                     turn = AssistantTurn()
             self._timing.answered(self._clock.now(), turn.llm_ms)
-            self._emit(EventKind.TURN, **turn_record(event, turn, ms(self._clock.now() - began)))
+            self._emit(turn_record(event, turn, ms(self._clock.now() - began)))
             responds = isinstance(event, SessionStart | SessionResumed | UserText | Silence)
             hang_up = await self._apply(turn, responds_to_caller=responds) or hang_up
             self.state = CallState.HANGING_UP if hang_up else CallState.PLAYING
@@ -374,19 +380,20 @@ class CallSession:
 
     async def _drained(self) -> None:
         self._drain_watchdog.cancel()
-        self._emit(EventKind.PLAYBACK_DONE)
+        self._emit(PlaybackDone())
         await self._settle()
 
     async def _marks_lost(self) -> None:
         """Twilio never echoed our marks: treat the estimated play-out time as the end."""
-        self._emit(EventKind.ERROR, source="twilio", message="marks not echoed; assumed played")
+        self._emit(ErrorReported(source="twilio", message="marks not echoed; assumed played"))
         self._bot.abandon(self._clock.now())
         await self._drained()
 
     def _silent(self, consecutive: int, timeout: float) -> None:
-        self._emit(EventKind.SILENCE, consecutive=consecutive, timeout=timeout)
+        self._emit(SilenceTimeout(consecutive=consecutive, timeout=timeout))
         self._dtmf.discard()
         self._put(Silence(consecutive=consecutive))
 
-    def _emit(self, kind: EventKind, **data: Any) -> None:
-        self._events.publish(CallEvent(kind, self.call_id, self._clock.now(), data))
+    def _emit(self, event: CallEvent) -> None:
+        """Publish ``event`` as this call's, now."""
+        self._events.publish(event.stamped(self.call_id, self._clock.now()))

@@ -3,8 +3,7 @@ assistant's answer, for logs, metrics, the inspector and recordings."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from telephonist.call.events import TurnTaken
 from telephonist.dialogue.turns import AssistantTurn, UserEvent, UserText
 
 __all__ = ["turn_record"]
@@ -12,18 +11,18 @@ __all__ = ["turn_record"]
 
 def turn_record(
     event: UserEvent | AssistantTurn, turn: AssistantTurn, assistant_ms: float
-) -> dict[str, Any]:
-    """The event's data: what the caller did (text, source, confidence for their words) and
+) -> TurnTaken:
+    """The event: what the caller did (text, source, confidence for their words) and
     what the assistant answered (messages, hang-up, its state snapshot)."""
     said = event if isinstance(event, UserText) else None
-    return {
-        "event": type(event).__name__,
-        "text": said.text if said else None,
-        "source": said.source if said else None,
-        "confidence": said.confidence if said else None,
-        "sensitive": turn.sensitive,
-        "assistant_ms": assistant_ms,
-        "messages": [m.text for m in turn.messages],
-        "hang_up": turn.hang_up,
-        "state": dict(turn.state),
-    }
+    return TurnTaken(
+        event=type(event).__name__,
+        text=said.text if said else None,
+        source=said.source if said else None,
+        confidence=said.confidence if said else None,
+        sensitive=turn.sensitive,
+        assistant_ms=assistant_ms,
+        messages=tuple(m.text for m in turn.messages),
+        hang_up=turn.hang_up,
+        state=dict(turn.state),
+    )

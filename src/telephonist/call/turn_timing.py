@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from telephonist.call.events import TurnLatency
+
 __all__ = ["TurnTiming", "ms"]
 
 
@@ -29,7 +31,7 @@ class TurnTiming:
         self.assistant_done = now
         self.llm_ms = llm_ms
 
-    def first_audio(self, now: float) -> tuple[float, dict[str, float] | None]:
+    def first_audio(self, now: float) -> tuple[float, TurnLatency | None]:
         """TTS time to first byte, and the turn's latency record if this audio answers a
         caller utterance (only once per utterance)."""
         tts_ms = ms(now - (self.tts_start if self.tts_start is not None else now))
@@ -38,12 +40,11 @@ class TurnTiming:
         final, self.final = self.final, None
         speech_end, self.speech_end = (self.speech_end or final), None
         done = self.assistant_done if self.assistant_done is not None else now
-        record = {
-            "speech_end_to_audio_ms": ms(now - speech_end),
-            "final_to_audio_ms": ms(now - final),
-            "assistant_ms": ms(done - final),
-            "tts_first_byte_ms": tts_ms,
-        }
-        if self.llm_ms is not None:
-            record["llm_ms"] = self.llm_ms
+        record = TurnLatency(
+            speech_end_to_audio_ms=ms(now - speech_end),
+            final_to_audio_ms=ms(now - final),
+            assistant_ms=ms(done - final),
+            tts_first_byte_ms=tts_ms,
+            llm_ms=self.llm_ms,
+        )
         return tts_ms, record

@@ -1,5 +1,5 @@
-"""The call events a recording needs, read in one place: which kinds matter and which keys
-of their data (the rest of the recorder never looks at an event).
+"""The call events a recording needs, read in one place: which kinds matter and which of
+their fields (the rest of the recorder never looks at an event).
 
 A turn whose question is sensitive (``sensitive`` on the assistant's turn) pauses the
 recording until the assistant has taken the answer and moved on; that answer is never written
@@ -8,7 +8,19 @@ to the transcript.
 
 from __future__ import annotations
 
-from telephonist.call.events import CallEvent, EventKind
+from telephonist.call.events import (
+    AsrFinal,
+    AsrPartial,
+    BargeIn,
+    BotMessageStarted,
+    CallEnded,
+    CallEvent,
+    CallStarted,
+    KeyPressed,
+    Transferred,
+    TurnLatency,
+    TurnTaken,
+)
 from telephonist.recording.timeline import Timeline
 from telephonist.recording.transcript import Transcript
 
@@ -24,13 +36,13 @@ _TURN_KINDS = {
 
 def end_reason(event: CallEvent) -> str | None:
     """Why the call ended, if ``event`` says it did."""
-    if event.kind is EventKind.CALL_ENDED:
-        return str(event.data.get("reason", ""))
+    if isinstance(event, CallEnded):
+        return event.reason
     return None
 
 
-def _turn_kind(event: CallEvent) -> str:
-    return _TURN_KINDS.get(str(event.data.get("event")), "internal")
+def _turn_kind(event: TurnTaken) -> str:
+    return _TURN_KINDS.get(event.event, "internal")
 
 
 class SensitiveAnswer:
@@ -38,7 +50,7 @@ class SensitiveAnswer:
     that takes the caller's answer and moves on (a barge-in or the session's own turn does
     neither; a repeat on silence asks it again)."""
 
-    _INPUT = frozenset({EventKind.FINAL, EventKind.PARTIAL, EventKind.DTMF})
+    _INPUT = (AsrFinal, AsrPartial, KeyPressed)
 
     def __init__(self) -> None:
         self.waiting = False
@@ -46,12 +58,12 @@ class SensitiveAnswer:
 
     def secret(self, event: CallEvent) -> bool:
         """Does ``event`` carry the caller's secret input? (Call with every event in order.)"""
-        if event.kind is not EventKind.TURN:
-            return self.waiting and event.kind in self._INPUT
+        if not isinstance(event, TurnTaken):
+            return self.waiting and isinstance(event, self._INPUT)
         kind = _turn_kind(event)
         carries = self.waiting and kind == "caller"
         if kind not in ("barge_in", "internal"):
-            self.waiting = bool(event.data.get("sensitive"))
+            self.waiting = event.sensitive
         return carries
 
 
@@ -65,48 +77,49 @@ class EventReader:
 
     def read(self, event: CallEvent) -> bool:
         """Apply ``event``; True when the transcript changed enough to save."""
-        data, at = event.data, self._timeline.position
-        if event.kind is EventKind.TURN:
+        at = self._timeline.position
+        if isinstance(event, TurnTaken):
             self._turn(event)
             return True
         transcript = self._transcript
         if transcript is None:
             return False
-        if event.kind is EventKind.CALL_STARTED:
-            transcript.started(
-                str(data.get("user_phone", "")),
-                str(data.get("bot_phone", "")),
-                str(data.get("direction", "")),
-            )
-        elif event.kind is EventKind.BOT_MESSAGE:
-            transcript.bot_message(at, int(data.get("message_id", 0)), str(data.get("text", "")))
-        elif event.kind is EventKind.BARGE_IN:
-            transcript.interrupted(
-                at,
-                trigger=str(data.get("trigger", "")),
-                heard=str(data.get("heard", "")),
-                full=str(data.get("full", "")),
-                reaction_ms=data.get("onset_to_clear_ms"),
-            )
-        elif event.kind is EventKind.TRANSFER:
-            transcript.transferred_to = str(data.get("to", ""))
-        elif event.kind is EventKind.LATENCY:
-            transcript.latency({k: v for k, v in data.items() if isinstance(v, int | float)})
+        match event:
+            case CallStarted():
+                transcript.started(
+                    event.user_phone or "", event.bot_phone or "", event.direction or ""
+                )
+            case BotMessageStarted():
+                transcript.bot_message(at, event.message_id, event.text)
+            case BargeIn():
+                transcript.interrupted(
+                    at,
+                    trigger=event.trigger,
+                    heard=event.heard,
+                    full=event.full,
+                    reaction_ms=event.onset_to_clear_ms,
+                )
+            case Transferred():
+                transcript.transferred_to = event.to
+            case TurnLatency():
+                transcript.latency(
+                    {k: v for k, v in event.fields_dict().items() if isinstance(v, int | float)}
+                )
         return False
 
-    def _turn(self, event: CallEvent) -> None:
-        data, at = event.data, self._timeline.position
+    def _turn(self, event: TurnTaken) -> None:
+        at = self._timeline.position
         secret = self._sensitive.secret(event)
         if self._transcript is not None:
             self._transcript.turn(
                 at,
                 kind=_turn_kind(event),
-                text=data.get("text"),
-                source=data.get("source"),
-                confidence=data.get("confidence"),
+                text=event.text,
+                source=event.source,
+                confidence=event.confidence,
                 secret=secret,
-                assistant_ms=data.get("assistant_ms"),
-                hang_up=bool(data.get("hang_up")),
+                assistant_ms=event.assistant_ms,
+                hang_up=event.hang_up,
             )
         if self._sensitive.waiting and not self._timeline.paused:
             self._timeline.pause()

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from telephonist.call.events import CallEvent, EventBus, EventKind
+from telephonist.call.events import EventBus, TtsEngineFailed
 from telephonist.call.settings import CallSettings
 from telephonist.config.channel import CHANNEL, ChannelConfig, parse_channel
 from telephonist.config.yamlfile import load_yaml
@@ -98,17 +98,12 @@ def _vad(channel: ChannelConfig, context: ProviderContext) -> VADModel:
 def _tts(channel: ChannelConfig, context: ProviderContext, events: EventBus) -> TTSEngine:
     def failed(failure: TTSFailure) -> None:
         events.publish(
-            CallEvent(
-                EventKind.ERROR,
-                "",
-                0.0,
-                {
-                    "source": "tts",
-                    "engine": failure.engine,
-                    "message": failure.message,
-                    "retryable": failure.retryable,
-                    "next_engine": failure.next_engine,
-                },
+            TtsEngineFailed(
+                source="tts",
+                engine=failure.engine,
+                message=failure.message,
+                retryable=failure.retryable,
+                next_engine=failure.next_engine,
             )
         )
 

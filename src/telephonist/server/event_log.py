@@ -61,7 +61,7 @@ class EventLogger:
             level = logging.WARNING
         if not log.isEnabledFor(level):
             return
-        fields: dict[str, Any] = {k: v for k, v in event.data.items() if k != "state"}
+        fields: dict[str, Any] = {k: v for k, v in event.fields_dict().items() if k != "state"}
         if secret:
             fields.update({k: "[sensitive]" for k in ("text", "digit") if k in fields})
         text = " ".join(f"{k}={v!r}" for k, v in fields.items())

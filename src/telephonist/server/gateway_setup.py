@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from telephonist.call.clock import Clock, SystemClock
-from telephonist.call.events import CallEvent, EventBus, EventKind
+from telephonist.call.events import AssistantState, ErrorReported, EventBus
 from telephonist.config.channel import ChannelConfig
 from telephonist.dialogue.assistant import TrackerStore
 from telephonist.dialogue.turns import Assistant
@@ -50,11 +50,12 @@ def build_gateway(
 
     def failed(conversation_id: str, exc: ProviderError) -> None:
         events.publish(
-            CallEvent(
-                EventKind.ERROR,
-                conversation_id,
-                now(),
-                {"source": "assistant", "message": str(exc), "retryable": exc.retryable},
+            ErrorReported(
+                call_id=conversation_id,
+                at=now(),
+                source="assistant",
+                message=str(exc),
+                retryable=exc.retryable,
             )
         )
 
@@ -80,7 +81,7 @@ def watch_gateway_state(assistant: Assistant, events: EventBus, clock: Clock) ->
         return
 
     def publish(conversation_id: str, state: dict[str, Any]) -> None:
-        events.publish(CallEvent(EventKind.STATE, conversation_id, clock.now(), {"state": state}))
+        events.publish(AssistantState(call_id=conversation_id, at=clock.now(), state=state))
 
     assistant.watch_state(publish)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telephonist.call.events import CallEvent, EventKind
+from telephonist.call.events import CallEnded, CallEvent, CallStarted
 
 __all__ = ["CallRecord", "FeedHub", "Subscription"]
 
@@ -119,13 +119,13 @@ class FeedHub:
             record = CallRecord(event.call_id, event.at, self._wall())
             self.calls[event.call_id] = record
             self._evict()
-        if event.kind is EventKind.CALL_STARTED:  # again, on a resumed call's new stream
-            record.caller = str(event.data.get("user_phone", ""))
-            record.callee = str(event.data.get("bot_phone", ""))
+        if isinstance(event, CallStarted):  # again, on a resumed call's new stream
+            record.caller = event.user_phone or ""
+            record.callee = event.bot_phone or ""
             record.ended_at, record.end_reason = None, None
-        elif event.kind is EventKind.CALL_ENDED:
+        elif isinstance(event, CallEnded):
             record.ended_at = event.at
-            record.end_reason = str(event.data.get("reason", ""))
+            record.end_reason = event.reason
         record.events.append(message)
 
     def _evict(self) -> None:

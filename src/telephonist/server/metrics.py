@@ -10,7 +10,20 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 
-from telephonist.call.events import CallEvent, EventKind
+from telephonist.call.events import (
+    BargeIn,
+    BargeInResumed,
+    CallEnded,
+    CallEvent,
+    CallStarted,
+    ErrorReported,
+    SilenceTimeout,
+    StreamRejected,
+    TtsFirstByte,
+    TurnDecided,
+    TurnLatency,
+    TurnTaken,
+)
 from telephonist.twilio.rejection import Rejection
 
 __all__ = ["CallMetrics"]
@@ -116,47 +129,42 @@ class CallMetrics:
         return Histogram(name, documentation, buckets=_LATENCY_BUCKETS, registry=self.registry)
 
     def __call__(self, event: CallEvent) -> None:
-        kind, data = event.kind, event.data
-        if kind is EventKind.CALL_STARTED:
-            self.active.inc()
-        elif kind is EventKind.CALL_ENDED:
-            self.active.dec()
-            self.calls.labels(reason=str(data.get("reason", "unknown"))).inc()
-        elif kind is EventKind.LATENCY:
-            self.turn_latency.observe(float(data["speech_end_to_audio_ms"]) / 1000)
-            self.final_latency.observe(float(data["final_to_audio_ms"]) / 1000)
-            asr_ms = float(data["speech_end_to_audio_ms"]) - float(data["final_to_audio_ms"])
-            self.asr_latency.observe(max(0.0, asr_ms) / 1000)
-        elif kind is EventKind.TURN_DECIDED:
-            decision = data.get("decision")
-            self.turn_decisions.labels(
-                decision=decision if decision in _DECISIONS else "other"
-            ).inc()
-            if data.get("decision_ms") is not None:
-                self.turn_decision.observe(float(data["decision_ms"]) / 1000)
-        elif kind is EventKind.TTS_FIRST_BYTE:
-            self.tts_first_byte.observe(float(data["tts_ms"]) / 1000)
-        elif kind is EventKind.BARGE_IN:
-            self.barge_ins.labels(trigger=str(data.get("trigger", ""))).inc()
-            if "onset_to_clear_ms" in data:
-                self.barge_in_reaction.observe(float(data["onset_to_clear_ms"]) / 1000)
-        elif kind is EventKind.BARGE_IN_RESUMED:
-            self.barge_ins_resumed.labels(reason=str(data.get("reason", ""))).inc()
-        elif kind is EventKind.SILENCE:
-            self.silences.inc()
-        elif kind is EventKind.ERROR:
-            self.errors.labels(
-                source=str(data.get("source", "")),
-                retryable=str(bool(data.get("retryable", False))).lower(),
-            ).inc()
-        elif kind is EventKind.REJECTED:
-            reason = data.get("reason")
-            label = reason if reason in _REJECTIONS else "other"
-            self.rejected.labels(reason=label).inc(int(data.get("count", 1)))
-        elif kind is EventKind.TURN:
-            state = data.get("state")
-            if isinstance(state, Mapping) and isinstance(state.get("llm"), Mapping):
-                self._llm(state["llm"])
+        match event:
+            case CallStarted():
+                self.active.inc()
+            case CallEnded():
+                self.active.dec()
+                self.calls.labels(reason=event.reason).inc()
+            case TurnLatency():
+                self.turn_latency.observe(event.speech_end_to_audio_ms / 1000)
+                self.final_latency.observe(event.final_to_audio_ms / 1000)
+                asr_ms = event.speech_end_to_audio_ms - event.final_to_audio_ms
+                self.asr_latency.observe(max(0.0, asr_ms) / 1000)
+            case TurnDecided():
+                label = event.decision if event.decision in _DECISIONS else "other"
+                self.turn_decisions.labels(decision=label).inc()
+                if event.decision_ms is not None:
+                    self.turn_decision.observe(event.decision_ms / 1000)
+            case TtsFirstByte():
+                self.tts_first_byte.observe(event.tts_ms / 1000)
+            case BargeIn():
+                self.barge_ins.labels(trigger=event.trigger).inc()
+                if event.onset_to_clear_ms is not None:
+                    self.barge_in_reaction.observe(event.onset_to_clear_ms / 1000)
+            case BargeInResumed():
+                self.barge_ins_resumed.labels(reason=event.reason).inc()
+            case SilenceTimeout():
+                self.silences.inc()
+            case ErrorReported():
+                retryable = str(bool(event.retryable)).lower()
+                self.errors.labels(source=event.source, retryable=retryable).inc()
+            case StreamRejected():
+                label = event.reason if event.reason in _REJECTIONS else "other"
+                self.rejected.labels(reason=label).inc(event.count)
+            case TurnTaken():
+                llm = event.state.get("llm")
+                if isinstance(llm, Mapping):
+                    self._llm(llm)
 
     def _llm(self, report: Mapping[str, Any]) -> None:
         """A turn's command-generator report (``AssistantTurn.state["llm"]``)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from telephonist.call.clock import Clock
-from telephonist.call.events import CallEvent, EventBus, EventKind
+from telephonist.call.events import EventBus, StreamRejected
 from telephonist.twilio.rejection import Rejection
 
 __all__ = ["MAX_BEFORE_START", "Rejections"]
@@ -37,8 +37,11 @@ class Rejections:
 
     def __call__(self, reason: Rejection, detail: str = "", *, count: int = 1) -> None:
         """``count`` frames were refused for ``reason``; ``detail`` is already bounded."""
-        data = {"reason": reason.value, "count": count}
-        self._events.publish(CallEvent(EventKind.REJECTED, self.call_id, self._clock.now(), data))
+        self._events.publish(
+            StreamRejected(
+                call_id=self.call_id, at=self._clock.now(), reason=reason.value, count=count
+            )
+        )
         if not self.call_id:
             self.before_start += count
             if self._first is None:
