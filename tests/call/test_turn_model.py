@@ -167,6 +167,23 @@ async def test_a_final_during_the_wait_is_held_and_joined() -> None:
     ]
 
 
+async def test_an_engine_that_cuts_at_our_edges_is_waited_for_at_the_turns_end() -> None:
+    """The local engine's final that came mid-turn (a very long utterance cut) does not
+    make the turn's words complete: its answer to the end of the turn is joined to it."""
+    asr = ScriptedASR(["part two"], capabilities=ASRCapabilities(cuts_at_vad_edges=True))
+    scorer = ScriptedScorer([0.1, 0.9])
+    call = make_call(asr=asr, turn_scorer=scorer)
+    await listening(call)
+    await frames(call, SPEECH_FRAME, 400)
+    await frames(call, QUIET_FRAME, 200)
+    asr.streams[0].inject(Final("part one", 0.9))
+    await frames(call, QUIET_FRAME, 100)
+    scorer.probabilities = [0.9]
+    await frames(call, QUIET_FRAME, 200)
+    await call.until(lambda: bool(said(call)))
+    assert said(call) == ["part one part two"]
+
+
 async def test_a_recogniser_that_hears_pauses_transcribes_from_the_first_one() -> None:
     """An engine that declares pause_ms (the local one) is told of the pause as soon as the
     model is asked, so its text can be ready when the turn ends; told again when speech

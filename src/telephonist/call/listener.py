@@ -133,6 +133,8 @@ class Listener:
 
     async def open(self, provider: ASRProvider, language: str) -> None:
         """Open the recognition stream; its failure is the floor's ``recognition_lost``."""
+        if self._judge is not None:  # such an engine answers each end of turn
+            self._judge.held.answers_each_turn = provider.capabilities.cuts_at_vad_edges
         try:
             stream = await self._recognition.open(provider, language)
         except ProviderError as exc:
