@@ -147,6 +147,24 @@ async def test_without_a_score_silence_ends_the_turn() -> None:
     assert decisions(call) == [("error", 500.0)]
 
 
+async def test_a_model_too_slow_to_answer_never_delays_the_turn() -> None:
+    """No answer by vad.min_silence_ms of pause: the turn ends then, as without a model
+    (a "late" decision), and the late answer changes nothing."""
+    gate = asyncio.Event()
+    scorer = ScriptedScorer([0.1], gate=gate)
+    call = make_call(asr=ScriptedASR(["hi", "unused"]), turn_scorer=scorer)
+    await listening(call)
+    await frames(call, SPEECH_FRAME, 400)
+    await frames(call, QUIET_FRAME, 480)
+    assert said(call) == []
+    await frames(call, QUIET_FRAME, 20)
+    await call.until(lambda: bool(said(call)))
+    assert decisions(call) == [("late", 500.0)]
+    gate.set()
+    await frames(call, QUIET_FRAME, 100)
+    assert said(call) == ["hi"] and len(decisions(call)) == 1
+
+
 async def test_a_final_during_the_wait_is_held_and_joined() -> None:
     """A recogniser that ends the utterance on its own mid-sentence (Deepgram's endpointer):
     its words wait for the turn's end and go together with the rest, in order, once."""

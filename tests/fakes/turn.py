@@ -18,6 +18,8 @@ class ScriptedScorer:
     clips: list[bytes] = field(default_factory=list)
     """Every clip asked about, in order."""
     asked: asyncio.Event = field(default_factory=asyncio.Event)
+    gate: asyncio.Event | None = None
+    """When given, each answer waits until it is set (a slow model)."""
     closed: bool = False
 
     async def warm_up(self) -> None:
@@ -28,6 +30,8 @@ class ScriptedScorer:
         index = min(len(self.clips), len(self.probabilities) - 1)
         self.clips.append(clip)
         self.asked.set()
+        if self.gate is not None:
+            await self.gate.wait()
         probability = self.probabilities[index]
         if probability is None:
             raise ProviderError("turn", "scripted failure", retryable=True)

@@ -123,6 +123,30 @@ def test_without_a_score_silence_decides_the_pause() -> None:
     assert isinstance(request, ScoreRequest)  # the next pause is scored again
 
 
+def test_a_score_that_comes_too_late_leaves_the_pause_to_silence() -> None:
+    """No answer by fallback_ms of pause: the turn ends then ("late"), as without a model;
+    the answer, when it comes, decides nothing."""
+    rule, ticket = paused_turn(pause_from=2500.0)
+    assert rule.advance(2980.0) is None
+    assert rule.advance(3000.0) == Decision(True, "late", None, 2500.0, 500.0)
+    assert rule.scored(ticket, 0.1, 3100.0) is None
+    assert not rule.open
+
+
+def test_once_judged_incomplete_only_the_longest_wait_ends_the_pause() -> None:
+    """After an "incomplete", a slow or failed re-score does not end the turn at
+    fallback_ms: the model said the caller is not done."""
+    rule, ticket = paused_turn(pause_from=2500.0)
+    rule.scored(ticket, 0.1, 2700.0)
+    again = rule.advance(3000.0)
+    assert isinstance(again, ScoreRequest)
+    assert rule.advance(3400.0) is None  # the re-score is slow: still waiting
+    assert rule.scored(again.ticket, None, 3450.0) is None  # and it failed
+    assert rule.advance(4480.0) is None  # no more scores; silence alone until max_wait
+    step = rule.advance(4500.0)
+    assert step == Decision(True, "max_wait", None, 2500.0, 2000.0)
+
+
 def test_a_pause_not_to_be_judged_is_decided_by_silence() -> None:
     """``judge=False`` (sound over the bot): no score is asked; the turn ends after
     fallback_ms of pause, with reason "silence"."""

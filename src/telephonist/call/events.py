@@ -351,8 +351,9 @@ class TurnLatency(CallEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TurnDecided(CallEvent):
-    """The end-of-turn model judged a pause: ``ended`` (complete, max_wait, error) or not
-    (incomplete); ``decision_ms``: how long the model took, batching wait included."""
+    """The end-of-turn model judged a pause: ``ended`` (complete, max_wait; late or error:
+    silence decided) or not (incomplete); ``decision_ms``: the model's time, batching wait
+    included."""
 
     kind: ClassVar[EventKind] = EventKind.TURN_DECIDED
     decision: str

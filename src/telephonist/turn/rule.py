@@ -10,9 +10,11 @@ and a long fixed hangover makes every answer late. The rule here:
    ``rescore_ms``; once the pause reaches ``max_wait_ms`` the turn ends whatever the model said.
 4. Speech during the wait continues the same turn (one turn, not two); its next pause is
    judged afresh.
-5. No score (the model failed, or was too busy to answer in time), or a pause the caller of
-   this object chose not to judge: the silence rule decides it, as without a model: the turn
-   ends once it lasts ``fallback_ms`` (reason ``error`` or ``silence``).
+5. Until the model has said "incomplete", the silence rule still holds: a pause that lasts
+   ``fallback_ms`` (``vad.min_silence_ms``) ends the turn, as without a model. So the model
+   can end a turn sooner, and keep it open only when it answered in time; a late score
+   (``late``), a failed one (``error``) or a pause not to be judged (``silence``) leaves
+   the turn to silence, never later than without a model.
 
 Sans-I/O and clock-free: every time is a position in the caller's audio in milliseconds (the
 VAD's), fed in by the caller of this object, which runs the scoring and hands the
@@ -94,6 +96,8 @@ class EndOfTurn:
         self._asked_at = 0.0
         self._unscored: str | None = None
         """Why this pause is not scored (``error``, ``silence``): the silence rule decides."""
+        self._judged = False
+        """The model said "incomplete" for this pause: only ``max_wait_ms`` ends it now."""
 
     @property
     def open(self) -> bool:
@@ -113,6 +117,7 @@ class EndOfTurn:
         self.phase = Phase.SPEAKING
         self._asking = None
         self._unscored = None
+        self._judged = False
         return fresh
 
     def pause(
@@ -131,16 +136,17 @@ class EndOfTurn:
 
     def advance(self, position_ms: float) -> Decision | ScoreRequest | None:
         """The caller's audio reached ``position_ms``: the turn ends if the pause has lasted
-        ``max_wait_ms``; an incomplete turn is scored again every ``rescore_ms``."""
+        ``max_wait_ms``, or ``fallback_ms`` with no "incomplete" yet; an incomplete turn is
+        scored again every ``rescore_ms``."""
         if self.phase is not Phase.PAUSED:
             return None
         quiet = self.quiet_ms(position_ms)
         if quiet >= self.rule.max_wait_ms:
             return self._end("max_wait", None, position_ms)
+        if not self._judged and quiet >= self.rule.fallback_ms:
+            return self._end(self._unscored or "late", None, position_ms)
         if self._unscored is not None:
-            if quiet < self.rule.fallback_ms:
-                return None
-            return self._end(self._unscored, None, position_ms)
+            return None
         if self._asking is None and position_ms - self._asked_at >= self.rule.rescore_ms:
             return self._ask(position_ms)
         return None
@@ -153,11 +159,12 @@ class EndOfTurn:
         self._asking = None
         if probability is None:
             self._unscored = "error"
-            if self.quiet_ms(position_ms) < self.rule.fallback_ms:
-                return None
+            if self._judged or self.quiet_ms(position_ms) < self.rule.fallback_ms:
+                return None  # silence decides: at fallback_ms, or max_wait_ms once judged
             return self._end("error", None, position_ms)
         if probability >= self.rule.threshold:
             return self._end("complete", probability, position_ms)
+        self._judged = True
         return Decision(
             False, "incomplete", probability, self.pause_from_ms, self.quiet_ms(position_ms)
         )
@@ -167,6 +174,7 @@ class EndOfTurn:
         self.phase = Phase.IDLE
         self._asking = None
         self._unscored = None
+        self._judged = False
 
     def _ask(self, position_ms: float) -> ScoreRequest:
         self._ticket += 1
