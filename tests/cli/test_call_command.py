@@ -168,6 +168,34 @@ def test_bad_script_is_a_usage_error(tmp_path, capsys):
     assert f"{script}: line 2: expected a number of seconds" in capsys.readouterr().err
 
 
+def test_a_bad_wait_is_a_usage_error(capsys):
+    """--wait takes seconds; anything else exits 2 naming the flag, before any call is made."""
+    assert main(["call", "--wait", "soon", "http://127.0.0.1:9/none"]) == 2
+    assert "--wait takes seconds, got 'soon'" in capsys.readouterr().err
+
+
+async def test_wait_stays_on_the_line_until_the_bot_hangs_up(serve, tmp_path):
+    """After "goodbye" the caller stays on the line (--wait), so the call ends as the bot
+    hangs up, well before the wait is over."""
+    clip = tmp_path / "bye.wav"
+    speech_wav(clip)
+    async with serve(transcripts=["goodbye"]) as served:
+        code, out, err = await telephonist_call(
+            *FAST,
+            "--insecure-local",
+            "--audio",
+            str(clip),
+            "--wait",
+            "60",
+            "--json",
+            served.webhook,
+        )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["outcome"] == "bot hung up"
+    assert report["duration_s"] < 30
+
+
 def test_nothing_to_do_is_a_usage_error(capsys):
     """Without any step or --interactive there is nothing to simulate."""
     assert main(["call", "http://127.0.0.1:9/none"]) == 2

@@ -23,7 +23,7 @@ EXAMPLE = "http://localhost:5005/webhooks/twilio_media_streams/webhook"
 
 
 class _StepAction(argparse.Action):
-    """Collect --say/--audio/--dtmf in command-line order into ``args.steps``."""
+    """Collect --say/--audio/--dtmf/--wait in command-line order into ``args.steps``."""
 
     def __call__(
         self,
@@ -62,6 +62,12 @@ def add_parser(subparsers: Any) -> None:
         help="play a WAV file (any rate); repeatable",
     )
     group.add_argument("--dtmf", action=_StepAction, metavar="KEYS", help="press keys, e.g. 1234#")
+    group.add_argument(
+        "--wait",
+        action=_StepAction,
+        metavar="S",
+        help="stay on the line S seconds (the bot may hang up meanwhile), e.g. after a goodbye",
+    )
     group.add_argument(
         "--script",
         type=Path,
@@ -153,7 +159,7 @@ def call(args: argparse.Namespace) -> int:
         return 2
     if not steps and not args.interactive:
         print(
-            "telephonist call: nothing to do; give --say, --audio, --dtmf, --script or "
+            "telephonist call: nothing to do; give --say, --audio, --dtmf, --wait, --script or "
             "--interactive",
             file=sys.stderr,
         )
@@ -180,12 +186,20 @@ def call(args: argparse.Namespace) -> int:
 
 
 def _flag_step(kind: str, value: str, dtmf_step: Callable[..., Any]) -> Any:
-    from telephonist.simulator.script import Audio, Say
+    from telephonist.simulator.script import Audio, Say, Wait
 
     if kind == "say":
         return Say(value)
     if kind == "audio":
         return Audio(Path(value))
+    if kind == "wait":
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ConfigError(f"--wait takes seconds, got {value!r}") from None
+        if not 0 <= seconds <= 3600:
+            raise ConfigError(f"--wait takes 0 to 3600 seconds, got {value}")
+        return Wait(seconds)
     return dtmf_step(value)
 
 

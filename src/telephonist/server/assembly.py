@@ -22,6 +22,7 @@ from telephonist.errors import ConfigError, ProviderError
 from telephonist.llm import build_generator
 from telephonist.server.gateway_setup import build_gateway, gateway_settings
 from telephonist.server.runtime import Runtime
+from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.registry import ProviderContext, build_asr
 from telephonist.speech.tts.base import TTSEngine
 from telephonist.speech.tts.cache import CachedTTS
@@ -30,7 +31,7 @@ from telephonist.speech.vad.base import VADModel
 from telephonist.stores import ConversationStore, open_store
 from telephonist.twilio.rest import TwilioCallControl
 
-__all__ = ["Paths", "build_runtime", "load_channel", "warm_up"]
+__all__ = ["Paths", "build_runtime", "load_channel", "speech_for_channel", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,29 @@ def _tts(channel: ChannelConfig, context: ProviderContext, events: EventBus) -> 
     return CachedTTS(engine)
 
 
+def speech_for_channel(
+    channel: ChannelConfig,
+    paths: Paths,
+    environ: Mapping[str, str],
+    language: str,
+    phrases: tuple[str, ...] = (),
+    events: EventBus | None = None,
+) -> tuple[ASRProvider, TTSEngine, VADModel]:
+    """The channel's ASR, TTS and VAD, each block checked (models load later, on warm-up);
+    raises `ConfigError` naming the first bad key or missing API key variable."""
+    file = str(paths.credentials_file)
+    asr = build_asr(
+        channel.asr, ProviderContext(file, f"{CHANNEL}.asr", environ, language, phrases)
+    )
+    tts = _tts(
+        channel,
+        ProviderContext(file, f"{CHANNEL}.tts", environ, language, phrases),
+        events or EventBus(),
+    )
+    vad = _vad(channel, ProviderContext(file, f"{CHANNEL}.vad", environ))
+    return asr, tts, vad
+
+
 def _project_assistant(
     paths: Paths, environ: Mapping[str, str]
 ) -> tuple[Assistant, str, tuple[str, ...], ConversationStore]:
@@ -175,12 +199,7 @@ def build_runtime(
         )
         language, phrases = gateway.language, ()
     claims = store.claims if store is not None else None
-    file = str(paths.credentials_file)
-    asr = build_asr(
-        channel.asr, ProviderContext(file, f"{CHANNEL}.asr", environ, language, phrases)
-    )
-    tts = _tts(channel, ProviderContext(file, f"{CHANNEL}.tts", environ, language, phrases), events)
-    vad = _vad(channel, ProviderContext(file, f"{CHANNEL}.vad", environ))
+    asr, tts, vad = speech_for_channel(channel, paths, environ, language, phrases, events)
     settings = CallSettings.from_channel(channel, language, vad.capabilities.threshold)
     return Runtime(
         channel=channel,
