@@ -4,7 +4,6 @@ control allow, and how its failures and Rasa's dialogue state reach the call eve
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 from collections.abc import Mapping
 from pathlib import Path
