@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar, Self
 
 from telephonist.call.event_bus import EventBus
+from telephonist.dialogue.turns import LlmReport
 
 __all__ = [
     "AsrFinal",
@@ -195,7 +196,17 @@ class TurnTaken(CallEvent):
     messages: tuple[str, ...]
     hang_up: bool
     state: Mapping[str, Any]
-    """The assistant's state snapshot (for the inspector and metrics)."""
+    """The assistant's state snapshot (for the inspector)."""
+    llm: LlmReport | None = omitted_if_none()  # noqa: RUF009 - None by default, and frozen
+    """The command generator's report; on the wire it is ``state["llm"]``, as it always was."""
+
+    def fields_dict(self) -> dict[str, Any]:
+        """The fields, with the command generator's report inside ``state``."""
+        out = CallEvent.fields_dict(self)  # (a slots dataclass has no zero-argument super)
+        if self.llm is not None:
+            del out["llm"]
+            out["state"] = {**self.state, "llm": self.llm.as_dict()}
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
