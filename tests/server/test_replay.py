@@ -59,8 +59,9 @@ async def test_a_webhook_retried_before_its_stream_gets_fresh_twiml(serve):
 
 
 async def test_a_call_streams_once_across_instances_sharing_a_store(serve):
-    """A replayed webhook answered by another instance gets TwiML, but its stream is refused
-    there: the shared store knows the call already streamed."""
+    """The stream claim, the second line of defence: with only the claims shared (no ledger
+    here), a replay answered by another instance gets TwiML, but its stream is refused there,
+    as is a token issued before the stream started: the store knows the call streamed."""
     secret, claims = "s" * 40, SharedClaims()
     async with (
         serve(stream_token_secret=secret, claim=claims) as first,
