@@ -220,6 +220,20 @@ async def test_say_is_spoken_with_the_local_tts(serve):
     assert json.loads(out)["turns"][1]["latency_ms"] is not None
 
 
+@pytest.mark.parametrize(("speed", "warned"), [("8", True), ("5", False)])
+def test_a_speed_above_the_default_media_rate_is_warned_about(capsys, speed, warned):
+    """Above the server's default ``limits.media_rate`` (5x), one line on stderr says frames
+    will be dropped once the burst is spent; at 5x or less, nothing."""
+    main(["call", "--speed", speed, "--dtmf", "1", "--no-asr", "http://127.0.0.1:9/webhook"])
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if "warning:" in line]
+    if warned:
+        assert len(warnings) == 1 and "--speed 8" in warnings[0]
+        assert "limits.media_rate (5x real time)" in warnings[0] and "dropped" in warnings[0]
+    else:
+        assert warnings == []
+
+
 def test_unreachable_webhook_exits_non_zero(capsys):
     """Nothing listening at the URL is a failed call (exit 1), not a crash."""
     assert main(["call", "--dtmf", "1", "--no-asr", "http://127.0.0.1:9/webhook"]) == 1

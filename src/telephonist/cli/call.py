@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from telephonist.config.limits import Limits
 from telephonist.errors import ConfigError, TelephonistError
 
 __all__ = ["add_parser"]
@@ -141,7 +142,9 @@ def add_parser(subparsers: Any) -> None:
         default=1.0,
         metavar="X",
         help="run the line X times faster than real time (default 1; for tests "
-        "of servers that do not depend on wall-clock time)",
+        "of servers that do not depend on wall-clock time). Above 5, a server with the default "
+        "limits.media_rate (5) drops the caller's frames once its limits.media_burst "
+        "(10 s of audio) is spent",
     )
     parser.set_defaults(func=call)
 
@@ -164,6 +167,13 @@ def call(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.speed > Limits.media_rate:
+        print(
+            f"telephonist call: warning: --speed {args.speed:g} is above the server's default "
+            f"limits.media_rate ({Limits.media_rate:g}x real time); past its "
+            f"limits.media_burst ({Limits.media_burst:g} s of audio), frames are dropped",
+            file=sys.stderr,
+        )
     out = sys.stderr if args.json else sys.stdout
     try:
         report = asyncio.run(_run(args, steps, lambda line: print(line, file=out, flush=True)))

@@ -14,8 +14,7 @@ from telephonist.config.channel import CHANNEL, ChannelConfig, parse_channel
 from telephonist.config.yamlfile import load_yaml
 from telephonist.dialogue.assistant import ProjectAssistant
 from telephonist.dialogue.domain_loader import read_endpoints
-from telephonist.dialogue.model import Endpoints
-from telephonist.dialogue.project import check_project, load_project
+from telephonist.dialogue.project import read_project
 from telephonist.dialogue.source import Problems, load_document
 from telephonist.dialogue.turns import Assistant
 from telephonist.errors import ConfigError, ProviderError
@@ -68,19 +67,6 @@ def load_channel(paths: Paths, environ: Mapping[str, str]) -> ChannelConfig:
     if CHANNEL not in data:
         raise ConfigError("has no twilio_media_streams block", file=str(file), key=CHANNEL)
     return parse_channel(data[CHANNEL], file=str(file), environ=environ)
-
-
-def load_endpoints(paths: Paths, environ: Mapping[str, str], default: Endpoints) -> Endpoints:
-    """``--endpoints FILE`` read exactly as the project's endpoints.yml is (the file replaces
-    it whole, as in Rasa), or ``default`` without the option."""
-    if paths.endpoints is None:
-        return default
-    problems = Problems()
-    document = load_document(paths.endpoints, str(paths.endpoints), problems, environ)
-    endpoints = read_endpoints(document, problems)
-    if problems.errors:
-        raise ConfigError("\n  ".join(str(p) for p in problems.errors))
-    return endpoints
 
 
 def _vad(channel: ChannelConfig, context: ProviderContext) -> VADModel:
@@ -139,7 +125,8 @@ def _project_assistant(
 ) -> tuple[Assistant, str, tuple[str, ...], ConversationStore]:
     """The built-in engine for the project: the assistant, its language, its NLU examples
     (to bias speech recognition) and its store."""
-    problems = check_project(paths.project)
+    # ``--endpoints FILE`` replaces endpoints.yml whole: FILE is checked and read, not merged
+    project, problems = read_project(paths.project, paths.endpoints, environ)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ConfigError(
@@ -148,12 +135,10 @@ def _project_assistant(
         )
     for warning in problems:
         log.warning("project.warning: %s", warning)
-    project = load_project(paths.project)
-    endpoints = load_endpoints(paths, environ, project.endpoints)
-    store = open_store(endpoints.tracker_store or None, paths.project)
+    store = open_store(project.endpoints.tracker_store or None, paths.project)
     try:
         assistant = ProjectAssistant(  # imports an actions_module
-            project, store, endpoints, commands=build_generator(project, environ)
+            project, store, commands=build_generator(project, environ)
         )
     except ConfigError:
         store.close()
