@@ -101,12 +101,19 @@ def check_claim_once(store: Any, other: Any) -> None:
 
 def check_record_once(store: ConversationStore, other: ConversationStore) -> None:
     """The first value written under a key is what every instance reads back until it
-    expires; then a new one may be written (how each stream of a call ended)."""
+    expires; then a new one may be written (how each stream of a call ended). ``read``
+    sees the same value on every instance and writes nothing."""
+    assert other.ledger.read("end:CA1:0") is None
     assert store.ledger.record_once("end:CA1:0", "bot hung up", 0.3) is None
+    assert other.ledger.read("end:CA1:0") == "bot hung up"
     assert other.ledger.record_once("end:CA1:0", "resumed", 0.3) == "bot hung up"
     assert store.ledger.record_once("end:CA1:0", "again", 0.3) == "bot hung up"
     assert other.ledger.record_once("end:CA1:1", "resumed", 0.3) is None
+    assert store.ledger.read("end:CA1:2") is None
+    assert store.ledger.record_once("end:CA1:2", "first", 0.3) is None  # the read wrote nothing
     time.sleep(0.4)  # the record expires in the store; nothing to await
+    assert store.ledger.read("end:CA1:0") is None and other.ledger.read("end:CA1:1") is None
     assert other.ledger.record_once("end:CA1:0", "later", 5) is None
     assert store.ledger.record_once("end:CA1:0", "latest", 5) == "later"
+    assert store.ledger.read("end:CA1:0") == "later"
     other.close()

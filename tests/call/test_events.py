@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from telephonist.call.events import (
     TtsEngineFailed,
     TurnTaken,
 )
+from telephonist.dialogue.turns import LlmReport
 from telephonist.server.inspector_feed import FeedHub
 from telephonist.server.metrics import CallMetrics
 
@@ -121,6 +122,40 @@ async def test_the_inspector_gets_the_keys_it_always_got():
         "source",
         "message",
     }
+
+
+async def test_the_command_generators_report_is_sent_inside_the_state():
+    """The typed report goes on the wire as ``state["llm"]`` with the keys it always had
+    (only ``path`` when the NLU decided alone); without one the state is sent as it is."""
+    asked = LlmReport(
+        path="llm",
+        outcome="ok",
+        latency_ms=412.5,
+        commands=("start flow track_parcel",),
+        unparsed=1,
+        invalid=0,
+        model="self-hosted:small-instruct",
+    )
+    taken = make(TurnTaken, event="UserText", text="where is it", state={"slots": {"a": 1}})
+    reported = replace(taken, llm=asked)
+    sent = await wire(reported)
+    assert "llm" not in sent
+    assert sent["state"] == {
+        "slots": {"a": 1},
+        "llm": {
+            "path": "llm",
+            "outcome": "ok",
+            "latency_ms": 412.5,
+            "commands": ["start flow track_parcel"],
+            "unparsed": 1,
+            "invalid": 0,
+            "model": "self-hosted:small-instruct",
+        },
+    }
+    nlu = await wire(replace(taken, llm=LlmReport(path="nlu")))
+    assert nlu["state"] == {"slots": {"a": 1}, "llm": {"path": "nlu"}}
+    assert (await wire(taken))["state"] == {"slots": {"a": 1}}
+    assert reported.state == {"slots": {"a": 1}}  # the event itself is untouched
 
 
 async def test_subscribers_receive_typed_events_from_a_call():

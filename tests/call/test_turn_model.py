@@ -11,7 +11,8 @@ from tests.fakes.scripted import ScriptedASR
 from tests.fakes.turn import ScriptedScorer
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
-from telephonist.call.events import BargeInResumed, SpeechEnded, SpeechStarted, TurnDecided
+from telephonist.call.events import BargeInResumed, SpeechEnded, SpeechStarted
+from telephonist.call.judge import TurnDecided
 from telephonist.call.settings import CallSettings
 from telephonist.call.state import CallState
 from telephonist.config.turn import TurnSettings

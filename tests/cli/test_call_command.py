@@ -168,6 +168,34 @@ def test_bad_script_is_a_usage_error(tmp_path, capsys):
     assert f"{script}: line 2: expected a number of seconds" in capsys.readouterr().err
 
 
+def test_a_bad_wait_is_a_usage_error(capsys):
+    """--wait takes seconds; anything else exits 2 naming the flag, before any call is made."""
+    assert main(["call", "--wait", "soon", "http://127.0.0.1:9/none"]) == 2
+    assert "--wait takes seconds, got 'soon'" in capsys.readouterr().err
+
+
+async def test_wait_stays_on_the_line_until_the_bot_hangs_up(serve, tmp_path):
+    """After "goodbye" the caller stays on the line (--wait), so the call ends as the bot
+    hangs up, well before the wait is over."""
+    clip = tmp_path / "bye.wav"
+    speech_wav(clip)
+    async with serve(transcripts=["goodbye"]) as served:
+        code, out, err = await telephonist_call(
+            *FAST,
+            "--insecure-local",
+            "--audio",
+            str(clip),
+            "--wait",
+            "60",
+            "--json",
+            served.webhook,
+        )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["outcome"] == "bot hung up"
+    assert report["duration_s"] < 30
+
+
 def test_nothing_to_do_is_a_usage_error(capsys):
     """Without any step or --interactive there is nothing to simulate."""
     assert main(["call", "http://127.0.0.1:9/none"]) == 2
@@ -190,6 +218,20 @@ async def test_say_is_spoken_with_the_local_tts(serve):
         assert [e.text for e in served.assistant.of_type(UserText)] == ["check my order"]
     assert code == 0, err
     assert json.loads(out)["turns"][1]["latency_ms"] is not None
+
+
+@pytest.mark.parametrize(("speed", "warned"), [("8", True), ("5", False)])
+def test_a_speed_above_the_default_media_rate_is_warned_about(capsys, speed, warned):
+    """Above the server's default ``limits.media_rate`` (5x), one line on stderr says frames
+    will be dropped once the burst is spent; at 5x or less, nothing."""
+    main(["call", "--speed", speed, "--dtmf", "1", "--no-asr", "http://127.0.0.1:9/webhook"])
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if "warning:" in line]
+    if warned:
+        assert len(warnings) == 1 and "--speed 8" in warnings[0]
+        assert "limits.media_rate (5x real time)" in warnings[0] and "dropped" in warnings[0]
+    else:
+        assert warnings == []
 
 
 def test_unreachable_webhook_exits_non_zero(capsys):

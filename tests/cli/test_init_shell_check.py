@@ -91,6 +91,27 @@ def test_check_validates_the_tracker_store_block_without_connecting(
     assert main(["check", str(project)]) == 0
 
 
+def test_check_validates_credentials_as_run_reads_them(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The channel block and its speech blocks are checked as `run` reads them: a bad key
+    or provider fails naming it; a missing credentials.yml is only a warning (the shell
+    needs none)."""
+    credentials = project / "credentials.yml"
+    starter = credentials.read_text()
+    credentials.write_text(starter.replace("asr: {name: local}", "asr: {name: nope}"))
+    assert main(["check", str(project)]) == 1
+    assert "twilio_media_streams.asr.name: unknown provider 'nope'" in capsys.readouterr().out
+    credentials.write_text(starter.replace("monitor_silence: true", "monitor_silense: true"))
+    assert main(["check", str(project)]) == 1
+    assert "twilio_media_streams.monitor_silense: unknown key" in capsys.readouterr().out
+    credentials.unlink()
+    assert main(["check", str(project)]) == 0
+    out = capsys.readouterr()
+    assert "credentials.yml: not found; `telephonist run` needs it" in out.out
+    assert "0 error(s), 1 warning(s)" in out.err
+
+
 async def test_shell_script(project: Path) -> None:
     """The shell prints bot text and call actions for typed text, /dtmf and /silence."""
     out: list[str] = []

@@ -78,6 +78,21 @@ async def test_check_names_the_key_of_a_bad_block(tmp_path):
     assert SECRET not in out
 
 
+async def test_check_validates_the_channel_in_gateway_mode(tmp_path):
+    """With a Rasa server answering, credentials.yml is still checked as `run` reads it."""
+    fake = FakeRasa()
+    async with fake.running() as url:
+        endpoints(tmp_path, f"assistant:\n  type: rasa\n  url: {url}\n")
+        (tmp_path / "credentials.yml").write_text(
+            "twilio_media_streams:\n  server_url: x\n  asr: {name: local}\n"
+            "  tts: {name: local}\n  bogus_key: 1\n"
+        )
+        code, out = await telephonist("check", str(tmp_path))
+    assert code == 1
+    assert "Hello from Rasa" in out  # the server was still asked
+    assert "twilio_media_streams.bogus_key: unknown key" in out
+
+
 async def test_shell_chats_with_rasa(tmp_path):
     """Typed lines and /dtmf reach Rasa; the menu, the hang-up and the end are printed."""
     fake = FakeRasa(

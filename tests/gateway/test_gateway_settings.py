@@ -106,3 +106,26 @@ def test_rasa_url_option_overrides_the_block_url():
     assert settings_for_url("http://b:2/", None, option="--rasa-url").url == "http://b:2"
     with pytest.raises(ConfigError, match=r"^--rasa-url: must be an http"):
         settings_for_url("b:2", None, option="--rasa-url")
+
+
+@pytest.mark.parametrize(("block", "pool"), [({}, 350), ({"max_connections": 40}, 40)])
+def test_the_connection_pool_has_room_for_every_call_unless_set(block, pool):
+    """Left unset, the pool holds one connection per call the process may hold."""
+    from telephonist.call.events import EventBus
+    from telephonist.config.channel import parse_channel
+    from telephonist.server.gateway_setup import build_gateway
+
+    channel = parse_channel(
+        {
+            "server_url": "x",
+            "asr": {"name": "local"},
+            "tts": {"name": "local"},
+            "limits": {"max_calls": 350},
+        },
+        file="credentials.yml",
+        environ={},
+    )
+    settings = parse_gateway({"type": "rasa", "url": "http://x", **block}, file="e.yml")
+    assistant = build_gateway(settings, channel, EventBus(), can_transfer=False)
+    assert assistant.settings.max_connections == assistant.client.settings.max_connections
+    assert assistant.client.settings.max_connections == pool

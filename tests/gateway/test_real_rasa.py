@@ -147,6 +147,8 @@ async def test_a_rasa_assistant_answers_the_phone(rasa_build, tmp_path):
                 "1234#",
                 "--audio",
                 str(goodbye),
+                "--wait",  # as a caller does after "bye": the bot hangs up first
+                "10",
             )
             second = await call(webhook, "--dtmf", "2")
             for report in (first, second):  # /session_end has reached Rasa

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from tests.fakes.openai_server import FakeLLM
 from tests.llm.conftest import KEY, Call
 
+from telephonist.dialogue.turns import LlmReport
+
 REPHRASE = "I'm sorry, I didn't quite understand that. Could you rephrase?"
 
 
@@ -78,19 +80,21 @@ async def test_the_prompt_has_the_flows_the_question_and_the_call_so_far(
 async def test_the_turn_reports_what_the_model_did(
     call: Callable[[str], Call], llm: FakeLLM
 ) -> None:
-    """The turn's state says the model's commands, outcome and latency; ``llm_ms`` is set;
+    """The turn's report says the model's commands, outcome and latency; ``llm_ms`` is set;
     the tracker keeps the commands in the message's parse data, as Rasa does."""
     llm.replies = ["start flow track_parcel\nset slot nonsense 1\nlet me think"]
     parcel = call("parcel_line")
     await parcel.start()
-    assert parcel.last.llm_ms is None and "llm" not in parcel.last.state
+    assert parcel.last.llm_ms is None and parcel.last.llm is None
     await parcel.say("where is my parcel")
-    report = parcel.last.state["llm"]
-    assert report["path"] == "llm" and report["outcome"] == "ok"
-    assert report["commands"] == ["start flow track_parcel"]
-    assert (report["unparsed"], report["invalid"]) == (1, 1)
-    assert report["model"] == "self-hosted:small-instruct"
-    assert parcel.last.llm_ms is not None and parcel.last.llm_ms == report["latency_ms"]
+    report = parcel.last.llm
+    assert report is not None
+    assert report.path == "llm" and report.outcome == "ok"
+    assert report.commands == ("start flow track_parcel",)
+    assert (report.unparsed, report.invalid) == (1, 1)
+    assert report.model == "self-hosted:small-instruct"
+    assert parcel.last.llm_ms is not None and parcel.last.llm_ms == report.latency_ms
+    assert "llm" not in parcel.last.state
     tracker = parcel.assistant._hot["call-1"]
     assert tracker.latest_message["commands"] == ["start flow track_parcel"]
 
@@ -103,8 +107,9 @@ async def test_a_model_that_says_nothing_usable_is_asked_to_rephrase(
     parcel = call("parcel_line")
     await parcel.start()
     assert await parcel.say("hello?") == [REPHRASE]
-    assert parcel.last.state["llm"]["outcome"] == "empty"
-    assert parcel.last.state["llm"]["commands"] == ["cannot handle"]
+    report = parcel.last.llm
+    assert report is not None
+    assert (report.outcome, report.commands) == ("empty", ("cannot handle",))
 
 
 async def test_the_nlu_decides_alone_when_it_is_confident(
@@ -117,7 +122,7 @@ async def test_the_nlu_decides_alone_when_it_is_confident(
     bank = call("bank_line")
     await bank.start()
     assert await bank.say("what is my balance") == ["Checking or savings?"]
-    assert bank.last.state["llm"] == {"path": "nlu"}
+    assert bank.last.llm == LlmReport(path="nlu")
     assert len(llm.requests) == 0
     assert await bank.say("the one with the interest") == [
         "Your savings balance is 120 dollars.",

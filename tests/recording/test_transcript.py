@@ -110,6 +110,33 @@ def test_bot_messages_interruptions_latency_and_transfer():
     assert call.transcript.as_dict()["transferred_to"] == "+15550100"
 
 
+def test_the_latency_split_shows_the_models_share_on_the_latest_caller_turn():
+    """With a model asked, its share is in the split (before the ASR's, as it always was);
+    the split lands on the latest caller turn, not on a silence turn after it."""
+    call = Call()
+    call.turn(1.0, "UserText", "where is my parcel", confidence=0.9)
+    call.turn(1.1, "Silence")
+    call.at(
+        1.5,
+        TurnLatency,
+        speech_end_to_audio_ms=900.5,
+        final_to_audio_ms=700.25,
+        assistant_ms=520.0,
+        tts_first_byte_ms=80.0,
+        llm_ms=480.0,
+    )
+    caller, silence = call.transcript.turns
+    assert silence["latency_ms"] is None
+    assert list(caller["latency_ms"].items()) == [
+        ("speech_end_to_audio", 900.5),
+        ("final_to_audio", 700.25),
+        ("assistant", 520.0),
+        ("tts_first_byte", 80.0),
+        ("llm", 480.0),
+        ("asr", 200.25),
+    ]
+
+
 def test_messages_queued_after_the_one_cut_are_marked_unheard():
     """A clear drops everything queued: the message after the interrupted one was not heard."""
     call = Call()

@@ -1,15 +1,20 @@
-"""build_runtime: the vad block's engine keys reach the engine, which checks them."""
+"""build_runtime: the vad block's engine keys reach the engine, which checks them; an
+``--endpoints`` file replaces the project's endpoints.yml whole."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+from tests.fakes.openai_server import FakeLLM
 
+from telephonist.dialogue.turns import SessionStart, UserText
 from telephonist.errors import ConfigError
 from telephonist.server.assembly import Paths, build_runtime
 from telephonist.speech.vad.energy import EnergyVAD
 
+LLM_PROJECT = Path(__file__).parent.parent / "llm" / "projects" / "parcel_line"
 CREDENTIALS = """twilio_media_streams:
   server_url: "example.com"
   asr: {{name: local}}
@@ -99,6 +104,54 @@ def test_an_endpoints_option_file_is_checked_like_the_projects(
     paths = with_vad(project, "{name: energy}")
     with pytest.raises(ConfigError, match=r"prod-endpoints\.yml:1: action_endpoint\.timeout"):
         build_runtime(Paths(paths.project, endpoints=other), {})
+
+
+async def test_an_endpoints_option_file_spares_the_projects_own_from_checks(
+    project: Path, tmp_path: Path
+) -> None:
+    """With ``--endpoints FILE`` the project's endpoints.yml is not read at all: a bad value
+    there no longer stops a server whose FILE is valid."""
+    (project / "endpoints.yml").write_text("action_endpoint: {url: 'http://x', timeout: -3}\n")
+    other = tmp_path / "prod-endpoints.yml"
+    other.write_text("action_endpoint: {url: 'http://127.0.0.1:9/prod', timeout: 4}\n")
+    paths = with_vad(project, "{name: energy}")
+    with pytest.raises(ConfigError, match=r"endpoints\.yml:1: action_endpoint\.timeout"):
+        build_runtime(paths, {})
+    runtime = build_runtime(Paths(paths.project, endpoints=other), {})
+    assert runtime.assistant.actions.timeout == 4.0  # type: ignore[attr-defined]
+    await runtime.close()
+
+
+async def test_the_command_generator_takes_its_model_groups_from_the_endpoints_option(
+    tmp_path: Path,
+) -> None:
+    """The LLM command generator's ``model_group`` is looked up in ``--endpoints FILE``:
+    the project's endpoints.yml has no such group, FILE's model answers the turn."""
+    root = tmp_path / "parcel_line"
+    shutil.copytree(LLM_PROJECT, root)
+    (root / "credentials.yml").write_text(CREDENTIALS.format(vad="{name: energy}"))
+    (root / "endpoints.yml").write_text(
+        "model_groups:\n  - id: elsewhere\n    models: [{provider: ollama, model: x}]\n"
+    )
+    other = tmp_path / "prod-endpoints.yml"
+    other.write_text(
+        "tracker_store: {type: memory}\n"
+        "model_groups:\n"
+        "  - id: parcel-model\n"
+        "    models:\n"
+        "      - {provider: self-hosted, model: file-model, api_base: '${PARCEL_LLM_BASE}',"
+        " api_key: '${PARCEL_LLM_KEY}'}\n"
+    )
+    with pytest.raises(ConfigError, match="no model group with id 'parcel-model'"):
+        build_runtime(Paths(root), {})
+    async with FakeLLM(["start flow goodbye"]) as llm:
+        environ = {"PARCEL_LLM_BASE": llm.base, "PARCEL_LLM_KEY": "k"}
+        runtime = build_runtime(Paths(root, endpoints=other), environ)
+        await runtime.assistant.handle("call-1", SessionStart({}))
+        turn = await runtime.assistant.handle("call-1", UserText("that's all, bye"))
+        await runtime.close()
+    assert [m.text for m in turn.messages] == ["Thanks for calling the parcel line."]
+    assert [r.body["model"] for r in llm.requests] == ["file-model"]
 
 
 async def test_the_turn_model_is_built_by_default_and_off_with_model_none(project: Path) -> None:

@@ -66,7 +66,7 @@ async def test_a_call_runs_on_the_models_commands(
             turns = served.kinds(TurnTaken)
             assert [list(t.messages) for t in turns[1:]] == expected
             assert turns[-1].hang_up
-            assert [t.state["llm"]["commands"][0] for t in turns[1:]] == [
+            assert [t.llm.commands[0] if t.llm else None for t in turns[1:]] == [
                 "start flow redeliver_parcel",
                 "set slot confirm_redelivery true",
                 "start flow goodbye",

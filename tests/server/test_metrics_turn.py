@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import generate_latest
 from tests.fakes.events import make
 
-from telephonist.call.events import TurnDecided
+from telephonist.call.judge import TurnDecided
 from telephonist.server.metrics import CallMetrics
 
 

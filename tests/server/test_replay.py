@@ -1,15 +1,26 @@
-"""A signed webhook replayed for a call that already streamed is hung up; a webhook Twilio
-retries before any stream gets fresh TwiML; a call streams once, across instances too."""
+"""A signed webhook replayed for a call that already streamed is hung up, on another instance
+sharing the ledger too; a webhook Twilio retries before any stream gets fresh TwiML; a call
+streams once, across instances too."""
 
 from __future__ import annotations
 
 import logging
 
 import httpx
+import pytest
 from tests.server.test_security import TOKEN, SharedClaims, replayed_and_refused
 from twilio.request_validator import RequestValidator
 
 from telephonist.dialogue.turns import SessionStart
+from telephonist.stores.memory import MemoryLedger
+
+
+async def replay_webhook(served, caller) -> str:
+    """POST ``caller``'s voice webhook to ``served`` again; the TwiML answered."""
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(served.webhook, data=caller.form())
+    assert answer.status_code == 200
+    return answer.text
 
 
 async def test_a_replayed_webhook_gets_hangup_during_and_after_the_call(serve, caplog):
@@ -48,8 +59,9 @@ async def test_a_webhook_retried_before_its_stream_gets_fresh_twiml(serve):
 
 
 async def test_a_call_streams_once_across_instances_sharing_a_store(serve):
-    """A replayed webhook answered by another instance gets TwiML, but its stream is refused
-    there: the shared store knows the call already streamed."""
+    """The stream claim, the second line of defence: with only the claims shared (no ledger
+    here), a replay answered by another instance gets TwiML, but its stream is refused there,
+    as is a token issued before the stream started: the store knows the call streamed."""
     secret, claims = "s" * 40, SharedClaims()
     async with (
         serve(stream_token_secret=secret, claim=claims) as first,
@@ -61,3 +73,27 @@ async def test_a_call_streams_once_across_instances_sharing_a_store(serve):
         await replayed_and_refused(second, caller.call_sid, twiml)
         assert not second.asr.streams and not second.assistant.events
         await caller.hang_up()
+
+
+@pytest.mark.parametrize("resume", [True, False])
+async def test_a_replayed_webhook_is_hung_up_on_another_instance(serve, caplog, resume):
+    """The call streams on A; its webhook replayed to B gets <Hangup/> there (B reads the
+    stream's start in the shared ledger), with resume on or off; another call still gets
+    its stream on B."""
+    caplog.set_level(logging.WARNING, logger="telephonist")
+    ledger = MemoryLedger()
+    channel = {"stream_token_secret": "s" * 40, "resume": resume}
+    async with (
+        serve(ledger=ledger, **channel) as first,
+        serve(ledger=ledger, **channel) as second,
+    ):
+        caller = await first.connected_call()
+        answer = await replay_webhook(second, caller)
+        assert "<Hangup" in answer and "stream_token" not in answer
+        assert "webhook.replayed" in caplog.text
+        other = await second.connected_call()
+        await other.hang_up()
+        await caller.hang_up()
+        assert "<Hangup" in await replay_webhook(second, caller)  # after the call, too
+    assert len(first.assistant.of_type(SessionStart)) == 1
+    assert len(second.assistant.of_type(SessionStart)) == 1

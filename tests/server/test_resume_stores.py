@@ -1,5 +1,5 @@
-"""Resume decided in a real shared store: two instances whose ledger is one Redis, or one
-PostgreSQL database (each skips, saying why, without its server)."""
+"""Resume and replays decided in a real shared store: two instances whose ledger is one Redis,
+or one PostgreSQL database (each skips, saying why, without its server)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from tests.audio_samples import load_prompt, silence
+from tests.server.test_replay import replay_webhook
 from tests.server.test_resume import resumed_on, shared
 from tests.stores import test_postgres_store as postgres
 from tests.stores import test_redis_store as redis
@@ -64,3 +65,20 @@ async def test_a_call_moves_once_through_the_shared_store(serve, open_shared):
     assert caller.ended_by == "<Hangup/>" and len(caller.legs) == 2
     assert not first.assistant.of_type(SessionResumed)
     assert first_store.ledger.record_once(f"end:{caller.call_sid}:1", "x", 5) == "bot hung up"
+
+
+@pytest.mark.parametrize("resume", [True, False])
+async def test_a_replayed_webhook_is_hung_up_by_another_instance(serve, open_shared, resume):
+    """The call streams on A; its webhook replayed to B gets <Hangup/>: B reads the stream's
+    start from the shared store (written by resume, or on its own without it)."""
+    first_store, second_store = open_shared(), open_shared()
+    async with (
+        serve(ledger=first_store.ledger, **shared(resume=resume)) as first,
+        serve(ledger=second_store.ledger, **shared(resume=resume)) as second,
+    ):
+        caller = await first.connected_call()
+        assert "stream_token" in await replay_webhook(second, second.caller())  # a new call
+        answer = await replay_webhook(second, caller)
+        assert "<Hangup" in answer and "stream_token" not in answer
+        await caller.hang_up()
+    assert second_store.ledger.read(f"start:{caller.call_sid}:0") is not None

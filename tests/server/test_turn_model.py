@@ -12,7 +12,8 @@ from tests.fakes.turn import ScriptedScorer
 
 from telephonist.audio import mulaw
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
-from telephonist.call.events import EventKind, SpeechEnded, TurnDecided
+from telephonist.call.events import EventKind, SpeechEnded
+from telephonist.call.judge import TurnDecided
 from telephonist.dialogue.turns import UserText
 
 SENTENCE = "agent-pass"  # "Please enter your password followed by the pound key."

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
 
+import httpx
 import pytest
 from tests.fakes.aura_server import FakeAura
 from tests.fakes.azure_tts_server import FakeAzureTTS
@@ -12,7 +14,8 @@ from tests.fakes.synthetic import synthetic_audio
 from telephonist.errors import ConfigError, ProviderError
 from telephonist.speech.registry import ProviderContext
 from telephonist.speech.tts import azure, deepgram
-from telephonist.speech.tts.base import VoiceSpec
+from telephonist.speech.tts.base import TTSEngine, VoiceSpec
+from telephonist.speech.tts.deepgram import DeepgramTTS, DeepgramTTSSettings
 from telephonist.speech.tts.fallback import FallbackTTS, TTSFailure
 
 ENV = {"AZURE_SPEECH_API_KEY": "az-key", "DEEPGRAM_API_KEY": "dg-key"}
@@ -125,3 +128,47 @@ def test_bad_block_in_a_chain_names_its_index_and_key() -> None:
     with pytest.raises(ConfigError) as caught:
         FallbackTTS.from_blocks([{"name": "azure"}, {"name": "deepgram", "speed": 2}], CONTEXT)
     assert caught.value.key == "twilio_media_streams.tts[1].speed"
+
+
+class FailsToClose:
+    """A voice whose shutdown fails after it released its own client."""
+
+    def __init__(self, inner: TTSEngine, name: str) -> None:
+        self.inner, self.name = inner, name
+
+    def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
+        return self.inner.synthesize(text, voice)
+
+    async def warm_up(self) -> None:
+        await self.inner.warm_up()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+        raise ProviderError(self.name, "shutdown failed", retryable=False)
+
+
+async def test_every_voice_is_closed_when_one_fails_to_close(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A voice whose aclose raises does not leave the voices after it open; every failure is
+    logged with its voice, and the last one is raised once all are closed."""
+    clients = [httpx.AsyncClient() for _ in range(3)]
+    settings = DeepgramTTSSettings(url="http://127.0.0.1:9/v1/speak", api_key="dg-key")
+    tts = FallbackTTS(
+        [
+            ("first", FailsToClose(DeepgramTTS(settings, clients[0]), "first")),
+            ("second", FailsToClose(DeepgramTTS(settings, clients[1]), "second")),
+            ("third", DeepgramTTS(settings, clients[2])),
+        ]
+    )
+    with (
+        caplog.at_level(logging.WARNING, logger="telephonist.speech.tts.fallback"),
+        pytest.raises(ProviderError) as caught,
+    ):
+        await tts.aclose()
+    assert [c.is_closed for c in clients] == [True, True, True]
+    assert caught.value.provider == "second"
+    assert [r.getMessage() for r in caplog.records] == [
+        "tts.close_failed engine=first error=first: shutdown failed",
+        "tts.close_failed engine=second error=second: shutdown failed",
+    ]

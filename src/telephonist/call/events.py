@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar, Self
 
 from telephonist.call.event_bus import EventBus
+from telephonist.dialogue.turns import LlmReport
 
 __all__ = [
     "AsrFinal",
@@ -47,7 +48,6 @@ __all__ = [
     "Transferred",
     "TtsEngineFailed",
     "TtsFirstByte",
-    "TurnDecided",
     "TurnLatency",
     "TurnTaken",
     "omitted_if_none",
@@ -197,7 +197,17 @@ class TurnTaken(CallEvent):
     messages: tuple[str, ...]
     hang_up: bool
     state: Mapping[str, Any]
-    """The assistant's state snapshot (for the inspector and metrics)."""
+    """The assistant's state snapshot (for the inspector)."""
+    llm: LlmReport | None = omitted_if_none()  # noqa: RUF009 - None by default, and frozen
+    """The command generator's report; on the wire it is ``state["llm"]``, as it always was."""
+
+    def fields_dict(self) -> dict[str, Any]:
+        """The fields, with the command generator's report inside ``state``."""
+        out = CallEvent.fields_dict(self)  # (a slots dataclass has no zero-argument super)
+        if self.llm is not None:
+            del out["llm"]
+            out["state"] = {**self.state, "llm": self.llm.as_dict()}
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -347,21 +357,6 @@ class TurnLatency(CallEvent):
     assistant_ms: float
     tts_first_byte_ms: float
     llm_ms: float | None = omitted_if_none()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TurnDecided(CallEvent):
-    """The end-of-turn model judged a pause: ``ended`` (complete, max_wait; late or error:
-    silence decided) or not (incomplete); ``decision_ms``: the model's time, batching wait
-    included."""
-
-    kind: ClassVar[EventKind] = EventKind.TURN_DECIDED
-    decision: str
-    ended: bool
-    probability: float | None
-    pause_ms: float
-    decision_ms: float | None = omitted_if_none()
-    batch: int | None = omitted_if_none()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

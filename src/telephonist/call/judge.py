@@ -1,5 +1,6 @@
 """One call's end-of-turn judge: the rule (`telephonist.turn.rule`), the caller audio it
-scores, the scores under way on the shared `TurnScorer`, and the words held meanwhile.
+scores, the scores under way on the shared `TurnScorer`, and the words held meanwhile; and
+its decision as a call event (`TurnDecided`, kept here beside its one producer).
 
 The listener feeds it and acts on what it decides; this only keeps the pieces together and
 runs each score as its own task, so the frame path never waits for the model.
@@ -10,21 +11,39 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
+from telephonist.call.events import CallEvent, EventKind, omitted_if_none
 from telephonist.call.held_finals import HeldFinals
 from telephonist.config.turn import TurnSettings
 from telephonist.errors import TelephonistError
 from telephonist.turn.rule import PREROLL_MS, WINDOW_MS, EndOfTurn, Phase, ScoreRequest, TurnRule
 from telephonist.turn.scorer import TurnScore, TurnScorer
 
-__all__ = ["Answered", "Judge"]
+__all__ = ["Answered", "Judge", "TurnDecided"]
 
 log = logging.getLogger(__name__)
 
 Answered = Callable[[int, TurnScore | None], Coroutine[Any, Any, None]]
 """Called with a request's ticket and its score (None: scoring failed)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnDecided(CallEvent):
+    """The end-of-turn model judged a pause: ``ended`` (complete, max_wait; late or error:
+    silence decided) or not (incomplete); ``decision_ms``: the model's time, batching wait
+    included; ``batch``: how many calls' pauses shared the inference."""
+
+    kind: ClassVar[EventKind] = EventKind.TURN_DECIDED
+    decision: str
+    ended: bool
+    probability: float | None
+    pause_ms: float
+    decision_ms: float | None = omitted_if_none()
+    batch: int | None = omitted_if_none()
+
 
 _KEEP_BYTES = int((WINDOW_MS + PREROLL_MS + 1000) * MULAW_BYTES_PER_MS)
 _SLACK_BYTES = 2000 * MULAW_BYTES_PER_MS

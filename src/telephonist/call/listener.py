@@ -37,10 +37,9 @@ from telephonist.call.events import (
     ErrorReported,
     SpeechEnded,
     SpeechStarted,
-    TurnDecided,
 )
 from telephonist.call.held_finals import Said
-from telephonist.call.judge import Judge
+from telephonist.call.judge import Judge, TurnDecided
 from telephonist.call.recognition import Recognition
 from telephonist.call.settings import CallSettings
 from telephonist.errors import ProviderError

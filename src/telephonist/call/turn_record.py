@@ -13,7 +13,8 @@ def turn_record(
     event: UserEvent | AssistantTurn, turn: AssistantTurn, assistant_ms: float
 ) -> TurnTaken:
     """The event: what the caller did (text, source, confidence for their words) and
-    what the assistant answered (messages, hang-up, its state snapshot)."""
+    what the assistant answered (messages, hang-up, its state snapshot, its command
+    generator's report)."""
     said = event if isinstance(event, UserText) else None
     return TurnTaken(
         event=type(event).__name__,
@@ -25,4 +26,5 @@ def turn_record(
         messages=tuple(m.text for m in turn.messages),
         hang_up=turn.hang_up,
         state=dict(turn.state),
+        llm=turn.llm,
     )

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from telephonist.config.limits import Limits
 from telephonist.errors import ConfigError, TelephonistError
 
 __all__ = ["add_parser"]
@@ -23,7 +24,7 @@ EXAMPLE = "http://localhost:5005/webhooks/twilio_media_streams/webhook"
 
 
 class _StepAction(argparse.Action):
-    """Collect --say/--audio/--dtmf in command-line order into ``args.steps``."""
+    """Collect --say/--audio/--dtmf/--wait in command-line order into ``args.steps``."""
 
     def __call__(
         self,
@@ -62,6 +63,12 @@ def add_parser(subparsers: Any) -> None:
         help="play a WAV file (any rate); repeatable",
     )
     group.add_argument("--dtmf", action=_StepAction, metavar="KEYS", help="press keys, e.g. 1234#")
+    group.add_argument(
+        "--wait",
+        action=_StepAction,
+        metavar="S",
+        help="stay on the line S seconds (the bot may hang up meanwhile), e.g. after a goodbye",
+    )
     group.add_argument(
         "--script",
         type=Path,
@@ -135,7 +142,9 @@ def add_parser(subparsers: Any) -> None:
         default=1.0,
         metavar="X",
         help="run the line X times faster than real time (default 1; for tests "
-        "of servers that do not depend on wall-clock time)",
+        "of servers that do not depend on wall-clock time). Above 5, a server with the default "
+        "limits.media_rate (5) drops the caller's frames once its limits.media_burst "
+        "(10 s of audio) is spent",
     )
     parser.set_defaults(func=call)
 
@@ -153,11 +162,18 @@ def call(args: argparse.Namespace) -> int:
         return 2
     if not steps and not args.interactive:
         print(
-            "telephonist call: nothing to do; give --say, --audio, --dtmf, --script or "
+            "telephonist call: nothing to do; give --say, --audio, --dtmf, --wait, --script or "
             "--interactive",
             file=sys.stderr,
         )
         return 2
+    if args.speed > Limits.media_rate:
+        print(
+            f"telephonist call: warning: --speed {args.speed:g} is above the server's default "
+            f"limits.media_rate ({Limits.media_rate:g}x real time); past its "
+            f"limits.media_burst ({Limits.media_burst:g} s of audio), frames are dropped",
+            file=sys.stderr,
+        )
     out = sys.stderr if args.json else sys.stdout
     try:
         report = asyncio.run(_run(args, steps, lambda line: print(line, file=out, flush=True)))
@@ -180,12 +196,20 @@ def call(args: argparse.Namespace) -> int:
 
 
 def _flag_step(kind: str, value: str, dtmf_step: Callable[..., Any]) -> Any:
-    from telephonist.simulator.script import Audio, Say
+    from telephonist.simulator.script import Audio, Say, Wait
 
     if kind == "say":
         return Say(value)
     if kind == "audio":
         return Audio(Path(value))
+    if kind == "wait":
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ConfigError(f"--wait takes seconds, got {value!r}") from None
+        if not 0 <= seconds <= 3600:
+            raise ConfigError(f"--wait takes 0 to 3600 seconds, got {value}")
+        return Wait(seconds)
     return dtmf_step(value)
 
 

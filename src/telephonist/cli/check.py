@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from telephonist.cli.check_channel import check_channel
 from telephonist.cli.check_gateway import check_gateway
 
 __all__ = ["add_parser", "add_project_argument", "project_of"]
@@ -67,14 +68,19 @@ def run(args: argparse.Namespace) -> int:
         suffix = " (warning)" if problem.severity == "warning" else ""
         print(f"{problem}{suffix}")
     store_problem = None
+    channel_errors, channel_warnings = 0, 0
     if not any(p.severity == "error" for p in problems):  # it loads: check the store block
+        project = load_project(path)
         try:
-            check_store_spec(load_project(path).endpoints.tracker_store or None)
+            check_store_spec(project.endpoints.tracker_store or None)
         except ConfigError as exc:
             store_problem = str(exc)
             print(store_problem)
-    errors = sum(p.severity == "error" for p in problems) + (store_problem is not None)
-    warnings = sum(p.severity == "warning" for p in problems)
+        channel_errors, channel_warnings = check_channel(path, project.language, print)
+    errors = (
+        sum(p.severity == "error" for p in problems) + (store_problem is not None) + channel_errors
+    )
+    warnings = sum(p.severity == "warning" for p in problems) + channel_warnings
     if errors or warnings:
         print(f"{errors} error(s), {warnings} warning(s) in {path}", file=sys.stderr)
         return 1 if errors else 0

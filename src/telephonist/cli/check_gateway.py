@@ -1,5 +1,6 @@
 """`telephonist check` for a project that puts a Rasa server on the phone: validate the
-``assistant:`` block (or ``--rasa-url``) and ask the server whether it answers."""
+``assistant:`` block (or ``--rasa-url``) and the channel's credentials.yml, and ask the
+server whether it answers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from telephonist.cli.check_channel import check_channel
 from telephonist.errors import ConfigError, ProviderError
 
 if TYPE_CHECKING:  # the client (aiohttp) loads only when a Rasa server is checked
@@ -55,4 +57,6 @@ def check_gateway(project: Path, rasa_url: str | None, emit: Callable[[str], Non
     if settings is None:
         return None
     emit(f"{file if rasa_url is None else '--rasa-url'}: assistant type rasa: OK")
-    return 0 if asyncio.run(_probe(settings, emit)) else 1
+    channel_errors, _ = check_channel(project, settings.language, emit)
+    answers = asyncio.run(_probe(settings, emit))
+    return 0 if answers and not channel_errors else 1

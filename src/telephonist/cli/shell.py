@@ -23,6 +23,7 @@ from telephonist.cli.check import add_project_argument, project_of
 
 if TYPE_CHECKING:
     from telephonist.dialogue.assistant import ProjectAssistant
+    from telephonist.dialogue.turns import AssistantTurn
     from telephonist.gateway import RasaAssistant
 
 __all__ = ["add_parser", "describe_turn", "run_shell"]
@@ -56,14 +57,14 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def describe_turn(turn: Any) -> list[str]:
+def describe_turn(turn: AssistantTurn) -> list[str]:
     """The lines the shell prints for one AssistantTurn."""
     lines = []
-    report = turn.state.get("llm")
-    if report and report.get("path") == "llm":
-        outcome = "" if report["outcome"] == "ok" else f" {report['outcome']}"
-        commands = "; ".join(report["commands"])
-        lines.append(f"[llm {report['latency_ms']:.0f} ms{outcome}: {commands}]")
+    report = turn.llm
+    if report is not None and report.path == "llm":
+        outcome = "" if report.outcome == "ok" else f" {report.outcome}"
+        commands = "; ".join(report.commands)
+        lines.append(f"[llm {report.latency_ms:.0f} ms{outcome}: {commands}]")
     lines += [f"bot> {m.text}" for m in turn.messages]
     dtmf = turn.collect_dtmf
     if dtmf is not None:

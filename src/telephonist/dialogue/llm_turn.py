@@ -15,9 +15,8 @@ becomes ``pattern_cannot_handle`` — never an error for the call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 from telephonist.dialogue.commands import CannotHandle, Command, as_text
 from telephonist.dialogue.engine import Engine
@@ -28,7 +27,7 @@ from telephonist.dialogue.model import Slot
 from telephonist.dialogue.nlu import ParsedMessage
 from telephonist.dialogue.slot_filling import value_for_step
 from telephonist.dialogue.tracker import Tracker
-from telephonist.dialogue.turns import AssistantTurn, UserEvent, UserText
+from telephonist.dialogue.turns import AssistantTurn, LlmReport, UserEvent, UserText
 
 __all__ = ["NOTHING", "CommandGenerator", "Generated", "LLMUnderstanding", "Understood"]
 
@@ -62,14 +61,14 @@ class Understood:
 
     parsed: ParsedMessage | None = None
     commands: tuple[Command, ...] | None = None
-    report: Mapping[str, Any] | None = None
+    report: LlmReport | None = None
     llm_ms: float | None = None
 
     def annotate(self, turn: AssistantTurn) -> AssistantTurn:
-        """The turn with ``state["llm"]`` and ``llm_ms`` when the model was involved."""
+        """The turn with the report and ``llm_ms`` when the generator was involved."""
         if self.report is None:
             return turn
-        return replace(turn, state={**turn.state, "llm": dict(self.report)}, llm_ms=self.llm_ms)
+        return replace(turn, llm=self.report, llm_ms=self.llm_ms)
 
 
 NOTHING = Understood()
@@ -98,20 +97,20 @@ class LLMUnderstanding:
             return NOTHING
         parsed = self.engine.interpreter.parse(event.text)
         if self.nlu_decides(tracker, parsed):
-            return Understood(parsed, None, {"path": "nlu"})
+            return Understood(parsed, None, LlmReport(path="nlu"))
         result = await self.generator.generate(
             prompt_context(self.engine.executor, tracker, event.text)
         )
         commands = result.commands or (CannotHandle(),)
-        report = {
-            "path": "llm",
-            "outcome": result.outcome,
-            "latency_ms": result.latency_ms,
-            "commands": [as_text(c) for c in commands],
-            "unparsed": result.unparsed,
-            "invalid": result.invalid,
-            "model": result.model,
-        }
+        report = LlmReport(
+            path="llm",
+            outcome=result.outcome,
+            latency_ms=result.latency_ms,
+            commands=tuple(as_text(c) for c in commands),
+            unparsed=result.unparsed,
+            invalid=result.invalid,
+            model=result.model,
+        )
         return Understood(parsed, commands, report, result.latency_ms)
 
     def nlu_decides(self, tracker: Tracker, parsed: ParsedMessage) -> bool:

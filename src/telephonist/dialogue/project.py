@@ -73,13 +73,17 @@ class Project:
 
 
 def _load(
-    layout: Layout, path: Path | None, problems: Problems, *, environ: bool = False
+    layout: Layout,
+    path: Path | None,
+    problems: Problems,
+    *,
+    environ: Mapping[str, str] | None = None,
 ) -> Document | None:
     """Parse one file; ``environ``: expand ``${VAR}`` (config.yml and endpoints.yml only, so
     response text can never pull in an environment value)."""
     if path is None:
         return None
-    return load_document(path, layout.display(path), problems, os.environ if environ else None)
+    return load_document(path, layout.display(path), problems, environ)
 
 
 def _domain_docs(layout: Layout, problems: Problems) -> list[Document]:
@@ -152,18 +156,25 @@ def _with_patterns(
     return merged
 
 
-def read_project(path: Path) -> tuple[Project, list[Problem]]:
+def read_project(
+    path: Path, endpoints: Path | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[Project, list[Problem]]:
     """Read a project without raising for its content; returns it with every problem found
-    (or only the root cause, when the rest would follow from it)."""
+    (or only the root cause, when the rest would follow from it). ``endpoints``: a file read
+    instead of the project's endpoints.yml, whole (``run --endpoints``); ``environ``: where
+    ``${VAR}`` comes from (default: the process environment)."""
     from telephonist.dialogue.checks import check  # checks need the Project type
 
     root = Path(path)
     if not root.is_dir():
         raise ConfigError("not a project directory", file=str(root))
     layout = find_layout(root)
+    if endpoints is not None:
+        layout = replace(layout, endpoints=Path(endpoints))
+    variables = os.environ if environ is None else environ
     problems = Problems()
-    config_doc = _load(layout, layout.config, problems, environ=True)
-    endpoints_doc = _load(layout, layout.endpoints, problems, environ=True)
+    config_doc = _load(layout, layout.config, problems, environ=variables)
+    endpoints_doc = _load(layout, layout.endpoints, problems, environ=variables)
     domain_docs = _domain_docs(layout, problems)
     data_docs = [d for p in layout.data if (d := _load(layout, p, problems)) is not None]
     docs = {d.file: d for d in (config_doc, endpoints_doc, *domain_docs, *data_docs) if d}
@@ -201,7 +212,7 @@ def read_project(path: Path) -> tuple[Project, list[Problem]]:
         user_flow_ids=user_flow_ids,
         sources=docs,
         legacy=tuple(legacy),
-        llm=read_generator(config_doc, endpoints_doc, root, os.environ, problems),
+        llm=read_generator(config_doc, endpoints_doc, root, variables, problems),
     )
     causes = _root_causes(layout, unreadable, problems, bool(data_docs))
     if not causes and legacy and not user_flow_ids:
@@ -215,18 +226,24 @@ def read_project(path: Path) -> tuple[Project, list[Problem]]:
     return project, ordered
 
 
-def check_project(path: Path) -> list[Problem]:
-    """Every problem in the project at ``path`` (errors and warnings), in file order."""
+def check_project(
+    path: Path, endpoints: Path | None = None, environ: Mapping[str, str] | None = None
+) -> list[Problem]:
+    """Every problem in the project at ``path`` (errors and warnings), in file order
+    (``endpoints``, ``environ``: as in `read_project`)."""
     try:
-        _, problems = read_project(path)
+        _, problems = read_project(path, endpoints, environ)
     except ConfigError as exc:
         return [Problem(exc.file or str(path), None, exc.key or "", str(exc))]
     return problems
 
 
-def load_project(path: Path) -> Project:
-    """Read the project at ``path``; raises ConfigError listing every error found."""
-    project, problems = read_project(path)
+def load_project(
+    path: Path, endpoints: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Project:
+    """Read the project at ``path``; raises ConfigError listing every error found
+    (``endpoints``, ``environ``: as in `read_project`)."""
+    project, problems = read_project(path, endpoints, environ)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         first = errors[0]

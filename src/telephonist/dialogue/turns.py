@@ -17,6 +17,7 @@ __all__ = [
     "BargedIn",
     "BotMessage",
     "CollectDtmf",
+    "LlmReport",
     "SessionEnd",
     "SessionResumed",
     "SessionStart",
@@ -101,14 +102,46 @@ class CollectDtmf:
     finish_on_key: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LlmReport:
+    """What a command generator did for one caller message, for logs, metrics and the
+    inspector: ``path`` ``nlu`` (the NLU decided alone, no model was asked; the other fields
+    keep their defaults) or ``llm`` (the model's answer: how the request ended, how long it
+    took, the commands kept, lines that were not commands, commands naming an unknown flow or
+    slot, and the model)."""
+
+    path: Literal["nlu", "llm"]
+    outcome: str = ""
+    latency_ms: float = 0.0
+    commands: tuple[str, ...] = ()
+    unparsed: int = 0
+    invalid: int = 0
+    model: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form: ``{"path": "nlu"}`` alone when the model was not asked."""
+        if self.path == "nlu":
+            return {"path": self.path}
+        return {
+            "path": self.path,
+            "outcome": self.outcome,
+            "latency_ms": self.latency_ms,
+            "commands": list(self.commands),
+            "unparsed": self.unparsed,
+            "invalid": self.invalid,
+            "model": self.model,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class AssistantTurn:
     """What the assistant wants the call to do next.
 
     ``silence_timeout`` is the timeout in force after this turn (seconds; None = channel
     default, 0 = do not monitor). ``state`` is a JSON-able snapshot (flow stack, slots, last
-    intent) for the inspector and logs; the channel never interprets it. ``llm_ms`` is the
-    time the turn waited for a command generator's model (None: no model was asked).
+    intent) for the inspector and logs; the channel never interprets it. ``llm`` is the
+    command generator's report (None: none configured, or no caller words to read), and
+    ``llm_ms`` the time the turn waited for its model (None: no model was asked).
     ``sensitive``: the question asked waits for secret input (a card number): call
     recordings pause until the next turn, and the answer never reaches a transcript.
     """
@@ -121,6 +154,7 @@ class AssistantTurn:
     state: Mapping[str, Any] = field(default_factory=dict)
     llm_ms: float | None = None
     sensitive: bool = False
+    llm: LlmReport | None = None
 
 
 class Assistant(Protocol):

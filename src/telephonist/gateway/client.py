@@ -27,6 +27,8 @@ LATE_ANSWER_LIMIT = 60.0
 KEEPALIVE_S = 4.0
 """Idle connections are dropped before Rasa's server (Sanic: 5 s keep-alive) closes them, so a
 message is never written into a connection the server is closing."""
+DEFAULT_POOL = 200
+"""Pool size when the settings leave it to the caller (the default ``limits.max_calls``)."""
 
 
 class RasaClient:
@@ -44,7 +46,7 @@ class RasaClient:
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
-                limit=self.settings.max_connections, keepalive_timeout=KEEPALIVE_S
+                limit=self.settings.max_connections or DEFAULT_POOL, keepalive_timeout=KEEPALIVE_S
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,

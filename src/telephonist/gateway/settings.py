@@ -76,8 +76,9 @@ class GatewaySettings:
     timeout: float = 5.0
     language: str = "en"
     token: str | None = field(default=None, repr=False)
-    max_connections: int = 256
-    """The shared connection pool's size: enough for every call a process serves."""
+    max_connections: int | None = None
+    """The shared connection pool's size; None: one per call the process may hold
+    (``limits.max_calls``), so no call's request queues behind the pool."""
     phrases: Phrases = field(default_factory=Phrases)
 
     @property
@@ -188,8 +189,10 @@ def parse_gateway(block: Any, *, file: str) -> GatewaySettings:
     language = block.get("language", "en")
     if not isinstance(language, str) or not language.strip():
         raise ConfigError("must be a language code such as en", file=file, key=f"{BLOCK}.language")
-    connections = block.get("max_connections", 256)
-    if isinstance(connections, bool) or not isinstance(connections, int) or connections < 1:
+    connections = block.get("max_connections")
+    if connections is not None and (
+        isinstance(connections, bool) or not isinstance(connections, int) or connections < 1
+    ):
         raise ConfigError("must be a whole number >= 1", file=file, key=f"{BLOCK}.max_connections")
     return GatewaySettings(
         url=_url(block.get("url"), file),

@@ -22,7 +22,7 @@ from telephonist.call.events import (
     TurnTaken,
 )
 from telephonist.recording.timeline import Timeline
-from telephonist.recording.transcript import Transcript
+from telephonist.recording.transcript import LatencySplit, Transcript
 
 __all__ = ["EventReader", "SensitiveAnswer", "end_reason"]
 
@@ -103,7 +103,13 @@ class EventReader:
                 transcript.transferred_to = event.to
             case TurnLatency():
                 transcript.latency(
-                    {k: v for k, v in event.fields_dict().items() if isinstance(v, int | float)}
+                    LatencySplit(
+                        speech_end_to_audio=event.speech_end_to_audio_ms,
+                        final_to_audio=event.final_to_audio_ms,
+                        assistant=event.assistant_ms,
+                        tts_first_byte=event.tts_first_byte_ms,
+                        llm=event.llm_ms,
+                    )
                 )
         return False
 

@@ -9,11 +9,10 @@ caller said or keyed in answer to a sensitive question is never written at all. 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["REDACTED", "Transcript"]
+__all__ = ["REDACTED", "LatencySplit", "Transcript"]
 
 REDACTED = "[sensitive]"
 FORMAT = 1
@@ -23,6 +22,32 @@ KEEP_MESSAGES = 16
 
 def _seconds(position: int) -> float:
     return round(position / 8000, 3)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LatencySplit:
+    """Where a caller's wait went, in milliseconds: from the end of their speech and from
+    the ASR's final result to the bot's first audio, the assistant's share (of it the
+    model's, None when no model was asked) and the voice's first byte."""
+
+    speech_end_to_audio: float
+    final_to_audio: float
+    assistant: float
+    tts_first_byte: float
+    llm: float | None = None
+
+    def as_dict(self) -> dict[str, float]:
+        """The transcript's ``latency_ms``, with the ASR's share (speech end to final)."""
+        split = {
+            "speech_end_to_audio": self.speech_end_to_audio,
+            "final_to_audio": self.final_to_audio,
+            "assistant": self.assistant,
+            "tts_first_byte": self.tts_first_byte,
+        }
+        if self.llm is not None:
+            split["llm"] = self.llm
+        split["asr"] = round(self.speech_end_to_audio - self.final_to_audio, 2)
+        return split
 
 
 @dataclass
@@ -135,15 +160,11 @@ class Transcript:
             if unheard["interrupted"] is None:
                 unheard["interrupted"] = {**record, "heard": ""}
 
-    def latency(self, record: Mapping[str, float]) -> None:
+    def latency(self, split: LatencySplit) -> None:
         """The latency split of the latest caller turn (end of speech → first bot audio)."""
         for turn in reversed(self.turns):
             if turn["event"] == "caller":
-                split = {k.removesuffix("_ms"): v for k, v in record.items()}
-                total, after_final = split.get("speech_end_to_audio"), split.get("final_to_audio")
-                if total is not None and after_final is not None:
-                    split["asr"] = round(total - after_final, 2)
-                turn["latency_ms"] = split
+                turn["latency_ms"] = split.as_dict()
                 return
 
     def pause(self, position: int) -> None:

@@ -14,14 +14,14 @@ from telephonist.config.channel import CHANNEL, ChannelConfig, parse_channel
 from telephonist.config.yamlfile import load_yaml
 from telephonist.dialogue.assistant import ProjectAssistant
 from telephonist.dialogue.domain_loader import read_endpoints
-from telephonist.dialogue.model import Endpoints
-from telephonist.dialogue.project import check_project, load_project
+from telephonist.dialogue.project import read_project
 from telephonist.dialogue.source import Problems, load_document
 from telephonist.dialogue.turns import Assistant
 from telephonist.errors import ConfigError, ProviderError
 from telephonist.llm import build_generator
 from telephonist.server.gateway_setup import build_gateway, gateway_settings
 from telephonist.server.runtime import Runtime
+from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.registry import ProviderContext, build_asr
 from telephonist.speech.tts.base import TTSEngine
 from telephonist.speech.tts.cache import CachedTTS
@@ -32,7 +32,7 @@ from telephonist.turn.scorer import TurnBatcher, TurnScorer
 from telephonist.turn.smart_turn import SmartTurnModel, find_model
 from telephonist.twilio.rest import TwilioCallControl
 
-__all__ = ["Paths", "build_runtime", "load_channel", "warm_up"]
+__all__ = ["Paths", "build_runtime", "load_channel", "speech_for_channel", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -71,19 +71,6 @@ def load_channel(paths: Paths, environ: Mapping[str, str]) -> ChannelConfig:
     return parse_channel(data[CHANNEL], file=str(file), environ=environ)
 
 
-def load_endpoints(paths: Paths, environ: Mapping[str, str], default: Endpoints) -> Endpoints:
-    """``--endpoints FILE`` read exactly as the project's endpoints.yml is (the file replaces
-    it whole, as in Rasa), or ``default`` without the option."""
-    if paths.endpoints is None:
-        return default
-    problems = Problems()
-    document = load_document(paths.endpoints, str(paths.endpoints), problems, environ)
-    endpoints = read_endpoints(document, problems)
-    if problems.errors:
-        raise ConfigError("\n  ".join(str(p) for p in problems.errors))
-    return endpoints
-
-
 def _vad(channel: ChannelConfig, context: ProviderContext) -> VADModel:
     """The ``vad`` block's engine; it checks its own keys (``model_path`` and the like)."""
     if channel.vad.name == "energy":
@@ -112,12 +99,36 @@ def _tts(channel: ChannelConfig, context: ProviderContext, events: EventBus) -> 
     return CachedTTS(engine)
 
 
+def speech_for_channel(
+    channel: ChannelConfig,
+    paths: Paths,
+    environ: Mapping[str, str],
+    language: str,
+    phrases: tuple[str, ...] = (),
+    events: EventBus | None = None,
+) -> tuple[ASRProvider, TTSEngine, VADModel]:
+    """The channel's ASR, TTS and VAD, each block checked (models load later, on warm-up);
+    raises `ConfigError` naming the first bad key or missing API key variable."""
+    file = str(paths.credentials_file)
+    asr = build_asr(
+        channel.asr, ProviderContext(file, f"{CHANNEL}.asr", environ, language, phrases)
+    )
+    tts = _tts(
+        channel,
+        ProviderContext(file, f"{CHANNEL}.tts", environ, language, phrases),
+        events or EventBus(),
+    )
+    vad = _vad(channel, ProviderContext(file, f"{CHANNEL}.vad", environ))
+    return asr, tts, vad
+
+
 def _project_assistant(
     paths: Paths, environ: Mapping[str, str]
 ) -> tuple[Assistant, str, tuple[str, ...], ConversationStore]:
     """The built-in engine for the project: the assistant, its language, its NLU examples
     (to bias speech recognition) and its store."""
-    problems = check_project(paths.project)
+    # ``--endpoints FILE`` replaces endpoints.yml whole: FILE is checked and read, not merged
+    project, problems = read_project(paths.project, paths.endpoints, environ)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ConfigError(
@@ -126,12 +137,10 @@ def _project_assistant(
         )
     for warning in problems:
         log.warning("project.warning: %s", warning)
-    project = load_project(paths.project)
-    endpoints = load_endpoints(paths, environ, project.endpoints)
-    store = open_store(endpoints.tracker_store or None, paths.project)
+    store = open_store(project.endpoints.tracker_store or None, paths.project)
     try:
         assistant = ProjectAssistant(  # imports an actions_module
-            project, store, endpoints, commands=build_generator(project, environ)
+            project, store, commands=build_generator(project, environ)
         )
     except ConfigError:
         store.close()
@@ -177,15 +186,10 @@ def build_runtime(
         )
         language, phrases = gateway.language, ()
     claims = store.claims if store is not None else None
-    file = str(paths.credentials_file)
-    asr = build_asr(
-        channel.asr, ProviderContext(file, f"{CHANNEL}.asr", environ, language, phrases)
-    )
-    tts = _tts(channel, ProviderContext(file, f"{CHANNEL}.tts", environ, language, phrases), events)
-    vad = _vad(channel, ProviderContext(file, f"{CHANNEL}.vad", environ))
+    asr, tts, vad = speech_for_channel(channel, paths, environ, language, phrases, events)
     settings = CallSettings.from_channel(channel, language, vad.capabilities.threshold)
     return Runtime(
-        turn_scorer=_turn_scorer(channel, file),
+        turn_scorer=_turn_scorer(channel, str(paths.credentials_file)),
         channel=channel,
         settings=settings,
         assistant=assistant,

@@ -3,6 +3,7 @@ control allow, and how its failures and Rasa's dialogue state reach the call eve
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,6 +60,8 @@ def build_gateway(
             )
         )
 
+    if settings.max_connections is None:  # a pool with room for every call the process holds
+        settings = dataclasses.replace(settings, max_connections=channel.limits.max_calls)
     first_tts = str(channel.tts[0].get("name", "")) if channel.tts else ""
     if not can_transfer:
         log.info(

@@ -24,6 +24,7 @@ from telephonist.config.limits import Limits
 from telephonist.recording import CallTap
 from telephonist.server.media_budget import MediaBudget
 from telephonist.server.rejections import Rejections
+from telephonist.server.replay import record_start
 from telephonist.server.runtime import Runtime
 from telephonist.twilio.messages import Dtmf, InboundMessage, Mark, Media, Start, Stop
 from telephonist.twilio.rejection import FrameRejected, Rejection
@@ -253,6 +254,8 @@ async def _start(
         problem = await _claim(runtime, call_sid)
     if problem is None and resumes is not None:
         problem = await resumes.started(call_sid, number, StreamTokens.nonce_of(token))
+    elif problem is None and runtime.ledger is not None:  # for replays on other instances
+        await record_start(runtime.ledger, call_sid, StreamTokens.nonce_of(token))
     if problem is not None:
         log.warning("stream.refused: %s", problem, extra={"call_id": call_sid})
         return None

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
@@ -20,10 +17,11 @@ from telephonist.call.events import (
     SilenceTimeout,
     StreamRejected,
     TtsFirstByte,
-    TurnDecided,
     TurnLatency,
     TurnTaken,
 )
+from telephonist.call.judge import TurnDecided
+from telephonist.dialogue.turns import LlmReport
 from telephonist.twilio.rejection import Rejection
 
 __all__ = ["CallMetrics"]
@@ -161,20 +159,18 @@ class CallMetrics:
             case StreamRejected():
                 label = event.reason if event.reason in _REJECTIONS else "other"
                 self.rejected.labels(reason=label).inc(event.count)
-            case TurnTaken():
-                llm = event.state.get("llm")
-                if isinstance(llm, Mapping):
-                    self._llm(llm)
+            case TurnTaken(llm=LlmReport() as report):
+                self._llm(report)
 
-    def _llm(self, report: Mapping[str, Any]) -> None:
-        """A turn's command-generator report (``AssistantTurn.state["llm"]``)."""
-        if report.get("path") == "nlu":
+    def _llm(self, report: LlmReport) -> None:
+        """A turn's command-generator report."""
+        if report.path == "nlu":
             self.nlu_decided.inc()
             return
-        self.llm_requests.labels(outcome=str(report.get("outcome", ""))).inc()
-        self.llm_latency.observe(float(report.get("latency_ms", 0.0)) / 1000)
-        self.llm_unparsed.inc(int(report.get("unparsed", 0)))
-        self.llm_invalid.inc(int(report.get("invalid", 0)))
+        self.llm_requests.labels(outcome=report.outcome).inc()
+        self.llm_latency.observe(report.latency_ms / 1000)
+        self.llm_unparsed.inc(report.unparsed)
+        self.llm_invalid.inc(report.invalid)
 
     async def endpoint(self, request: Request) -> Response:
         """``GET /metrics`` in the Prometheus text format."""

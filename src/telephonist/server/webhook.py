@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from telephonist.server.basic_auth import BasicAuth
+from telephonist.server.replay import started_anywhere
 from telephonist.server.runtime import Runtime
 from telephonist.server.webhook_form import read_form
 from telephonist.twilio.messages import MAX_SID_CHARS
@@ -35,13 +36,17 @@ def _unavailable(text: str) -> Response:
     return PlainTextResponse(text, status_code=503, headers={"Retry-After": "30"})
 
 
-def _replayed(runtime: Runtime, call_sid: str, resume: tuple[int, str] | None) -> bool:
-    """A webhook for a call whose stream already started (live or over) is a replay: Twilio
-    asks once per call and retries only when no TwiML reached it, before any stream. This is
-    the one place that decides it: a redirect with a valid resume marker for this call is let
-    through, and the shared ledger then decides whether it resumes (``server.resume``)."""
+async def _replayed(runtime: Runtime, call_sid: str, resume: tuple[int, str] | None) -> bool:
+    """A webhook for a call whose stream already started (live or over), here or on another
+    instance sharing the store, is a replay (``server.replay``). This is the one place that
+    decides it: a redirect with a valid resume marker for this call is let through, and the
+    shared ledger then decides whether it resumes (``server.resume``)."""
     assert runtime.tokens is not None
-    return resume is None and runtime.tokens.streamed(call_sid)
+    if resume is not None:
+        return False
+    if runtime.tokens.streamed(call_sid):
+        return True
+    return runtime.ledger is not None and await started_anywhere(runtime.ledger, call_sid)
 
 
 def _hang_up(event: str, call_sid: str, why: str) -> Response:
@@ -60,7 +65,7 @@ async def _next_stream(runtime: Runtime, call_sid: str, request: Request) -> int
             or (resume := runtime.resumes.markers.read(call_sid, marker)) is None
         ):
             return _hang_up("webhook.bad_resume_marker", call_sid, "not a redirect of ours")
-    if _replayed(runtime, call_sid, resume):
+    if await _replayed(runtime, call_sid, resume):
         return _hang_up("webhook.replayed", call_sid, "the call's stream already started")
     if resume is None:
         return 0

@@ -24,6 +24,11 @@ class Ledger(Protocol):
         the value written first (kept ``ttl_seconds``)."""
         ...
 
+    def read(self, key: str) -> str | None:
+        """The value under ``key`` until it expires, else None; writes nothing (a webhook
+        asks whether the call's stream started anywhere)."""
+        ...
+
 
 class ConversationStore(Protocol):
     """Keeps one JSON-able tracker dict per conversation id (the CallSid).

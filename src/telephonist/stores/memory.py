@@ -35,6 +35,12 @@ class MemoryLedger:
                 del self._records[next(iter(self._records))]
         return None
 
+    def read(self, key: str) -> str | None:
+        """The unexpired value under ``key``, or None."""
+        with self._lock:
+            found = self._records.get(key)
+        return found[0] if found is not None and found[1] > self._now() else None
+
 
 class MemoryStore:
     """Dict-backed store; values are copied in and out, as a real store would serialise."""

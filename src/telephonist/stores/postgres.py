@@ -335,6 +335,13 @@ class PostgresStore:
         first, _ = self._run(f"SELECT value FROM {_LEDGER} WHERE key = :key", key=key)
         return str(first[0][0]) if first else value
 
+    def read(self, key: str) -> str | None:
+        """The unexpired value under ``key``, or None."""
+        rows, _ = self._run(
+            f"SELECT value FROM {_LEDGER} WHERE key = :key AND expires_at >= {_NOW}", key=key
+        )
+        return str(rows[0][0]) if rows else None
+
     def close(self) -> None:
         """Close idle connections; ones in use are closed when returned."""
         with self._lock:

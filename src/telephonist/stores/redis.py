@@ -219,6 +219,11 @@ class RedisStore:
             written, first = pipe.execute()
         return None if written else str(first)
 
+    def read(self, key: str) -> str | None:
+        """The value under ``key`` (Redis forgets it when it expires), or None."""
+        value = self._client.get(f"{self.claim_prefix}{key}")
+        return None if value is None else str(value)
+
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()

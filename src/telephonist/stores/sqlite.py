@@ -128,6 +128,17 @@ class SQLiteStore:
         row = conn.execute("SELECT value FROM ledger WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row is not None else value
 
+    def read(self, key: str) -> str | None:
+        """The unexpired value under ``key``, or None."""
+        row = (
+            self._connection()
+            .execute(
+                "SELECT value FROM ledger WHERE key = ? AND expires_at >= ?", (key, time.time())
+            )
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
     def close(self) -> None:
         """Close every connection this store opened."""
         with self._lock:

@@ -10,6 +10,7 @@ reported through ``on_failure`` (an event and metric hook), whether it was cover
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -127,9 +128,11 @@ class FallbackTTS:
                 logger.warning("tts.warm_up_failed engine=%s error=%s", name, exc)
 
     async def aclose(self) -> None:
-        """Close every engine (at shutdown)."""
-        for _, engine in self.engines:
-            await engine.aclose()
+        """Close every engine (at shutdown), in order, even when one fails to: each failure
+        is logged with its engine, and the last one is raised once all are done."""
+        async with contextlib.AsyncExitStack() as engines:  # closes in reverse order
+            for name, engine in reversed(self.engines):
+                engines.push_async_callback(_close, name, engine)
 
     async def _first(self, chunks: AsyncIterator[bytes]) -> bytes | None:
         async with asyncio.timeout(self._first_chunk_timeout):
@@ -149,3 +152,12 @@ class FallbackTTS:
         )
         if self._on_failure is not None:
             self._on_failure(failure)
+
+
+async def _close(name: str, engine: TTSEngine) -> None:
+    """Close one engine; a failure is logged here, as the exit stack keeps only the last."""
+    try:
+        await engine.aclose()
+    except Exception as exc:
+        logger.warning("tts.close_failed engine=%s error=%s", name, exc)
+        raise
