@@ -161,7 +161,9 @@ async def over_greeting(line: Line, clip: TurnClip, into_s: float) -> dict[str, 
     caller = phone.caller
     cleared_at: list[int] = []  # bytes received when each clear came
     caller.listeners.append(
-        lambda m: cleared_at.append(len(caller.received_audio)) if m["event"] == "clear" else None
+        lambda m: (
+            cleared_at.append(len(caller.received_audio)) if m.get("event") == "clear" else None
+        )
     )
 
     def after_clear() -> bytes | None:

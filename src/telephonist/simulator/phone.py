@@ -145,7 +145,7 @@ class Phone:
         turn = Turn(len(self.turns), label)
         self.turns.append(turn)
         if not mulaw:
-            turn.started_at = turn.ended_at = self.now()
+            turn.started_at = turn.ended_at = turn.speech_ended_at = self.now()
             return turn
         last = last_voiced_frame(mulaw)
         self._voiced_left = 0 if last is None else last + 1
