@@ -6,8 +6,8 @@ bot answers and has finished playing (the scripted server's 4 s reply), again. A
 ``--call-seconds`` and is then replaced by a new one, until ``--seconds`` have passed.
 
 Prints ``connected <n>`` once the first wave of calls is up, then one JSON line of results:
-turn latencies (end of caller speech → first bot audio at the caller), lost turns (no reply
-within 5 s), bot frames that played late (playout underruns), calls that failed or were
+turn latencies (the caller's last voiced frame → the first bot speech it hears), lost turns
+(no reply within 5 s), bot frames that played late (playout underruns), calls that failed or were
 dropped by the server, and this generator's own cost (CPU, late ticks).
 
 Run alone: ``python benchmarks/callgen.py --base http://127.0.0.1:PORT --calls 50 --seconds 30``
@@ -104,10 +104,11 @@ class Generator:
                 break
             if measure:
                 self.results.turns += 1
-                if turn.latency_ms is None:
+                latency = turn.latency_from_speech_end_ms
+                if latency is None:
                     self.results.lost_turns += 1
                 else:
-                    self.results.latencies_ms.append(turn.latency_ms)
+                    self.results.latencies_ms.append(latency)
         if phone.caller.closed_by_server and not phone.hung_up:
             self.results.dropped_calls += 1
         self.results.late_frames += phone.late_frames

@@ -5,7 +5,9 @@ the shared VAD batcher and ASR worker pool are what a flood could monopolise) an
 calls from this process:
 
 * the *speaker* talks like a person: a recorded prompt in real time, a pause, the bot's
-  answer, again; its turn latency is its last speech frame → the bot's first audio;
+  answer, again; its turn latency is its last voiced frame (frame energy on the prompt,
+  ``telephonist.simulator.voicing``) → the bot's first non-silent audio (before this
+  measure, it ran from the prompt's last frame, trailing silence included);
 * the *flooder* sends recorded speech with pauses (so the ASR has utterances to transcribe)
   as fast as ``--flood-speed`` times real time allows, for ``--flood-seconds``.
 
@@ -28,6 +30,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -40,6 +43,7 @@ from tests.audio_samples import load_prompt, silence  # noqa: E402
 
 from telephonist.simulator.caller import TwilioCaller  # noqa: E402
 from telephonist.simulator.report import percentiles  # noqa: E402
+from telephonist.simulator.voicing import first_voiced_frame, last_voiced_frame  # noqa: E402
 
 FRAME = 160
 PROMPTS = ("agent-pass", "agent-user", "agent-loginok", "agent-incorrect")
@@ -95,23 +99,37 @@ async def speaker(base: str, turns: int, reply_within: float) -> tuple[list[floa
     quiet = media_texts(caller, frames_of(silence(0.02)))[0]
     latencies: list[float] = []
     lost = 0
+    heard: list[float] = []  # when the bot's first speech since the caller stopped arrived
+
+    def listen(message: dict[str, Any]) -> None:
+        if message.get("event") == "media" and not heard:
+            first = first_voiced_frame(base64.b64decode(message["media"]["payload"]))
+            if first is not None:  # heard after the silence before it (nothing queued here)
+                heard.append(time.perf_counter() + first * FRAME / 8000)
+
+    caller.listeners.append(listen)
     for turn in range(turns):
         await caller.play_all()
-        speech = media_texts(caller, frames_of(load_prompt(PROMPTS[turn % len(PROMPTS)]).mulaw))
+        prompt = load_prompt(PROMPTS[turn % len(PROMPTS)]).mulaw
+        speech = media_texts(caller, frames_of(prompt))
+        last_voiced, spoke_until = last_voiced_frame(prompt) or 0, 0.0
         ticks = time.perf_counter()
-        for text in speech:  # a phone line: one frame every 20 ms
+        for i, text in enumerate(speech):  # a phone line: one frame every 20 ms
             await caller.send_text(text)
+            if i == last_voiced:
+                spoke_until = time.perf_counter()
+                heard.clear()
             ticks += 0.02
             await asyncio.sleep(max(0.0, ticks - time.perf_counter()))
-        ended, before = time.perf_counter(), caller.received_bytes
-        while caller.received_bytes == before and time.perf_counter() - ended < reply_within:
+        ended = time.perf_counter()
+        while not heard and time.perf_counter() - ended < reply_within:
             await caller.send_text(quiet)
             ticks += 0.02
             await asyncio.sleep(max(0.0, ticks - time.perf_counter()))
-        if caller.received_bytes == before:
+        if not heard:
             lost += 1
         else:
-            latencies.append(time.perf_counter() - ended)
+            latencies.append(heard[0] - spoke_until)
         for _ in range(50):  # the reply arrives; a second of quiet before the next turn
             await caller.send_text(quiet)
             await asyncio.sleep(0.02)

@@ -3,8 +3,11 @@
 Starts ``benchmarks/scripted_server.py`` in its own process and drives N simultaneous
 simulated Twilio calls from this one, each streaming real recorded speech in real time:
 
-* turn latency: the caller's first silent frame after speech (the scripted ASR finalises on
-  it) → the first bot ``media`` frame at the caller;
+* turn latency (``latency_from_speech_end_ms``): the caller's last voiced frame (frame
+  energy on the clip, ``telephonist.simulator.voicing``) → the first non-silent bot audio at
+  the caller. The clip is cut mid-word, so its last frame is voiced and the scripted ASR
+  finalises on the silent frame after it: the figure is 20 ms of line time plus what the
+  server adds. (Before this measure, it ran from that first silent frame.)
 * barge-in: the caller's first speech frame while bot audio is playing → ``clear`` at the
   caller (includes the configured ``min_speech_ms``, default 200 ms, and how late Silero
   finds the onset in this clip, which depends on where its 32 ms windows fall);
@@ -41,6 +44,7 @@ from tests.audio_samples import load_prompt  # noqa: E402
 
 from telephonist.simulator.caller import TwilioCaller  # noqa: E402
 from telephonist.simulator.report import percentiles  # noqa: E402
+from telephonist.simulator.voicing import first_voiced_frame, last_voiced_frame  # noqa: E402
 
 FRAME = 160
 SILENT_FRAME = b"\xff" * FRAME
@@ -52,7 +56,7 @@ class LevelResult:
 
     calls: int
     turns: int
-    turn_latency_ms: dict[str, float] = field(default_factory=dict)
+    latency_from_speech_end_ms: dict[str, float] = field(default_factory=dict)
     barge_in_ms: dict[str, float] = field(default_factory=dict)
     barge_in_onset_ms: dict[str, float] = field(default_factory=dict)
     rss_idle_mb: float = 0.0
@@ -74,14 +78,22 @@ def media_frames(caller: TwilioCaller, frames: list[bytes]) -> list[str]:
     ]
 
 
-async def speak(caller: TwilioCaller, frames: list[str], clears_before: int | None) -> float | None:
+async def speak(
+    caller: TwilioCaller,
+    frames: list[str],
+    clears_before: int | None,
+    sent_at: list[float] | None = None,
+) -> float | None:
     """Stream frames in real time; with ``clears_before`` (the caller's clear count when bot
-    audio is playing), returns seconds from the first frame to the server's ``clear``."""
+    audio is playing), returns seconds from the first frame to the server's ``clear``.
+    ``sent_at`` receives the time each frame was sent."""
     start = time.perf_counter()
     next_at = start
     barge = None
     for frame in frames:
         await caller.send_text(frame)
+        if sent_at is not None:
+            sent_at.append(time.perf_counter())
         if barge is None and clears_before is not None and caller.clears > clears_before:
             barge = time.perf_counter() - start
         next_at += 0.02
@@ -93,6 +105,13 @@ async def speak(caller: TwilioCaller, frames: list[str], clears_before: int | No
         except TimeoutError:
             return None
     return barge
+
+
+def bot_speech(caller: TwilioCaller, since: int) -> float | None:
+    """Milliseconds of bot audio before its first non-silent frame after byte ``since`` of
+    what was received; None while there is none (nothing is played ahead of it here)."""
+    first = first_voiced_frame(bytes(caller.received_audio[since:]))
+    return None if first is None else first * FRAME / 8
 
 
 async def one_call(
@@ -114,21 +133,24 @@ async def one_call(
     await caller.wait_until(lambda: len(caller.received_audio) >= 8000, within=30)
     await caller.play_all()
     speech = media_frames(caller, frames)
+    last_voiced = last_voiced_frame(b"".join(frames))
+    assert last_voiced is not None, "the clip has no speech"
     pause = media_frames(caller, [SILENT_FRAME] * 40)  # 0.8 s
     await ready.wait()
     for turn in range(turns):
-        barge = await speak(caller, speech, caller.clears if turn else None)
+        sent_at: list[float] = []
+        barge = await speak(caller, speech, caller.clears if turn else None, sent_at)
         if barge is not None:
             barge_ins.append(barge)
         received = len(caller.received_audio)
-        sent_at = time.perf_counter()
         await caller.send_text(pause[0])
 
         def replied(n: int = received) -> bool:
-            return len(caller.received_audio) > n
+            return bot_speech(caller, n) is not None
 
         await caller.wait_until(replied, within=30)
-        latencies.append(time.perf_counter() - sent_at)
+        heard_at = time.perf_counter() + (bot_speech(caller, received) or 0) / 1000
+        latencies.append(heard_at - sent_at[last_voiced])
         await speak(caller, pause, None)
     await caller.hang_up()
 
@@ -187,7 +209,7 @@ async def run_level(
     result.rss_per_call_kb = round((rss_connected - result.rss_idle_mb * 1024) / calls, 1)
     result.server_cpu_percent = round(100 * cpu / wall, 1)
     result.generator_cpu_percent = round(100 * own / wall, 1)
-    result.turn_latency_ms = percentiles([s * 1000 for s in latencies])
+    result.latency_from_speech_end_ms = percentiles([s * 1000 for s in latencies])
     result.barge_in_ms = percentiles([s * 1000 for s in barge_ins])
     result.barge_in_onset_ms = percentiles(onsets)
     return result
@@ -222,9 +244,10 @@ def main() -> None:
             server.terminate()
             server.wait(10)
         results.append(result)
-        t, b, o = result.turn_latency_ms, result.barge_in_ms, result.barge_in_onset_ms
+        t, b, o = result.latency_from_speech_end_ms, result.barge_in_ms, result.barge_in_onset_ms
         print(
-            f"{calls:4d} calls: turn latency p50 {t.get('p50')} ms p95 {t.get('p95')} ms"
+            f"{calls:4d} calls: last voiced frame → bot speech p50 {t.get('p50')} ms"
+            f" p95 {t.get('p95')} ms"
             f" (n={t.get('n')}) | barge-in p50 {b.get('p50')} ms p95 {b.get('p95')} ms"
             f" (from VAD onset p50 {o.get('p50')} p95 {o.get('p95')} ms)"
             f" | RSS {result.rss_per_call_kb} kB/call (idle {result.rss_idle_mb} MB)"

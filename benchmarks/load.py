@@ -4,7 +4,9 @@ For each level a fresh ``scripted_server.py`` (zero-latency scripted ASR/TTS/ass
 real Silero VAD) is started as a subprocess, and ``callgen.py`` processes place the calls.
 Measured while the calls are held:
 
-* turn latency p50/p95/p99 (end of caller speech → first bot audio at the caller);
+* turn latency p50/p95/p99 (the caller's last voiced frame → the first bot speech it hears;
+  JSON ``latency_from_speech_end_ms``; files from before this measure, with
+  ``turn_latency_ms`` from the end of the clip, are still read by ``--replot``);
 * lost turns (no reply within 5 s), late bot frames (playout underruns at the caller),
   failed and dropped calls, and messages the server rejected (from its /metrics);
 * server CPU (% of one core) and RSS per call (connected minus idle, per call);
@@ -52,7 +54,7 @@ class Level:
     calls: int
     seconds: float
     generators: int
-    turn_latency_ms: dict[str, float] = field(default_factory=dict)
+    latency_from_speech_end_ms: dict[str, float] = field(default_factory=dict)
     turns: int = 0
     lost_turns: int = 0
     late_frames: int = 0
@@ -194,7 +196,7 @@ def merge(level: Level, results: list[Results]) -> None:
         level.errors += r.errors
         cpu += r.generator_cpu_s
         hold = max(hold, r.hold_s)
-    level.turn_latency_ms = percentiles(latencies)
+    level.latency_from_speech_end_ms = percentiles(latencies)
     level.generator_cpu_percent = round(100 * cpu / hold, 1) if hold else 0.0
     level.generator_cpu_ms_per_call_s = round(1000 * cpu / hold / level.calls, 3) if hold else 0
     level.errors = level.errors[:5]
@@ -230,17 +232,24 @@ def run_level(calls: int, seconds: float, generators: int, kind: str = "scripted
         server.stop()
 
 
+def _renamed(level: dict[str, Any]) -> dict[str, Any]:
+    """A level as older files wrote it (``turn_latency_ms``: from the end of the clip)."""
+    if "turn_latency_ms" in level:
+        level["latency_from_speech_end_ms"] = level.pop("turn_latency_ms")
+    return level
+
+
 BUDGET_MS = 150.0
 
 
 def knee(levels: list[Level], budget_ms: float = BUDGET_MS) -> Level | None:
     """The first level whose p95 turn latency exceeds the first level's by more than
     ``budget_ms`` (and is over 4x it), or that loses more than 1% of turns or calls."""
-    if not levels or not levels[0].turn_latency_ms:
+    if not levels or not levels[0].latency_from_speech_end_ms:
         return None
-    base = levels[0].turn_latency_ms["p95"]
+    base = levels[0].latency_from_speech_end_ms["p95"]
     for level in levels[1:]:
-        p95 = level.turn_latency_ms.get("p95", float("inf"))
+        p95 = level.latency_from_speech_end_ms.get("p95", float("inf"))
         failed = level.lost_turns + level.failed_calls + level.dropped_calls
         if (p95 > base + budget_ms and p95 > 4 * base) or failed > 0.01 * max(1, level.turns):
             return level
@@ -249,7 +258,7 @@ def knee(levels: list[Level], budget_ms: float = BUDGET_MS) -> Level | None:
 
 def line(level: Level) -> str:
     """One row of the printed table."""
-    t = level.turn_latency_ms
+    t = level.latency_from_speech_end_ms
     return (
         f"{level.calls:5d} {t.get('p50', '-'):>7} {t.get('p95', '-'):>7} {t.get('p99', '-'):>7}"
         f" {level.turns:6d} {level.lost_turns:5d} {level.late_frames:6d}"
@@ -281,7 +290,7 @@ def plot(levels: list[Level], path: Path, found: Level | None) -> None:
     for q, style in (("p50", "o-"), ("p95", "s-"), ("p99", "^-")):
         ax.plot(
             calls,
-            [lv.turn_latency_ms.get(q, float("nan")) for lv in levels],
+            [lv.latency_from_speech_end_ms.get(q, float("nan")) for lv in levels],
             style,
             label=f"turn latency {q}",
         )
@@ -353,7 +362,7 @@ def main() -> None:
     levels: list[Level] = []
     print(HEADER, flush=True)
     if args.replot:
-        levels = [Level(**lv) for lv in json.loads(args.replot.read_text())["levels"]]
+        levels = [Level(**_renamed(lv)) for lv in json.loads(args.replot.read_text())["levels"]]
         print("\n".join(line(level) for level in levels))
     for calls in () if args.replot else (int(c) for c in args.calls.split(",")):
         generators = args.generators or (2 if calls >= 200 else 1)

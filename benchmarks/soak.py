@@ -149,7 +149,7 @@ def main() -> None:
     print(
         f"turns {level['turns']}, lost {level['lost_turns']}, failed calls "
         f"{level['failed_calls']}, dropped {level['dropped_calls']}, late bot frames "
-        f"{level['late_frames']}; turn latency {level['turn_latency_ms']}"
+        f"{level['late_frames']}; latency from speech end {level['latency_from_speech_end_ms']}"
     )
     first = soak.samples[0]["rss_mb"] if soak.samples else 0.0
     print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -33,14 +34,14 @@ def readme_benchmarks() -> list[str]:
     return sorted(set(re.findall(r"^python (benchmarks/\w+\.py)", section, re.MULTILINE)))
 
 
-def run_without_dev(*args: str) -> subprocess.CompletedProcess[str]:
+def run_without_dev(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``python ARGS`` in a fresh interpreter that cannot import the dev-only packages."""
     return subprocess.run(
         [sys.executable, "-c", RUNNER, ",".join(DEV_ONLY), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
@@ -74,3 +75,43 @@ def test_plot_without_matplotlib_says_so_before_running() -> None:
     result = run_without_dev("benchmarks/load.py", "--calls", "1", "--plot", "x.png")
     assert result.returncode == 2
     assert "--plot needs matplotlib" in result.stderr
+
+
+def test_turn_taking_runs_its_smallest_size_and_skips_a_refused_rule(tmp_path: Path) -> None:
+    """One clip of each kind against real `telephonist run` servers with the scripted engines:
+    two rules measured side by side, the longer end-of-utterance pause answering later; a
+    rule the server refuses is skipped with its reason."""
+    pytest.importorskip("hibari")  # the backchannel words are spoken by the local voice
+    from tests.audio_samples import load_prompt
+
+    load_prompt("agent-pass")  # skips without the recorded prompts
+    out = tmp_path / "turns.json"
+    result = run_without_dev(
+        "benchmarks/turn_taking.py",
+        "--engines",
+        "scripted",
+        "--per-kind",
+        "1",
+        "--rule",
+        "short=vad: {min_silence_ms: 200}",
+        "--rule",
+        "long=vad: {min_silence_ms: 600}",
+        "--rule",
+        "refused=no_such_key: 1",
+        "--json",
+        str(out),
+        timeout=400,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "skipped: the server exited" in result.stdout
+    short, long, refused = json.loads(out.read_text())["results"]
+    assert refused["skipped"] and "no_such_key" in refused["skipped"]
+    for rule in (short, long):
+        assert rule["skipped"] is None
+        assert rule["latency_from_speech_end_ms"]["n"] == 1
+        assert rule["cut_off"]["complete"][1] == rule["cut_off"]["paused"][1] == 1
+        assert rule["non_words"]["played"] == 2
+    assert (
+        long["latency_from_speech_end_ms"]["p50"]
+        >= short["latency_from_speech_end_ms"]["p50"] + 200
+    )

@@ -80,7 +80,7 @@ async def test_call_prints_json_and_writes_the_recording(serve, tmp_path):
     report = json.loads(out)
     assert report["ok"] and report["outcome"] == "caller hung up"
     assert [t["caller"] for t in report["turns"]] == ["(call answered)", "[audio q.wav]", "dtmf 7"]
-    assert report["turns"][1]["latency_ms"] > 0
+    assert report["turns"][1]["latency_from_speech_end_ms"] > 0
     assert "caller: [audio q.wav]" in err  # the live transcript goes to stderr with --json
     with wave.open(str(record), "rb") as wav:
         assert (wav.getnchannels(), wav.getframerate()) == (2, 8000)
@@ -217,7 +217,7 @@ async def test_say_is_spoken_with_the_local_tts(serve):
         )
         assert [e.text for e in served.assistant.of_type(UserText)] == ["check my order"]
     assert code == 0, err
-    assert json.loads(out)["turns"][1]["latency_ms"] is not None
+    assert json.loads(out)["turns"][1]["latency_from_speech_end_ms"] is not None
 
 
 @pytest.mark.parametrize(("speed", "warned"), [("8", True), ("5", False)])

@@ -64,12 +64,14 @@ async def test_turn_is_timed_and_bot_audio_is_split_into_utterances(serve):
     turn = report.turns[1]
     assert turn.caller == "check my order"
     assert turn.ended_at is not None and turn.first_audio_at is not None
-    assert turn.latency_ms is not None and 0 < turn.latency_ms < 3000
+    assert turn.speech_ended_at is not None and turn.speech_ended_at <= turn.ended_at
+    latency = turn.latency_from_speech_end_ms
+    assert latency is not None and 0 < latency < 3000 and turn.bot_cut_in_at is None
     assert turn.started_at is not None and greeting.ended_at is not None
     assert turn.started_at >= greeting.ended_at  # a polite caller waits for the greeting
     assert any("caller: check my order" in line for line in lines)
     assert "turn latency: p50" in report.table()
-    assert report.as_dict()["turn_latency_ms"]["n"] == 1
+    assert report.as_dict()["latency_from_speech_end_ms"]["n"] == 1
 
 
 async def test_marks_are_echoed_only_when_playback_reaches_them(serve):

@@ -4,9 +4,14 @@ Each tick sends one caller ``media`` frame (speech when some is queued, silence 
 a real phone line does) and plays 20 ms of the bot's audio (8 bytes/ms), echoing marks as
 playback reaches them. Turn timing is taken on the way:
 
-* a caller turn ends when its last frame is sent; its latency runs to the arrival of the
-  bot's next ``media`` message (what a caller perceives: it includes the server's
-  end-of-speech detection, recognition, the assistant and the first TTS chunk);
+* a caller turn's latency runs from its *last voiced frame* (`voicing`: frame energy on the
+  clip itself, so a clip's trailing silence does not hide part of the wait) to the moment
+  the caller hears the bot's first non-silent frame (its arrival, plus the bot audio
+  queued ahead of it and the silence the bot sent before it). That is what a caller
+  perceives: the server's end-of-speech pause, recognition, the assistant and the first
+  TTS chunk;
+* bot speech that arrives while the caller is still speaking (before that last voiced frame,
+  and not over bot audio already playing) is a cut-off: `Turn.bot_cut_in_at`;
 * a barge-in runs from the first frame of speech sent over playing bot audio to ``clear``;
 * a bot utterance is what the caller heard between silences of ``settle_s`` (or a ``clear``);
   a gap shorter than that inside an utterance counts its frames as late (playout underrun).
@@ -18,6 +23,7 @@ one per call. ``speed`` > 1 runs the line faster than real time (for tests).
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections import deque
 from collections.abc import Callable
@@ -27,6 +33,7 @@ from typing import Any
 from telephonist.audio.formats import FRAME_BYTES, FRAME_MS, MULAW_BYTES_PER_MS
 from telephonist.simulator.caller import TwilioCaller
 from telephonist.simulator.recording import Recording
+from telephonist.simulator.voicing import first_voiced_frame, last_voiced_frame
 
 __all__ = ["BotUtterance", "Phone", "Ticker", "Turn"]
 
@@ -41,18 +48,28 @@ class Turn:
     caller: str
     started_at: float | None = None
     ended_at: float | None = None
+    """The clip's last frame was sent (trailing silence included)."""
+    speech_ended_at: float | None = None
+    """The clip's last voiced frame was sent (a key press: when it was sent; a clip without a
+    voiced frame: its last frame)."""
     first_audio_at: float | None = None
+    """The caller hears the bot's first non-silent frame after ``speech_ended_at``."""
+    bot_cut_in_at: float | None = None
+    """Bot speech heard before ``speech_ended_at`` (the bot answered mid-sentence)."""
     over_bot: bool = False
     """The caller started while bot audio was playing (a barge-in attempt)."""
     barge_in_ms: float | None = None
     """Start of that speech → ``clear`` from the server."""
 
     @property
-    def latency_ms(self) -> float | None:
-        """End of the caller's input → the bot's first audio at the caller."""
-        if self.ended_at is None or self.first_audio_at is None:
+    def latency_from_speech_end_ms(self) -> float | None:
+        """The caller's last voiced frame → the bot's first non-silent audio at the caller
+        (None when the bot cut in before the caller finished)."""
+        if self.speech_ended_at is None or self.first_audio_at is None:
             return None
-        return round((self.first_audio_at - self.ended_at) * 1000, 1)
+        if self.bot_cut_in_at is not None:
+            return None
+        return round((self.first_audio_at - self.speech_ended_at) * 1000, 1)
 
 
 @dataclass
@@ -93,12 +110,15 @@ class Phone:
         self.t0 = clock()
         self.ticks = 0
         self.late_frames = 0
-        self.turns: list[Turn] = [Turn(0, "(call answered)", 0.0, 0.0)]
+        self.speed = 1.0
+        """Line time per wall-clock time (set by the `Ticker`): bot audio plays this fast."""
+        self.turns: list[Turn] = [Turn(0, "(call answered)", 0.0, 0.0, 0.0)]
         self.utterances: list[BotUtterance] = []
         self.hung_up = False
         self._finished = False
         self._outgoing: deque[bytes] = deque()
         self._speaking: Turn | None = None
+        self._voiced_left = 0
         self._utterance: BotUtterance | None = None
         self._quiet = 0
         self._waiters: list[tuple[Callable[[], bool], int | None, asyncio.Future[bool]]] = []
@@ -125,8 +145,10 @@ class Phone:
         turn = Turn(len(self.turns), label)
         self.turns.append(turn)
         if not mulaw:
-            turn.started_at = turn.ended_at = self.now()
+            turn.started_at = turn.ended_at = turn.speech_ended_at = self.now()
             return turn
+        last = last_voiced_frame(mulaw)
+        self._voiced_left = 0 if last is None else last + 1
         self._speaking = turn
         self._outgoing.extend(mulaw[i : i + FRAME_BYTES] for i in range(0, len(mulaw), FRAME_BYTES))
         await self.until(lambda: turn.ended_at is not None)
@@ -137,7 +159,7 @@ class Phone:
         turn = Turn(len(self.turns), f"dtmf {digits}", self.now())
         self.turns.append(turn)
         await self.caller.send_dtmf(digits)
-        turn.ended_at = self.now()
+        turn.ended_at = turn.speech_ended_at = self.now()
         return turn
 
     async def pause(self, seconds: float) -> None:
@@ -213,8 +235,14 @@ class Phone:
                 if turn.started_at is None:
                     turn.started_at = self.now()
                     turn.over_bot = self.bot_playing
+                if self._voiced_left:
+                    self._voiced_left -= 1
+                    if not self._voiced_left:
+                        turn.speech_ended_at = self.now()
                 if not self._outgoing:
                     turn.ended_at = self.now()
+                    if turn.speech_ended_at is None:  # nothing voiced: its end stands in
+                        turn.speech_ended_at = turn.ended_at
                     self._speaking = None
         await self.caller.send_audio(frame)
         heard = await self.caller.play_heard(FRAME_MS)
@@ -267,15 +295,32 @@ class Phone:
     def _on_message(self, message: dict[str, Any]) -> None:
         event = message.get("event")
         if event == "media":
-            last = self.turns[-1]
-            if last.ended_at is not None and last.first_audio_at is None:
-                last.first_audio_at = self.now()
+            self._bot_audio(self.turns[-1], message["media"]["payload"])
         elif event == "clear":
             for turn in reversed(self.turns):
                 if turn.over_bot and turn.barge_in_ms is None and turn.started_at is not None:
                     turn.barge_in_ms = round((self.now() - turn.started_at) * 1000, 1)
                     break
             self._end_utterance(cleared=True)
+
+    def _bot_audio(self, turn: Turn, payload: str) -> None:
+        """Time the bot's first speech after (or, cutting in, during) the caller's turn."""
+        if turn.speech_ended_at is not None:
+            if turn.first_audio_at is not None:
+                return
+        elif turn.started_at is None or turn.over_bot or turn.bot_cut_in_at is not None:
+            return
+        audio = base64.b64decode(payload)
+        first = first_voiced_frame(audio)
+        if first is None:
+            return
+        # Heard once the audio queued ahead of it, and the silence before it, have played.
+        ahead_ms = (self.caller.playout.buffered_bytes + first * FRAME_BYTES) / MULAW_BYTES_PER_MS
+        heard_at = self.now() + ahead_ms / 1000 / self.speed
+        if turn.speech_ended_at is not None:
+            turn.first_audio_at = heard_at
+        else:
+            turn.bot_cut_in_at = heard_at
 
 
 class Ticker:
@@ -297,6 +342,7 @@ class Ticker:
 
     def add(self, phone: Phone) -> None:
         """Put a phone on the line."""
+        phone.speed = FRAME_MS / 1000 / self.interval
         self.phones.append(phone)
 
     async def run(self, stop: asyncio.Event) -> None:

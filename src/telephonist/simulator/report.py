@@ -66,18 +66,24 @@ class CallReport:
         return " / ".join(parts)
 
     def latencies_ms(self) -> list[float]:
-        """Turn latencies of the caller's turns (the greeting is not a turn)."""
-        return [t.latency_ms for t in self.turns[1:] if t.latency_ms is not None]
+        """Turn latencies of the caller's turns, from their last voiced frame (the greeting
+        is not a turn)."""
+        return [
+            t.latency_from_speech_end_ms
+            for t in self.turns[1:]
+            if t.latency_from_speech_end_ms is not None
+        ]
 
     def table(self) -> str:
         """The per-turn latency table, as text."""
         rows = [("#", "caller", "latency ms", "barge-in ms", "bot")]
         for turn in self.turns:
+            latency = _fmt(turn.latency_from_speech_end_ms)
             rows.append(
                 (
                     str(turn.index),
                     _clip(turn.caller, 36),
-                    _fmt(turn.latency_ms),
+                    "cut in" if turn.bot_cut_in_at is not None else latency,
                     _fmt(turn.barge_in_ms),
                     _clip(self.bot_text(turn), 60),
                 )
@@ -94,15 +100,17 @@ class CallReport:
             lines.append(
                 f"turn latency: p50 {summary['p50']} ms, p95 {summary['p95']} ms, "
                 f"max {summary['max']} ms over {summary['n']} turns "
-                "(end of caller input → first bot audio at the caller)"
+                "(the caller's last voiced frame → first bot speech heard)"
             )
         if self.resume_gaps_ms:
             gaps = ", ".join(f"{gap:.0f} ms" for gap in self.resume_gaps_ms)
             lines.append(f"resumed after a lost stream: gap {gaps} (stream lost → bot audio)")
-        if self.turns and self.turns[0].latency_ms is not None:
-            lines.append(
-                f"answer: first bot audio {self.turns[0].latency_ms} ms after the stream opened"
-            )
+        cut_in = [t.index for t in self.turns[1:] if t.bot_cut_in_at is not None]
+        if cut_in:
+            lines.append(f"the bot spoke before the caller had finished in turn(s) {cut_in}")
+        answer = self.turns[0].latency_from_speech_end_ms if self.turns else None
+        if answer is not None:
+            lines.append(f"answer: first bot speech {answer} ms after the stream opened")
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
@@ -123,8 +131,10 @@ class CallReport:
                     "caller": t.caller,
                     "started_at": _round(t.started_at),
                     "ended_at": _round(t.ended_at),
+                    "speech_ended_at": _round(t.speech_ended_at),
                     "first_bot_audio_at": _round(t.first_audio_at),
-                    "latency_ms": t.latency_ms,
+                    "bot_cut_in_at": _round(t.bot_cut_in_at),
+                    "latency_from_speech_end_ms": t.latency_from_speech_end_ms,
                     "barge_in_ms": t.barge_in_ms,
                     "bot": self.bot_text(t),
                 }
@@ -141,7 +151,7 @@ class CallReport:
                 }
                 for u in self.utterances
             ],
-            "turn_latency_ms": percentiles(self.latencies_ms()),
+            "latency_from_speech_end_ms": percentiles(self.latencies_ms()),
         }
 
 
