@@ -108,7 +108,7 @@ async def test_two_workers_serve_share_and_drain(tmp_path: Path) -> None:
     log = Log(process)
     base = f"http://127.0.0.1:{port}"
     try:
-        await log.until(lambda: any("Listening on" in t for t in log.text), within=180)
+        await log.until(lambda: any("Workers:" in t for t in log.text), within=180)
         banner = next(t for t in log.text if "Workers:" in t)
         workers = {int(p) for p in re.findall(r"\d+", banner.split("pids")[1])}
         assert len(workers) == 2 and process.pid not in workers
@@ -163,8 +163,9 @@ async def test_two_workers_serve_share_and_drain(tmp_path: Path) -> None:
             for e in log.entries
             if e["message"].startswith("stream.refused") and e.get("call_id") == first.call_sid
         ]
-        assert {e["pid"] for e in refusals} == workers
-        assert any("another instance" in e["message"] for e in refusals)
+        elsewhere = [e for e in refusals if e["pid"] != served_by]
+        assert elsewhere, "every replay reached the worker that served the call"
+        assert all("already streamed on another instance" in e["message"] for e in elsewhere)
         assert len(log.pids("call.started", first.call_sid)) == 1
 
         # Calls in progress on both workers; SIGTERM drains both.
@@ -189,7 +190,9 @@ async def test_two_workers_serve_share_and_drain(tmp_path: Path) -> None:
         assert process.returncode is None  # still serving the calls
         for caller in open_calls:
             await caller.hang_up()
-        async with asyncio.timeout(60):
+        # Well before the tokens of calls whose stream went to the other worker expire (60 s):
+        # each worker learns from the store's claims that those calls started elsewhere.
+        async with asyncio.timeout(20):
             assert await process.wait() == 0
         for caller in open_calls:
             assert log.pids("call.ended", caller.call_sid)
@@ -206,7 +209,7 @@ async def test_a_worker_that_dies_is_started_again(tmp_path: Path) -> None:
     process, port = await start_run(tmp_path, "--workers", "2", "--log-format", "json")
     log = Log(process)
     try:
-        await log.until(lambda: any("Listening on" in t for t in log.text), within=180)
+        await log.until(lambda: any("Workers:" in t for t in log.text), within=180)
         banner = next(t for t in log.text if "Workers:" in t)
         victim = int(re.findall(r"\d+", banner.split("pids")[1])[0])
         os.kill(victim, signal.SIGKILL)
