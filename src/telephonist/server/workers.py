@@ -106,6 +106,7 @@ class Supervisor:
         self.stopping = False
         self._signals = 0
         self._changed = asyncio.Event()
+        self._watches: set[asyncio.Task[None]] = set()
 
     async def start(self) -> str:
         """Start every worker and wait until all can take calls; the first one's banner.
@@ -140,15 +141,24 @@ class Supervisor:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+        self._changed.set()
 
     async def serve(self) -> int:
         """Watch the workers until all have stopped after a signal; 0 when every one exited
-        cleanly, else 1. A worker that dies while serving is logged and started again."""
+        cleanly (or of that signal), else 1. A worker that dies while serving is logged and
+        started again."""
         while True:
             for worker in self.workers:
                 if worker.process is None or not _exited(worker):
                     continue
                 if self.stopping:
+                    if worker.listening.fileno() != -1:
+                        log.info(
+                            "workers.stopped: worker %d (pid %d) exited with code %d",
+                            worker.index,
+                            worker.process.pid,
+                            _code(worker),
+                        )
                     worker.listening.close()  # the kernel sends its new connections elsewhere
                     continue
                 if not worker.ready.is_set():
@@ -165,8 +175,9 @@ class Supervisor:
                 break
             self._changed.clear()
             await self._changed.wait()
+        # uvicorn re-raises a signal it stopped on: dying of the SIGTERM we sent is clean.
         codes = [_code(w) for w in self.workers if w.process is not None]
-        return 0 if all(c == 0 for c in codes) else 1
+        return 0 if all(c in (0, -signal.SIGTERM) for c in codes) else 1
 
     async def stop(self, *, immediately: bool = False) -> None:
         """Stop every worker (SIGTERM; twice with ``immediately``) and wait for them."""
@@ -210,7 +221,9 @@ class Supervisor:
         finally:
             theirs.close()
         worker.started_at = time.monotonic()
-        asyncio.get_running_loop().create_task(self._watch(worker, worker.process, ours))
+        watch = asyncio.get_running_loop().create_task(self._watch(worker, worker.process, ours))
+        self._watches.add(watch)  # a task nobody holds may be collected before it ends
+        watch.add_done_callback(self._watches.discard)
 
     async def _watch(
         self, worker: _Worker, process: asyncio.subprocess.Process, control: socket.socket
