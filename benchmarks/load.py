@@ -88,10 +88,29 @@ def machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(*pids: int) -> float:
+    """User + system CPU time of processes (all their threads)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def family(pid: int) -> list[int]:
+    """A process and its descendants (a supervisor and its workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found = [pid]
+    for parent in found:  # the list grows as it is walked: breadth first
+        found += children.get(parent, [])
+    return found
 
 
 class Server:
@@ -113,6 +132,7 @@ class Server:
             raise RuntimeError("scripted server did not start")
         self.base = f"http://127.0.0.1:{ready[1]}"
         self.pid = self.process.pid
+        self.pids = family(self.pid)  # with BENCH_WORKERS, a supervisor and its workers
 
     def metric(self, name: str) -> float:
         """Sum of one counter over its labels, from /metrics (0 for the null server)."""
@@ -202,21 +222,23 @@ def merge(level: Level, results: list[Results]) -> None:
     level.errors = level.errors[:5]
 
 
-def run_level(calls: int, seconds: float, generators: int, kind: str = "scripted") -> Level:
-    """Fresh server, ``calls`` concurrent calls held for ``seconds``."""
-    server = Server(kind)
+def run_level(
+    calls: int, seconds: float, generators: int, kind: str = "scripted", workers: int = 1
+) -> Level:
+    """Fresh server (``workers`` processes), ``calls`` concurrent calls held for ``seconds``."""
+    server = Server(kind, {"BENCH_WORKERS": str(workers)})
     try:
         level = Level(calls, seconds, generators)
         time.sleep(1.0)
-        idle = rss_kb(server.pid)
+        idle = sum(rss_kb(pid) for pid in server.pids)
         level.rss_idle_mb = round(idle / 1024, 1)
         processes = start_generators(server.base, calls, seconds, generators)
         wait_connected(processes)
-        rss_connected = rss_kb(server.pid)
-        cpu0, wall0, busy0 = cpu_seconds(server.pid), time.monotonic(), machine_busy_seconds()
+        rss_connected = sum(rss_kb(pid) for pid in server.pids)
+        cpu0, wall0, busy0 = cpu_seconds(*server.pids), time.monotonic(), machine_busy_seconds()
         results = collect(processes)
         wall = time.monotonic() - wall0
-        server_cpu = cpu_seconds(server.pid) - cpu0
+        server_cpu = cpu_seconds(*server.pids) - cpu0
         level.server_cpu_percent = round(100 * server_cpu / wall, 1)
         generators_cpu = sum(r.generator_cpu_s for r in results)
         level.other_cpu_percent = round(

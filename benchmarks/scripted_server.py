@@ -9,7 +9,10 @@ The limits are raised far above the load benchmarks' call counts, unless
 ``BENCH_LIMITS=default``; ``BENCH_LIMITS_JSON='{"media_rate": 2}'`` sets some of them.
 ``BENCH_GUARD=off`` serves with uvicorn's own HTTP protocol (no request deadline, no
 connection cap); ``BENCH_WARNINGS=1`` logs as ``telephonist run`` does
-(``benchmarks/abuse.py``).
+(``benchmarks/abuse.py``). ``BENCH_WORKERS=N`` serves the port from N worker processes the
+way ``telephonist run --workers N`` does: one supervisor, ``SO_REUSEPORT`` sockets, a shared
+stream-token secret, stream claims in one SQLite file and summed ``/metrics``
+(``benchmarks/workers.py``).
 """
 
 from __future__ import annotations
@@ -19,8 +22,13 @@ import importlib.util
 import json
 import logging
 import os
+import secrets
+import shutil
+import signal
 import sys
+import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator
+from pathlib import Path
 from typing import cast
 
 import numpy as np
@@ -30,15 +38,18 @@ from starlette.responses import JSONResponse
 from telephonist.audio import mulaw
 from telephonist.call.events import BargeIn, CallEvent
 from telephonist.call.settings import CallSettings
+from telephonist.cli.run_workers import SECRET_VARIABLE, WORKERS, Worker
 from telephonist.config.channel import parse_channel
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, UserEvent, UserText
 from telephonist.server.app import create_app
 from telephonist.server.event_log import EventLogger
 from telephonist.server.runtime import Runtime
 from telephonist.server.serve import Loop, bound_socket, run_on_loop, uvicorn_server
+from telephonist.server.workers import Supervisor, reuseport_sockets
 from telephonist.speech.asr.base import ASRCapabilities, ASREvent, ASRProvider, Final
 from telephonist.speech.tts.base import VoiceSpec
 from telephonist.speech.vad.silero import SileroVAD
+from telephonist.stores import SQLiteStore
 
 REPLY_SECONDS = 4.0
 
@@ -122,12 +133,18 @@ class InstantAssistant:
 
 
 async def main(port: int) -> None:
-    sock = bound_socket("127.0.0.1", port)
+    worker = Worker.from_environ(os.environ)
+    sock = worker.listening() if worker else bound_socket("127.0.0.1", port)
     block: dict[str, object] = {
         "server_url": f"127.0.0.1:{sock.getsockname()[1]}",
         "asr": {"name": "zero"},
         "tts": {"name": "zero"},
     }
+    store = None
+    if worker:  # what the workers of one run share
+        block["stream_token_secret"] = os.environ[SECRET_VARIABLE]
+        block["resume"] = False
+        store = SQLiteStore(Path(os.environ["BENCH_CLAIMS"]))
     default_limits = os.environ.get("BENCH_LIMITS") == "default"
     if importlib.util.find_spec("telephonist.config.limits") and not default_limits:
         limits = {"max_calls": 2000, "max_connections": 4000}  # absent in old checkouts
@@ -150,6 +167,8 @@ async def main(port: int) -> None:
         tts=ZeroTTS(),
         vad=SileroVAD(),
         batch_vad=os.environ.get("BENCH_VAD") != "inline",
+        claim=store.claim_once if store else None,
+        claimed=store.claimed if store else None,
     )
     if os.environ.get("BENCH_LOG"):  # every call event on stderr, for looking into outliers
         logging.basicConfig(level=logging.DEBUG, format="%(relativeCreated)8.0f %(message)s")
@@ -177,11 +196,49 @@ async def main(port: int) -> None:
     server = uvicorn_server(app, runtime=runtime)
     if os.environ.get("BENCH_GUARD") == "off":
         server.config.http = "httptools"
-    print(f"ready {sock.getsockname()[1]}", flush=True)
+    if worker:
+        worker.ready("ready", server)
+    else:
+        print(f"ready {sock.getsockname()[1]}", flush=True)
     await server.serve(sockets=[sock])
+
+
+def supervise(port: int, count: int) -> None:
+    """Serve ``port`` from ``count`` workers, as ``telephonist run --workers`` does."""
+    shared = tempfile.mkdtemp(prefix="bench-workers-")
+    sockets = reuseport_sockets("127.0.0.1", port, count)
+    env = {
+        **os.environ,
+        SECRET_VARIABLE: secrets.token_hex(32),
+        WORKERS: str(count),
+        "PROMETHEUS_MULTIPROC_DIR": shared,
+        "BENCH_CLAIMS": f"{shared}/claims.sqlite3",
+    }
+    env.pop("BENCH_WORKERS")
+    command = [sys.executable, __file__, str(sockets[0].getsockname()[1])]
+    supervisor = Supervisor(command, sockets, env)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, supervisor.handle_signal)
+        await supervisor.start()
+        print(f"ready {sockets[0].getsockname()[1]} pids {supervisor.pids()}", flush=True)
+        await supervisor.serve()
+
+    try:
+        asyncio.run(run())
+    finally:
+        supervisor.close()
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 if __name__ == "__main__":
     loop = os.environ.get("BENCH_LOOP", "auto")
     assert loop in ("auto", "uvloop", "asyncio"), f"BENCH_LOOP={loop!r}"
-    run_on_loop(main(int(sys.argv[1]) if len(sys.argv) > 1 else 0), cast(Loop, loop))
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    workers = int(os.environ.get("BENCH_WORKERS", "1"))
+    if workers > 1 and Worker.from_environ(os.environ) is None:
+        supervise(port, workers)
+    else:
+        run_on_loop(main(port), cast(Loop, loop))

@@ -91,10 +91,13 @@ def check_shared_between_instances(store: ConversationStore, other: Conversation
 
 def check_claim_once(store: Any, other: Any) -> None:
     """The first claim of a key wins everywhere until it expires (single-use stream tokens)."""
+    assert other.claimed("nonce-1") is False
     assert store.claim_once("nonce-1", 0.3) is True
+    assert other.claimed("nonce-1") is True
     assert other.claim_once("nonce-1", 0.3) is False
     assert other.claim_once("nonce-2", 0.3) is True
     time.sleep(0.4)  # the claim expires in the store; nothing to await
+    assert store.claimed("nonce-1") is False
     assert store.claim_once("nonce-1", 0.3) is True
     other.close()
 

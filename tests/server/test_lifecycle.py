@@ -188,8 +188,10 @@ async def test_minimal_user_classes_get_the_default_lifecycle(project: Path) -> 
     runtime = built(project, f"{{name: {__name__}.MinimalASR}}", f"{{name: {__name__}.MinimalTTS}}")
     await warm_up(runtime)
     assert runtime.asr.capabilities == ASRCapabilities()
-    # Declared, not probed: the energy VAD is scored inline, the SQLite store claims nothing.
-    assert runtime.vad_batcher is None and runtime.claim is None
+    # Declared, not probed: the energy VAD is scored inline; the SQLite store's claims are
+    # shared by the processes on its file.
+    assert runtime.vad_batcher is None and runtime.claim is not None
+    assert runtime.claimed is not None
     stream = await runtime.asr.open_stream("en")
     await stream.send(b"\x7f" * 160)
     await stream.on_pause(True)

@@ -7,6 +7,7 @@ import multiprocessing
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests import store_contract as contract
@@ -46,6 +47,44 @@ def test_sqlite_ledger_is_shared_by_stores_on_one_file(tmp_path: Path) -> None:
     """Two stores on one SQLite file (two processes of one machine) share the ledger."""
     path = tmp_path / "c.sqlite3"
     contract.check_record_once(SQLiteStore(path), SQLiteStore(path))
+
+
+def test_sqlite_claims_are_shared_by_stores_on_one_file(tmp_path: Path) -> None:
+    """Two stores on one SQLite file (two workers of one machine) share first-come claims."""
+    path = tmp_path / "c.sqlite3"
+    store = SQLiteStore(path)
+    assert store.claims is store
+    contract.check_claim_once(store, SQLiteStore(path))
+
+
+def _process_claimer(path: str, key: str, won: Any) -> None:
+    store = SQLiteStore(Path(path))
+    if store.claim_once(key, 60):
+        with won.get_lock():
+            won.value += 1
+    store.close()
+
+
+def test_sqlite_claim_has_one_winner_among_processes(tmp_path: Path) -> None:
+    """Processes racing for one key on one file: exactly one wins it."""
+    path = tmp_path / "c.sqlite3"
+    SQLiteStore(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    won = ctx.Value("i", 0)
+    procs = [
+        ctx.Process(target=_process_claimer, args=(str(path), "stream:CA1", won)) for _ in range(4)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    assert won.value == 1
+
+
+def test_memory_store_has_no_shared_claims() -> None:
+    """A memory store is private to its process: it offers no claims to share."""
+    assert MemoryStore().claims is None
 
 
 def test_memory_ledger_keeps_the_first_value() -> None:

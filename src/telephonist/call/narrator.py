@@ -17,7 +17,7 @@ from telephonist.call.events import (
 from telephonist.call.speaker import Speaker, Spoken
 from telephonist.call.turn_timing import TurnTiming
 from telephonist.dialogue.turns import BotMessage
-from telephonist.errors import ProviderError
+from telephonist.errors import ProtocolError, ProviderError
 from telephonist.speech.tts.base import VoiceSpec
 
 __all__ = ["Narrator"]
@@ -58,6 +58,8 @@ class Narrator:
             try:
                 await self.speaker.speak(spoken, spec)
                 self._emit(BotAudioSent(message_id=spoken.message_id, bytes=spoken.sent))
+            except ProtocolError:  # the stream has stopped (the caller hung up): say no more
+                return
             except ProviderError as exc:
                 self._emit(
                     ErrorReported(

@@ -340,6 +340,9 @@ class CallSession:
         if turn.messages:
             self._speaking = asyncio.create_task(self._narrator.say(turn.messages))
             await asyncio.wait({self._speaking})
+            if not self._speaking.cancelled() and self._speaking.exception() is not None:
+                error = self._speaking.exception()
+                log.error("call.speech_failed", exc_info=error, extra={"call_id": self.call_id})
             await self._barge_ins.settled()
             self._speaking = None
             self._watch_playout()

@@ -26,7 +26,12 @@ def add_log_level_argument(parser: argparse.ArgumentParser) -> None:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record, with the call id and event fields when present."""
+    """One JSON object per record, with the call id and event fields when present (and the
+    process id, for the workers of one run)."""
+
+    def __init__(self, with_pid: bool = False) -> None:
+        super().__init__()
+        self.with_pid = with_pid
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -35,6 +40,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.with_pid:
+            entry["pid"] = record.process
         for key in ("call_id", "event", "fields"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
@@ -52,15 +59,17 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
-    """Install one stderr handler on the root logger."""
+def configure_logging(level: str = "INFO", fmt: str = "text", *, with_pid: bool = False) -> None:
+    """Install one stderr handler on the root logger; ``with_pid`` tags each line with the
+    process id (the workers of one run write to the same stderr)."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter(with_pid))
     else:
+        pid = " [%(process)d]" if with_pid else ""
         handler.setFormatter(
             TextFormatter(
-                "%(asctime)s %(levelname)-7s %(name)s%(call_tag)s %(message)s", "%H:%M:%S"
+                f"%(asctime)s %(levelname)-7s{pid} %(name)s%(call_tag)s %(message)s", "%H:%M:%S"
             )
         )
     root = logging.getLogger()

@@ -6,10 +6,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telephonist.cli.logs import add_log_level_argument
 from telephonist.errors import ConfigError
+
+if TYPE_CHECKING:
+    from telephonist.cli.run_workers import Worker
+    from telephonist.server.assembly import Paths
 
 __all__ = ["add_parser"]
 
@@ -82,6 +86,13 @@ def add_parser(subparsers: Any) -> None:
         "a second signal stops at once)",
     )
     parser.add_argument(
+        "--workers",
+        metavar="N",
+        help="serve the port from N processes, one core each: a number or auto (one per "
+        "core); default: twilio_media_streams.workers, else 1. Several workers need a "
+        "store they share (sqlite, the default, redis or postgresql)",
+    )
+    parser.add_argument(
         "--loop",
         default="auto",
         choices=["auto", "uvloop", "asyncio"],
@@ -98,22 +109,47 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check everything, load the models, then serve until interrupted."""
+    """Check everything, load the models, then serve until interrupted (from several
+    processes with ``--workers``)."""
     from telephonist.cli.logs import configure_logging
+    from telephonist.cli.run_workers import Worker, workers_wanted
+    from telephonist.server.assembly import Paths
+    from telephonist.server.workers import CONTROL_FD, LISTEN_FD
 
-    configure_logging(args.log_level, args.log_format)
-    from telephonist.server.app import create_app
-    from telephonist.server.assembly import Paths, build_runtime, warm_up
-    from telephonist.server.event_log import EventLogger
-    from telephonist.server.gateway_setup import answering, watch_gateway_state
-    from telephonist.server.serve import bound_socket, run_on_loop, uvicorn_server
-
+    worker = Worker.from_environ(os.environ)
+    if worker is not None:  # not for the processes this one may start
+        for name in (LISTEN_FD, CONTROL_FD):
+            os.environ.pop(name, None)
+    configure_logging(args.log_level, args.log_format, with_pid=worker is not None)
     if args.drain_timeout < 0:
         print("telephonist: --drain-timeout must be 0 or more seconds", file=sys.stderr)
         return 2
     paths = Paths(project_of(args), args.credentials, args.endpoints)
+    if worker is None:
+        try:
+            workers = workers_wanted(args, paths, os.environ)
+        except ConfigError as exc:
+            print(f"telephonist: {exc}", file=sys.stderr)
+            return 2
+        if workers > 1:
+            from telephonist.cli.run_workers import supervise
+
+            return supervise(args, paths, workers)
+    return serve_one(args, paths, worker)
+
+
+def serve_one(args: argparse.Namespace, paths: Paths, worker: Worker | None) -> int:
+    """One server process: the whole server, or one worker of several."""
+    from telephonist.server.app import create_app
+    from telephonist.server.assembly import build_runtime, warm_up
+    from telephonist.server.event_log import EventLogger
+    from telephonist.server.gateway_setup import answering, watch_gateway_state
+    from telephonist.server.serve import bound_socket, run_on_loop, uvicorn_server
+
     try:
-        runtime = build_runtime(paths, os.environ, rasa_url=args.rasa_url)
+        runtime = build_runtime(
+            paths, os.environ, rasa_url=args.rasa_url, workers=worker.count if worker else 1
+        )
     except ConfigError as exc:
         print(f"telephonist: {exc}", file=sys.stderr)
         return 2
@@ -133,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             # Bound first: a busy port fails before the models load, and every address
             # the banner prints already accepts connections.
-            listening = bound_socket(args.interface, args.port)
+            listening = worker.listening() if worker else bound_socket(args.interface, args.port)
         except OSError as exc:
             await runtime.close()
             print(
@@ -148,21 +184,12 @@ def run(args: argparse.Namespace) -> int:
             listening.close()
             await runtime.close()
             raise
-        base = runtime.channel.server_url
         source = answering(runtime.assistant) or paths.project.resolve()
-        print(
-            f"Telephonist is answering calls for {source}\n"
-            f"  Twilio voice webhook: https://{base}/webhooks/twilio_media_streams/webhook"
-            f" (POST)\n  Listening on {args.interface}:{args.port}",
-            file=sys.stderr,
-        )
-        if args.inspect:
-            host = "localhost" if args.interface in ("0.0.0.0", "::") else args.interface
-            host = f"[{host}]" if ":" in host else host
-            print(
-                f"  Inspector: http://{host}:{args.port}/webhooks/twilio_media_streams/inspect",
-                file=sys.stderr,
-            )
+        text = banner(args, runtime.channel.server_url, str(source))
+        if worker is None:
+            print(text, file=sys.stderr)
+        else:  # the supervisor prints it once, when every worker is ready
+            worker.ready(text, server)
         try:
             await server.serve(sockets=[listening])
         finally:
@@ -174,3 +201,17 @@ def run(args: argparse.Namespace) -> int:
         return run_on_loop(main(), args.loop)
     except KeyboardInterrupt:
         return 0
+
+
+def banner(args: argparse.Namespace, server_url: str, source: str) -> str:
+    """What the server prints once it takes calls."""
+    text = (
+        f"Telephonist is answering calls for {source}\n"
+        f"  Twilio voice webhook: https://{server_url}/webhooks/twilio_media_streams/webhook"
+        f" (POST)\n  Listening on {args.interface}:{args.port}"
+    )
+    if args.inspect:
+        host = "localhost" if args.interface in ("0.0.0.0", "::") else args.interface
+        host = f"[{host}]" if ":" in host else host
+        text += f"\n  Inspector: http://{host}:{args.port}/webhooks/twilio_media_streams/inspect"
+    return text

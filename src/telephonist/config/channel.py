@@ -18,6 +18,7 @@ from telephonist.config.recording import RecordingSettings, parse_recording
 from telephonist.config.redaction import shown
 from telephonist.config.resume import ResumeSettings, parse_resume
 from telephonist.config.turn import TurnSettings, parse_turn
+from telephonist.config.workers import parse_workers
 from telephonist.errors import ConfigError
 
 __all__ = [
@@ -127,6 +128,8 @@ class ChannelConfig:
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     resume: ResumeSettings = field(default_factory=ResumeSettings)
     """A call whose stream is lost comes back on a new one (needs the shared secret)."""
+    workers: int | None = None
+    """Processes ``telephonist run`` serves the port from (``--workers`` wins); None: one."""
 
     @property
     def checks_signatures(self) -> bool:
@@ -264,6 +267,7 @@ _KEYS = {
     "limits",
     "recording",
     "resume",
+    "workers",
 }
 
 
@@ -335,4 +339,5 @@ def parse_channel(block: Any, *, file: str, environ: Mapping[str, str]) -> Chann
             file=file,
             key=f"{CHANNEL}.resume",
         ),
+        workers=parse_workers(block.get("workers"), file=file, key=f"{CHANNEL}.workers"),
     )

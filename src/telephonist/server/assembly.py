@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from telephonist.call.events import EventBus, TtsEngineFailed
 from telephonist.call.settings import CallSettings
@@ -32,7 +33,15 @@ from telephonist.turn.scorer import TurnBatcher, TurnScorer
 from telephonist.turn.smart_turn import SmartTurnModel, find_model
 from telephonist.twilio.rest import TwilioCallControl
 
-__all__ = ["Paths", "build_runtime", "load_channel", "speech_for_channel", "warm_up"]
+__all__ = [
+    "Paths",
+    "build_runtime",
+    "load_channel",
+    "speech_for_channel",
+    "tracker_store_spec",
+    "unshared_store_error",
+    "warm_up",
+]
 
 log = logging.getLogger(__name__)
 
@@ -148,25 +157,43 @@ def _project_assistant(
     return assistant, project.language, project.nlu_examples(), store
 
 
-def _gateway_store(paths: Paths, environ: Mapping[str, str]) -> ConversationStore:
-    """For a gateway whose calls resume: the ``tracker_store`` of endpoints.yml (SQLite by
-    default), which keeps each call's own state (menu, last question) and the ledger."""
+def tracker_store_spec(paths: Paths, environ: Mapping[str, str]) -> Any:
+    """The ``tracker_store`` block of the endpoints file (None when absent: SQLite)."""
     file = paths.endpoints_file
-    spec = None
-    if file.is_file():
-        problems = Problems()
-        endpoints = read_endpoints(load_document(file, str(file), problems, environ), problems)
-        if problems.errors:
-            raise ConfigError("\n  ".join(str(p) for p in problems.errors))
-        spec = endpoints.tracker_store or None
-    return open_store(spec, paths.project)
+    if not file.is_file():
+        return None
+    problems = Problems()
+    endpoints = read_endpoints(load_document(file, str(file), problems, environ), problems)
+    if problems.errors:
+        raise ConfigError("\n  ".join(str(p) for p in problems.errors))
+    return endpoints.tracker_store or None
+
+
+def _gateway_store(paths: Paths, environ: Mapping[str, str]) -> ConversationStore:
+    """For a gateway whose calls resume (or run in several workers): the ``tracker_store``
+    of endpoints.yml (SQLite by default), which keeps each call's own state (menu, last
+    question), the ledger and the stream claims."""
+    return open_store(tracker_store_spec(paths, environ), paths.project)
+
+
+def unshared_store_error(paths: Paths) -> ConfigError:
+    """Several workers need a store they all share (its claims keep stream tokens single-use
+    and its ledger resumes calls on any of them)."""
+    return ConfigError(
+        "a memory store is private to one process, but several workers (--workers or "
+        "twilio_media_streams.workers) must share one: use sqlite (the default), redis or "
+        "postgresql",
+        file=str(paths.endpoints_file),
+        key="tracker_store.type",
+    )
 
 
 def build_runtime(
-    paths: Paths, environ: Mapping[str, str], *, rasa_url: str | None = None
+    paths: Paths, environ: Mapping[str, str], *, rasa_url: str | None = None, workers: int = 1
 ) -> Runtime:
     """Everything the server needs; raises `ConfigError` for the first invalid file or key.
-    With ``rasa_url`` or an ``assistant:`` block in endpoints.yml, a Rasa server answers."""
+    With ``rasa_url`` or an ``assistant:`` block in endpoints.yml, a Rasa server answers.
+    With ``workers`` > 1 (this is one of them), the store must be shared by processes."""
     channel = load_channel(paths, environ)
     events = EventBus()
     call_control = None
@@ -179,13 +206,17 @@ def build_runtime(
     if gateway is None:
         assistant, language, phrases, store = _project_assistant(paths, environ)
     else:  # Rasa keeps the conversations; no prompt biasing without its NLU data
-        if channel.resume.enabled:  # the calls' own state, kept for a resume
+        if channel.resume.enabled or workers > 1:  # the calls' own state, and the claims
             store = _gateway_store(paths, environ)
         assistant = build_gateway(
             gateway, channel, events, can_transfer=call_control is not None, store=store
         )
         language, phrases = gateway.language, ()
     claims = store.claims if store is not None else None
+    if workers > 1 and claims is None:
+        if store is not None:
+            store.close()
+        raise unshared_store_error(paths)
     asr, tts, vad = speech_for_channel(channel, paths, environ, language, phrases, events)
     settings = CallSettings.from_channel(channel, language, vad.capabilities.threshold)
     return Runtime(
@@ -199,6 +230,7 @@ def build_runtime(
         events=events,
         call_control=call_control,
         claim=claims.claim_once if claims is not None else None,
+        claimed=claims.claimed if claims is not None else None,
         ledger=store.ledger if store is not None else None,
     )
 

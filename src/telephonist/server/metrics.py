@@ -1,9 +1,17 @@
-"""Prometheus metrics from the call event stream, served at ``GET /metrics``."""
+"""Prometheus metrics from the call event stream, served at ``GET /metrics``.
+
+Under ``telephonist run --workers N`` every worker writes its values to files in the run's
+``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode, chosen by that variable
+when the library is imported), and ``/metrics`` on any worker adds up all of them.
+"""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,7 +32,10 @@ from telephonist.call.judge import TurnDecided
 from telephonist.dialogue.turns import LlmReport
 from telephonist.twilio.rejection import Rejection
 
-__all__ = ["CallMetrics"]
+__all__ = ["MULTIPROCESS_DIR", "CallMetrics"]
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+"""Where the workers of one run write their metrics (set by the supervisor)."""
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 _DECISION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0)
@@ -39,7 +50,12 @@ class CallMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.active = Gauge("telephonist_active_calls", "Calls in progress", registry=r)
+        self.active = Gauge(
+            "telephonist_active_calls",
+            "Calls in progress",
+            registry=r,
+            multiprocess_mode="livesum",  # the workers' sum, of those alive
+        )
         self.calls = Counter(
             "telephonist_calls_total", "Calls ended, by reason", ["reason"], registry=r
         )
@@ -173,5 +189,10 @@ class CallMetrics:
         self.llm_invalid.inc(report.invalid)
 
     async def endpoint(self, request: Request) -> Response:
-        """``GET /metrics`` in the Prometheus text format."""
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        """``GET /metrics`` in the Prometheus text format (every worker's, added up)."""
+        registry = self.registry
+        folder = os.environ.get(MULTIPROCESS_DIR)
+        if folder:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -59,6 +60,9 @@ class Runtime:
     claim: Callable[[str, float], bool] | None = None
     """``claim_once`` of a store shared by every instance: stream tokens then stay
     single-use across instances, not only within this process."""
+    claimed: Callable[[str], bool] | None = None
+    """``claimed`` of the same store: whether a call this process answered started its
+    stream elsewhere (another worker), so it need not wait for it."""
     recordings: Recorder | None = None
     """Call recordings and transcripts (the channel's ``recording:`` block)."""
     draining: bool = False
@@ -71,6 +75,7 @@ class Runtime:
     on, a private one when none is given."""
     resumes: Resumes | None = None
     """Resuming calls after a lost stream (``resume`` in the channel block), else None."""
+    _settled_at: float = field(default=-math.inf, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.tokens is None:
@@ -98,6 +103,23 @@ class Runtime:
         if self.signatures is None and self.channel.checks_signatures:
             assert self.channel.twilio_auth_token is not None
             self.signatures = SignatureChecker(self.channel.twilio_auth_token)
+
+    async def settle_pending(self) -> None:
+        """Forget the calls answered here whose first stream started on another instance (a
+        draining or busy process would otherwise count them until their token expires).
+        At most once a second: a busy server's webhook asks before checking the caller."""
+        now = self.clock.now()
+        if self.claimed is None or self.tokens is None or now < self._settled_at + 1.0:
+            return
+        self._settled_at = now
+        for call_sid in self.tokens.pending_calls():
+            try:
+                async with asyncio.timeout(1.0):
+                    elsewhere = await asyncio.to_thread(self.claimed, f"stream:{call_sid}")
+            except Exception:  # the store cannot say now: keep counting the call
+                return
+            if elsewhere:
+                self.tokens.forget(call_sid)
 
     async def ending_on_purpose(self, reason: str) -> None:
         """The server is about to close every call's stream (``reason``): record it first,

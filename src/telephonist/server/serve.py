@@ -74,6 +74,8 @@ class DrainingServer(uvicorn.Server):
 
     async def on_tick(self, counter: int) -> bool:
         """uvicorn's 100 ms housekeeping tick: end the drain when the calls are over."""
+        if self._deadline is not None and counter % 5 == 0:
+            await self.runtime.settle_pending()
         if (
             self._deadline is not None
             and not self.should_exit

@@ -97,6 +97,8 @@ def make_webhook(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
             return _unavailable("Shutting down: not taking new calls.")
         assert runtime.tokens is not None
         if len(runtime.sessions) + runtime.tokens.pending() >= channel.limits.max_calls:
+            await runtime.settle_pending()  # some may have streamed on another worker
+        if len(runtime.sessions) + runtime.tokens.pending() >= channel.limits.max_calls:
             log.warning("webhook.busy: %d calls (limits.max_calls)", channel.limits.max_calls)
             return _unavailable("At capacity: not taking new calls.")
         if auth is not None and (refusal := auth.refuse(request)) is not None:
@@ -116,6 +118,7 @@ def make_webhook(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
         if isinstance(stream, Response):
             return stream
         token = runtime.tokens.issue(call_sid, stream)
+        log.info("call.answered: stream %d", stream, extra={"call_id": call_sid})
         parameters = {
             "call_id": call_sid,
             "user_phone": str(form.get("From", "")),

@@ -14,6 +14,11 @@ class Claims(Protocol):
         """True only for the first claim of ``key`` anywhere, until ``ttl_seconds`` pass."""
         ...
 
+    def claimed(self, key: str) -> bool:
+        """Whether ``key`` holds an unexpired claim, without claiming it (a draining worker
+        asks whether a call it answered started its stream on another one)."""
+        ...
+
 
 class Ledger(Protocol):
     """First-written records every process sharing a store sees (how each media stream of a
@@ -39,8 +44,9 @@ class ConversationStore(Protocol):
 
     @property
     def claims(self) -> Claims | None:
-        """The store's claims when several instances share it (Redis, PostgreSQL): they make
-        stream tokens single-use across instances. None for a store private to one process."""
+        """The store's claims when several processes share it (Redis, PostgreSQL; SQLite by
+        the processes of one machine): they make stream tokens single-use across instances.
+        None for a store private to one process (memory)."""
         ...
 
     @property

@@ -313,6 +313,13 @@ class PostgresStore:
             self._run(f"DELETE FROM {_CLAIMS} WHERE expires_at < {_NOW} - 3600 AND random() < 0.01")
         return bool(rows)
 
+    def claimed(self, key: str) -> bool:
+        """Whether ``key`` holds an unexpired claim (read only)."""
+        rows, _ = self._run(
+            f"SELECT 1 FROM {_CLAIMS} WHERE key = :key AND expires_at >= {_NOW}", key=key
+        )
+        return bool(rows)
+
     @property
     def ledger(self) -> Ledger:
         """Shared by every instance using this database."""

@@ -203,6 +203,10 @@ class RedisStore:
             )
         )
 
+    def claimed(self, key: str) -> bool:
+        """Whether ``key`` holds an unexpired claim (read only)."""
+        return bool(self._client.exists(f"{self.claim_prefix}{key}"))
+
     @property
     def ledger(self) -> Ledger:
         """Shared by every instance using this Redis (keys beside the claims')."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from telephonist.errors import ConfigError
-from telephonist.stores.base import Ledger
+from telephonist.stores.base import Claims, Ledger
 
 __all__ = ["SQLiteStore"]
 
@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS conversations (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS conversations_updated ON conversations (updated_at);
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ledger (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL,
@@ -37,9 +41,6 @@ CREATE TABLE IF NOT EXISTS ledger (
 
 class SQLiteStore:
     """Trackers as JSON text, one row per conversation."""
-
-    claims = None
-    """A file private to this process: a stream token is single-use here already."""
 
     def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
         self.path = Path(path)
@@ -105,6 +106,36 @@ class SQLiteStore:
             "DELETE FROM conversations WHERE id = ?", (conversation_id,)
         )
         return cursor.rowcount > 0
+
+    @property
+    def claims(self) -> Claims:
+        """Shared by the processes of this machine that use the same file (the workers of
+        ``telephonist run --workers N``): a call's stream starts once, on whichever worker."""
+        return self
+
+    def claim_once(self, key: str, ttl_seconds: float) -> bool:
+        """True for the first claim of ``key`` by any process on this file, until it
+        expires. One upsert: SQLite's write lock makes the first writer the only winner."""
+        now = time.time()
+        conn = self._connection()
+        won = conn.execute(
+            "INSERT INTO claims (key, expires_at) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET expires_at = excluded.expires_at "
+            "WHERE claims.expires_at < ?",
+            (key, now + ttl_seconds, now),
+        ).rowcount
+        if won and random.random() < 0.01:  # now and then, forget claims long expired
+            conn.execute("DELETE FROM claims WHERE expires_at < ?", (now - 3600,))
+        return bool(won)
+
+    def claimed(self, key: str) -> bool:
+        """Whether ``key`` holds an unexpired claim (read only: claims nothing)."""
+        row = (
+            self._connection()
+            .execute("SELECT 1 FROM claims WHERE key = ? AND expires_at >= ?", (key, time.time()))
+            .fetchone()
+        )
+        return row is not None
 
     @property
     def ledger(self) -> Ledger:

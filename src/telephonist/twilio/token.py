@@ -108,6 +108,15 @@ class StreamTokens:
         self._issued = {n: exp for n, exp in self._issued.items() if exp >= now}
         return len(self._issued)
 
+    def pending_calls(self) -> list[str]:
+        """The CallSids counted by `pending`."""
+        self.pending()
+        return list(self._issued)
+
+    def forget(self, call_sid: str) -> None:
+        """Stop counting ``call_sid`` as pending (its stream started on another instance)."""
+        self._issued.pop(call_sid, None)
+
     def _sign(self, call_sid: str, body: str) -> str:
         digest = hmac.new(self._secret, f"{call_sid}.{body}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest[:18]).decode("ascii")
