@@ -102,6 +102,8 @@ class Listener:
         batcher: VADBatcher | None = None,
         turn_scorer: TurnScorer | None = None,
     ) -> None:
+        """``turn_scorer``: the end-of-turn model every call shares (None: a turn ends after
+        ``min_silence_ms`` of silence, whatever ``settings.turn`` says)."""
         self._floor = floor
         self._emit = emit
         self._call_id = call_id = floor.call_id

@@ -90,8 +90,6 @@ class CallSession:
         on_purpose: Callable[[str], Awaitable[None]] | None = None,
         turn_scorer: TurnScorer | None = None,
     ) -> None:
-        """``turn_scorer``: the end-of-turn model shared by every call (None: the turn ends
-        after ``min_silence_ms`` of silence, whatever ``settings.turn`` says)."""
         assert stream.start is not None, "a session starts after the stream's start frame"
         self.call_id = stream.start.call_sid
         self.metadata = dict(metadata or {})
