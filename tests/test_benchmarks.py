@@ -79,8 +79,9 @@ def test_plot_without_matplotlib_says_so_before_running() -> None:
 
 def test_turn_taking_runs_its_smallest_size_and_skips_a_refused_rule(tmp_path: Path) -> None:
     """One clip of each kind against real `telephonist run` servers with the scripted engines:
-    two rules measured side by side, the longer end-of-utterance pause answering later; a
-    rule the server refuses is skipped with its reason."""
+    two rules measured side by side, the longer end-of-utterance pause answering later (the
+    silence rule alone: ``turn: {model: none}``); a rule the server refuses is skipped with
+    its reason."""
     pytest.importorskip("hibari")  # the backchannel words are spoken by the local voice
     from tests.audio_samples import load_prompt
 
@@ -93,9 +94,9 @@ def test_turn_taking_runs_its_smallest_size_and_skips_a_refused_rule(tmp_path: P
         "--per-kind",
         "1",
         "--rule",
-        "short=vad: {min_silence_ms: 200}",
+        "short={vad: {min_silence_ms: 200}, turn: {model: none}}",
         "--rule",
-        "long=vad: {min_silence_ms: 600}",
+        "long={vad: {min_silence_ms: 600}, turn: {model: none}}",
         "--rule",
         "refused=no_such_key: 1",
         "--json",

@@ -17,18 +17,31 @@ ALLOWED: dict[str, set[str]] = {
     "dialogue": BASE,
     "stores": BASE,
     "speech": BASE | {"audio"},
+    # The end-of-turn model: features and rule are pure, its scorer runs inference off the loop.
+    "turn": BASE | {"audio"},
     # A bridge to a remote Rasa server: the Assistant seam over HTTP, beside the built-in one.
     "gateway": BASE | {"dialogue"},
     "simulator": BASE | {"audio", "twilio"},
     # The LLM command generator's HTTP client: networking kept out of the pure dialogue
     # layer, whose prompt inputs, command seam and settings it uses.
     "llm": BASE | {"dialogue"},
-    "call": BASE | {"audio", "twilio", "dialogue", "speech", "gateway"},
+    "call": BASE | {"audio", "twilio", "dialogue", "speech", "gateway", "turn"},
     # Call recordings and transcripts: taps on the wire and on the call's events, above the
     # session (which never knows it is recorded), below the server that wires them in.
     "recording": BASE | {"audio", "twilio", "call"},
     "server": BASE
-    | {"audio", "twilio", "dialogue", "stores", "speech", "call", "gateway", "llm", "recording"},
+    | {
+        "audio",
+        "twilio",
+        "dialogue",
+        "stores",
+        "speech",
+        "call",
+        "gateway",
+        "llm",
+        "recording",
+        "turn",
+    },
     "cli": BASE
     | {
         "audio",
@@ -43,6 +56,7 @@ ALLOWED: dict[str, set[str]] = {
         "starter",
         "llm",
         "recording",
+        "turn",
     },
 }
 MAX_LINES = 400

@@ -21,6 +21,7 @@ from telephonist.call.settings import CallSettings
 from telephonist.call.state import CallState
 from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.vad.energy import EnergyVAD
+from telephonist.turn.scorer import TurnScorer
 from telephonist.twilio.stream import MediaStream
 
 E = TypeVar("E", bound=CallEvent)
@@ -87,6 +88,16 @@ class Call:
     assistant: ScriptedAssistant
     tts: ScriptedTTS
     echoed: int = 0
+    published: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set whenever the session publishes an event."""
+
+    async def published_until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
+        """Wait, in real time (for sessions whose providers use sockets), until
+        ``predicate()`` holds, re-checked at each event the session publishes."""
+        async with asyncio.timeout(within):
+            while not predicate():
+                self.published.clear()
+                await self.published.wait()
 
     @overload
     def of_kind(self, kind: EventKind) -> list[CallEvent]: ...
@@ -138,8 +149,10 @@ def make_call(
     tts: ScriptedTTS | None = None,
     control: RecordingControl | None = None,
     settings: CallSettings | None = None,
+    turn_scorer: TurnScorer | None = None,
 ) -> Call:
-    """A session on a started stream with scripted collaborators (not opened yet)."""
+    """A session on a started stream with scripted collaborators (not opened yet); the turn
+    ends on silence alone unless a ``turn_scorer`` judges it."""
     stream = MediaStream()
     stream.receive(START)
     transport = MemoryTransport()
@@ -160,8 +173,11 @@ def make_call(
         clock=clock,
         events=bus,
         call_control=control,
+        turn_scorer=turn_scorer,
     )
-    return Call(session, transport, events, clock, assistant, tts)
+    call = Call(session, transport, events, clock, assistant, tts)
+    bus.subscribe(lambda _: call.published.set())
+    return call
 
 
 def make_session(

@@ -36,6 +36,8 @@ class ScriptedASRStream:
         self.provider = provider
         self.received = 0
         self.closed = False
+        self.pauses: list[bool] = []
+        self.vad: list[bool] = []
         self._events: asyncio.Queue[ASREvent | None] = asyncio.Queue()
 
     async def send(self, audio: bytes) -> None:
@@ -45,11 +47,13 @@ class ScriptedASRStream:
 
     async def on_vad(self, speaking: bool) -> None:
         """End of speech: the next transcript is final."""
+        self.vad.append(speaking)
         if not speaking and self.provider.transcripts:
             self._events.put_nowait(Final(self.provider.transcripts.pop(0), 0.9))
 
     async def on_pause(self, paused: bool) -> None:
-        """Never called: the provider declares no ``pause_ms``."""
+        """Recorded (called only when the provider's capabilities declare ``pause_ms``)."""
+        self.pauses.append(paused)
 
     async def events(self) -> AsyncIterator[ASREvent]:
         """Scripted events until closed."""

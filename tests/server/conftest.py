@@ -125,6 +125,7 @@ def serve(silero: SileroVAD) -> ServeFactory:
         drain_timeout: float = 0.0,
         claim: Any = None,
         ledger: Any = None,
+        turn_scorer: Any = None,
         **channel: Any,
     ) -> AsyncIterator[Served]:
         sock = bound_socket()
@@ -156,6 +157,7 @@ def serve(silero: SileroVAD) -> ServeFactory:
             call_control=call_control,
             claim=claim,
             ledger=ledger,
+            turn_scorer=turn_scorer,
         )
         served.runtime.events.subscribe(served.record)
         server = uvicorn_server(

@@ -152,3 +152,35 @@ async def test_the_command_generator_takes_its_model_groups_from_the_endpoints_o
         await runtime.close()
     assert [m.text for m in turn.messages] == ["Thanks for calling the parcel line."]
     assert [r.body["model"] for r in llm.requests] == ["file-model"]
+
+
+async def test_the_turn_model_is_built_by_default_and_off_with_model_none(project: Path) -> None:
+    """Smart Turn by default (verified and loaded by its warm-up); ``turn: {model: none}``:
+    no scorer, the silence rule."""
+    from telephonist.turn.scorer import TurnBatcher
+
+    paths = with_vad(project, "{name: energy}")
+    runtime = build_runtime(paths, {})
+    assert isinstance(runtime.turn_scorer, TurnBatcher)
+    await runtime.turn_scorer.warm_up()
+    await runtime.close()
+    credentials = paths.credentials_file
+    credentials.write_text(credentials.read_text() + "  turn: {model: none}\n")
+    runtime = build_runtime(paths, {})
+    assert runtime.turn_scorer is None
+    await runtime.close()
+
+
+def test_a_missing_turn_model_names_the_key_and_the_install(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the model file installed, start-up stops at turn.model with the command."""
+    from telephonist.server import assembly
+
+    def missing() -> Path:
+        raise ConfigError("the Smart Turn model is not installed: pip install ...")
+
+    monkeypatch.setattr(assembly, "find_model", missing)
+    with pytest.raises(ConfigError, match="not installed") as error:
+        build_runtime(with_vad(project, "{name: energy}"), {})
+    assert error.value.key == "twilio_media_streams.turn.model"

@@ -117,7 +117,9 @@ async def test_starter_assistant_answers_a_call_offline(live: Live):
     await caller.play_all()
 
     goodbye = load_prompt("goodbye")
-    await caller.send_audio(goodbye.mulaw + silence(1.2))
+    # A lone "Goodbye" may sound unfinished to the end-of-turn model: silence long enough
+    # for its longest wait (turn.max_wait_ms) ends the turn either way.
+    await caller.send_audio(goodbye.mulaw + silence(2.5))
     await live.until(lambda: bool(live.kinds(EventKind.FINAL)))
     assert normalise(live.kinds(AsrFinal)[0].text) == normalise(goodbye.text)
     await live.until(lambda: len(live.kinds(EventKind.TURN)) >= 2)

@@ -80,6 +80,7 @@ class EventKind(enum.Enum):
     HANG_UP = "call.hang_up"
     TRANSFER = "call.transfer"
     LATENCY = "turn.latency"
+    TURN_DECIDED = "turn.decided"
     ERROR = "error"
     REJECTED = "stream.rejected"
 

@@ -8,6 +8,13 @@ are handled in arrival order: the held frame reaches the ASR, then the speech ed
 the pause report, then a possible barge-in. The common verdict, "nothing changed", costs no
 task and no call into the session.
 
+With a turn scorer (``turn.model``), a pause of ``turn.pause_ms`` does not end the turn by
+itself: the `Judge` asks the model whether the turn sounds complete, and the turn ends (the
+floor's ``caller_stopped``, the recogniser's end of utterance) when it does, or when the pause
+reaches ``turn.max_wait_ms``; speech meanwhile continues the same turn. Finals that come while
+the turn is open are held and joined (`telephonist.call.held_finals`). Verdicts and decisions
+are handled one at a time, in order.
+
 The session is the `Floor`: the listener asks it whether the caller may interrupt what is
 playing, and tells it when the caller takes the floor, stops, says something, or can no
 longer be heard. Speech the VAD heard begin and no final transcript or barge-in has used yet
@@ -31,6 +38,8 @@ from telephonist.call.events import (
     SpeechEnded,
     SpeechStarted,
 )
+from telephonist.call.held_finals import Said
+from telephonist.call.judge import Judge, TurnDecided
 from telephonist.call.recognition import Recognition
 from telephonist.call.settings import CallSettings
 from telephonist.errors import ProviderError
@@ -39,6 +48,8 @@ from telephonist.speech.asr.base import SpeechStarted as ASRSpeechStarted
 from telephonist.speech.vad.base import VADModel
 from telephonist.speech.vad.batcher import VADBatcher
 from telephonist.speech.vad.detector import SpeechDetector, VADEdge
+from telephonist.turn.rule import Decision, Phase, ScoreRequest
+from telephonist.turn.scorer import TurnScore, TurnScorer
 
 __all__ = ["Floor", "Listener"]
 
@@ -47,6 +58,8 @@ log = logging.getLogger(__name__)
 
 class Floor(Protocol):
     """The session, as the listener sees it."""
+
+    call_id: str
 
     def may_interrupt(self, words: int | None) -> bool:
         """May the caller interrupt what is playing now (``words``: None for speech the VAD
@@ -71,6 +84,10 @@ class Floor(Protocol):
     async def recognition_lost(self) -> None:
         """The ASR cannot be opened or failed for good."""
 
+    def over_bot(self) -> bool:
+        """The bot is speaking, or a barge-in on hold waits for words: caller sound now is
+        about the bot's audio, and its end is found as without a turn model."""
+
 
 class Listener:
     """Listening for one call."""
@@ -82,18 +99,28 @@ class Listener:
         settings: CallSettings,
         emit: Callable[[CallEvent], None],
         *,
-        call_id: str,
         batcher: VADBatcher | None = None,
+        turn_scorer: TurnScorer | None = None,
     ) -> None:
+        """``turn_scorer``: the end-of-turn model every call shares (None: a turn ends after
+        ``min_silence_ms`` of silence, whatever ``settings.turn`` says)."""
         self._floor = floor
         self._emit = emit
-        self._call_id = call_id
+        self._call_id = call_id = floor.call_id
         self._batcher = batcher
+        self._judge = (
+            Judge(settings.turn, turn_scorer, fallback_ms=settings.min_silence_ms, call_id=call_id)
+            if turn_scorer is not None and settings.turn.uses_model
+            else None
+        )
         self._detector = SpeechDetector(
             vad.new_stream(),
             threshold=settings.vad_threshold,
-            min_silence_ms=settings.min_silence_ms,
+            min_silence_ms=settings.min_silence_ms
+            if self._judge is None
+            else settings.turn.pause_ms,
         )
+        self._order = asyncio.Lock()
         self._min_speech_ms = settings.interruptions.min_speech_ms
         self._recognition = Recognition()
         self._verdicts: deque[tuple[bytes, list[VADEdge]]] = deque()
@@ -107,6 +134,8 @@ class Listener:
 
     async def open(self, provider: ASRProvider, language: str) -> None:
         """Open the recognition stream; its failure is the floor's ``recognition_lost``."""
+        if self._judge is not None:  # such an engine answers each end of turn
+            self._judge.held.answers_each_turn = provider.capabilities.cuts_at_vad_edges
         try:
             stream = await self._recognition.open(provider, language)
         except ProviderError as exc:
@@ -121,6 +150,8 @@ class Listener:
         if self._closed:
             return
         self.received_ms += len(mulaw) / MULAW_BYTES_PER_MS
+        if self._judge is not None:
+            self._judge.heard(mulaw)
         held = await self._recognition.arrived(mulaw)
         if self._batcher is None:
             await self._verdict(held, self._detector.feed(mulaw))
@@ -144,6 +175,8 @@ class Listener:
     async def close(self) -> None:
         """Stop listening: no verdict or transcript is handled after this."""
         self._closed = True
+        if self._judge is not None:
+            self._judge.close()
         current = asyncio.current_task()
         for task in (self._draining, self._recognising):
             if task is not None and task is not current:
@@ -155,7 +188,9 @@ class Listener:
             return
         edges = self._detector.feed_probabilities(probabilities)
         idle = self._draining is None or self._draining.done()
-        if idle and not (held or edges or self._recognition.hears_pauses or self._barge_in_due()):
+        judging = self._judge is not None and self._judge.busy
+        quiet = not (held or edges or judging or self._recognition.hears_pauses)
+        if idle and quiet and not self._barge_in_due():
             return  # the common verdict, "nothing changed": no task for it
         self._verdicts.append((held, edges))
         if idle:
@@ -170,13 +205,17 @@ class Listener:
 
     async def _verdict(self, held: bytes, edges: list[VADEdge]) -> None:
         """The VAD's verdict on one frame: the frame if recognition waited for it, the
-        speech edges, the pause so far, then a possible barge-in."""
-        await self._recognition.before_verdict(held)
-        for edge in edges:
-            await self._edge(edge)
-        await self._recognition.quiet(self._detector.quiet_ms)
-        if self._barge_in_due():
-            await self._floor.interrupt("speech")
+        speech edges, the pause so far (and the turn's), then a possible barge-in."""
+        async with self._order:
+            await self._recognition.before_verdict(held)
+            for edge in edges:
+                await self._edge(edge)
+            if self._judge is None:
+                await self._recognition.quiet(self._detector.quiet_ms)
+            else:
+                await self._judging(self._judge)
+            if self._barge_in_due():
+                await self._floor.interrupt("speech")
 
     def _barge_in_due(self) -> bool:
         """The open utterance has lasted ``min_speech_ms`` over interruptible bot audio."""
@@ -187,6 +226,9 @@ class Listener:
         )
 
     async def _edge(self, edge: VADEdge) -> None:
+        if self._judge is not None:
+            await self._judged_edge(self._judge, edge)
+            return
         if edge.speaking:
             self.onset_ms = edge.offset_ms
             self._floor.caller_active()
@@ -205,6 +247,10 @@ class Listener:
             if isinstance(event, Final):
                 text = event.text.strip()
                 self._emit(AsrFinal(text=text, confidence=event.confidence))
+                if self._judge is not None:
+                    async with self._order:
+                        await self._judged_final(self._judge, text, event.confidence)
+                    continue
                 if not text:
                     self._floor.heard_no_words()
                     continue
@@ -227,3 +273,86 @@ class Listener:
                 if not event.retryable:
                     await self._floor.recognition_lost()
                     return
+
+    # -- with a turn model (`telephonist.call.judge`) -------------------------------------
+
+    async def _judged_edge(self, judge: Judge, edge: VADEdge) -> None:
+        """Speech opens a turn or continues the open one; a pause is judged."""
+        if edge.speaking:
+            self.onset_ms = edge.offset_ms
+            self._floor.caller_active()
+            if judge.rule.speech(edge.offset_ms):
+                self._emit(SpeechStarted(offset_ms=edge.offset_ms))
+                await self._recognition.on_vad(True)
+            else:
+                judge.held.resumed()
+            return
+        self.onset_ms = None
+        position = self._detector.position_ms
+        request = judge.rule.pause(edge.offset_ms, position, judge=not self._floor.over_bot())
+        if request is not None:
+            judge.ask(request, self._answered)
+
+    async def _judging(self, judge: Judge) -> None:
+        """Per verdict: the pause so far to the recogniser, words whose answer is overdue,
+        and the rule's clock (a new score, or the longest wait reached)."""
+        position = self._detector.position_ms
+        await self._recognition.quiet(max(self._detector.quiet_ms, judge.rule.quiet_ms(position)))
+        for said in judge.held.due(position):
+            self._floor.caller_said(said.text, said.confidence)
+        step = judge.rule.advance(position)
+        if isinstance(step, ScoreRequest):
+            judge.ask(step, self._answered)
+        elif isinstance(step, Decision):
+            await self._decided(judge, step, None)
+
+    async def _answered(self, ticket: int, score: TurnScore | None) -> None:
+        """A score came back (None: it failed)."""
+        async with self._order:
+            judge = self._judge
+            if self._closed or judge is None:
+                return
+            probability = None if score is None else score.probability
+            decision = judge.rule.scored(ticket, probability, self._detector.position_ms)
+            if decision is not None:
+                await self._decided(judge, decision, score)
+
+    async def _decided(self, judge: Judge, decision: Decision, score: TurnScore | None) -> None:
+        """Report the decision; if the turn ended, end the utterance as the VAD used to."""
+        if decision.reason != "silence":  # the model's decisions (or its failure)
+            probability = decision.probability
+            self._emit(
+                TurnDecided(
+                    decision=decision.reason,
+                    ended=decision.ended,
+                    probability=None if probability is None else round(probability, 3),
+                    pause_ms=round(decision.pause_ms, 1),
+                    decision_ms=None if score is None else score.ms,
+                    batch=None if score is None else score.batch,
+                )
+            )
+        if not decision.ended:
+            return
+        self.onset_ms = None
+        self._emit(SpeechEnded(offset_ms=decision.pause_from_ms))
+        heard_ms = min(self.received_ms, self._detector.position_ms + 1000)
+        await self._floor.caller_stopped((heard_ms - decision.pause_from_ms) / 1000)
+        said = judge.held.turn_ended(self._detector.position_ms)
+        await self._recognition.on_vad(False)
+        if said is not None:
+            self._floor.caller_said(said.text, said.confidence)
+
+    async def _judged_final(self, judge: Judge, text: str, confidence: float | None) -> None:
+        """A final transcript: a barge-in as ever, but the turn's words wait for its end."""
+        if text:
+            if self._floor.may_interrupt(len(text.split())):
+                await self._floor.interrupt("final", text)
+            self.onset_ms = None
+        paused = judge.rule.phase is Phase.PAUSED
+        said: Said | None = judge.held.final(
+            text, confidence, turn_open=judge.rule.open, paused=paused
+        )
+        if said is not None:
+            self._floor.caller_said(said.text, said.confidence)
+        elif not text:
+            self._floor.heard_no_words()

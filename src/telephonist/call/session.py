@@ -58,6 +58,7 @@ from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.tts.base import TTSEngine
 from telephonist.speech.vad.base import VADModel
 from telephonist.speech.vad.batcher import VADBatcher
+from telephonist.turn.scorer import TurnScorer
 from telephonist.twilio.stream import MediaStream
 
 __all__ = ["CallSession"]
@@ -87,6 +88,7 @@ class CallSession:
         vad_batcher: VADBatcher | None = None,
         stream_number: int = 0,
         on_purpose: Callable[[str], Awaitable[None]] | None = None,
+        turn_scorer: TurnScorer | None = None,
     ) -> None:
         assert stream.start is not None, "a session starts after the stream's start frame"
         self.call_id = stream.start.call_sid
@@ -122,7 +124,7 @@ class CallSession:
             rules, clock, self._bot, self._speaker, self._emit, self._resume, answers
         )
         self._listener = Listener(
-            self, vad, settings, self._emit, call_id=self.call_id, batcher=vad_batcher
+            self, vad, settings, self._emit, batcher=vad_batcher, turn_scorer=turn_scorer
         )
         # Caller events for the assistant, or a turn the session itself decided (an apology).
         self._queue: asyncio.Queue[UserEvent | AssistantTurn] = asyncio.Queue(MAX_QUEUED_EVENTS)
@@ -270,6 +272,9 @@ class CallSession:
     def heard_no_words(self) -> None:
         """The recogniser found no words in an utterance."""
         self._barge_ins.no_words()
+
+    def over_bot(self) -> bool:  # the bot speaks (or has more to say), or a barge-in waits
+        return self.state is CallState.PAUSED or self._bot.playing or self._more_to_say()
 
     async def recognition_lost(self) -> None:
         """Recognition is lost for good: apologise and hang up rather than leave dead air."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from telephonist.config.channel import DEFAULT_SILENCE_TIMEOUT, ChannelConfig, InterruptionSettings
+from telephonist.config.turn import TurnSettings
 
 __all__ = ["CallSettings"]
 
@@ -20,6 +21,8 @@ class CallSettings:
     interruptions: InterruptionSettings = field(default_factory=InterruptionSettings)
     vad_threshold: float = 0.5
     min_silence_ms: int = 500
+    turn: TurnSettings = field(default_factory=TurnSettings)
+    """The end-of-turn rule; its model applies only to a session given a turn scorer."""
     playout_grace: float = 2.0
     """Seconds past the estimated end of play-out before missing mark echoes are given up on."""
     asr_failure_message: str = (
@@ -40,4 +43,5 @@ class CallSettings:
             interruptions=channel.interruptions,
             vad_threshold=channel.vad.threshold or model_threshold,
             min_silence_ms=channel.vad.min_silence_ms,
+            turn=channel.turn,
         )

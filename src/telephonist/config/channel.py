@@ -17,6 +17,7 @@ from telephonist.config.limits import Limits, parse_limits
 from telephonist.config.recording import RecordingSettings, parse_recording
 from telephonist.config.redaction import shown
 from telephonist.config.resume import ResumeSettings, parse_resume
+from telephonist.config.turn import TurnSettings, parse_turn
 from telephonist.config.workers import parse_workers
 from telephonist.errors import ConfigError
 
@@ -90,7 +91,8 @@ class VADSettings:
     """Speech probability threshold; None takes the model's own suggestion (0.5 for Silero
     at 8 kHz, lower for the 16 kHz fallback model)."""
     min_silence_ms: int = 500
-    """Silence that ends an utterance (the turn's end-of-speech delay)."""
+    """Silence that ends an utterance (the turn's end-of-speech delay) when no turn model
+    judges it (``turn: {model: none}``); with one, ``turn.pause_ms`` is the pause instead."""
     engine: tuple[tuple[str, Any], ...] = ()
     """The block's other keys, for the engine itself to check (silero: ``model_path``;
     energy: ``silence_dbfs``, ``speech_dbfs``, ``window_ms``)."""
@@ -120,6 +122,8 @@ class ChannelConfig:
     dtmf_timeout: float = 3.0
     interruptions: InterruptionSettings = InterruptionSettings()
     vad: VADSettings = VADSettings()
+    turn: TurnSettings = field(default_factory=TurnSettings)
+    """When the caller's turn ends (``turn:``; `telephonist.config.turn`)."""
     limits: Limits = field(default_factory=Limits)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     resume: ResumeSettings = field(default_factory=ResumeSettings)
@@ -258,6 +262,7 @@ _KEYS = {
     "dtmf_timeout",
     "interruptions",
     "vad",
+    "turn",
     "prewarm",
     "limits",
     "recording",
@@ -325,6 +330,7 @@ def parse_channel(block: Any, *, file: str, environ: Mapping[str, str]) -> Chann
         dtmf_timeout=_typed(block, "dtmf_timeout", float, 3.0, file),
         interruptions=_interruptions(block.get("interruptions"), file),
         vad=_vad(block.get("vad"), file),
+        turn=parse_turn(block.get("turn"), file=file, key=f"{CHANNEL}.turn"),
         limits=parse_limits(block.get("limits"), file=file),
         recording=parse_recording(block.get("recording"), file=file),
         resume=parse_resume(

@@ -29,6 +29,8 @@ from telephonist.speech.tts.cache import CachedTTS
 from telephonist.speech.tts.fallback import FallbackTTS, TTSFailure
 from telephonist.speech.vad.base import VADModel
 from telephonist.stores import ConversationStore, open_store
+from telephonist.turn.scorer import TurnBatcher, TurnScorer
+from telephonist.turn.smart_turn import SmartTurnModel, find_model
 from telephonist.twilio.rest import TwilioCallControl
 
 __all__ = [
@@ -218,6 +220,7 @@ def build_runtime(
     asr, tts, vad = speech_for_channel(channel, paths, environ, language, phrases, events)
     settings = CallSettings.from_channel(channel, language, vad.capabilities.threshold)
     return Runtime(
+        turn_scorer=_turn_scorer(channel, str(paths.credentials_file)),
         channel=channel,
         settings=settings,
         assistant=assistant,
@@ -232,10 +235,24 @@ def build_runtime(
     )
 
 
+def _turn_scorer(channel: ChannelConfig, file: str) -> TurnScorer | None:
+    """The end-of-turn model (``turn.model``), shared by every call; its file must be
+    installed (it is verified and loaded by `warm_up`)."""
+    if not channel.turn.uses_model:
+        return None
+    try:
+        path = find_model()
+    except ConfigError as exc:
+        raise ConfigError(str(exc), file=file, key=f"{CHANNEL}.turn.model") from exc
+    return TurnBatcher(SmartTurnModel(path))
+
+
 async def warm_up(runtime: Runtime) -> None:
     """Load models and open connections before the first call. A provider that cannot reach
     its service now is logged and retried by the first call; a model that cannot load stops
     start-up."""
+    if runtime.turn_scorer is not None:
+        await runtime.turn_scorer.warm_up()
     for part, provider in (("asr", runtime.asr), ("tts", runtime.tts)):
         try:
             await provider.warm_up()

@@ -31,6 +31,7 @@ _INFO = {
 _DEBUG = {
     EventKind.SPEECH_STARTED,
     EventKind.SPEECH_ENDED,
+    EventKind.TURN_DECIDED,
     EventKind.PARTIAL,
     EventKind.DTMF,
     EventKind.TTS_FIRST_BYTE,

@@ -281,6 +281,7 @@ async def _start(
         call_control=runtime.call_control,
         metadata=metadata,
         vad_batcher=runtime.vad_batcher,
+        turn_scorer=runtime.turn_scorer,
         stream_number=number,
         on_purpose=None if resumes is None else partial(resumes.ended, call_sid, number),
     )

@@ -28,6 +28,7 @@ from telephonist.call.events import (
     TurnLatency,
     TurnTaken,
 )
+from telephonist.call.judge import TurnDecided
 from telephonist.dialogue.turns import LlmReport
 from telephonist.twilio.rejection import Rejection
 
@@ -37,6 +38,8 @@ MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 """Where the workers of one run write their metrics (set by the supervisor)."""
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+_DECISION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0)
+_DECISIONS = frozenset({"complete", "incomplete", "max_wait", "late", "error"})
 _REJECTIONS = frozenset(r.value for r in Rejection)
 """The only values the ``reason`` label of rejected messages takes (never caller input)."""
 
@@ -68,6 +71,18 @@ class CallMetrics:
         )
         self.tts_first_byte = self._seconds(
             "telephonist_tts_first_byte_seconds", "TTS request → first audio chunk"
+        )
+        self.turn_decision = Histogram(
+            "telephonist_turn_decision_seconds",
+            "End-of-turn model: pause scored → decision (batching wait included)",
+            buckets=_DECISION_BUCKETS,
+            registry=r,
+        )
+        self.turn_decisions = Counter(
+            "telephonist_turn_decisions_total",
+            "End-of-turn decisions (complete, incomplete, max_wait, late, error)",
+            ["decision"],
+            registry=r,
         )
         self.barge_ins = Counter(
             "telephonist_barge_ins_total", "Caller interruptions", ["trigger"], registry=r
@@ -139,6 +154,11 @@ class CallMetrics:
                 self.final_latency.observe(event.final_to_audio_ms / 1000)
                 asr_ms = event.speech_end_to_audio_ms - event.final_to_audio_ms
                 self.asr_latency.observe(max(0.0, asr_ms) / 1000)
+            case TurnDecided():
+                label = event.decision if event.decision in _DECISIONS else "other"
+                self.turn_decisions.labels(decision=label).inc()
+                if event.decision_ms is not None:
+                    self.turn_decision.observe(event.decision_ms / 1000)
             case TtsFirstByte():
                 self.tts_first_byte.observe(event.tts_ms / 1000)
             case BargeIn():

@@ -27,6 +27,7 @@ from telephonist.speech.vad.base import VADModel
 from telephonist.speech.vad.batcher import VADBatcher
 from telephonist.stores.base import Ledger
 from telephonist.stores.memory import MemoryLedger
+from telephonist.turn.scorer import TurnScorer
 from telephonist.twilio.signature import SignatureChecker
 from telephonist.twilio.token import StreamTokens
 
@@ -52,6 +53,9 @@ class Runtime:
     batch_vad: bool = True
     """Score all calls' audio in shared VAD inferences (when the model supports it)."""
     vad_batcher: VADBatcher | None = None
+    turn_scorer: TurnScorer | None = None
+    """The end-of-turn model shared by every call (``turn.model``); None: silence alone
+    ends a turn."""
     prewarmer: Prewarmer | None = None
     claim: Callable[[str, float], bool] | None = None
     """``claim_once`` of a store shared by every instance: stream tokens then stay
@@ -130,6 +134,8 @@ class Runtime:
         async with contextlib.AsyncExitStack() as parts:  # closed in reverse order
             if self.vad_batcher is not None:
                 parts.callback(self.vad_batcher.close)
+            if self.turn_scorer is not None:
+                parts.callback(self.turn_scorer.close)
             if self.recordings is not None:
                 parts.push_async_callback(self.recordings.aclose)
             parts.push_async_callback(self.tts.aclose)

@@ -161,6 +161,12 @@ function transcriptItems(call) {
       items.push({ cls: "note", text: `Bot resumed after ${what} (held ${e.held_ms} ms)` });
     } else if (e.kind === "caller.backchannel") {
       items.push({ cls: "note", text: `"${e.text}" is a backchannel: not a turn` });
+    } else if (e.kind === "turn.decided" && e.decision !== "complete") {
+      const p = e.probability != null ? `, p ${Number(e.probability).toFixed(2)}` : "";
+      const what = e.decision === "incomplete" ? "sounds incomplete: waiting"
+        : e.decision === "max_wait" ? "longest wait reached: turn ended"
+        : "could not be judged: silence decides";
+      items.push({ cls: "note", text: `Pause of ${e.pause_ms} ms ${what}${p}` });
     } else if (e.kind === "dtmf") items.push({ cls: "note", text: `Keypress ${e.digit}` });
     else if (e.kind === "silence.timeout") {
       items.push({ cls: "note", text: `Silence timeout #${e.consecutive} after ${e.timeout} s` });

@@ -1,0 +1,110 @@
+"""The caller's words, held until the end-of-turn rule says the turn is over.
+
+With a turn model, the recogniser may finish an utterance before we do: Deepgram's own
+endpointer fires on a mid-sentence pause the model judged incomplete, or the local engine
+cuts a very long utterance. Such a `Final` is held while the turn is open and joined, in
+order, with what follows, so the assistant hears the turn once ("I'd like to book" + "a
+table for two").
+
+When the turn ends, the recogniser is asked for the rest (Deepgram ``Finalize``, the local
+engine's end of utterance) and its answer closes the turn: the held words and the answer go
+to the assistant together. An engine that answers every utterance (``cuts_at_vad_edges``)
+is waited for up to `ANSWER_WAIT_MS` of caller audio; one that may have nothing left to say
+(a cloud engine whose endpointer already gave every word) for `QUIET_ANSWER_WAIT_MS`; the
+held words then go alone. A cloud engine's words that came during the final pause itself
+cover the whole turn: they go as soon as it ends.
+
+Sans-I/O: positions are milliseconds of caller audio.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+__all__ = ["ANSWER_WAIT_MS", "QUIET_ANSWER_WAIT_MS", "HeldFinals", "Said"]
+
+ANSWER_WAIT_MS = 10_000.0
+"""How long an engine that answers every utterance may take (a loaded machine is slow)."""
+QUIET_ANSWER_WAIT_MS = 1_000.0
+"""How long to wait for a cloud engine's answer to the end of a turn."""
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """A turn's words, for the assistant."""
+
+    text: str
+    confidence: float | None
+
+
+@dataclass
+class _Turn:
+    words: list[Said] = field(default_factory=list)
+    whole: bool = False
+    """The held words came during the current pause: nothing was said after them."""
+    until_ms: float = 0.0
+    """After this position the recogniser's answer is no longer awaited."""
+
+    def said(self, more: Said | None = None) -> Said | None:
+        words = [*self.words, more] if more is not None and more.text else self.words
+        if not words:
+            return None
+        known = [w.confidence for w in words if w.confidence is not None]
+        return Said(" ".join(w.text for w in words), min(known) if known else None)
+
+
+class HeldFinals:
+    """One call's held words, and the ended turns whose answer is awaited (in order)."""
+
+    def __init__(self) -> None:
+        self.answers_each_turn = False
+        """The recogniser answers every end of turn (the local engine)."""
+        self._open = _Turn()
+        self._ended: deque[_Turn] = deque()
+
+    @property
+    def awaiting(self) -> bool:
+        """Ended turns still wait for the recogniser's answer."""
+        return bool(self._ended)
+
+    def final(
+        self, text: str, confidence: float | None, *, turn_open: bool, paused: bool = False
+    ) -> Said | None:
+        """A final transcript (``text`` may be empty): what goes to the assistant now, if
+        anything. It answers the oldest ended turn that awaits one; else, while a turn is
+        open (``paused``: in a pause being judged), it is held; else it is a turn of its own."""
+        said = Said(text, confidence)
+        if self._ended:
+            return self._ended.popleft().said(said)
+        if turn_open:
+            if text:
+                self._open.words.append(said)
+                self._open.whole = paused and not self.answers_each_turn
+            return None
+        return said if text else None
+
+    def resumed(self) -> None:
+        """The caller spoke again within the open turn."""
+        self._open.whole = False
+
+    def turn_ended(self, position_ms: float) -> Said | None:
+        """The open turn ended at ``position_ms`` and the recogniser was asked for the rest;
+        its words, if they are known to be all of it already."""
+        if self._open.whole:
+            said, self._open = self._open.said(), _Turn()
+            return said
+        wait = ANSWER_WAIT_MS if self.answers_each_turn else QUIET_ANSWER_WAIT_MS
+        self._open.until_ms = position_ms + wait
+        self._ended.append(self._open)
+        self._open = _Turn()
+        return None
+
+    def due(self, position_ms: float) -> list[Said]:
+        """Ended turns whose answer did not come by ``position_ms``: their held words."""
+        out: list[Said] = []
+        while self._ended and self._ended[0].until_ms <= position_ms:
+            said = self._ended.popleft().said()
+            if said is not None:
+                out.append(said)
+        return out

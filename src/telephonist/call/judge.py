@@ -1,0 +1,117 @@
+"""One call's end-of-turn judge: the rule (`telephonist.turn.rule`), the caller audio it
+scores, the scores under way on the shared `TurnScorer`, and the words held meanwhile; and
+its decision as a call event (`TurnDecided`, kept here beside its one producer).
+
+The listener feeds it and acts on what it decides; this only keeps the pieces together and
+runs each score as its own task, so the frame path never waits for the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from telephonist.audio.formats import MULAW_BYTES_PER_MS
+from telephonist.call.events import CallEvent, EventKind, omitted_if_none
+from telephonist.call.held_finals import HeldFinals
+from telephonist.config.turn import TurnSettings
+from telephonist.errors import TelephonistError
+from telephonist.turn.rule import PREROLL_MS, WINDOW_MS, EndOfTurn, Phase, ScoreRequest, TurnRule
+from telephonist.turn.scorer import TurnScore, TurnScorer
+
+__all__ = ["Answered", "Judge", "TurnDecided"]
+
+log = logging.getLogger(__name__)
+
+Answered = Callable[[int, TurnScore | None], Coroutine[Any, Any, None]]
+"""Called with a request's ticket and its score (None: scoring failed)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnDecided(CallEvent):
+    """The end-of-turn model judged a pause: ``ended`` (complete, max_wait; late or error:
+    silence decided) or not (incomplete); ``decision_ms``: the model's time, batching wait
+    included; ``batch``: how many calls' pauses shared the inference."""
+
+    kind: ClassVar[EventKind] = EventKind.TURN_DECIDED
+    decision: str
+    ended: bool
+    probability: float | None
+    pause_ms: float
+    decision_ms: float | None = omitted_if_none()
+    batch: int | None = omitted_if_none()
+
+
+_KEEP_BYTES = int((WINDOW_MS + PREROLL_MS + 1000) * MULAW_BYTES_PER_MS)
+_SLACK_BYTES = 2000 * MULAW_BYTES_PER_MS
+
+
+class Judge:
+    """The turn model's side of one call's listening."""
+
+    def __init__(
+        self, settings: TurnSettings, scorer: TurnScorer, *, fallback_ms: float, call_id: str
+    ) -> None:
+        """``fallback_ms``: the silence rule's pause, for a pause the model cannot score."""
+        self.rule = EndOfTurn(
+            TurnRule(
+                pause_ms=settings.pause_ms,
+                max_wait_ms=settings.max_wait_ms,
+                threshold=settings.threshold,
+                fallback_ms=max(fallback_ms, settings.pause_ms),
+            )
+        )
+        self.held = HeldFinals()
+        self._scorer = scorer
+        self._call_id = call_id
+        self._audio = bytearray()
+        self._audio_start = 0
+        """Offset (bytes since the call began) of ``_audio``'s first byte."""
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def busy(self) -> bool:
+        """Every verdict matters: a pause is being judged, or an ended turn awaits words."""
+        return self.rule.phase is Phase.PAUSED or self.held.awaiting
+
+    def heard(self, mulaw: bytes) -> None:
+        """Keep the caller's audio (about the last 10 s) for scoring."""
+        self._audio += mulaw
+        excess = len(self._audio) - _KEEP_BYTES
+        if excess > _SLACK_BYTES:  # trim now and then, not on every frame
+            del self._audio[:excess]
+            self._audio_start += excess
+
+    def clip(self, request: ScoreRequest) -> bytes:
+        """The audio a request names (what of it is still kept)."""
+        start = int(request.start_ms * MULAW_BYTES_PER_MS) - self._audio_start
+        end = int(request.end_ms * MULAW_BYTES_PER_MS) - self._audio_start
+        return bytes(self._audio[max(start, 0) : max(end, 0)])
+
+    def ask(self, request: ScoreRequest, answered: Answered) -> None:
+        """Score ``request`` on the shared scorer; ``answered`` gets the result."""
+        task = asyncio.create_task(self._score(request.ticket, self.clip(request), answered))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _score(self, ticket: int, clip: bytes, answered: Answered) -> None:
+        try:
+            score: TurnScore | None = await self._scorer.score(clip)
+        except TelephonistError as exc:
+            log.warning("turn.score_failed: %s", exc, extra={"call_id": self._call_id})
+            score = None
+        try:
+            await answered(ticket, score)
+        except Exception:  # a decision must never take the call down silently
+            log.exception("turn.decision_failed", extra={"call_id": self._call_id})
+
+    def close(self) -> None:
+        """Cancel the scores under way (the call ended)."""
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        self.rule.close()

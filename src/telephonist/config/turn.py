@@ -1,0 +1,77 @@
+"""The ``turn:`` block of the ``twilio_media_streams`` channel: when the caller's turn ends.
+
+```yaml
+turn:
+  model: smart-turn    # or none: the turn ends after vad.min_silence_ms of silence, as before
+  pause_ms: 200        # the pause after which the model judges the turn
+  max_wait_ms: 2000    # the longest pause the turn may hold (judged incomplete) before it ends
+  threshold: 0.5       # the model's probability of "complete" that ends the turn
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from telephonist.config.keys import reject_unknown
+from telephonist.errors import ConfigError
+
+__all__ = ["MODELS", "TurnSettings", "parse_turn"]
+
+MODELS = ("smart-turn", "none")
+
+
+@dataclass(frozen=True)
+class TurnSettings:
+    """How the end of the caller's turn is decided."""
+
+    model: str = "smart-turn"
+    """``smart-turn``: a short pause, then the model judges whether the turn is complete;
+    ``none``: the turn ends after ``vad.min_silence_ms`` of silence."""
+    pause_ms: int = 200
+    max_wait_ms: int = 2000
+    threshold: float = 0.5
+
+    @property
+    def uses_model(self) -> bool:
+        """A model judges the end of the turn."""
+        return self.model != "none"
+
+
+def _number(block: Mapping[str, Any], key: str, default: float, file: str, where: str) -> float:
+    value = block.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"must be a number, got {value!r}", file=file, key=f"{where}.{key}")
+    return float(value)
+
+
+def parse_turn(value: Any, *, file: str, key: str) -> TurnSettings:
+    """Validate the block (absent: the defaults); errors name ``key`` and the field."""
+    if value is None:
+        return TurnSettings()
+    if not isinstance(value, Mapping):
+        raise ConfigError("must be a mapping (e.g. {model: none})", file=file, key=key)
+    reject_unknown(value, ("model", "pause_ms", "max_wait_ms", "threshold"), file, key)
+    model = value.get("model", "smart-turn")
+    if model not in MODELS:
+        raise ConfigError(
+            f"must be one of {', '.join(MODELS)}, got {model!r}", file=file, key=f"{key}.model"
+        )
+    pause = _number(value, "pause_ms", 200, file, key)
+    wait = _number(value, "max_wait_ms", 2000, file, key)
+    threshold = _number(value, "threshold", 0.5, file, key)
+    if not 20 <= pause <= 5000 or pause != int(pause):
+        raise ConfigError(
+            "must be a whole number of ms from 20 to 5000", file=file, key=f"{key}.pause_ms"
+        )
+    if not pause <= wait <= 30000 or wait != int(wait):
+        raise ConfigError(
+            "must be a whole number of ms from pause_ms to 30000",
+            file=file,
+            key=f"{key}.max_wait_ms",
+        )
+    if not 0.0 < threshold < 1.0:
+        raise ConfigError("must be between 0 and 1", file=file, key=f"{key}.threshold")
+    return TurnSettings(str(model), int(pause), int(wait), threshold)

@@ -1,0 +1,1 @@
+"""The end-of-turn decision: features, the Smart Turn model, its batcher and the rule."""

@@ -1,0 +1,81 @@
+"""Held finals alone: words that come while a turn is open wait for its end, joined in order."""
+
+from __future__ import annotations
+
+from telephonist.call.held_finals import (
+    ANSWER_WAIT_MS,
+    QUIET_ANSWER_WAIT_MS,
+    HeldFinals,
+    Said,
+)
+
+
+def test_a_final_outside_any_turn_goes_at_once() -> None:
+    """No turn open, nothing awaited: a final is a turn of its own; an empty one is none."""
+    held = HeldFinals()
+    assert held.final("hello", 0.9, turn_open=False) == Said("hello", 0.9)
+    assert held.final("", 0.0, turn_open=False) is None
+
+
+def test_finals_during_a_turn_are_joined_with_the_answer_to_its_end() -> None:
+    """Two finals held mid-turn, then the recogniser's answer to the end of turn: one text,
+    in order, with the weakest confidence."""
+    held = HeldFinals()
+    assert held.final("I'd like to book", 0.9, turn_open=True) is None
+    assert held.final("a table", 0.7, turn_open=True) is None
+    assert held.turn_ended(5000.0) is None
+    assert held.awaiting
+    assert held.final("for two", 0.8, turn_open=False) == Said(
+        "I'd like to book a table for two", 0.7
+    )
+    assert not held.awaiting
+
+
+def test_the_answer_belongs_to_the_ended_turn_even_if_a_new_one_opened() -> None:
+    """The recogniser answers the old turn after the caller started a new one: its words
+    go with the old turn, not into the new one."""
+    held = HeldFinals()
+    held.answers_each_turn = True
+    held.turn_ended(1000.0)
+    assert held.final("first turn", 0.9, turn_open=True) == Said("first turn", 0.9)
+    assert held.final("second", 0.9, turn_open=True) is None
+
+
+def test_words_from_the_final_pause_go_as_soon_as_the_turn_ends() -> None:
+    """A cloud engine's final that came during the pause covers the whole turn: no wait."""
+    held = HeldFinals()
+    assert held.final("that's all", 0.9, turn_open=True, paused=True) is None
+    assert held.turn_ended(3000.0) == Said("that's all", 0.9)
+    assert not held.awaiting
+
+
+def test_speech_after_the_held_words_waits_for_the_rest() -> None:
+    """The caller spoke again after the held final: its words alone are not the turn."""
+    held = HeldFinals()
+    held.final("I'd like", 0.9, turn_open=True, paused=True)
+    held.resumed()
+    assert held.turn_ended(3000.0) is None and held.awaiting
+
+
+def test_an_answer_that_does_not_come_releases_the_held_words() -> None:
+    """A cloud engine with nothing left to say: the held words go after a short wait."""
+    held = HeldFinals()
+    held.final("I'd like", 0.9, turn_open=True)
+    held.turn_ended(3000.0)
+    assert held.due(3000.0 + QUIET_ANSWER_WAIT_MS - 20) == []
+    assert held.due(3000.0 + QUIET_ANSWER_WAIT_MS) == [Said("I'd like", 0.9)]
+    assert not held.awaiting
+
+
+def test_an_engine_that_answers_every_turn_is_waited_for_longer() -> None:
+    """The local engine always answers (a loaded machine is slow): the wait is longer, and
+    an empty answer still releases the held words."""
+    held = HeldFinals()
+    held.answers_each_turn = True
+    held.final("part one", 0.8, turn_open=True)
+    held.turn_ended(0.0)
+    assert held.due(QUIET_ANSWER_WAIT_MS * 2) == []
+    assert held.final("", 0.0, turn_open=False) == Said("part one", 0.8)
+    held.turn_ended(100.0)
+    assert held.due(100.0 + ANSWER_WAIT_MS) == []  # nothing was held: nothing to release
+    assert not held.awaiting

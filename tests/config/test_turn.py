@@ -1,0 +1,68 @@
+"""The channel's ``turn:`` block: defaults, values, and errors that name the key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from telephonist.call.settings import CallSettings
+from telephonist.config.channel import parse_channel
+from telephonist.config.turn import TurnSettings
+from telephonist.errors import ConfigError
+
+
+def parse(turn: Any) -> TurnSettings:
+    """The ``turn`` settings of a channel block holding ``turn`` (absent when None)."""
+    block: dict[str, Any] = {"server_url": "example.org", "asr": {"name": "x"}}
+    block["tts"] = {"name": "x"}
+    if turn is not None:
+        block["turn"] = turn
+    return parse_channel(block, file="credentials.yml", environ={}).turn
+
+
+def test_the_default_is_the_smart_turn_model() -> None:
+    """No block: Smart Turn after a 200 ms pause, waiting at most 2 s, threshold 0.5."""
+    assert parse(None) == TurnSettings("smart-turn", 200, 2000, 0.5)
+    assert parse(None).uses_model
+
+
+def test_values_are_taken_and_reach_the_call_settings() -> None:
+    """Every key is read; the call's settings carry them."""
+    turn = parse({"model": "smart-turn", "pause_ms": 300, "max_wait_ms": 1500, "threshold": 0.7})
+    assert turn == TurnSettings("smart-turn", 300, 1500, 0.7)
+    channel = parse_channel(
+        {"server_url": "e.org", "asr": {"name": "x"}, "tts": {"name": "x"}, "turn": {}},
+        file="credentials.yml",
+        environ={},
+    )
+    assert CallSettings.from_channel(channel, "en").turn == TurnSettings()
+
+
+def test_model_none_turns_the_model_off() -> None:
+    """``model: none`` keeps the silence rule (vad.min_silence_ms)."""
+    assert not parse({"model": "none"}).uses_model
+
+
+@pytest.mark.parametrize(
+    ("turn", "key", "message"),
+    [
+        ("yes", "twilio_media_streams.turn", "must be a mapping"),
+        ({"modle": "none"}, "twilio_media_streams.turn.modle", "unknown key"),
+        ({"model": "smart"}, "twilio_media_streams.turn.model", "smart-turn, none"),
+        ({"model": None}, "twilio_media_streams.turn.model", "smart-turn, none"),
+        ({"pause_ms": "200"}, "twilio_media_streams.turn.pause_ms", "must be a number"),
+        ({"pause_ms": True}, "twilio_media_streams.turn.pause_ms", "must be a number"),
+        ({"pause_ms": 10}, "twilio_media_streams.turn.pause_ms", "from 20 to 5000"),
+        ({"pause_ms": 250.5}, "twilio_media_streams.turn.pause_ms", "whole number"),
+        ({"max_wait_ms": 100}, "twilio_media_streams.turn.max_wait_ms", "from pause_ms"),
+        ({"max_wait_ms": 60000}, "twilio_media_streams.turn.max_wait_ms", "to 30000"),
+        ({"threshold": 1.0}, "twilio_media_streams.turn.threshold", "between 0 and 1"),
+        ({"threshold": 0}, "twilio_media_streams.turn.threshold", "between 0 and 1"),
+    ],
+)
+def test_bad_values_name_the_key(turn: Any, key: str, message: str) -> None:
+    """Each mistake is refused with the file, the key and what is expected."""
+    with pytest.raises(ConfigError, match=message) as caught:
+        parse(turn)
+    assert caught.value.key == key and caught.value.file == "credentials.yml"
