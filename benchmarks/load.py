@@ -223,10 +223,16 @@ def merge(level: Level, results: list[Results]) -> None:
 
 
 def run_level(
-    calls: int, seconds: float, generators: int, kind: str = "scripted", workers: int = 1
+    calls: int,
+    seconds: float,
+    generators: int,
+    kind: str = "scripted",
+    workers: int = 1,
+    turn: str = "none",
 ) -> Level:
-    """Fresh server (``workers`` processes), ``calls`` concurrent calls held for ``seconds``."""
-    server = Server(kind, {"BENCH_WORKERS": str(workers)})
+    """Fresh server (``workers`` processes, end-of-turn ``turn`` model), ``calls``
+    concurrent calls held for ``seconds``."""
+    server = Server(kind, {"BENCH_WORKERS": str(workers), "BENCH_TURN": turn})
     try:
         level = Level(calls, seconds, generators)
         time.sleep(1.0)
@@ -370,6 +376,13 @@ def main() -> None:
         "null: a trivial stream server, to measure the generator alone",
     )
     parser.add_argument(
+        "--turn",
+        choices=["none", "smart-turn"],
+        default="none",
+        help="the scripted server's end-of-turn model (turn.model; default none: the "
+        "zero-latency ASR ends each turn at once, so the model's cost shows alone)",
+    )
+    parser.add_argument(
         "--replot",
         type=Path,
         metavar="JSON",
@@ -388,7 +401,7 @@ def main() -> None:
         print("\n".join(line(level) for level in levels))
     for calls in () if args.replot else (int(c) for c in args.calls.split(",")):
         generators = args.generators or (2 if calls >= 200 else 1)
-        level = run_level(calls, args.seconds, generators, args.server)
+        level = run_level(calls, args.seconds, generators, args.server, turn=args.turn)
         levels.append(level)
         print(line(level), flush=True)
     found = knee(levels, args.budget_ms)

@@ -152,7 +152,17 @@ async def main(port: int) -> None:
         block["limits"] = limits
     if os.environ.get("BENCH_RECORDING"):  # record every call (WAV + transcript) here
         block["recording"] = {"folder": os.environ["BENCH_RECORDING"], "max_size_mb": 0}
+    turn = os.environ.get("BENCH_TURN", "none")
+    if importlib.util.find_spec("telephonist.turn"):  # absent in old checkouts
+        block["turn"] = {"model": turn}
     channel = parse_channel(block, file="benchmark", environ={})
+    scorer = None
+    if turn == "smart-turn":  # every call's pauses judged by the model, as `run` does
+        from telephonist.turn.scorer import TurnBatcher
+        from telephonist.turn.smart_turn import SmartTurnModel, find_model
+
+        scorer = TurnBatcher(SmartTurnModel(find_model()))
+        await scorer.warm_up()
     asr: ASRProvider = ZeroASR()
     if os.environ.get("BENCH_ASR") == "local":
         from telephonist.speech.asr.local import LocalASR
@@ -170,6 +180,8 @@ async def main(port: int) -> None:
         claim=store.claim_once if store else None,
         claimed=store.claimed if store else None,
     )
+    if scorer is not None:
+        runtime.turn_scorer = scorer
     if os.environ.get("BENCH_LOG"):  # every call event on stderr, for looking into outliers
         logging.basicConfig(level=logging.DEBUG, format="%(relativeCreated)8.0f %(message)s")
         runtime.events.subscribe(EventLogger())

@@ -79,3 +79,19 @@ def test_an_engine_that_answers_every_turn_is_waited_for_longer() -> None:
     held.turn_ended(100.0)
     assert held.due(100.0 + ANSWER_WAIT_MS) == []  # nothing was held: nothing to release
     assert not held.awaiting
+
+
+def test_words_that_came_after_the_last_speech_go_as_soon_as_the_turn_ends() -> None:
+    """A cloud endpointer that fired in the pause before it could be judged: those words
+    are the whole turn, so the end of turn does not wait for an answer to Finalize."""
+    held = HeldFinals()
+    held.final("that's all", 0.9, turn_open=True, at_ms=2030.0)
+    assert held.turn_ended(2400.0, speech_end_ms=2000.0) == Said("that's all", 0.9)
+    assert not held.awaiting
+
+
+def test_words_from_before_the_last_speech_wait_for_the_rest() -> None:
+    """Held words the caller spoke on after are not the whole turn."""
+    held = HeldFinals()
+    held.final("I'd like", 0.9, turn_open=True, at_ms=1000.0)
+    assert held.turn_ended(2400.0, speech_end_ms=2000.0) is None and held.awaiting

@@ -12,7 +12,8 @@ to the assistant together. An engine that answers every utterance (``cuts_at_vad
 is waited for up to `ANSWER_WAIT_MS` of caller audio; one that may have nothing left to say
 (a cloud engine whose endpointer already gave every word) for `QUIET_ANSWER_WAIT_MS`; the
 held words then go alone. A cloud engine's words that came during the final pause itself
-cover the whole turn: they go as soon as it ends.
+(its endpointer fired after the caller's last speech, before our pause was long enough to
+judge) cover the whole turn: they go as soon as it ends.
 
 Sans-I/O: positions are milliseconds of caller audio.
 """
@@ -22,12 +23,15 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-__all__ = ["ANSWER_WAIT_MS", "QUIET_ANSWER_WAIT_MS", "HeldFinals", "Said"]
+__all__ = ["ANSWER_WAIT_MS", "QUIET_ANSWER_WAIT_MS", "SPEECH_END_SLACK_MS", "HeldFinals", "Said"]
 
 ANSWER_WAIT_MS = 10_000.0
 """How long an engine that answers every utterance may take (a loaded machine is slow)."""
 QUIET_ANSWER_WAIT_MS = 1_000.0
 """How long to wait for a cloud engine's answer to the end of a turn."""
+SPEECH_END_SLACK_MS = 100.0
+"""Words that came this close before the VAD's end of speech still cover the whole turn (the
+VAD dates the end a little late; a caller who spoke on says more than this)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ class _Turn:
     """The held words came during the current pause: nothing was said after them."""
     until_ms: float = 0.0
     """After this position the recogniser's answer is no longer awaited."""
+    last_final_ms: float | None = None
+    """How much caller audio had been received when the last held words came."""
 
     def said(self, more: Said | None = None) -> Said | None:
         words = [*self.words, more] if more is not None and more.text else self.words
@@ -69,7 +75,13 @@ class HeldFinals:
         return bool(self._ended)
 
     def final(
-        self, text: str, confidence: float | None, *, turn_open: bool, paused: bool = False
+        self,
+        text: str,
+        confidence: float | None,
+        *,
+        turn_open: bool,
+        paused: bool = False,
+        at_ms: float | None = None,
     ) -> Said | None:
         """A final transcript (``text`` may be empty): what goes to the assistant now, if
         anything. It answers the oldest ended turn that awaits one; else, while a turn is
@@ -81,6 +93,7 @@ class HeldFinals:
             if text:
                 self._open.words.append(said)
                 self._open.whole = paused and not self.answers_each_turn
+                self._open.last_final_ms = at_ms
             return None
         return said if text else None
 
@@ -88,10 +101,17 @@ class HeldFinals:
         """The caller spoke again within the open turn."""
         self._open.whole = False
 
-    def turn_ended(self, position_ms: float) -> Said | None:
-        """The open turn ended at ``position_ms`` and the recogniser was asked for the rest;
-        its words, if they are known to be all of it already."""
-        if self._open.whole:
+    def turn_ended(self, position_ms: float, speech_end_ms: float | None = None) -> Said | None:
+        """The open turn ended at ``position_ms`` (the caller's speech at ``speech_end_ms``)
+        and the recogniser was asked for the rest; its words, if they are known to be all of
+        it already: a cloud engine's words that came after the last speech."""
+        last = self._open.last_final_ms
+        after_speech = (
+            speech_end_ms is not None
+            and last is not None
+            and last >= speech_end_ms - SPEECH_END_SLACK_MS
+        )
+        if self._open.whole or (after_speech and not self.answers_each_turn):
             said, self._open = self._open.said(), _Turn()
             return said
         wait = ANSWER_WAIT_MS if self.answers_each_turn else QUIET_ANSWER_WAIT_MS

@@ -337,7 +337,7 @@ class Listener:
         self._emit(SpeechEnded(offset_ms=decision.pause_from_ms))
         heard_ms = min(self.received_ms, self._detector.position_ms + 1000)
         await self._floor.caller_stopped((heard_ms - decision.pause_from_ms) / 1000)
-        said = judge.held.turn_ended(self._detector.position_ms)
+        said = judge.held.turn_ended(self._detector.position_ms, decision.pause_from_ms)
         await self._recognition.on_vad(False)
         if said is not None:
             self._floor.caller_said(said.text, said.confidence)
@@ -350,7 +350,11 @@ class Listener:
             self.onset_ms = None
         paused = judge.rule.phase is Phase.PAUSED
         said: Said | None = judge.held.final(
-            text, confidence, turn_open=judge.rule.open, paused=paused
+            text,
+            confidence,
+            turn_open=judge.rule.open,
+            paused=paused,
+            at_ms=self.received_ms,
         )
         if said is not None:
             self._floor.caller_said(said.text, said.confidence)
