@@ -154,14 +154,14 @@ async def main(port: int) -> None:
         block["recording"] = {"folder": os.environ["BENCH_RECORDING"], "max_size_mb": 0}
     turn = os.environ.get("BENCH_TURN", "none")
     if importlib.util.find_spec("telephonist.turn"):  # absent in old checkouts
-        block["turn"] = {"model": turn}
+        block["turn"] = {"model": turn, **json.loads(os.environ.get("BENCH_TURN_JSON", "{}"))}
     channel = parse_channel(block, file="benchmark", environ={})
     scorer = None
     if turn == "smart-turn":  # every call's pauses judged by the model, as `run` does
         from telephonist.turn.scorer import TurnBatcher
         from telephonist.turn.smart_turn import SmartTurnModel, find_model
 
-        scorer = TurnBatcher(SmartTurnModel(find_model()))
+        scorer = TurnBatcher(SmartTurnModel(find_model()), max_cpu=channel.turn.max_cpu)
         await scorer.warm_up()
     asr: ASRProvider = ZeroASR()
     if os.environ.get("BENCH_ASR") == "local":

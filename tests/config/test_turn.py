@@ -23,14 +23,22 @@ def parse(turn: Any) -> TurnSettings:
 
 def test_the_default_is_the_smart_turn_model() -> None:
     """No block: Smart Turn after a 200 ms pause, waiting at most 2 s, threshold 0.5."""
-    assert parse(None) == TurnSettings("smart-turn", 200, 2000, 0.5)
+    assert parse(None) == TurnSettings("smart-turn", 200, 2000, 0.5, 0.5)
     assert parse(None).uses_model
 
 
 def test_values_are_taken_and_reach_the_call_settings() -> None:
     """Every key is read; the call's settings carry them."""
-    turn = parse({"model": "smart-turn", "pause_ms": 300, "max_wait_ms": 1500, "threshold": 0.7})
-    assert turn == TurnSettings("smart-turn", 300, 1500, 0.7)
+    turn = parse(
+        {
+            "model": "smart-turn",
+            "pause_ms": 300,
+            "max_wait_ms": 1500,
+            "threshold": 0.7,
+            "max_cpu": 1.5,
+        }
+    )
+    assert turn == TurnSettings("smart-turn", 300, 1500, 0.7, 1.5)
     channel = parse_channel(
         {"server_url": "e.org", "asr": {"name": "x"}, "tts": {"name": "x"}, "turn": {}},
         file="credentials.yml",
@@ -59,6 +67,8 @@ def test_model_none_turns_the_model_off() -> None:
         ({"max_wait_ms": 60000}, "twilio_media_streams.turn.max_wait_ms", "to 30000"),
         ({"threshold": 1.0}, "twilio_media_streams.turn.threshold", "between 0 and 1"),
         ({"threshold": 0}, "twilio_media_streams.turn.threshold", "between 0 and 1"),
+        ({"max_cpu": 0}, "twilio_media_streams.turn.max_cpu", "above 0"),
+        ({"max_cpu": "half"}, "twilio_media_streams.turn.max_cpu", "must be a number"),
     ],
 )
 def test_bad_values_name_the_key(turn: Any, key: str, message: str) -> None:

@@ -20,7 +20,7 @@ from telephonist.call.held_finals import HeldFinals
 from telephonist.config.turn import TurnSettings
 from telephonist.errors import TelephonistError
 from telephonist.turn.rule import PREROLL_MS, WINDOW_MS, EndOfTurn, Phase, ScoreRequest, TurnRule
-from telephonist.turn.scorer import TurnScore, TurnScorer
+from telephonist.turn.scorer import TurnScore, TurnScorer, TurnScorerBusy
 
 __all__ = ["Answered", "Judge", "TurnDecided"]
 
@@ -100,6 +100,8 @@ class Judge:
     async def _score(self, ticket: int, clip: bytes, answered: Answered) -> None:
         try:
             score: TurnScore | None = await self._scorer.score(clip)
+        except TurnScorerBusy:  # the model's CPU budget is spent: silence decides (counted)
+            score = None
         except TelephonistError as exc:
             log.warning("turn.score_failed: %s", exc, extra={"call_id": self._call_id})
             score = None

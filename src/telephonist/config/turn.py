@@ -6,6 +6,7 @@ turn:
   pause_ms: 200        # the pause after which the model judges the turn
   max_wait_ms: 2000    # the longest pause the turn may hold (judged incomplete) before it ends
   threshold: 0.5       # the model's probability of "complete" that ends the turn
+  max_cpu: 0.5         # the model's share of one core; pauses beyond it are left to silence
 ```
 """
 
@@ -33,6 +34,9 @@ class TurnSettings:
     pause_ms: int = 200
     max_wait_ms: int = 2000
     threshold: float = 0.5
+    max_cpu: float = 0.5
+    """Seconds of model inference per second the process may spend (a share of one core);
+    pauses the budget cannot cover end by silence, as with ``model: none``."""
 
     @property
     def uses_model(self) -> bool:
@@ -53,7 +57,7 @@ def parse_turn(value: Any, *, file: str, key: str) -> TurnSettings:
         return TurnSettings()
     if not isinstance(value, Mapping):
         raise ConfigError("must be a mapping (e.g. {model: none})", file=file, key=key)
-    reject_unknown(value, ("model", "pause_ms", "max_wait_ms", "threshold"), file, key)
+    reject_unknown(value, ("model", "pause_ms", "max_wait_ms", "threshold", "max_cpu"), file, key)
     model = value.get("model", "smart-turn")
     if model not in MODELS:
         raise ConfigError(
@@ -74,4 +78,11 @@ def parse_turn(value: Any, *, file: str, key: str) -> TurnSettings:
         )
     if not 0.0 < threshold < 1.0:
         raise ConfigError("must be between 0 and 1", file=file, key=f"{key}.threshold")
-    return TurnSettings(str(model), int(pause), int(wait), threshold)
+    max_cpu = _number(value, "max_cpu", 0.5, file, key)
+    if not 0.0 < max_cpu <= 64.0:
+        raise ConfigError(
+            "must be a share of one core above 0 (e.g. 0.5; 2 = two cores)",
+            file=file,
+            key=f"{key}.max_cpu",
+        )
+    return TurnSettings(str(model), int(pause), int(wait), threshold, max_cpu)

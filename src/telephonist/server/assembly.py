@@ -244,7 +244,7 @@ def _turn_scorer(channel: ChannelConfig, file: str) -> TurnScorer | None:
         path = find_model()
     except ConfigError as exc:
         raise ConfigError(str(exc), file=file, key=f"{CHANNEL}.turn.model") from exc
-    return TurnBatcher(SmartTurnModel(path))
+    return TurnBatcher(SmartTurnModel(path), max_cpu=channel.turn.max_cpu)
 
 
 async def warm_up(runtime: Runtime) -> None:

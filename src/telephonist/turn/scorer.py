@@ -10,6 +10,12 @@ On a CPU the model's cost grows with the batch (`benchmarks/turn_model.py`): bat
 thread hops and per-call overhead, not arithmetic. So a batch is capped (``max_batch``) and a
 request that waited ``deadline_s`` for a worker is refused (`ProviderError`) rather than
 answered late: its call then lets silence decide that pause, as without a model.
+
+The model costs tens of ms of CPU per decision, so a process with hundreds of calls pausing
+every few seconds would spend cores on it and starve the calls themselves. ``max_cpu`` caps
+its share (seconds of inference per second, a token bucket over about a second): over it, a
+request is refused at once (`TurnScorerBusy`) and that pause, too, is left to silence. The
+calls keep their per-call cost; the model judges as many pauses as the budget allows.
 """
 
 from __future__ import annotations
@@ -23,9 +29,16 @@ from typing import Protocol
 
 from telephonist.errors import ProviderError
 
-__all__ = ["BatchTurnModel", "TurnBatcher", "TurnScore", "TurnScorer"]
+__all__ = ["BatchTurnModel", "TurnBatcher", "TurnScore", "TurnScorer", "TurnScorerBusy"]
 
 log = logging.getLogger(__name__)
+
+
+class TurnScorerBusy(ProviderError):
+    """The scorer spent its CPU budget (``turn.max_cpu``): silence decides this pause."""
+
+    def __init__(self) -> None:
+        super().__init__("turn", "over its CPU budget (turn.max_cpu)", retryable=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +87,14 @@ class TurnBatcher:
         workers: int = 1,
         max_batch: int = 8,
         deadline_s: float = 0.5,
+        max_cpu: float | None = None,
     ) -> None:
         self.model = model
+        self._max_cpu = max_cpu
+        self._tokens = max_cpu or 0.0
+        """Seconds of inference still allowed (refilled at ``max_cpu`` per second, up to
+        ``max_cpu``; it goes below zero by the inference that overspent it)."""
+        self._refilled = time.perf_counter()
         self._gather = gather_s
         self._deadline = deadline_s
         self._max_batch = max_batch
@@ -87,6 +106,8 @@ class TurnBatcher:
         self.batches = 0
         self.refused = 0
         """Requests refused because they waited ``deadline_s`` (the model is overloaded)."""
+        self.over_budget = 0
+        """Requests refused at once because the model had spent its CPU budget."""
 
     async def warm_up(self) -> None:
         """Load (and verify) the model off the event loop, then run one inference so the
@@ -96,12 +117,30 @@ class TurnBatcher:
         await loop.run_in_executor(self._executor, self.model.completeness, [b"\xff" * 8000])
 
     async def score(self, clip: bytes) -> TurnScore:
-        """Score ``clip`` in the next batch."""
+        """Score ``clip`` in the next batch (`TurnScorerBusy` when over the CPU budget)."""
+        if not self._within_budget():
+            self.over_budget += 1
+            raise TurnScorerBusy()
         future: asyncio.Future[TurnScore] = asyncio.get_running_loop().create_future()
         self._pending.append((clip, future, time.perf_counter()))
         if self._runner is None:
             self._runner = asyncio.create_task(self._run())
         return await future
+
+    def _within_budget(self) -> bool:
+        if self._max_cpu is None:
+            return True
+        now = time.perf_counter()
+        refill = (now - self._refilled) * self._max_cpu
+        self._tokens = min(self._max_cpu, self._tokens + refill)
+        self._refilled = now
+        return self._tokens > 0
+
+    def _timed(self, clips: list[bytes]) -> tuple[list[float], float]:
+        """The model's scores, and the seconds they took (on the worker thread)."""
+        began = time.perf_counter()
+        scores = self.model.completeness(clips)
+        return scores, time.perf_counter() - began
 
     async def _run(self) -> None:
         try:
@@ -138,7 +177,8 @@ class TurnBatcher:
         loop = asyncio.get_running_loop()
         try:
             clips = [clip for clip, _, _ in batch]
-            scores = await loop.run_in_executor(self._executor, self.model.completeness, clips)
+            scores, spent = await loop.run_in_executor(self._executor, self._timed, clips)
+            self._tokens -= spent
         except Exception as exc:  # every waiting call hears of it; none stalls
             log.exception("turn.score_failed")
             error = ProviderError("turn", f"scoring failed: {exc}", retryable=True)
