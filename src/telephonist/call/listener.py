@@ -51,9 +51,12 @@ from telephonist.speech.vad.detector import SpeechDetector, VADEdge
 from telephonist.turn.rule import Decision, Phase, ScoreRequest
 from telephonist.turn.scorer import TurnScore, TurnScorer
 
-__all__ = ["Floor", "Listener"]
+__all__ = ["STALE_ONSET_SLACK_MS", "Floor", "Listener"]
 
 log = logging.getLogger(__name__)
+
+STALE_ONSET_SLACK_MS = 100.0
+"""How much earlier than the recognised audio the VAD may date a new utterance's onset."""
 
 
 class Floor(Protocol):
@@ -129,6 +132,9 @@ class Listener:
         self._closed = False
         self.received_ms = 0.0
         """Caller audio received so far."""
+        self._recognised_until_ms = 0.0
+        """Caller audio received when the last words were recognised: speech the VAD dates
+        before it (a lagging VAD under load) was already heard and answered."""
         self.onset_ms: float | None = None
         """Where the caller's open utterance began (None: no open utterance)."""
 
@@ -230,7 +236,7 @@ class Listener:
             await self._judged_edge(self._judge, edge)
             return
         if edge.speaking:
-            self.onset_ms = edge.offset_ms
+            self.onset_ms = self._onset(edge)
             self._floor.caller_active()
             self._emit(SpeechStarted(offset_ms=edge.offset_ms))
         else:
@@ -241,12 +247,21 @@ class Listener:
             await self._floor.caller_stopped((heard_ms - edge.offset_ms) / 1000)
         await self._recognition.on_vad(edge.speaking)
 
+    def _onset(self, edge: VADEdge) -> float | None:
+        """Where an utterance that may barge in began; None for speech the recogniser had
+        already turned into words when the VAD dated it (its answer must not be cut by it)."""
+        if edge.offset_ms < self._recognised_until_ms - STALE_ONSET_SLACK_MS:
+            return None
+        return edge.offset_ms
+
     async def _recognised(self, stream: ASRStream) -> None:
         """The ASR's events, until the stream ends or fails for good."""
         async for event in stream.events():
             if isinstance(event, Final):
                 text = event.text.strip()
                 self._emit(AsrFinal(text=text, confidence=event.confidence))
+                if text:
+                    self._recognised_until_ms = self.received_ms
                 if self._judge is not None:
                     async with self._order:
                         await self._judged_final(self._judge, text, event.confidence)
@@ -279,7 +294,7 @@ class Listener:
     async def _judged_edge(self, judge: Judge, edge: VADEdge) -> None:
         """Speech opens a turn or continues the open one; a pause is judged."""
         if edge.speaking:
-            self.onset_ms = edge.offset_ms
+            self.onset_ms = self._onset(edge)
             self._floor.caller_active()
             if judge.rule.speech(edge.offset_ms):
                 self._emit(SpeechStarted(offset_ms=edge.offset_ms))
