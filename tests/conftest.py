@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,3 +18,15 @@ def project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     assert main(["init", str(path)]) == 0
     capsys.readouterr()
     return path
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
+    """A command run in-process (``main(["run", ...])``) installs its stderr handler on the
+    root logger; the stream is the test's captured one, closed after it, and later tests'
+    logs would fail to write there."""
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    yield
+    root.setLevel(saved[0])
+    root.handlers[:] = saved[1]
