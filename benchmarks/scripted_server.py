@@ -4,7 +4,9 @@ the server itself adds. Run: ``python benchmarks/scripted_server.py PORT``.
 The ASR says "final" on the first all-silence frame after speech (so the turn ends the moment
 the caller stops); TTS returns pre-rendered audio at once; the assistant answers instantly.
 The VAD is the real default (Silero), so its CPU cost per call is included.
-``BENCH_ASR=local`` uses the embedded Whisper ASR instead (``benchmarks/flood.py``).
+``BENCH_ASR=local`` uses the embedded Whisper ASR instead (``benchmarks/flood.py``);
+``BENCH_ASR=edge`` a zero-latency ASR that answers when the server's VAD (or turn rule) ends
+the utterance, as the embedded engine does, so the end of turn is the server's to decide.
 The limits are raised far above the load benchmarks' call counts, unless
 ``BENCH_LIMITS=default``; ``BENCH_LIMITS_JSON='{"media_rate": 2}'`` sets some of them.
 ``BENCH_GUARD=off`` serves with uvicorn's own HTTP protocol (no request deadline, no
@@ -89,6 +91,31 @@ class ZeroASRStream:
         self._events.put_nowait(None)
 
 
+class EdgeASRStream(ZeroASRStream):
+    """Final the instant our VAD ends the utterance (as the local engine cuts at its edges,
+    with no transcription time): turns end when the server's own end-of-turn rule says."""
+
+    async def send(self, audio: bytes) -> None:
+        return None
+
+    async def on_vad(self, speaking: bool) -> None:
+        if not speaking:
+            self._events.put_nowait(Final("hello", 1.0))
+
+
+class EdgeASR:
+    capabilities = ASRCapabilities(cuts_at_vad_edges=True)
+
+    async def warm_up(self) -> None:
+        return None
+
+    async def open_stream(self, language: str) -> EdgeASRStream:
+        return EdgeASRStream()
+
+    async def aclose(self) -> None:
+        return None
+
+
 class ZeroASR:
     capabilities = ASRCapabilities()
 
@@ -163,7 +190,7 @@ async def main(port: int) -> None:
 
         scorer = TurnBatcher(SmartTurnModel(find_model()), max_cpu=channel.turn.max_cpu)
         await scorer.warm_up()
-    asr: ASRProvider = ZeroASR()
+    asr: ASRProvider = EdgeASR() if os.environ.get("BENCH_ASR") == "edge" else ZeroASR()
     if os.environ.get("BENCH_ASR") == "local":
         from telephonist.speech.asr.local import LocalASR
 
