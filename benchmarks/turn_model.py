@@ -26,8 +26,8 @@ import os
 import platform
 import random
 import statistics
+import sys
 import time
-import wave
 from pathlib import Path
 from typing import Any
 
@@ -40,20 +40,16 @@ from telephonist.turn.features import model_input
 from telephonist.turn.scorer import TurnBatcher
 from telephonist.turn.smart_turn import SmartTurnModel
 
-PROMPT = Path("/usr/share/asterisk/sounds/en_US_f_Allison/agent-pass.wav")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from vad_batch import prompt_pcm
+
 PAUSE = b"\xff" * 1600
 
 
 def clips(count: int, seconds: float = 6.0) -> list[bytes]:
     """``count`` different clips of ``seconds`` of speech, each ending in a 200 ms pause."""
-    if PROMPT.is_file():
-        with wave.open(str(PROMPT), "rb") as wav:
-            pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-    else:
-        t = np.arange(8000) / 8000
-        pcm = (8000 * np.sin(2 * np.pi * 300 * t) * (t % 0.5 < 0.3)).astype(np.int16)
     n = int(seconds * 8000)
-    looped = np.resize(pcm, n + 800 * count)
+    looped = np.resize(prompt_pcm(), n + 800 * count)
     return [mulaw.encode(looped[800 * i : 800 * i + n]) + PAUSE for i in range(count)]
 
 

@@ -33,16 +33,18 @@ PROMPT = Path("/usr/share/asterisk/sounds/en_US_f_Allison/agent-pass.wav")
 FRAME = 160
 
 
-def speech(seconds: float) -> bytes:
-    """``seconds`` of mu-law speech (the prompt, looped) or a tone burst if it is missing."""
+def prompt_pcm() -> np.ndarray:
+    """The recorded prompt as 8 kHz PCM, or a tone burst if it is missing."""
     if PROMPT.is_file():
         with wave.open(str(PROMPT), "rb") as wav:
-            pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-    else:
-        t = np.arange(8000) / 8000
-        pcm = (8000 * np.sin(2 * np.pi * 300 * t) * (t % 0.5 < 0.3)).astype(np.int16)
-    n = int(seconds * 8000)
-    return mulaw.encode(np.resize(pcm, n))
+            return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    t = np.arange(8000) / 8000
+    return (8000 * np.sin(2 * np.pi * 300 * t) * (t % 0.5 < 0.3)).astype(np.int16)
+
+
+def speech(seconds: float) -> bytes:
+    """``seconds`` of mu-law speech (the prompt, looped) or a tone burst if it is missing."""
+    return mulaw.encode(np.resize(prompt_pcm(), int(seconds * 8000)))
 
 
 def timed(run: Callable[[], int], repeats: int) -> tuple[float, int]:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar, overload
 
 import numpy as np
 from tests.fakes.clock import VirtualClock
+from tests.fakes.events import of_kind
 from tests.fakes.scripted import ScriptedASR, ScriptedAssistant, ScriptedTTS
 
 from telephonist.audio import mulaw
@@ -105,9 +106,7 @@ class Call:
     def of_kind(self, kind: type[E]) -> list[E]: ...
     def of_kind(self, kind: EventKind | type[E]) -> list[CallEvent] | list[E]:
         """Call events of one kind, in order (given as a class: typed as that class)."""
-        if isinstance(kind, EventKind):
-            return [e for e in self.events if e.kind is kind]
-        return [e for e in self.events if isinstance(e, kind)]
+        return of_kind(self.events, kind)
 
     async def speak(self, ms: int) -> None:
         """The caller speaks for ``ms`` (whole 20 ms frames)."""

@@ -6,11 +6,11 @@ from __future__ import annotations
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, fields
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
-from telephonist.call.events import CallEvent
+from telephonist.call.events import CallEvent, EventKind
 
 E = TypeVar("E", bound=CallEvent)
 
@@ -50,3 +50,14 @@ def event_classes() -> list[type[CallEvent]]:
             found.append(cls)
         pending.extend(cls.__subclasses__())
     return found
+
+
+@overload
+def of_kind(events: Iterable[CallEvent], kind: EventKind) -> list[CallEvent]: ...
+@overload
+def of_kind(events: Iterable[CallEvent], kind: type[E]) -> list[E]: ...
+def of_kind(events: Iterable[CallEvent], kind: EventKind | type[E]) -> list[CallEvent] | list[E]:
+    """The events of one kind, in order (given as a class: typed as that class)."""
+    if isinstance(kind, EventKind):
+        return [e for e in events if e.kind is kind]
+    return [e for e in events if isinstance(e, kind)]

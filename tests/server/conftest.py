@@ -10,6 +10,7 @@ from typing import Any, TypeVar, overload
 
 import pytest
 from tests.fakes.clock import VirtualClock
+from tests.fakes.events import of_kind
 from tests.fakes.scripted import ScriptedASR, ScriptedAssistant, ScriptedTTS, spoken_length
 
 from telephonist.call.events import CallEvent, EventKind
@@ -78,9 +79,7 @@ class Served:
     def kinds(self, kind: type[E]) -> list[E]: ...
     def kinds(self, kind: EventKind | type[E]) -> list[CallEvent] | list[E]:
         """Call events of one kind (given as a class: typed as that class)."""
-        if isinstance(kind, EventKind):
-            return [e for e in self.events if e.kind is kind]
-        return [e for e in self.events if isinstance(e, kind)]
+        return of_kind(self.events, kind)
 
     async def connected_call(self, **kwargs: Any) -> TwilioCaller:
         """Dial, connect, and wait until the whole greeting has arrived."""

@@ -11,6 +11,7 @@ from typing import TypeVar, overload
 
 import pytest
 from tests.audio_samples import load_prompt, normalise, silence
+from tests.fakes.events import of_kind
 
 from telephonist.call.events import (
     AsrFinal,
@@ -60,9 +61,7 @@ class Live:
     def kinds(self, kind: type[E]) -> list[E]: ...
     def kinds(self, kind: EventKind | type[E]) -> list[CallEvent] | list[E]:
         """Events of one kind (given as a class: typed as that class)."""
-        if isinstance(kind, EventKind):
-            return [e for e in self.events if e.kind is kind]
-        return [e for e in self.events if isinstance(e, kind)]
+        return of_kind(self.events, kind)
 
     async def until(self, predicate, within: float = 60.0) -> None:
         """Wait until ``predicate()`` holds."""
