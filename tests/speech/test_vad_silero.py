@@ -116,3 +116,31 @@ def test_from_config_validates_keys(tmp_path: Path) -> None:
         silero.from_config({"threshold": 0.5}, context)
     with pytest.raises(ConfigError, match=r"vad\.model_path: .*not found"):
         silero.from_config({"model_path": str(tmp_path / "x.onnx")}, context)
+
+
+def test_quiet_windows_after_silence_are_not_scored() -> None:
+    """Settled silence costs no inference and scores 0; the state it leaves is the one speech
+    found at the start of a call, so a prompt after 2 s of silence scores as on a fresh
+    stream; quiet gaps inside speech are still scored; a second prompt is heard."""
+    prompt = load_prompt("agent-pass").mulaw
+    lead = b"\xff" * 256 * 64  # 2 s, whole windows
+    audio = lead + prompt + silence(3.0) + prompt
+    gated, ungated = SileroVAD(), SileroVAD(gate_dbfs=None)
+    probs = gated.new_stream().probabilities(audio)
+    assert len(probs) == len(ungated.new_stream().probabilities(audio))
+    assert ungated.gated == 0
+    assert gated.gated > 0.8 * (len(lead) + len(silence(3.0))) // 256
+    first = probs[64 : 64 + len(prompt) // 256]
+    assert first == pytest.approx(SileroVAD().new_stream().probabilities(prompt), abs=1e-5)
+    assert probs[:64] == [0.0] * 64
+    second = len(probs) - len(prompt) // 256
+    assert np.mean(np.array(probs[second:]) > 0.5) > 0.7  # the second prompt is heard
+
+
+def test_gate_setting_is_validated() -> None:
+    """gate_dbfs takes a level or null, and names the key when it is wrong."""
+    context = ProviderContext(file="credentials.yml", key="vad", environ={})
+    assert silero.from_config({"gate_dbfs": None}, context).gate_dbfs is None
+    assert silero.from_config({"gate_dbfs": -50}, context).gate_dbfs == -50.0
+    with pytest.raises(ConfigError, match=r"vad\.gate_dbfs: must be a level"):
+        silero.from_config({"gate_dbfs": "loud"}, context)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["decode", "encode", "pcm16_bytes_to_mulaw", "silence"]
+__all__ = ["decode", "decode_float", "encode", "pcm16_bytes_to_mulaw", "silence"]
 
 _BIAS = 0x84
 
@@ -36,12 +36,18 @@ def _encode_table() -> npt.NDArray[np.uint8]:
 
 
 _DECODE = _decode_table()
+_DECODE_FLOAT = (_DECODE.astype(np.float32) / 32768.0).astype(np.float32)
 _ENCODE = _encode_table()
 
 
 def decode(mulaw: bytes) -> npt.NDArray[np.int16]:
     """Mu-law bytes to 16-bit linear samples."""
     return _DECODE[np.frombuffer(mulaw, dtype=np.uint8)]
+
+
+def decode_float(mulaw: bytes) -> npt.NDArray[np.float32]:
+    """Mu-law bytes to float samples in [-1, 1) in one lookup (what the models take)."""
+    return _DECODE_FLOAT[np.frombuffer(mulaw, dtype=np.uint8)]
 
 
 def encode(pcm: npt.NDArray[np.int16]) -> bytes:
