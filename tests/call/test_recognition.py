@@ -123,9 +123,11 @@ async def test_pauses_are_reported_once_each_way_and_reset_by_an_edge() -> None:
     stream = RecordingStream(cuts_at_vad_edges=True, pause_ms=200)
     recognition = Recognition()
     await recognition.open(Provider(stream), "en")
-    assert recognition.hears_pauses
+    due = []
     for quiet_ms in (0, 96, 192, 224, 256, 0, 0, 224, 256):
+        due.append(recognition.pause_due(quiet_ms))
         await recognition.quiet(quiet_ms)
+    assert due == [False, False, False, True, False, True, False, True, False]
     await recognition.on_vad(False)  # the end came: no "resumed" after it
     await recognition.quiet(0)
     assert stream.log == [("pause", True), ("pause", False), ("pause", True), False]
@@ -135,6 +137,6 @@ async def test_streams_without_pause_ms_hear_nothing_of_pauses() -> None:
     stream = RecordingStream(cuts_at_vad_edges=False)
     recognition = Recognition()
     await recognition.open(Provider(stream), "en")
-    assert not recognition.hears_pauses
+    assert not recognition.pause_due(1000)
     await recognition.quiet(1000)
     assert stream.log == []

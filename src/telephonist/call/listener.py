@@ -51,12 +51,17 @@ from telephonist.speech.vad.detector import SpeechDetector, VADEdge
 from telephonist.turn.rule import Decision, Phase, ScoreRequest
 from telephonist.turn.scorer import TurnScore, TurnScorer
 
-__all__ = ["STALE_ONSET_SLACK_MS", "Floor", "Listener"]
+__all__ = ["HELD_BATCH_BYTES", "STALE_ONSET_SLACK_MS", "Floor", "Listener"]
 
 log = logging.getLogger(__name__)
 
 STALE_ONSET_SLACK_MS = 100.0
 """How much earlier than the recognised audio the VAD may date a new utterance's onset."""
+
+HELD_BATCH_BYTES = int(100 * MULAW_BYTES_PER_MS)
+"""Frames held for a recogniser that follows our VAD go to it in batches of about this much
+audio when their verdicts change nothing (one task per 100 ms, not per frame), and always
+before any edge or pause reaches it, so it never hears of an edge ahead of the audio."""
 
 
 class Floor(Protocol):
@@ -127,6 +132,8 @@ class Listener:
         self._min_speech_ms = settings.interruptions.min_speech_ms
         self._recognition = Recognition()
         self._verdicts: deque[tuple[bytes, list[VADEdge]]] = deque()
+        self._backlog = bytearray()
+        """Held frames whose verdict changed nothing, not yet sent to the recogniser."""
         self._draining: asyncio.Task[None] | None = None
         self._recognising: asyncio.Task[None] | None = None
         self._closed = False
@@ -195,9 +202,19 @@ class Listener:
         edges = self._detector.feed_probabilities(probabilities)
         idle = self._draining is None or self._draining.done()
         judging = self._judge is not None and self._judge.busy
-        quiet = not (held or edges or judging or self._recognition.hears_pauses)
+        backlog = len(self._backlog) + len(held)
+        quiet = not (
+            backlog >= HELD_BATCH_BYTES
+            or edges
+            or judging
+            or self._recognition.pause_due(self._detector.quiet_ms)
+        )
         if idle and quiet and not self._barge_in_due():
-            return  # the common verdict, "nothing changed": no task for it
+            self._backlog += held  # the common verdict, "nothing changed": no task for it
+            return
+        if self._backlog:  # frames held back go first, in order
+            held = bytes(self._backlog) + held
+            self._backlog.clear()
         self._verdicts.append((held, edges))
         if idle:
             self._draining = asyncio.create_task(self._drain())

@@ -69,10 +69,9 @@ class Recognition:
         if self.stream is not None:
             await self.stream.on_vad(speaking)
 
-    @property
-    def hears_pauses(self) -> bool:
-        """The stream wants ``quiet`` reports (see there)."""
-        return self._pausing is not None
+    def pause_due(self, quiet_ms: float) -> bool:
+        """``quiet(quiet_ms)`` would tell the stream something (a pause began or ended)."""
+        return self._pausing is not None and (quiet_ms >= self._pause_ms) != self._paused
 
     async def quiet(self, quiet_ms: float) -> None:
         """How long the caller has been quiet within speech. A stream whose provider declares
