@@ -3,7 +3,9 @@ the server itself adds. Run: ``python benchmarks/scripted_server.py PORT``.
 
 The ASR says "final" on the first all-silence frame after speech (so the turn ends the moment
 the caller stops); TTS returns pre-rendered audio at once; the assistant answers instantly.
-The VAD is the real default (Silero), so its CPU cost per call is included.
+The VAD is the real default (Silero), so its CPU cost per call is included;
+``BENCH_VAD_GATE=off`` scores every window, as on a line whose noise is above
+``vad.gate_dbfs`` (the callers send digital silence between utterances).
 ``BENCH_ASR=local`` uses the embedded Whisper ASR instead (``benchmarks/flood.py``);
 ``BENCH_ASR=edge`` a zero-latency ASR that answers when the server's VAD (or turn rule) ends
 the utterance, as the embedded engine does, so the end of turn is the server's to decide.
@@ -50,7 +52,7 @@ from telephonist.server.serve import Loop, bound_socket, run_on_loop, uvicorn_se
 from telephonist.server.workers import Supervisor, reuseport_sockets
 from telephonist.speech.asr.base import ASRCapabilities, ASREvent, ASRProvider, Final
 from telephonist.speech.tts.base import VoiceSpec
-from telephonist.speech.vad.silero import SileroVAD
+from telephonist.speech.vad.silero import DEFAULT_GATE_DBFS, SileroVAD
 from telephonist.stores import SQLiteStore
 
 REPLY_SECONDS = 4.0
@@ -196,13 +198,14 @@ async def main(port: int) -> None:
 
         asr = LocalASR()
         await asr.warm_up()
+    gate = None if os.environ.get("BENCH_VAD_GATE") == "off" else DEFAULT_GATE_DBFS
     runtime = Runtime(
         channel=channel,
         settings=CallSettings.from_channel(channel, "en"),
         assistant=InstantAssistant(),
         asr=asr,
         tts=ZeroTTS(),
-        vad=SileroVAD(),
+        vad=SileroVAD(gate_dbfs=gate),
         batch_vad=os.environ.get("BENCH_VAD") != "inline",
         claim=store.claim_once if store else None,
         claimed=store.claimed if store else None,

@@ -9,7 +9,9 @@ free for sockets.
 
 A batch takes at most ``max_stream_ms`` of audio from each stream; the rest waits, in order,
 for the next. A stream's windows are scored one after another, so without the bound one call
-sending a backlog of seconds would make every other call's verdict wait for all of it.
+sending a backlog of seconds would make every other call's verdict wait for all of it. Frames
+wait in a queue per stream, so a batch touches only what it takes: when a loaded machine falls
+behind, the backlog does not make each batch slower (which made it fall further behind).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -30,7 +33,6 @@ __all__ = ["BatchModel", "VADBatcher"]
 log = logging.getLogger(__name__)
 
 Callback = Callable[[list[float]], None]
-_Item = tuple[VADStream, bytes, Callback]
 
 
 class BatchModel(Protocol):
@@ -49,7 +51,8 @@ class VADBatcher:
     ) -> None:
         self._model = model
         self._max_stream_bytes = max_stream_ms * MULAW_BYTES_PER_MS
-        self._pending: list[_Item] = []
+        self._pending: dict[VADStream, deque[tuple[bytes, Callback]]] = {}
+        """Each stream's frames not yet scored, in order; streams in order of their first."""
         self._draining = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vad")
         self._tasks: set[asyncio.Task[None]] = set()
@@ -64,7 +67,10 @@ class VADBatcher:
         """Score ``audio`` for ``stream``; ``done(probabilities)`` runs on the event loop once
         it is scored. A stream's submissions complete in order. On a model failure ``done``
         gets an empty list (the failure is logged), so a call never stalls on its VAD."""
-        self._pending.append((stream, audio, done))
+        queue = self._pending.get(stream)
+        if queue is None:
+            self._pending[stream] = queue = deque()
+        queue.append((audio, done))
         if not self._draining:
             self._draining = True
             loop = asyncio.get_running_loop()
@@ -92,22 +98,12 @@ class VADBatcher:
                 if wait > 0:  # under load, let more frames join this inference
                     await asyncio.sleep(wait)
                 self._last_start = loop.time()
-                batch, self._pending = self._pending, []
-                grouped: dict[int, tuple[VADStream, bytearray, list[tuple[Callback, int]]]] = {}
-                for item in batch:  # a stream's frames in order, as one item, up to its share
-                    stream, audio, done = item
-                    entry = grouped.setdefault(id(stream), (stream, bytearray(), []))
-                    if len(entry[1]) >= self._max_stream_bytes:
-                        self._pending.append(item)  # this and its later frames: next batch
-                        continue
-                    entry[1].extend(audio)
-                    entry[2].append((done, len(audio)))
-                items = list(grouped.values())
+                items = self._take_batch()
                 try:
                     results = await loop.run_in_executor(
                         self._executor,
                         self._model.probabilities_batch,
-                        [(stream, bytes(audio)) for stream, audio, _ in items],
+                        [(stream, audio) for stream, audio, _ in items],
                     )
                 except Exception as exc:  # no call may stall: each gets "no windows"
                     log.exception("vad.batch_failed")
@@ -128,6 +124,27 @@ class VADBatcher:
         finally:
             self._draining = False
             self._tasks = {t for t in self._tasks if not t.done()}
+
+    def _take_batch(self) -> list[tuple[VADStream, bytes, list[tuple[Callback, int]]]]:
+        """Each pending stream's frames, in order, up to its share; the rest stay queued (a
+        backlog costs nothing until its turn comes)."""
+        items = []
+        pending, self._pending = self._pending, {}
+        for stream, queue in pending.items():
+            if len(queue) == 1:  # the common case: one frame since the last batch
+                frame, done = queue[0]
+                items.append((stream, frame, [(done, len(frame))]))
+                continue
+            audio = bytearray()
+            frames: list[tuple[Callback, int]] = []
+            while queue and len(audio) < self._max_stream_bytes:
+                frame, done = queue.popleft()
+                audio += frame
+                frames.append((done, len(frame)))
+            if queue:
+                self._pending[stream] = queue
+            items.append((stream, bytes(audio), frames))
+        return items
 
     def _deliver(
         self, stream: VADStream, frames: list[tuple[Callback, int]], probabilities: list[float]
