@@ -148,6 +148,17 @@ async def test_without_a_score_silence_ends_the_turn() -> None:
     assert decisions(call) == [("error", 500.0)]
 
 
+async def test_a_score_refused_for_the_cpu_budget_is_labelled_busy() -> None:
+    """Over turn.max_cpu the model refuses at once: silence ends the turn as without a model,
+    and the decision says ``busy``, not ``error`` (nothing failed)."""
+    call = make_call(asr=ScriptedASR(["hi"]), turn_scorer=ScriptedScorer(["busy"]))
+    await listening(call)
+    await frames(call, SPEECH_FRAME, 400)
+    await frames(call, QUIET_FRAME, 500)
+    await call.until(lambda: bool(said(call)))
+    assert decisions(call) == [("busy", 500.0)]
+
+
 async def test_a_model_too_slow_to_answer_never_delays_the_turn() -> None:
     """No answer by vad.min_silence_ms of pause: the turn ends then, as without a model
     (a "late" decision), and the late answer changes nothing."""

@@ -6,15 +6,15 @@ import asyncio
 from dataclasses import dataclass, field
 
 from telephonist.errors import ProviderError
-from telephonist.turn.scorer import TurnScore
+from telephonist.turn.scorer import TurnScore, TurnScorerBusy
 
 
 @dataclass
 class ScriptedScorer:
     """A `TurnScorer` answering ``probabilities`` in order (the last one repeats); None in the
-    script fails that score."""
+    script fails that score, ``"busy"`` refuses it (the CPU budget is spent)."""
 
-    probabilities: list[float | None] = field(default_factory=lambda: [0.9])
+    probabilities: list[float | str | None] = field(default_factory=lambda: [0.9])
     clips: list[bytes] = field(default_factory=list)
     """Every clip asked about, in order."""
     asked: asyncio.Event = field(default_factory=asyncio.Event)
@@ -35,6 +35,8 @@ class ScriptedScorer:
         probability = self.probabilities[index]
         if probability is None:
             raise ProviderError("turn", "scripted failure", retryable=True)
+        if isinstance(probability, str):
+            raise TurnScorerBusy()
         return TurnScore(probability, 1.5)
 
     def close(self) -> None:

@@ -117,6 +117,9 @@ def test_without_a_score_silence_decides_the_pause() -> None:
     rule, ticket = paused_turn(pause_from=2500.0)
     assert rule.scored(ticket, None, 3100.0) == Decision(True, "error", None, 2500.0, 600.0)
     rule, ticket = paused_turn(pause_from=2500.0)
+    assert rule.scored(ticket, None, 2750.0, failure="busy") is None
+    assert rule.advance(3000.0) == Decision(True, "busy", None, 2500.0, RULE.fallback_ms)
+    rule, ticket = paused_turn(pause_from=2500.0)
     rule.scored(ticket, None, 2750.0)
     assert rule.speech(2900.0) is False
     request = rule.pause(3500.0, 3700.0)

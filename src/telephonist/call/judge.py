@@ -26,14 +26,15 @@ __all__ = ["Answered", "Judge", "TurnDecided"]
 
 log = logging.getLogger(__name__)
 
-Answered = Callable[[int, TurnScore | None], Coroutine[Any, Any, None]]
-"""Called with a request's ticket and its score (None: scoring failed)."""
+Answered = Callable[[int, TurnScore | str], Coroutine[Any, Any, None]]
+"""Called with a request's ticket and its score, or why there is none: ``busy`` (refused:
+the model's CPU budget is spent) or ``error`` (scoring failed)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TurnDecided(CallEvent):
-    """The end-of-turn model judged a pause: ``ended`` (complete, max_wait; late or error:
-    silence decided) or not (incomplete); ``decision_ms``: the model's time, batching wait
+    """The end-of-turn model judged a pause: ``ended`` (complete, max_wait; late, busy or
+    error: silence decided) or not (incomplete); ``decision_ms``: the model's time, batching wait
     included; ``batch``: how many calls' pauses shared the inference."""
 
     kind: ClassVar[EventKind] = EventKind.TURN_DECIDED
@@ -99,12 +100,12 @@ class Judge:
 
     async def _score(self, ticket: int, clip: bytes, answered: Answered) -> None:
         try:
-            score: TurnScore | None = await self._scorer.score(clip)
+            score: TurnScore | str = await self._scorer.score(clip)
         except TurnScorerBusy:  # the model's CPU budget is spent: silence decides (counted)
-            score = None
+            score = "busy"
         except TelephonistError as exc:
             log.warning("turn.score_failed: %s", exc, extra={"call_id": self._call_id})
-            score = None
+            score = "error"
         try:
             await answered(ticket, score)
         except Exception:  # a decision must never take the call down silently

@@ -338,14 +338,19 @@ class Listener:
         elif isinstance(step, Decision):
             await self._decided(judge, step, None)
 
-    async def _answered(self, ticket: int, score: TurnScore | None) -> None:
-        """A score came back (None: it failed)."""
+    async def _answered(self, ticket: int, score: TurnScore | str) -> None:
+        """A score came back (a string: why there is none, ``busy`` or ``error``)."""
         async with self._order:
             judge = self._judge
             if self._closed or judge is None:
                 return
-            probability = None if score is None else score.probability
-            decision = judge.rule.scored(ticket, probability, self._detector.position_ms)
+            position = self._detector.position_ms
+            if isinstance(score, str):
+                decision = judge.rule.scored(ticket, None, position, failure=score)
+                if decision is not None:
+                    await self._decided(judge, decision, None)
+                return
+            decision = judge.rule.scored(ticket, score.probability, position)
             if decision is not None:
                 await self._decided(judge, decision, score)
 

@@ -13,8 +13,9 @@ and a long fixed hangover makes every answer late. The rule here:
 5. Until the model has said "incomplete", the silence rule still holds: a pause that lasts
    ``fallback_ms`` (``vad.min_silence_ms``) ends the turn, as without a model. So the model
    can end a turn sooner, and keep it open only when it answered in time; a late score
-   (``late``), a failed one (``error``) or a pause not to be judged (``silence``) leaves
-   the turn to silence, never later than without a model.
+   (``late``), a refused one (``busy``: the model's CPU budget is spent), a failed one
+   (``error``) or a pause not to be judged (``silence``) leaves the turn to silence, never
+   later than without a model.
 
 Sans-I/O and clock-free: every time is a position in the caller's audio in milliseconds (the
 VAD's), fed in by the caller of this object, which runs the scoring and hands the
@@ -95,7 +96,8 @@ class EndOfTurn:
         """The ticket of the score being computed, if any."""
         self._asked_at = 0.0
         self._unscored: str | None = None
-        """Why this pause is not scored (``error``, ``silence``): the silence rule decides."""
+        """Why this pause is not scored (``busy``, ``error``, ``silence``): the silence rule
+        decides."""
         self._judged = False
         """The model said "incomplete" for this pause: only ``max_wait_ms`` ends it now."""
 
@@ -151,17 +153,25 @@ class EndOfTurn:
             return self._ask(position_ms)
         return None
 
-    def scored(self, ticket: int, probability: float | None, position_ms: float) -> Decision | None:
-        """The score asked for under ``ticket`` (None: it failed, and the silence rule decides
-        this pause); None when there is no decision (yet)."""
+    def scored(
+        self,
+        ticket: int,
+        probability: float | None,
+        position_ms: float,
+        *,
+        failure: str = "error",
+    ) -> Decision | None:
+        """The score asked for under ``ticket`` (None: there is none, for the reason
+        ``failure`` names, ``error`` or ``busy``, and the silence rule decides this pause);
+        None when there is no decision (yet)."""
         if ticket != self._asking or self.phase is not Phase.PAUSED:
             return None
         self._asking = None
         if probability is None:
-            self._unscored = "error"
+            self._unscored = failure
             if self._judged or self.quiet_ms(position_ms) < self.rule.fallback_ms:
                 return None  # silence decides: at fallback_ms, or max_wait_ms once judged
-            return self._end("error", None, position_ms)
+            return self._end(failure, None, position_ms)
         if probability >= self.rule.threshold:
             return self._end("complete", probability, position_ms)
         self._judged = True
