@@ -10,6 +10,8 @@ import yaml
 
 from telephonist.cli import main
 from telephonist.cli.shell import run_shell
+from telephonist.errors import ConfigError
+from telephonist.turn import smart_turn
 
 CREDENTIALS_BLOCK = {
     "server_url": "localhost:5005",
@@ -110,6 +112,32 @@ def test_check_validates_credentials_as_run_reads_them(
     out = capsys.readouterr()
     assert "credentials.yml: not found; `telephonist run` needs it" in out.out
     assert "0 error(s), 1 warning(s)" in out.err
+
+
+def test_check_finds_a_missing_or_wrong_turn_model(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the default turn model, `check` fails as `run` would if its file is missing or
+    is not the file this version expects, naming the key and the install command;
+    ``turn: {model: none}`` needs no file."""
+    assert main(["check", str(project)]) == 0  # installed by scripts/install
+    capsys.readouterr()
+    wrong = project / "smart-turn.onnx"
+    wrong.write_bytes(b"not the model")
+    monkeypatch.setattr(smart_turn, "find_model", lambda: wrong)
+    assert main(["check", str(project)]) == 1
+    out = capsys.readouterr().out
+    assert "twilio_media_streams.turn.model:" in out and "expected 2bb02631" in out
+
+    def missing() -> Path:
+        raise ConfigError("the Smart Turn model is not installed: pip install ...")
+
+    monkeypatch.setattr(smart_turn, "find_model", missing)
+    assert main(["check", str(project)]) == 1
+    assert "turn.model: the Smart Turn model is not installed" in capsys.readouterr().out
+    credentials = project / "credentials.yml"
+    credentials.write_text(credentials.read_text() + "  turn: {model: none}\n")
+    assert main(["check", str(project)]) == 0
 
 
 async def test_shell_script(project: Path) -> None:

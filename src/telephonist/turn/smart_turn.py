@@ -22,7 +22,7 @@ import onnxruntime as ort
 from telephonist.errors import ConfigError
 from telephonist.turn.features import model_input
 
-__all__ = ["MODEL_FILE", "MODEL_SHA256", "SmartTurnModel", "find_model"]
+__all__ = ["MODEL_FILE", "MODEL_SHA256", "SmartTurnModel", "find_model", "verify_installed"]
 
 MODEL_FILE = "audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx"
 """Where the file sits inside the ``pipecat`` package (pipecat-ai 1.14.0)."""
@@ -38,6 +38,13 @@ def find_model() -> Path:
         if path.is_file():
             return path
     raise ConfigError(f"the Smart Turn model is not installed: {_INSTALL}")
+
+
+def verify_installed() -> Path:
+    """The installed file, checked as loading will check it (`telephonist check`)."""
+    path = find_model()
+    _verified(path, MODEL_SHA256)
+    return path
 
 
 def _verified(path: Path, sha256: str) -> bytes:
