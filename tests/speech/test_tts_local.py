@@ -81,6 +81,32 @@ async def test_chunks_are_capped_and_seamless(fake: CountingSynth) -> None:
     assert np.sqrt((windows**2).mean(axis=1)).min() > 0.15 * 32768
 
 
+def leading_silence_ms(audio: bytes, level: float = 300.0) -> float:
+    """How long the audio is quiet (20 ms frames under ``level`` RMS) before its first sound."""
+    pcm = mulaw.decode(audio).astype(np.float64)
+    frames = pcm[: len(pcm) // 160 * 160].reshape(-1, 160)
+    return float(np.argmax(np.sqrt((frames**2).mean(axis=1)) > level) * 20)
+
+
+async def test_an_answer_starts_at_its_first_sound(
+    fake: CountingSynth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A voice's 0.3 s of silence before each sentence is waiting, before the first one:
+    it is cut to LEAD_KEEP_MS there, and kept between sentences."""
+    tone = fake.synth
+
+    def late_tone(sentence: str, speed: float) -> npt.NDArray[np.float32]:
+        return np.concatenate([np.zeros(4800, dtype=np.float32), tone(sentence, speed)])
+
+    monkeypatch.setattr(fake, "synth", late_tone)
+    chunks = [c async for c in LocalTTS("fake").synthesize("a|b", VoiceSpec())]
+    audio = b"".join(chunks)
+    assert leading_silence_ms(audio) <= local.LEAD_KEEP_MS
+    assert len(audio) == pytest.approx(2 * 4000 + 2400 + local.LEAD_KEEP_MS * 8, abs=80)
+    second = audio[4000 + int(local.LEAD_KEEP_MS * 8) :]
+    assert leading_silence_ms(second) >= 280  # the pause before the second sentence
+
+
 async def test_unsupported_voice_or_language_is_not_retryable(local_tts: LocalTTS) -> None:
     """An unknown voice name or a non-English language fails with retryable=False."""
     for spec in (VoiceSpec(voice="en-US-JennyNeural"), VoiceSpec(language="de")):
@@ -96,6 +122,7 @@ async def test_hibari_yields_speech_like_mulaw(local_tts: LocalTTS) -> None:
     audio = b"".join(chunks)
     assert len(chunks) > 1 and all(isinstance(c, bytes) for c in chunks)
     assert 2.0 < len(audio) / 8000 < 10.0
+    assert leading_silence_ms(audio) <= 200  # the voice's own 0.3-0.4 s is cut
     rms = np.sqrt((mulaw.decode(audio).astype(np.float64) ** 2).mean())
     assert rms > 500
 

@@ -150,6 +150,23 @@ def load_engine(engine: str, voice: str) -> SentenceSynth:
         return synth
 
 
+LEAD_KEEP_MS = 30.0
+"""Of the silence a voice puts before an utterance's first sound, what is kept."""
+_ONSET_LEVEL = 10 ** (-50 / 20)
+
+
+def trim_lead(audio: npt.NDArray[np.float32], sample_rate: int) -> npt.NDArray[np.float32]:
+    """``audio`` without the silence before its first sound (all but ``LEAD_KEEP_MS``).
+
+    The embedded voices start each sentence with 0.3-0.4 s of silence: before the first
+    sentence of an answer that is only waiting the caller hears, so it goes; later
+    sentences keep theirs (the pause between sentences)."""
+    loud = np.flatnonzero(np.abs(audio) > _ONSET_LEVEL)
+    if loud.size == 0:
+        return audio
+    return audio[max(0, int(loud[0]) - int(sample_rate * LEAD_KEEP_MS / 1000)) :]
+
+
 def _chunks(audio: npt.NDArray[np.float32]) -> list[bytes]:
     encoded = mulaw.encode(float_to_pcm16(audio))
     return [encoded[i : i + CHUNK_BYTES] for i in range(0, len(encoded), CHUNK_BYTES)]
@@ -190,7 +207,8 @@ class LocalTTS:
         """Nothing to release: loaded voices serve the whole process."""
 
     async def synthesize(self, text: str, voice: VoiceSpec) -> AsyncGenerator[bytes, None]:
-        """Mu-law 8 kHz chunks, sentence by sentence; the next sentence is prepared meanwhile."""
+        """Mu-law 8 kHz chunks, sentence by sentence; the next sentence is prepared meanwhile.
+        The first sentence starts at its first sound (`trim_lead`)."""
         if not voice.language.lower().startswith("en"):
             raise ProviderError(
                 "local", f"no local voice for language {voice.language!r}", retryable=False
@@ -210,6 +228,8 @@ class LocalTTS:
                 audio = await asyncio.wrap_future(current, loop=loop)
                 if i + 1 < len(sentences):
                     pending = _executor.submit(synth.synth, sentences[i + 1], self.speed)
+                if i == 0:
+                    audio = trim_lead(audio, synth.sample_rate)
                 for chunk in _chunks(resampler.process(audio, last=i + 1 == len(sentences))):
                     yield chunk
         except (RuntimeError, ValueError, OSError) as exc:
