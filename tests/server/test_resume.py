@@ -65,6 +65,40 @@ async def test_a_lost_stream_resumes_on_another_instance(serve):
         assert second.assistant.of_type(SessionEnd) == [SessionEnd("caller hung up")]
 
 
+async def test_a_draining_or_full_instance_still_takes_a_resume(serve):
+    """The redirect of a call in progress is not a new call: an instance that is draining,
+    or at limits.max_calls, turns new calls away (503) but resumes this one."""
+    ledger = MemoryLedger()
+    for state in ("draining", "full"):
+        limits = {"max_calls": 1} if state == "full" else {}
+        async with (
+            serve(ledger=ledger, twilio_auth_token=TOKEN, **shared()) as first,
+            serve(ledger=ledger, twilio_auth_token=TOKEN, limits=limits, **shared()) as second,
+        ):
+            signed = {
+                "auth_token": TOKEN,
+                "public_url": f"https://{PUBLIC}{WEBHOOK_PATH}",
+                "stream_url_override": None,
+            }
+            if state == "draining":
+                second.runtime.draining = True
+            else:
+                other = await second.connected_call(**signed)  # the one call it may take
+            async with httpx.AsyncClient() as http:
+                fresh = await http.post(second.webhook, data={"CallSid": "CA9"})
+            assert fresh.status_code == 503, state
+            caller = first.caller(**signed, redirect_url=second.base_url)
+            await caller.dial()
+            await caller.connect()
+            await first.wait_for_speech(caller, first.assistant.greeting)
+            caller.drop_stream()
+            await resumed_on(second, caller)
+            assert caller.streaming and len(caller.legs) == 2, state
+            await caller.hang_up()
+            if state == "full":
+                await other.hang_up()
+
+
 async def test_the_call_goes_on_after_the_resume(serve):
     """On the resumed stream the caller is heard and answered as before."""
     async with serve(transcripts=["hello again"], **shared()) as served:

@@ -93,12 +93,20 @@ def make_webhook(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
     )
 
     async def webhook(request: Request) -> Response:
-        if runtime.draining:
+        # A resume redirect is a call already in progress coming back after its stream was
+        # lost: neither a drain nor max_calls turns it away (a 503 would end it: Twilio's
+        # fallback request carries no marker and is a replay). Its marker, the signature and
+        # the per-call cap are checked below as ever.
+        resuming = RESUME_QUERY in request.query_params
+        if runtime.draining and not resuming:
             return _unavailable("Shutting down: not taking new calls.")
         assert runtime.tokens is not None
-        if len(runtime.sessions) + runtime.tokens.pending() >= channel.limits.max_calls:
+        full = len(runtime.sessions) + runtime.tokens.pending() >= channel.limits.max_calls
+        if full and not resuming:
             await runtime.settle_pending()  # some may have streamed on another worker
-        if len(runtime.sessions) + runtime.tokens.pending() >= channel.limits.max_calls:
+        if not resuming and (
+            len(runtime.sessions) + runtime.tokens.pending() >= channel.limits.max_calls
+        ):
             log.warning("webhook.busy: %d calls (limits.max_calls)", channel.limits.max_calls)
             return _unavailable("At capacity: not taking new calls.")
         if auth is not None and (refusal := auth.refuse(request)) is not None:
