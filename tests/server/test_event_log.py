@@ -36,4 +36,4 @@ def test_sensitive_answers_are_logged_as_sensitive(caplog: pytest.LogCaptureFixt
     assert "I want to pay" in logged and "thanks" in logged
     assert "4242" not in logged and "four two" not in logged and "digit='4'" not in logged
     assert logged.count("[sensitive]") == 3
-    assert not logger._sensitive  # nothing kept once the question is answered
+    assert not logger._sensitive._open  # nothing kept once the question is answered

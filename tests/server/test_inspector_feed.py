@@ -6,7 +6,14 @@ from typing import Any
 
 from tests.fakes.events import make
 
-from telephonist.call.events import AsrFinal, CallEnded, CallEvent, CallStarted, TurnTaken
+from telephonist.call.events import (
+    AsrFinal,
+    CallEnded,
+    CallEvent,
+    CallStarted,
+    KeyPressed,
+    TurnTaken,
+)
 from telephonist.server import inspector_feed
 from telephonist.server.inspector_feed import FeedHub, Subscription
 
@@ -80,3 +87,23 @@ def test_a_call_resumed_on_this_instance_is_live_again():
     [call] = hub.snapshot()["calls"]
     assert (call["ended_at"], call["end_reason"]) == (None, None)
     assert len(call["events"]) == 3
+
+
+async def test_sensitive_answers_never_reach_the_feed_or_the_snapshot():
+    """The caller's words and keys answering a sensitive question show as [sensitive], live
+    and in the snapshot a browser opened later gets; before and after, as they were."""
+    hub = FeedHub(now=lambda: 0.0)
+    subscription, _ = hub.subscribe()
+    await subscription.get()  # the (empty) snapshot
+    hub(event(CallStarted, "CA1", 1.0))
+    hub(event(TurnTaken, "CA1", 2.0, event="UserText", text="I want to pay", sensitive=True))
+    hub(event(KeyPressed, "CA1", 3.0, digit="4"))
+    hub(event(AsrFinal, "CA1", 4.0, text="four two four two", confidence=0.9))
+    hub(event(TurnTaken, "CA1", 5.0, event="UserText", text="4242", sensitive=False))
+    hub(event(AsrFinal, "CA1", 6.0, text="thanks", confidence=0.9))
+    live = [(await subscription.get())["event"] for _ in range(6)]
+    later, _ = hub.subscribe()
+    [call] = (await later.get())["calls"]
+    for events in (live, call["events"]):
+        shown = [e.get("text", e.get("digit")) for e in events[1:]]
+        assert shown == ["I want to pay", "[sensitive]", "[sensitive]", "[sensitive]", "thanks"]

@@ -22,9 +22,9 @@ from telephonist.call.events import (
     TurnTaken,
 )
 from telephonist.recording.timeline import Timeline
-from telephonist.recording.transcript import LatencySplit, Transcript
+from telephonist.recording.transcript import REDACTED, LatencySplit, Transcript
 
-__all__ = ["EventReader", "SensitiveAnswer", "end_reason"]
+__all__ = ["EventReader", "SensitiveAnswer", "SensitiveCalls", "end_reason"]
 
 _TURN_KINDS = {
     "SessionStart": "call_start",
@@ -65,6 +65,29 @@ class SensitiveAnswer:
         if kind not in ("barge_in", "internal"):
             self.waiting = event.sensitive
         return carries
+
+
+class SensitiveCalls:
+    """`SensitiveAnswer` for every call of a process, for readers that see all calls' events
+    (the log, the inspector); state is kept only while a call has a sensitive question open."""
+
+    _FIELDS = ("text", "digit")
+
+    def __init__(self) -> None:
+        self._open: dict[str, SensitiveAnswer] = {}
+
+    def secret(self, event: CallEvent) -> bool:
+        """Does ``event`` carry a caller's answer to a sensitive question? (Every event, in
+        order.)"""
+        answer = self._open.pop(event.call_id, None) or SensitiveAnswer()
+        secret = answer.secret(event)
+        if answer.waiting and end_reason(event) is None:
+            self._open[event.call_id] = answer
+        return secret
+
+    def masked(self, fields: dict[str, object]) -> dict[str, object]:
+        """``fields`` with the caller's words and keys replaced by ``[sensitive]``."""
+        return {k: REDACTED if k in self._FIELDS else v for k, v in fields.items()}
 
 
 class EventReader:

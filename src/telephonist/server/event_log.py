@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from telephonist.call.events import CallEvent, EventKind
-from telephonist.recording.call_events import SensitiveAnswer, end_reason
+from telephonist.recording.call_events import SensitiveCalls
 
 __all__ = ["EventLogger"]
 
@@ -49,10 +49,10 @@ class EventLogger:
     What a caller says or keys in answer to a sensitive question is logged as [sensitive]."""
 
     def __init__(self) -> None:
-        self._sensitive: dict[str, SensitiveAnswer] = {}  # calls with such a question open
+        self._sensitive = SensitiveCalls()
 
     def __call__(self, event: CallEvent) -> None:
-        secret = self._secret(event)
+        secret = self._sensitive.secret(event)
         if event.kind in _INFO:
             level = logging.INFO
         elif event.kind in _DEBUG:
@@ -63,7 +63,7 @@ class EventLogger:
             return
         fields: dict[str, Any] = {k: v for k, v in event.fields_dict().items() if k != "state"}
         if secret:
-            fields.update({k: "[sensitive]" for k in ("text", "digit") if k in fields})
+            fields = self._sensitive.masked(fields)
         text = " ".join(f"{k}={v!r}" for k, v in fields.items())
         log.log(
             level,
@@ -72,11 +72,3 @@ class EventLogger:
             text,
             extra={"call_id": event.call_id, "event": event.kind.value, "fields": fields},
         )
-
-    def _secret(self, event: CallEvent) -> bool:
-        """Does ``event`` carry a sensitive answer? (State kept only while a question waits.)"""
-        answer = self._sensitive.pop(event.call_id, None) or SensitiveAnswer()
-        secret = answer.secret(event)
-        if answer.waiting and end_reason(event) is None:
-            self._sensitive[event.call_id] = answer
-        return secret

@@ -2,7 +2,9 @@
 out to browser subscribers.
 
 Publishing never blocks a call: each subscriber has a bounded queue, and when a slow browser
-lets it fill up, the oldest message is dropped (and counted) to make room.
+lets it fill up, the oldest message is dropped (and counted) to make room. What a caller says
+or keys in answer to a sensitive question reaches neither the feed nor the snapshot: its
+words and keys show as ``[sensitive]``, as in the log and the transcript.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telephonist.call.events import CallEnded, CallEvent, CallStarted
+from telephonist.recording.call_events import SensitiveCalls
 
 __all__ = ["CallRecord", "FeedHub", "Subscription"]
 
@@ -84,9 +87,13 @@ class FeedHub:
         self._wall = wall
         self.calls: OrderedDict[str, CallRecord] = OrderedDict()
         self._subscribers: list[Subscription] = []
+        self._sensitive = SensitiveCalls()
 
     def __call__(self, event: CallEvent) -> None:
-        message = _jsonable(event.as_dict())
+        record = event.as_dict()
+        if self._sensitive.secret(event):
+            record = self._sensitive.masked(record)
+        message = _jsonable(record)
         if event.call_id:
             self._remember(event, message)
         for subscriber in self._subscribers:
