@@ -97,18 +97,16 @@ def make_webhook(runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
         # lost: neither a drain nor max_calls turns it away (a 503 would end it: Twilio's
         # fallback request carries no marker and is a replay). Its marker, the signature and
         # the per-call cap are checked below as ever.
-        resuming = RESUME_QUERY in request.query_params
-        if runtime.draining and not resuming:
-            return _unavailable("Shutting down: not taking new calls.")
         assert runtime.tokens is not None
-        full = len(runtime.sessions) + runtime.tokens.pending() >= channel.limits.max_calls
-        if full and not resuming:
-            await runtime.settle_pending()  # some may have streamed on another worker
-        if not resuming and (
-            len(runtime.sessions) + runtime.tokens.pending() >= channel.limits.max_calls
-        ):
-            log.warning("webhook.busy: %d calls (limits.max_calls)", channel.limits.max_calls)
-            return _unavailable("At capacity: not taking new calls.")
+        tokens = runtime.tokens
+        if RESUME_QUERY not in request.query_params:
+            if runtime.draining:
+                return _unavailable("Shutting down: not taking new calls.")
+            if len(runtime.sessions) + tokens.pending() >= channel.limits.max_calls:
+                await runtime.settle_pending()  # some may have streamed on another worker
+            if len(runtime.sessions) + tokens.pending() >= channel.limits.max_calls:
+                log.warning("webhook.busy: %d calls (limits.max_calls)", channel.limits.max_calls)
+                return _unavailable("At capacity: not taking new calls.")
         if auth is not None and (refusal := auth.refuse(request)) is not None:
             return refusal
         form = await read_form(request)
