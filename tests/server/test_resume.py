@@ -9,12 +9,13 @@ from typing import Any
 
 import httpx
 from tests.audio_samples import load_prompt, silence
-from tests.server.test_security import TOKEN
+from tests.server.test_security import TOKEN, SharedClaims
 from twilio.request_validator import RequestValidator
 
 from telephonist.call.events import CallStarted
 from telephonist.dialogue.turns import SessionEnd, SessionResumed, SessionStart
 from telephonist.stores.memory import MemoryLedger
+from telephonist.twilio.token import claim_key
 
 SECRET = "r" * 40
 PUBLIC = "bot.example.com"
@@ -221,3 +222,22 @@ async def test_without_a_secret_nothing_follows_connect(serve):
         caller = served.caller()
         twiml = await caller.dial()
         assert "<Redirect" not in twiml.xml and served.runtime.resumes is None
+
+
+async def test_a_busy_worker_counts_a_resumed_stream_until_it_starts_elsewhere(serve):
+    """Each stream of a call is claimed under its own number, so a worker that answered a
+    resume keeps counting that call (a drain waits for it) until its new stream has started
+    on another worker, though the call's first stream was claimed long ago."""
+    claims = SharedClaims()
+    async with serve(claim=claims, **shared()) as served:
+        runtime = served.runtime
+        runtime.claimed = claims.claimed.__contains__
+        claims("stream:CA1", 60.0)  # the call's first stream, started elsewhere long ago
+        assert runtime.tokens is not None
+        runtime.tokens.issue("CA1", 1)  # the resume this worker answered
+        await runtime.settle_pending()
+        assert runtime.tokens.pending_streams() == [("CA1", 1)]
+        claims(claim_key("CA1", 1), 60.0)  # the new stream starts on another worker
+        await served.clock.advance(1.0)
+        await runtime.settle_pending()
+        assert runtime.tokens.pending() == 0

@@ -29,7 +29,7 @@ from telephonist.server.runtime import Runtime
 from telephonist.twilio.messages import Dtmf, InboundMessage, Mark, Media, Start, Stop
 from telephonist.twilio.rejection import FrameRejected, Rejection
 from telephonist.twilio.stream import MediaStream
-from telephonist.twilio.token import STREAMED_CALL_MEMORY_S, StreamTokens
+from telephonist.twilio.token import STREAMED_CALL_MEMORY_S, StreamTokens, claim_key
 from telephonist.twilio.twiml import stream_url
 
 __all__ = ["WebSocketTransport", "media_socket"]
@@ -203,21 +203,23 @@ def _report_drops(budget: MediaBudget, reject: Rejections, limits: Limits) -> No
         reject(Rejection.OVER_RATE, f"{Rejection.OVER_RATE.value}: {rate}", count=count)
 
 
-async def _claim(runtime: Runtime, call_sid: str) -> str | None:
-    """Claim the call's stream in the store every instance shares: a call streams once,
-    whichever instance answered its webhook (a replayed webhook's fresh token is worthless).
+async def _claim(runtime: Runtime, call_sid: str, stream: int) -> str | None:
+    """Claim the call's stream in the store every instance shares: each stream of a call
+    starts once, whichever instance answered its webhook (a replayed webhook's fresh token is
+    worthless), and an instance that answered it can tell it started elsewhere.
     A store that cannot answer in time does not refuse the call: this instance has already
     refused a second stream itself."""
     assert runtime.claim is not None
     try:
         async with asyncio.timeout(CLAIM_TIMEOUT_S):
             first = await asyncio.to_thread(
-                runtime.claim, f"stream:{call_sid}", STREAMED_CALL_MEMORY_S
+                runtime.claim, claim_key(call_sid, stream), STREAMED_CALL_MEMORY_S
             )
     except Exception as exc:  # any store failure (or timeout): log it, let the call in
         log.warning("stream.claim_unavailable: %s", type(exc).__name__, extra={"call_id": call_sid})
         return None
-    return None if first else "this call already streamed on another instance"
+    started = "this call already streamed" if stream == 0 else "this stream already started"
+    return None if first else f"{started} on another instance"
 
 
 async def _stream_lost(runtime: Runtime, session: CallSession, reason: str) -> bool:
@@ -250,8 +252,8 @@ async def _start(
         problem = runtime.tokens.redeem(call_sid, token)
     number = StreamTokens.stream_of(token)
     resumes = runtime.resumes
-    if problem is None and runtime.claim is not None and number == 0:
-        problem = await _claim(runtime, call_sid)
+    if problem is None and runtime.claim is not None:
+        problem = await _claim(runtime, call_sid, number)
     if problem is None and resumes is not None:
         problem = await resumes.started(call_sid, number, StreamTokens.nonce_of(token))
     elif problem is None and runtime.ledger is not None:  # for replays on other instances

@@ -29,7 +29,7 @@ from telephonist.stores.base import Ledger
 from telephonist.stores.memory import MemoryLedger
 from telephonist.turn.scorer import TurnScorer
 from telephonist.twilio.signature import SignatureChecker
-from telephonist.twilio.token import StreamTokens
+from telephonist.twilio.token import StreamTokens, claim_key
 
 __all__ = ["Runtime"]
 
@@ -105,17 +105,19 @@ class Runtime:
             self.signatures = SignatureChecker(self.channel.twilio_auth_token)
 
     async def settle_pending(self) -> None:
-        """Forget the calls answered here whose first stream started on another instance (a
-        draining or busy process would otherwise count them until their token expires).
+        """Forget the calls answered here whose stream (the first, or a resumed call's next)
+        started on another instance or worker (a draining or busy process would otherwise
+        count them until their token expires).
         At most once a second: a busy server's webhook asks before checking the caller."""
         now = self.clock.now()
         if self.claimed is None or self.tokens is None or now < self._settled_at + 1.0:
             return
         self._settled_at = now
-        for call_sid in self.tokens.pending_calls():
+        for call_sid, stream in self.tokens.pending_streams():
             try:
                 async with asyncio.timeout(1.0):
-                    elsewhere = await asyncio.to_thread(self.claimed, f"stream:{call_sid}")
+                    key = claim_key(call_sid, stream)
+                    elsewhere = await asyncio.to_thread(self.claimed, key)
             except Exception:  # the store cannot say now: keep counting the call
                 return
             if elsewhere:

@@ -19,12 +19,18 @@ import hmac
 import secrets
 from collections.abc import Callable
 
-__all__ = ["STREAMED_CALL_MEMORY_S", "StreamTokens"]
+__all__ = ["STREAMED_CALL_MEMORY_S", "StreamTokens", "claim_key"]
 
 STREAMED_CALL_MEMORY_S = 24 * 3600.0
 """How long a call that streamed is remembered (Twilio's longest call is 24 hours)."""
 MAX_REMEMBERED_CALLS = 100_000
 """Beyond this many (a few MB), the oldest calls are forgotten first."""
+
+
+def claim_key(call_sid: str, stream: int) -> str:
+    """The key under which a call's stream ``stream`` is claimed in a shared store (one
+    start per stream across instances and workers)."""
+    return f"stream:{call_sid}" if stream == 0 else f"stream:{call_sid}:{stream}"
 
 
 class StreamTokens:
@@ -35,7 +41,8 @@ class StreamTokens:
         self._ttl = ttl_seconds
         self._now = now
         self._used: dict[str, float] = {}
-        self._issued: dict[str, float] = {}
+        self._issued: dict[str, tuple[float, int]] = {}
+        """Calls answered here whose stream has not started here: (expiry, stream)."""
         self._streamed: dict[str, tuple[float, int]] = {}
 
     def issue(self, call_sid: str, stream: int = 0) -> str:
@@ -43,7 +50,7 @@ class StreamTokens:
         expiry = int(self._now() + self._ttl)
         nonce = secrets.token_urlsafe(12)
         self.pending()  # forget the expired ones
-        self._issued[call_sid] = expiry
+        self._issued[call_sid] = (expiry, stream)
         body = f"{expiry}.{nonce}" if stream == 0 else f"{expiry}.{nonce}.{stream}"
         return f"{body}.{self._sign(call_sid, body)}"
 
@@ -105,16 +112,17 @@ class StreamTokens:
         """Calls this process answered whose stream has neither arrived here nor outlived
         its token: calls that may still connect (a graceful shutdown waits for them)."""
         now = self._now()
-        self._issued = {n: exp for n, exp in self._issued.items() if exp >= now}
+        self._issued = {n: issued for n, issued in self._issued.items() if issued[0] >= now}
         return len(self._issued)
 
-    def pending_calls(self) -> list[str]:
-        """The CallSids counted by `pending`."""
+    def pending_streams(self) -> list[tuple[str, int]]:
+        """The calls counted by `pending`, each with the stream it waits for."""
         self.pending()
-        return list(self._issued)
+        return [(call_sid, stream) for call_sid, (_, stream) in self._issued.items()]
 
     def forget(self, call_sid: str) -> None:
-        """Stop counting ``call_sid`` as pending (its stream started on another instance)."""
+        """Stop counting ``call_sid`` as pending (its stream started on another instance or
+        worker)."""
         self._issued.pop(call_sid, None)
 
     def _sign(self, call_sid: str, body: str) -> str:
