@@ -105,19 +105,6 @@ class EdgeASRStream(ZeroASRStream):
             self._events.put_nowait(Final("hello", 1.0))
 
 
-class EdgeASR:
-    capabilities = ASRCapabilities(cuts_at_vad_edges=True)
-
-    async def warm_up(self) -> None:
-        return None
-
-    async def open_stream(self, language: str) -> EdgeASRStream:
-        return EdgeASRStream()
-
-    async def aclose(self) -> None:
-        return None
-
-
 class ZeroASR:
     capabilities = ASRCapabilities()
 
@@ -129,6 +116,13 @@ class ZeroASR:
 
     async def aclose(self) -> None:
         return None
+
+
+class EdgeASR(ZeroASR):
+    capabilities = ASRCapabilities(cuts_at_vad_edges=True)
+
+    async def open_stream(self, language: str) -> EdgeASRStream:
+        return EdgeASRStream()
 
 
 class ZeroTTS:

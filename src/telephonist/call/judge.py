@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
 from telephonist.call.events import CallEvent, EventKind, omitted_if_none
@@ -22,13 +22,14 @@ from telephonist.errors import TelephonistError
 from telephonist.turn.rule import PREROLL_MS, WINDOW_MS, EndOfTurn, Phase, ScoreRequest, TurnRule
 from telephonist.turn.scorer import TurnScore, TurnScorer, TurnScorerBusy
 
-__all__ = ["Answered", "Judge", "TurnDecided"]
+__all__ = ["Answered", "Judge", "TurnDecided", "Unscored"]
 
 log = logging.getLogger(__name__)
 
-Answered = Callable[[int, TurnScore | str], Coroutine[Any, Any, None]]
-"""Called with a request's ticket and its score, or why there is none: ``busy`` (refused:
-the model's CPU budget is spent) or ``error`` (scoring failed)."""
+Unscored = Literal["busy", "error"]
+"""Why a score is missing: refused (the model's CPU budget is spent), or scoring failed."""
+Answered = Callable[[int, TurnScore | Unscored], Coroutine[Any, Any, None]]
+"""Called with a request's ticket and its score, or why there is none."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +101,7 @@ class Judge:
 
     async def _score(self, ticket: int, clip: bytes, answered: Answered) -> None:
         try:
-            score: TurnScore | str = await self._scorer.score(clip)
+            score: TurnScore | Unscored = await self._scorer.score(clip)
         except TurnScorerBusy:  # the model's CPU budget is spent: silence decides (counted)
             score = "busy"
         except TelephonistError as exc:

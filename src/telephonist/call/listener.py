@@ -39,7 +39,7 @@ from telephonist.call.events import (
     SpeechStarted,
 )
 from telephonist.call.held_finals import Said
-from telephonist.call.judge import Judge, TurnDecided
+from telephonist.call.judge import Judge, TurnDecided, Unscored
 from telephonist.call.recognition import Recognition
 from telephonist.call.settings import CallSettings
 from telephonist.errors import ProviderError
@@ -338,7 +338,7 @@ class Listener:
         elif isinstance(step, Decision):
             await self._decided(judge, step, None)
 
-    async def _answered(self, ticket: int, score: TurnScore | str) -> None:
+    async def _answered(self, ticket: int, score: TurnScore | Unscored) -> None:
         """A score came back (a string: why there is none, ``busy`` or ``error``)."""
         async with self._order:
             judge = self._judge
@@ -346,13 +346,11 @@ class Listener:
                 return
             position = self._detector.position_ms
             if isinstance(score, str):
-                decision = judge.rule.scored(ticket, None, position, failure=score)
-                if decision is not None:
-                    await self._decided(judge, decision, None)
-                return
-            decision = judge.rule.scored(ticket, score.probability, position)
+                answer, decision = None, judge.rule.scored(ticket, None, position, failure=score)
+            else:
+                answer, decision = score, judge.rule.scored(ticket, score.probability, position)
             if decision is not None:
-                await self._decided(judge, decision, score)
+                await self._decided(judge, decision, answer)
 
     async def _decided(self, judge: Judge, decision: Decision, score: TurnScore | None) -> None:
         """Report the decision; if the turn ended, end the utterance as the VAD used to."""

@@ -78,12 +78,9 @@ class Recognition:
         ``pause_ms`` hears ``on_pause(True)`` once a pause lasts that long (it may start
         transcribing then, before the end of speech is certain) and ``on_pause(False)`` if
         speech resumes."""
-        if self._pausing is None:
-            return
-        paused = quiet_ms >= self._pause_ms
-        if paused != self._paused:
-            self._paused = paused
-            await self._pausing.on_pause(paused)
+        if self._pausing is not None and self.pause_due(quiet_ms):
+            self._paused = not self._paused
+            await self._pausing.on_pause(self._paused)
 
     async def close(self) -> None:
         """Close the stream; its errors no longer matter."""

@@ -131,10 +131,6 @@ class VADBatcher:
         items = []
         pending, self._pending = self._pending, {}
         for stream, queue in pending.items():
-            if len(queue) == 1:  # the common case: one frame since the last batch
-                frame, done = queue[0]
-                items.append((stream, frame, [(done, len(frame))]))
-                continue
             audio = bytearray()
             frames: list[tuple[Callback, int]] = []
             while queue and len(audio) < self._max_stream_bytes:

@@ -181,7 +181,7 @@ class SileroVAD:
         self.gate_dbfs = gate_dbfs
         self._gate_power = None if gate_dbfs is None else (10 ** (gate_dbfs / 20)) ** 2
         self.gated = 0
-        """Windows not scored because they were quiet (for benchmarks)."""
+        """Windows not scored because they were quiet (a count to check the gate by)."""
         self.capabilities = VADCapabilities(
             threshold=0.5 if kind == "silero8k" else 0.3, batched=True
         )
@@ -217,12 +217,11 @@ class SileroVAD:
     def run_windows(self, streams: Sequence[SileroStream]) -> list[float]:
         """Score the next pending window of each stream (each must be ready); updates states.
         Quiet windows after silence get 0 without inference (see the module's docstring)."""
-        windows = [stream._take_window() for stream in streams]
+        frames = np.stack([stream._take_window() for stream in streams])
         scored = list(range(len(streams)))
         if self._gate_power is not None:
-            context = len(windows[0]) - self.window_samples
-            frames = np.stack(windows)[:, context:]
-            power = np.einsum("ij,ij->i", frames, frames) / self.window_samples
+            window = frames[:, frames.shape[1] - self.window_samples :]  # without the context
+            power = np.einsum("ij,ij->i", window, window) / self.window_samples
             scored = [
                 i
                 for i, stream in enumerate(streams)
@@ -233,25 +232,22 @@ class SileroVAD:
         if scored:
             if self.kind == "whisper16k":
                 for i in scored:
-                    probabilities[i] = self._run_16k(streams[i], windows[i])
+                    probabilities[i] = self._run_16k(streams[i], frames[i])
             else:
-                for i, p in zip(scored, self._run_8k(streams, windows, scored), strict=True):
+                scores = self._run_8k([streams[i] for i in scored], frames[scored])
+                for i, p in zip(scored, scores, strict=True):
                     probabilities[i] = p
         for stream, probability in zip(streams, probabilities, strict=True):
             stream._last = probability
         return probabilities
 
     def _run_8k(
-        self,
-        streams: Sequence[SileroStream],
-        windows: Sequence[npt.NDArray[np.float32]],
-        scored: Sequence[int],
+        self, streams: Sequence[SileroStream], frames: npt.NDArray[np.float32]
     ) -> list[float]:
-        frames = np.stack([windows[i] for i in scored])
-        state = np.concatenate([streams[i]._state for i in scored], axis=1)
+        state = np.concatenate([stream._state for stream in streams], axis=1)
         output, new_state = self.session.run(None, {"input": frames, "state": state, "sr": _SR_8K})
-        for column, i in enumerate(scored):
-            streams[i]._state = new_state[:, column : column + 1, :]
+        for i, stream in enumerate(streams):
+            stream._state = new_state[:, i : i + 1, :]
         return [float(p) for p in output[:, 0]]
 
     def _run_16k(self, stream: SileroStream, window: npt.NDArray[np.float32]) -> float:
