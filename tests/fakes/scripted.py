@@ -38,22 +38,30 @@ class ScriptedASRStream:
         self.closed = False
         self.pauses: list[bool] = []
         self.vad: list[bool] = []
+        self.sends: list[int] = []
+        """The size of each ``send``, in order."""
+        self.marks: list[tuple[str, int]] = []
+        """Each edge or pause ("speech", "end", "pause", "resumed") with the audio received
+        by then."""
         self._events: asyncio.Queue[ASREvent | None] = asyncio.Queue()
 
     async def send(self, audio: bytes) -> None:
         """Count audio (a real engine would recognise it)."""
         self.received += len(audio)
+        self.sends.append(len(audio))
         self.provider.changed.set()
 
     async def on_vad(self, speaking: bool) -> None:
         """End of speech: the next transcript is final."""
         self.vad.append(speaking)
+        self.marks.append(("speech" if speaking else "end", self.received))
         if not speaking and self.provider.transcripts:
             self._events.put_nowait(Final(self.provider.transcripts.pop(0), 0.9))
 
     async def on_pause(self, paused: bool) -> None:
         """Recorded (called only when the provider's capabilities declare ``pause_ms``)."""
         self.pauses.append(paused)
+        self.marks.append(("pause" if paused else "resumed", self.received))
 
     async def events(self) -> AsyncIterator[ASREvent]:
         """Scripted events until closed."""
