@@ -116,22 +116,24 @@ async def test_over_its_cpu_budget_a_request_is_refused_at_once() -> None:
     """With max_cpu 0.1 (a tenth of a core), inferences of 60 ms spend the budget: the next
     request is refused without queuing (silence decides that pause), and once the budget
     has refilled the model scores again."""
+    clock = [0.0]
 
     class Costly(CountingModel):
         def completeness(self, clips: list[bytes]) -> list[float]:
-            threading.Event().wait(0.06)  # stands for 60 ms of CPU on the worker thread
+            clock[0] += 0.06  # 60 ms of inference on the worker thread
             return super().completeness(clips)
 
     model = Costly()
-    batcher = TurnBatcher(model, gather_s=0.0, max_cpu=0.1)
+    batcher = TurnBatcher(model, gather_s=0.0, max_cpu=0.1, now=lambda: clock[0])
     try:
         await batcher.score(b"a")
-        await batcher.score(b"b")  # 0.1 s of budget, 0.06 s spent: still within it
+        await batcher.score(b"b")  # 0.1 s of budget, 0.054 s spent net: still within it
         with pytest.raises(TurnScorerBusy, match=r"turn.max_cpu"):
             await batcher.score(b"c")
         assert model.batches == [1, 1] and batcher.over_budget == 1
-        await asyncio.sleep(0.3)  # the bucket refills at 0.1 s per s: 0.03 s of budget back
+        clock[0] += 0.2  # the bucket refills at 0.1 s per s: 0.02 s of budget back
         assert (await batcher.score(b"d")).probability == 0.001
+        assert model.batches == [1, 1, 1]
     finally:
         batcher.close()
 

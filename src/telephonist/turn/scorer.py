@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -88,13 +89,16 @@ class TurnBatcher:
         max_batch: int = 8,
         deadline_s: float = 0.5,
         max_cpu: float | None = None,
+        now: Callable[[], float] = time.perf_counter,
     ) -> None:
+        """``now``: the clock of deadlines and of the CPU budget (injected in tests)."""
         self.model = model
+        self._now = now
         self._max_cpu = max_cpu
         self._tokens = max_cpu or 0.0
         """Seconds of inference still allowed (refilled at ``max_cpu`` per second, up to
         ``max_cpu``; it goes below zero by the inference that overspent it)."""
-        self._refilled = time.perf_counter()
+        self._refilled = self._now()
         self._gather = gather_s
         self._deadline = deadline_s
         self._max_batch = max_batch
@@ -122,7 +126,7 @@ class TurnBatcher:
             self.over_budget += 1
             raise TurnScorerBusy()
         future: asyncio.Future[TurnScore] = asyncio.get_running_loop().create_future()
-        self._pending.append((clip, future, time.perf_counter()))
+        self._pending.append((clip, future, self._now()))
         if self._runner is None:
             self._runner = asyncio.create_task(self._run())
         return await future
@@ -130,7 +134,7 @@ class TurnBatcher:
     def _within_budget(self) -> bool:
         if self._max_cpu is None:
             return True
-        now = time.perf_counter()
+        now = self._now()
         refill = (now - self._refilled) * self._max_cpu
         self._tokens = min(self._max_cpu, self._tokens + refill)
         self._refilled = now
@@ -138,9 +142,9 @@ class TurnBatcher:
 
     def _timed(self, clips: list[bytes]) -> tuple[list[float], float]:
         """The model's scores, and the seconds they took (on the worker thread)."""
-        began = time.perf_counter()
+        began = self._now()
         scores = self.model.completeness(clips)
-        return scores, time.perf_counter() - began
+        return scores, self._now() - began
 
     async def _run(self) -> None:
         try:
@@ -161,7 +165,7 @@ class TurnBatcher:
 
     def _refuse_late(self) -> None:
         """Fail the requests that waited too long: their answer would come too late."""
-        late_before = time.perf_counter() - self._deadline
+        late_before = self._now() - self._deadline
         late = [r for r in self._pending if r[2] < late_before]
         if not late:
             return
@@ -189,7 +193,7 @@ class TurnBatcher:
         finally:
             self._free.release()
         self.batches += 1
-        done = time.perf_counter()
+        done = self._now()
         for (_, future, asked), probability in zip(batch, scores, strict=True):
             if not future.done():
                 ms = round((done - asked) * 1000, 1)
