@@ -78,6 +78,20 @@ def test_the_sensitive_question_and_its_repeats_are_marked(engine: Engine):
     assert not answered.sensitive
 
 
+def test_the_state_snapshot_hides_the_secret_slot_but_not_the_others(engine: Engine):
+    """The inspector's state shows a sensitive slot as [sensitive] once filled, and the
+    tracker itself keeps the value (the flow still needs it)."""
+    tracker = engine.new_tracker("c")
+    engine.handle(tracker, SessionStart({}))
+    engine.handle(tracker, UserText("I want to pay"))
+    answered = engine.handle(tracker, UserText("4242", source="dtmf"))
+    assert answered.state["slots"]["card_number"] == "[sensitive]"
+    assert tracker.slots["card_number"] == "4242"
+    tracker.slots["postcode"] = "SW1A 1AA"
+    slots = tracker.snapshot(engine.sensitive_slots)["slots"]
+    assert (slots["card_number"], slots["postcode"]) == ("[sensitive]", "SW1A 1AA")
+
+
 def test_sensitive_must_be_a_boolean(tmp_path: Path):
     """``sensitive: maybe`` is an error located at the step's key."""
     write(tmp_path, FLOWS.replace("sensitive: true", "sensitive: maybe"))

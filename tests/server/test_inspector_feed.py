@@ -7,6 +7,7 @@ from typing import Any
 from tests.fakes.events import make
 
 from telephonist.call.events import (
+    AssistantState,
     AsrFinal,
     CallEnded,
     CallEvent,
@@ -107,3 +108,26 @@ async def test_sensitive_answers_never_reach_the_feed_or_the_snapshot():
     for events in (live, call["events"]):
         shown = [e.get("text", e.get("digit")) for e in events[1:]]
         assert shown == ["I want to pay", "[sensitive]", "[sensitive]", "[sensitive]", "thanks"]
+
+
+async def test_slots_filled_by_a_sensitive_answer_stay_hidden_in_later_states():
+    """A Rasa server's tracker arrives after the turn: the slots that changed with the
+    sensitive answer show as [sensitive] from then on; other slots, before and after, as
+    they are; so do the commands a model made of the answer."""
+    hub = FeedHub(now=lambda: 0.0)
+    hub(event(CallStarted, "CA1", 1.0))
+    hub(event(TurnTaken, "CA1", 2.0, event="UserText", text="pay", sensitive=True))
+    hub(event(AssistantState, "CA1", 2.5, state={"slots": {"name": "Ann"}}))
+    llm = {"path": "llm", "commands": ["SetSlot(card, 4242)"]}
+    hub(event(TurnTaken, "CA1", 3.0, event="UserText", text="4242", state={"llm": llm}))
+    hub(event(AssistantState, "CA1", 3.5, state={"slots": {"name": "Ann", "card": "4242"}}))
+    later = {"name": "Ann", "card": "4242", "amount": 10}
+    hub(event(AssistantState, "CA1", 4.0, state={"slots": later}))
+    [call] = hub.snapshot()["calls"]
+    states = [e["state"] for e in call["events"] if e.get("state")]
+    assert states[1]["llm"]["commands"] == ["[sensitive]"]
+    assert [s["slots"] for s in states if "slots" in s] == [
+        {"name": "Ann"},
+        {"name": "Ann", "card": "[sensitive]"},
+        {"name": "Ann", "card": "[sensitive]", "amount": 10},
+    ]

@@ -65,6 +65,13 @@ class Engine:
             has_action_server,
         )
         self.understanding = Understanding(self.executor, project.config)
+        self.sensitive_slots = frozenset(
+            step.slot
+            for flow in project.flows.values()
+            for step in flow.steps
+            if isinstance(step, CollectStep) and step.sensitive
+        )
+        """Slots that collect answers to sensitive questions: hidden in state snapshots."""
 
     def new_tracker(self, conversation_id: str) -> Tracker:
         """A tracker with every slot at its initial value."""
@@ -225,7 +232,7 @@ class Engine:
             transfer_to=run.transfer_to,
             collect_dtmf=dtmf,
             silence_timeout=timeout,
-            state=tracker.snapshot(),
+            state=tracker.snapshot(self.sensitive_slots),
             sensitive=(step := self.waiting_step(tracker)) is not None and step.sensitive,
         )
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Frame", "Tracker"]
+__all__ = ["HIDDEN_VALUE", "Frame", "Tracker"]
+
+HIDDEN_VALUE = "[sensitive]"
+"""A secret slot's value in a state snapshot, as transcripts mark secret answers."""
 
 FrameKind = Literal["user", "pattern", "call"]
 # ready: run the step; waiting: the step asked and the caller's answer is due; called: a
@@ -84,12 +87,17 @@ class Tracker:
         """The frame that runs next."""
         return self.stack[-1] if self.stack else None
 
-    def snapshot(self) -> dict[str, Any]:
-        """The JSON-able ``AssistantTurn.state`` (flow stack, slots, latest intent)."""
+    def snapshot(self, hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The JSON-able ``AssistantTurn.state`` (flow stack, slots, latest intent), with the
+        values of the ``hidden`` slots (answers to sensitive questions) shown as
+        `HIDDEN_VALUE`: the state goes to the inspector, where secrets must not."""
         intent = self.latest_message.get("intent") or {"name": None, "confidence": 0.0}
         return {
             "flow_stack": [{"flow_id": f.flow_id, "step_id": f.step_id} for f in self.stack],
-            "slots": dict(self.slots),
+            "slots": {
+                name: HIDDEN_VALUE if name in hidden and value is not None else value
+                for name, value in self.slots.items()
+            },
             "latest_intent": dict(intent),
             "entities": list(self.latest_message.get("entities") or []),
         }

@@ -4,7 +4,8 @@ out to browser subscribers.
 Publishing never blocks a call: each subscriber has a bounded queue, and when a slow browser
 lets it fill up, the oldest message is dropped (and counted) to make room. What a caller says
 or keys in answer to a sensitive question reaches neither the feed nor the snapshot: its
-words and keys show as ``[sensitive]``, as in the log and the transcript.
+words and keys show as ``[sensitive]``, as in the log and the transcript, and so do the
+commands a model made of it and the slots it filled, in every later state of the call.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telephonist.call.events import CallEnded, CallEvent, CallStarted
+from telephonist.call.events import CallEnded, CallEvent, CallStarted, TurnTaken
 from telephonist.recording.call_events import SensitiveCalls
+from telephonist.recording.transcript import REDACTED
 
 __all__ = ["CallRecord", "FeedHub", "Subscription"]
 
@@ -45,6 +47,7 @@ class CallRecord:
     ended_at: float | None = None
     end_reason: str | None = None
     events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS_PER_CALL))
+    secrets: SecretSlots = field(default_factory=lambda: SecretSlots())
 
     def summary(self) -> dict[str, Any]:
         """The call-list row plus the call's events so far."""
@@ -58,6 +61,46 @@ class CallRecord:
             "end_reason": self.end_reason,
             "events": list(self.events),
         }
+
+
+class SecretSlots:
+    """One call's slots that hold an answer to a sensitive question, found by comparing the
+    slots before and after the turn that took it, and hidden in every later state.
+
+    The built-in engine hides its own (it knows its sensitive collect steps); this covers a
+    Rasa server's tracker, whose slots the channel cannot know. A Rasa state may arrive a
+    turn late, so the first change of slots after the answer is taken as its slots.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, Any] = {}
+        self._armed = False
+        self._hidden: set[str] = set()
+
+    def hide(self, message: dict[str, Any], secret: bool) -> dict[str, Any]:
+        """``message`` (an event's JSON form) with secret slots and commands hidden."""
+        state = message.get("state")
+        if not isinstance(state, dict):
+            return message
+        if secret and message.get("kind") == TurnTaken.kind.value:
+            self._armed = True
+            if isinstance(state.get("llm"), dict) and "commands" in state["llm"]:
+                state = {**state, "llm": {**state["llm"], "commands": [REDACTED]}}
+        slots = state.get("slots")
+        if isinstance(slots, dict):
+            if self._armed:
+                changed = {k for k, v in slots.items() if k not in self._last or self._last[k] != v}
+                if changed:
+                    self._hidden |= changed
+                    self._armed = False
+            self._last = dict(slots)
+            if self._hidden:
+                shown = {
+                    k: REDACTED if k in self._hidden and v is not None else v
+                    for k, v in slots.items()
+                }
+                state = {**state, "slots": shown}
+        return message if state is message["state"] else {**message, "state": state}
 
 
 class Subscription:
@@ -91,11 +134,14 @@ class FeedHub:
 
     def __call__(self, event: CallEvent) -> None:
         record = event.as_dict()
-        if self._sensitive.secret(event):
+        secret = self._sensitive.secret(event)
+        if secret:
             record = self._sensitive.masked(record)
         message = _jsonable(record)
         if event.call_id:
-            self._remember(event, message)
+            call = self._call(event)
+            message = call.secrets.hide(message, secret)
+            self._remember(call, event, message)
         for subscriber in self._subscribers:
             subscriber.put({"type": "event", "event": message})
 
@@ -120,12 +166,15 @@ class FeedHub:
         """Connected browsers."""
         return len(self._subscribers)
 
-    def _remember(self, event: CallEvent, message: dict[str, Any]) -> None:
+    def _call(self, event: CallEvent) -> CallRecord:
         record = self.calls.get(event.call_id)
         if record is None:
             record = CallRecord(event.call_id, event.at, self._wall())
             self.calls[event.call_id] = record
             self._evict()
+        return record
+
+    def _remember(self, record: CallRecord, event: CallEvent, message: dict[str, Any]) -> None:
         if isinstance(event, CallStarted):  # again, on a resumed call's new stream
             record.caller = event.user_phone or ""
             record.callee = event.bot_phone or ""
