@@ -17,7 +17,7 @@ from telephonist.config.keys import reject_unknown
 from telephonist.config.redaction import shown
 from telephonist.errors import ConfigError
 
-__all__ = ["RecordingSettings", "parse_recording"]
+__all__ = ["BucketSettings", "RecordingSettings", "parse_recording"]
 
 _PREFIX = "twilio_media_streams.recording"
 _INSTANCE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -30,7 +30,26 @@ _KEYS = {
     "retention_days",
     "max_size_mb",
     "instance",
+    "s3",
 }
+_S3_KEYS = {"bucket", "prefix", "endpoint_url", "region", "keep_local"}
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class BucketSettings:
+    """An S3-compatible bucket that receives each finished segment's files. Credentials come
+    from the standard AWS chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, a profile,
+    an instance role), never from this file."""
+
+    bucket: str
+    prefix: str = ""
+    """Put before each file's path under the folder (``2026-11-30/CA…_….wav``)."""
+    endpoint_url: str | None = None
+    """An S3-compatible service other than AWS (MinIO, Ceph, a cloud's S3 API)."""
+    region: str | None = None
+    keep_local: bool = True
+    """False: a file is deleted from the folder once its upload succeeded."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +70,8 @@ class RecordingSettings:
     """The folder's cap: the oldest finished calls go first; None: no cap."""
     instance: str = ""
     """Names this server's segments (a call resumed elsewhere has one per instance)."""
+    s3: BucketSettings | None = None
+    """Also upload each finished segment's files to this bucket."""
 
 
 def _number(block: Mapping[str, Any], key: str, default: float | None, file: str) -> float | None:
@@ -73,6 +94,49 @@ def _flag(block: Mapping[str, Any], key: str, default: bool, file: str) -> bool:
         where = f"{_PREFIX}.{key}"
         raise ConfigError(f"must be true or false, got {shown(value, where)}", file=file, key=where)
     return value
+
+
+def _text(block: Mapping[str, Any], key: str, file: str, where: str) -> str | None:
+    value = block.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"must be text, got {shown(value, where)}", file=file, key=where)
+    return value.strip()
+
+
+def _parse_bucket(value: Any, file: str) -> BucketSettings | None:
+    prefix = f"{_PREFIX}.s3"
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigError("must be a mapping with at least 'bucket'", file=file, key=prefix)
+    reject_unknown(value, _S3_KEYS, file, prefix)
+    bucket = _text(value, "bucket", file, f"{prefix}.bucket")
+    if bucket is None or not _BUCKET.match(bucket):
+        raise ConfigError(
+            "must name a bucket (3-63 lower-case letters, digits, '.' or '-')",
+            file=file,
+            key=f"{prefix}.bucket",
+        )
+    endpoint = _text(value, "endpoint_url", file, f"{prefix}.endpoint_url")
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise ConfigError(
+            "must be an http:// or https:// URL", file=file, key=f"{prefix}.endpoint_url"
+        )
+    key_prefix = value.get("prefix", "")
+    if not isinstance(key_prefix, str):
+        raise ConfigError("must be text", file=file, key=f"{prefix}.prefix")
+    keep = value.get("keep_local", True)
+    if not isinstance(keep, bool):
+        raise ConfigError("must be true or false", file=file, key=f"{prefix}.keep_local")
+    return BucketSettings(
+        bucket=bucket,
+        prefix=key_prefix.lstrip("/"),
+        endpoint_url=endpoint,
+        region=_text(value, "region", file, f"{prefix}.region"),
+        keep_local=keep,
+    )
 
 
 def parse_recording(value: Any, *, file: str) -> RecordingSettings:
@@ -107,4 +171,5 @@ def parse_recording(value: Any, *, file: str) -> RecordingSettings:
         retention_days=_number(value, "retention_days", 30.0, file),
         max_size_mb=_number(value, "max_size_mb", 10_000.0, file),
         instance=instance,
+        s3=_parse_bucket(value.get("s3"), file),
     )

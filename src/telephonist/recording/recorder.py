@@ -15,6 +15,7 @@ from telephonist.call.transport import Transport
 from telephonist.config.recording import RecordingSettings
 from telephonist.recording.call_events import end_reason
 from telephonist.recording.tap import CallTap
+from telephonist.recording.upload import BucketUploader
 from telephonist.recording.writer import SegmentWriter
 
 __all__ = ["Recorder", "RecordingTransport"]
@@ -51,7 +52,13 @@ class Recorder:
     ) -> None:
         self.settings = settings
         self._wall = wall
-        self._writer = SegmentWriter(settings, wall=wall)
+        self.uploader = (
+            None if settings.s3 is None else BucketUploader(settings.s3, settings.folder)
+        )
+        """Copies finished files to the bucket (``recording.s3``), if one is set."""
+        self._writer = SegmentWriter(
+            settings, wall=wall, on_final=self.uploader.put if self.uploader else None
+        )
         self._taps: dict[str, CallTap] = {}
         self._ends_to_skip: dict[str, int] = {}
         self._closed = False
@@ -97,3 +104,5 @@ class Recorder:
             tap.close("server stopped")
         self._taps.clear()
         await asyncio.to_thread(self._writer.close)
+        if self.uploader is not None:
+            await asyncio.to_thread(self.uploader.close)

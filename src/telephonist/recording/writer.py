@@ -65,10 +65,16 @@ class SegmentWriter:
     """The recordings folder's only writer in this process."""
 
     def __init__(
-        self, settings: RecordingSettings, *, wall: Callable[[], float] = time.time
+        self,
+        settings: RecordingSettings,
+        *,
+        wall: Callable[[], float] = time.time,
+        on_final: Callable[[Path], None] | None = None,
     ) -> None:
         self._settings = settings
         self._wall = wall
+        self._on_final = on_final
+        """Told of each file once it has its final name (the bucket upload)."""
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._submitted = 0  # written by the loop only
         self._written = 0  # written by the thread only
@@ -197,18 +203,23 @@ class SegmentWriter:
         final_wav = _final(segment.wav) if segment.wav is not None else None
         if segment.wav is not None and segment.wav_started and final_wav is not None:
             os.replace(segment.wav, final_wav)
+            self._final(final_wav)
         if text is not None and segment.transcript is not None:
             document = json.loads(text)
             if segment.wav is None or not segment.wav_started:
                 document["wav"] = None
             if segment.lost:
                 document["audio_lost_s"] = {k: round(v / 8000, 3) for k, v in segment.lost.items()}
+            final_transcript = _final(segment.transcript)
             self._write_transcript(
-                segment,
-                json.dumps(document, indent=1, ensure_ascii=False),
-                _final(segment.transcript),
+                segment, json.dumps(document, indent=1, ensure_ascii=False), final_transcript
             )
             segment.transcript.unlink(missing_ok=True)
+            self._final(final_transcript)
+
+    def _final(self, path: Path) -> None:
+        if self._on_final is not None:
+            self._on_final(path)
 
     def _sweep(self, need: int = 0) -> None:
         settings = self._settings
