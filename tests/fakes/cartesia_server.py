@@ -3,10 +3,18 @@
 It accepts every documented way to authenticate (``Authorization: Bearer``, ``X-API-Key``,
 ``?api_key=``/``?access_token=``) and requires an API version (``Cartesia-Version`` header or
 ``?cartesia_version=``). Each generation request is checked (``model_id``, ``voice {mode: id,
-id}``, ``output_format {container: raw, encoding: pcm_mulaw, sample_rate: 8000}``,
-``context_id``) and answered with base64 ``chunk`` frames of `synthetic_audio` of the
-transcript, then ``done``; requests on one socket are served concurrently, each frame tagged
-with its ``context_id``. ``{"context_id": …, "cancel": true}`` stops that context at once.
+id}``, ``output_format {container: raw, encoding: pcm_mulaw, sample_rate: 8000}`` or ``{container:
+raw, encoding: pcm_s16le, sample_rate: R}`` at a documented rate, ``context_id``) and answered
+with base64 ``chunk`` frames of `synthetic_audio` of the transcript (``bytes_per_char``
+mu-law bytes a character: 40, or about 480 for the pace of speech), then ``done``; contexts on
+one socket are served concurrently, each frame tagged with its ``context_id``. A request with
+``continue: true`` is one piece of its context: its audio follows the pieces before it, and
+``done`` waits for the piece without it (whose empty transcript, as clients finish a context,
+adds no audio). ``{"context_id": …, "cancel": true}`` stops that context at once.
+
+``pcm_s16le`` audio is the same synthetic audio decoded from mu-law and repeated up to the
+requested rate (nearest sample), sent in chunks of the same duration as the mu-law ones: a client
+asking for either hears the same thing at the same moments.
 
 Faults (`CartesiaFaults`): an ``error`` frame for the next request, dropping the TCP
 connection after N chunks, a malformed frame, a delay before the first chunk.
@@ -26,6 +34,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import numpy as np
 from starlette.applications import Starlette
 from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, StreamingResponse
@@ -35,6 +44,8 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from telephonist.audio import mulaw
+
 from .azure_tts_server import HttpFaults, stream_body
 from .http_app import ServedApp
 from .synthetic import synthetic_audio
@@ -43,6 +54,8 @@ from .websocket_fake import WebsocketFake
 __all__ = ["CartesiaFaults", "FakeCartesia", "FakeCartesiaBytes"]
 
 OUTPUT_FORMAT = {"container": "raw", "encoding": "pcm_mulaw", "sample_rate": 8000}
+PCM_RATES = frozenset({8000, 16000, 22050, 24000, 44100, 48000})
+"""Sample rates the protocol notes list for raw output."""
 
 
 @dataclass
@@ -72,9 +85,11 @@ class FakeCartesia(WebsocketFake):
         *,
         chunk_size: int = 320,
         chunk_interval: float = 0.0,
+        bytes_per_char: int = 40,
     ) -> None:
         self.api_key = api_key
         self.chunk_size = chunk_size
+        self.bytes_per_char = bytes_per_char
         self.chunk_interval = chunk_interval
         self.faults = CartesiaFaults()
         self.handshakes: list[Handshake] = []
@@ -106,6 +121,7 @@ class FakeCartesia(WebsocketFake):
 
     async def _handle(self, ws: ServerConnection) -> None:
         generators: dict[str, asyncio.Task[None]] = {}
+        pieces: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         sent = [0]
         self.open_sockets += 1
         await self._notify()
@@ -120,7 +136,13 @@ class FakeCartesia(WebsocketFake):
                         task.cancel()
                 else:
                     self.requests.append(message)
-                    generators[context_id] = asyncio.create_task(self._generate(ws, message, sent))
+                    task = generators.get(context_id)
+                    if task is None or task.done():
+                        pieces[context_id] = asyncio.Queue()
+                        generators[context_id] = asyncio.create_task(
+                            self._generate(ws, pieces[context_id], sent)
+                        )
+                    pieces[context_id].put_nowait(message)
                 await self._notify()
         except ConnectionClosed:
             pass
@@ -131,8 +153,32 @@ class FakeCartesia(WebsocketFake):
             await self._notify()
 
     async def _generate(
-        self, ws: ServerConnection, request: dict[str, Any], sent: list[int]
+        self, ws: ServerConnection, pieces: asyncio.Queue[dict[str, Any]], sent: list[int]
     ) -> None:
+        """One context: its pieces in order, then ``done`` after the last."""
+        first = True
+        while True:
+            request = await pieces.get()
+            if not await self._piece(ws, request, sent, first=first):
+                return
+            first = False
+            if not request.get("continue"):
+                break
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "done",
+                    "done": True,
+                    "status_code": 206,
+                    "context_id": str(request.get("context_id")),
+                }
+            )
+        )
+
+    async def _piece(
+        self, ws: ServerConnection, request: dict[str, Any], sent: list[int], *, first: bool
+    ) -> bool:
+        """One request's audio; False when the context ended instead (an error, a drop)."""
         context_id = str(request.get("context_id"))
         problem = _invalid(request) or (
             None if request.get("context_id") else (400, "invalid_request", "no context_id")
@@ -156,15 +202,20 @@ class FakeCartesia(WebsocketFake):
                     }
                 )
             )
-            return
+            return False
         if faults.malformed_next:
             faults.malformed_next = False
             await ws.send("{oops")
-        if faults.first_chunk_delay:
+        if faults.first_chunk_delay and first:
             await asyncio.sleep(faults.first_chunk_delay)
-        audio = synthetic_audio(request["transcript"])
-        for offset in range(0, len(audio), self.chunk_size):
-            data = base64.b64encode(audio[offset : offset + self.chunk_size]).decode("ascii")
+        if not first and not request["transcript"]:
+            return True  # the empty piece that ends a continued context
+        output = request["output_format"]
+        speech = synthetic_audio(request["transcript"], bytes_per_char=self.bytes_per_char)
+        audio = rendered(speech, output)
+        size = chunk_bytes(self.chunk_size, output)
+        for offset in range(0, len(audio), size):
+            data = base64.b64encode(audio[offset : offset + size]).decode("ascii")
             await ws.send(
                 json.dumps(
                     {
@@ -183,12 +234,38 @@ class FakeCartesia(WebsocketFake):
             if faults.drop_after_chunks is not None and sent[0] >= faults.drop_after_chunks:
                 faults.drop_after_chunks = None
                 ws.transport.abort()
-                return
+                return False
             if self.chunk_interval:
                 await asyncio.sleep(self.chunk_interval)
-        await ws.send(
-            json.dumps({"type": "done", "done": True, "status_code": 206, "context_id": context_id})
-        )
+        return True
+
+
+def rendered(audio: bytes, output_format: dict[str, Any]) -> bytes:
+    """Mu-law ``audio`` in the requested raw encoding (a checked ``output_format``)."""
+    if output_format["encoding"] == "pcm_mulaw":
+        return audio
+    pcm = mulaw.decode(audio).astype("<i2")
+    rate = int(output_format["sample_rate"])
+    picks = np.arange(len(pcm) * rate // 8000) * 8000 // rate
+    return pcm[picks].tobytes()
+
+
+def chunk_bytes(mulaw_chunk: int, output_format: dict[str, Any]) -> int:
+    """Bytes of the requested encoding lasting as long as ``mulaw_chunk`` mu-law bytes."""
+    if output_format["encoding"] == "pcm_mulaw":
+        return mulaw_chunk
+    return max(2, mulaw_chunk * int(output_format["sample_rate"]) // 8000 * 2)
+
+
+def _format_ok(output_format: object) -> bool:
+    if output_format == OUTPUT_FORMAT:
+        return True
+    return (
+        isinstance(output_format, dict)
+        and output_format.get("container") == "raw"
+        and output_format.get("encoding") == "pcm_s16le"
+        and output_format.get("sample_rate") in PCM_RATES
+    )
 
 
 def _invalid(request: dict[str, Any]) -> tuple[int, str, str] | None:
@@ -197,7 +274,7 @@ def _invalid(request: dict[str, Any]) -> tuple[int, str, str] | None:
         return 400, "invalid_request", "model_id is required"
     if not isinstance(voice, dict) or voice.get("mode") != "id" or not voice.get("id"):
         return 400, "invalid_request", "voice must be {mode: id, id}"
-    if request.get("output_format") != OUTPUT_FORMAT:
+    if not _format_ok(request.get("output_format")):
         return 400, "invalid_request", "unsupported output_format"
     if "transcript" not in request:
         return 400, "invalid_request", "transcript is required"
@@ -264,7 +341,7 @@ class FakeCartesiaBytes:
             )
         self.requests.append(body)
         self.versions.append(version)
-        audio = synthetic_audio(body["transcript"])
+        audio = rendered(synthetic_audio(body["transcript"]), body["output_format"])
         return StreamingResponse(
             stream_body(audio, self.faults, self.chunk_size, self.bytes_sent),
             media_type="audio/basic",

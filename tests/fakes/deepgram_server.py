@@ -1,11 +1,13 @@
 """A local Deepgram live-transcription server (``/v1/listen``) over a real websocket.
 
-It checks what Deepgram checks (``Authorization: Token <key>``, ``encoding=mulaw``,
-``sample_rate=8000``, a ``model``) and answers like Deepgram: ``SpeechStarted``, interim
-``Results``, ``is_final`` segments every ``final_every`` words, ``speech_final`` after
-``endpointing`` ms of silence, ``UtteranceEnd`` after ``utterance_end_ms``, a ``from_finalize``
-flush on ``Finalize``, last results + ``Metadata`` + close 1000 on ``CloseStream``, and close
-1011 ``NET-0001`` when neither audio nor ``KeepAlive`` arrives for ``idle_timeout`` seconds.
+It checks what Deepgram checks (``Authorization: Token <key>``, ``encoding=mulaw`` with
+``sample_rate=8000`` or ``encoding=linear16`` with any ``sample_rate``, a ``model``) and answers
+like Deepgram: ``SpeechStarted``, interim ``Results``, ``is_final`` segments every
+``final_every`` words, ``speech_final`` after ``endpointing`` ms of silence (Deepgram's default,
+10 ms, when the query leaves ``endpointing`` out; ``false`` turns it off), ``UtteranceEnd`` after
+``utterance_end_ms``, a ``from_finalize`` flush on ``Finalize``, last results + ``Metadata`` +
+close 1000 on ``CloseStream``, and close 1011 ``NET-0001`` when neither audio nor ``KeepAlive``
+arrives for ``idle_timeout`` seconds.
 
 What it "hears" is decided by the audio itself, so lost audio means lost words:
 
@@ -13,6 +15,14 @@ What it "hears" is decided by the audio itself, so lost audio means lost words:
   run of one byte value, words separated by a little silence); the fake decodes them back;
 - script mode (``script=[...]``): any non-silent audio is speech, one scripted utterance per
   speech segment, its words revealed one per ``word_bytes`` of speech (for arbitrary audio).
+
+Silence is mu-law's own (bytes ``0xFF``/``0x7F``) or, for ``linear16`` (little-endian 16-bit
+PCM, as clients that resample send it), samples below half mu-law's smallest step (|x| < 4):
+what mu-law would carry as its silence, so a resampler's ±1 rounding noise over digital silence
+stays silence, as the same line heard in mu-law would. Linear16 audio is timed as if it were
+8 kHz mu-law (its runs of silence and sound rescaled from ``sample_rate``), so ``word_bytes``,
+endpointing and timestamps mean the same for both encodings; its words come from the script
+only (the codec's words are mu-law byte values).
 
 Faults (`DeepgramFaults`, changeable while running): drop the TCP connection (or close with a
 code) after N words, refuse the next handshakes with given HTTP statuses, send a malformed
@@ -24,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 import uuid
 from collections.abc import Sequence
@@ -32,6 +43,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import numpy as np
 from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -43,6 +55,12 @@ __all__ = ["DeepgramFaults", "FakeDeepgram", "ListenRecord", "WordCodec"]
 
 SILENCE = frozenset({0xFF, 0x7F})
 BYTES_PER_MS = 8
+DEFAULT_ENDPOINTING_MS = 10
+"""Deepgram's endpointing when the query does not set it (protocol notes, section 2.1)."""
+LINEAR16_SPEECH = 0x00
+"""The byte value linear16 sound is fed to the recogniser as: not a codec word, not silence."""
+LINEAR16_SILENT_BELOW = 4
+"""Half of mu-law's smallest non-zero level (±8): quieter samples are mu-law silence."""
 
 
 class WordCodec:
@@ -105,9 +123,12 @@ class _Recognizer:
         self.fake = fake
         self.record = record
         query = record.query
-        self.endpointing = (
-            int(query["endpointing"]) if query.get("endpointing", "false") != "false" else None
-        )
+        endpointing = query.get("endpointing", str(DEFAULT_ENDPOINTING_MS))
+        self.endpointing = int(endpointing) if endpointing != "false" else None
+        self.linear16 = query.get("encoding") == "linear16"
+        self.sample_rate = int(query.get("sample_rate", "8000"))
+        self.odd_byte = b""
+        self.carry = 0.0
         self.utterance_end = int(query.get("utterance_end_ms", "0"))
         self.vad_events = query.get("vad_events") == "true"
         self.interim = query.get("interim_results") == "true"
@@ -128,6 +149,9 @@ class _Recognizer:
 
     def feed(self, audio: bytes) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
+        if self.linear16:
+            self._feed_linear16(audio, out)
+            return out
         for value, group in itertools.groupby(audio):
             count = len(list(group))
             if value in SILENCE:
@@ -135,6 +159,30 @@ class _Recognizer:
             else:
                 self._speech(value, count, out)
         return out
+
+    def _feed_linear16(self, audio: bytes, out: list[dict[str, Any]]) -> None:
+        """Runs of silent and sounding samples, rescaled to 8 kHz byte counts (the fraction
+        carried over, so no time is lost between frames)."""
+        data = self.odd_byte + audio
+        whole = len(data) - len(data) % 2
+        self.odd_byte = data[whole:]
+        samples = np.frombuffer(data[:whole], dtype="<i2").astype(np.int32)
+        silent = np.abs(samples) < LINEAR16_SILENT_BELOW
+        if not len(silent):
+            return
+        edges = np.flatnonzero(silent[1:] != silent[:-1]) + 1
+        starts = [0, *edges.tolist()]
+        ends = [*edges.tolist(), len(silent)]
+        for start, end in zip(starts, ends, strict=True):
+            self.carry += (end - start) * 8000 / self.sample_rate
+            count = math.floor(self.carry)
+            self.carry -= count
+            if not count:
+                continue
+            if silent[start]:
+                self._silence(count, out)
+            else:
+                self._speech(LINEAR16_SPEECH, count, out)
 
     def _silence(self, count: int, out: list[dict[str, Any]]) -> None:
         self.run_code = None
@@ -304,11 +352,7 @@ class FakeDeepgram(WebsocketFake):
             return connection.respond(HTTPStatus.NOT_FOUND, "no such path\n")
         if not record.authorization_ok:
             return connection.respond(HTTPStatus.UNAUTHORIZED, "invalid credentials\n")
-        if (
-            query.get("encoding") != "mulaw"
-            or query.get("sample_rate") != "8000"
-            or not query.get("model")
-        ):
+        if not _audio_format_ok(query) or not query.get("model"):
             return connection.respond(HTTPStatus.BAD_REQUEST, "bad audio parameters\n")
         self.records.append(record)
         return None
@@ -370,6 +414,14 @@ class FakeDeepgram(WebsocketFake):
             await ws.send("{not json" if message.get("malformed") else json.dumps(message))
         await self._notify()
         return True
+
+
+def _audio_format_ok(query: dict[str, str]) -> bool:
+    """Mu-law at 8 kHz (Twilio's audio as it comes), or 16-bit PCM at a positive rate."""
+    encoding, rate = query.get("encoding"), query.get("sample_rate", "")
+    if encoding == "mulaw":
+        return rate == "8000"
+    return encoding == "linear16" and rate.isdigit() and int(rate) > 0
 
 
 def _authorized(headers: Headers, api_key: str) -> bool:

@@ -7,8 +7,8 @@ from typing import Any
 from tests.fakes.events import make
 
 from telephonist.call.events import (
-    AssistantState,
     AsrFinal,
+    AssistantState,
     CallEnded,
     CallEvent,
     CallStarted,
