@@ -37,6 +37,11 @@ async def listening(call: Call) -> None:
     assert call.session.state is CallState.LISTENING
 
 
+AT_PAUSE = CallSettings(turn=TurnSettings(speculate_ms=None))
+"""The model asked when the pause reaches pause_ms: tests of what follows a score, whose
+scripted answers are one per pause."""
+
+
 def said(call: Call) -> list[str]:
     """What reached the assistant as the caller's words."""
     return [event.text for event in call.assistant.of_type(UserText)]
@@ -49,7 +54,8 @@ def decisions(call: Call) -> list[tuple[str, float]]:
 
 async def test_a_complete_turn_ends_after_the_short_pause() -> None:
     """Complete after 200 ms of pause: the caller's words go to the assistant then, dated at
-    the end of their speech, with no need for the VAD's 500 ms."""
+    the end of their speech, with no need for the VAD's 500 ms. The model was asked after
+    100 ms of it (turn.speculate_ms), its answer kept for the 200 ms."""
     scorer = ScriptedScorer([0.9])
     call = make_call(asr=ScriptedASR(["hello"]), turn_scorer=scorer)
     await listening(call)
@@ -65,6 +71,38 @@ async def test_a_complete_turn_ends_after_the_short_pause() -> None:
     (ended,) = call.of_kind(SpeechEnded)
     assert ended.offset_ms == call.of_kind(SpeechStarted)[0].offset_ms + 400
     (clip,) = scorer.clips  # the turn with its pre-roll, up to the moment of asking
+    assert len(clip) == (PREROLL_MS + 400 + 100) * MULAW_BYTES_PER_MS
+
+
+async def test_an_early_complete_is_dropped_when_the_caller_goes_on() -> None:
+    """The model, asked 100 ms into a 150 ms gap, says complete; the caller speaks on before
+    200 ms, so nothing is decided there: one turn, ended at the next pause."""
+    scorer = ScriptedScorer([0.9])
+    call = make_call(asr=ScriptedASR(["a table for two"]), turn_scorer=scorer)
+    await listening(call)
+    await frames(call, SPEECH_FRAME, 400)
+    await frames(call, QUIET_FRAME, 160)
+    await frames(call, SPEECH_FRAME, 300)
+    assert len(scorer.clips) == 1 and not decisions(call)
+    await frames(call, QUIET_FRAME, 200)
+    await call.until(lambda: bool(said(call)))
+    assert said(call) == ["a table for two"]
+    assert decisions(call) == [("complete", 200.0)]
+    assert len(call.of_kind(SpeechEnded)) == 1
+
+
+async def test_without_speculation_the_model_is_asked_at_the_pause() -> None:
+    """turn.speculate_ms: null asks the model when the pause reaches pause_ms."""
+    scorer = ScriptedScorer([0.9])
+    settings = CallSettings(turn=TurnSettings(speculate_ms=None))
+    call = make_call(asr=ScriptedASR(["hello"]), turn_scorer=scorer, settings=settings)
+    await listening(call)
+    await frames(call, QUIET_FRAME, 1000)
+    await frames(call, SPEECH_FRAME, 400)
+    await frames(call, QUIET_FRAME, 200)
+    await call.until(lambda: bool(said(call)))
+    assert decisions(call) == [("complete", 200.0)]
+    (clip,) = scorer.clips
     assert len(clip) == (PREROLL_MS + 400 + 200) * MULAW_BYTES_PER_MS
 
 
@@ -87,7 +125,7 @@ async def test_an_incomplete_turn_waits_and_is_scored_again() -> None:
     """Incomplete: no words go anywhere while the pause lasts; it is scored again as it
     grows, and a later complete ends the turn there."""
     scorer = ScriptedScorer([0.2, 0.3, 0.8])
-    call = make_call(asr=ScriptedASR(["I'd like to book"]), turn_scorer=scorer)
+    call = make_call(asr=ScriptedASR(["I'd like to book"]), turn_scorer=scorer, settings=AT_PAUSE)
     await listening(call)
     await frames(call, SPEECH_FRAME, 400)
     await frames(call, QUIET_FRAME, 700)
@@ -104,7 +142,7 @@ async def test_speech_during_the_wait_continues_the_same_turn() -> None:
     and one end of speech; the next pause is judged on the whole turn's audio."""
     scorer = ScriptedScorer([0.1, 0.9])
     asr = ScriptedASR(["I'd like to book a table", "never used"])
-    call = make_call(asr=asr, turn_scorer=scorer)
+    call = make_call(asr=asr, turn_scorer=scorer, settings=AT_PAUSE)
     await listening(call)
     await frames(call, SPEECH_FRAME, 400)
     await frames(call, QUIET_FRAME, 300)
@@ -182,7 +220,7 @@ async def test_a_final_during_the_wait_is_held_and_joined() -> None:
     its words wait for the turn's end and go together with the rest, in order, once."""
     scorer = ScriptedScorer([0.1, 0.9])
     asr = ScriptedASR(["a table for two"])
-    call = make_call(asr=asr, turn_scorer=scorer)
+    call = make_call(asr=asr, turn_scorer=scorer, settings=AT_PAUSE)
     await listening(call)
     await frames(call, SPEECH_FRAME, 400)
     await frames(call, QUIET_FRAME, 200)
@@ -202,7 +240,7 @@ async def test_an_engine_that_cuts_at_our_edges_is_waited_for_at_the_turns_end()
     make the turn's words complete: its answer to the end of the turn is joined to it."""
     asr = ScriptedASR(["part two"], capabilities=ASRCapabilities(cuts_at_vad_edges=True))
     scorer = ScriptedScorer([0.1, 0.9])
-    call = make_call(asr=asr, turn_scorer=scorer)
+    call = make_call(asr=asr, turn_scorer=scorer, settings=AT_PAUSE)
     await listening(call)
     await frames(call, SPEECH_FRAME, 400)
     await frames(call, QUIET_FRAME, 200)
@@ -219,7 +257,7 @@ async def test_a_recogniser_that_hears_pauses_transcribes_from_the_first_one() -
     model is asked, so its text can be ready when the turn ends; told again when speech
     resumes."""
     asr = ScriptedASR(["x"], capabilities=ASRCapabilities(pause_ms=200))
-    call = make_call(asr=asr, turn_scorer=ScriptedScorer([0.1, 0.9]))
+    call = make_call(asr=asr, turn_scorer=ScriptedScorer([0.1, 0.9]), settings=AT_PAUSE)
     await listening(call)
     await frames(call, SPEECH_FRAME, 400)
     await frames(call, QUIET_FRAME, 200)

@@ -47,6 +47,15 @@ def test_values_are_taken_and_reach_the_call_settings() -> None:
     assert CallSettings.from_channel(channel, "en").turn == TurnSettings()
 
 
+def test_speculation_is_on_by_default_and_can_be_turned_off() -> None:
+    """The model starts scoring after 100 ms of quiet; null, or pause_ms itself, means at
+    the pause."""
+    assert parse(None).speculate_ms == 100
+    assert parse({"speculate_ms": 150}).speculate_ms == 150
+    assert parse({"speculate_ms": None}).speculate_ms is None
+    assert parse({"speculate_ms": 200}).speculate_ms is None
+
+
 def test_model_none_turns_the_model_off() -> None:
     """``model: none`` keeps the silence rule (vad.min_silence_ms)."""
     assert not parse({"model": "none"}).uses_model
@@ -69,6 +78,9 @@ def test_model_none_turns_the_model_off() -> None:
         ({"threshold": 0}, "twilio_media_streams.turn.threshold", "between 0 and 1"),
         ({"max_cpu": 0}, "twilio_media_streams.turn.max_cpu", "above 0"),
         ({"max_cpu": "half"}, "twilio_media_streams.turn.max_cpu", "must be a number"),
+        ({"speculate_ms": 300}, "twilio_media_streams.turn.speculate_ms", "to pause_ms \\(200\\)"),
+        ({"speculate_ms": 10}, "twilio_media_streams.turn.speculate_ms", "from 20"),
+        ({"speculate_ms": 50.5}, "twilio_media_streams.turn.speculate_ms", "whole number"),
     ],
 )
 def test_bad_values_name_the_key(turn: Any, key: str, message: str) -> None:

@@ -41,7 +41,7 @@ def test_the_score_covers_at_most_the_last_eight_seconds() -> None:
     rule = EndOfTurn(RULE)
     rule.speech(0.0)
     request = rule.pause(20_000.0, 20_200.0)
-    assert request is not None
+    assert isinstance(request, ScoreRequest)
     assert request.end_ms - request.start_ms == WINDOW_MS
 
 
@@ -93,7 +93,7 @@ def test_speech_during_the_wait_continues_the_same_turn() -> None:
     assert rule.phase is Phase.SPEAKING and rule.quiet_ms(3200.0) == 0.0
     assert rule.advance(9000.0) is None  # no wait runs while the caller speaks
     request = rule.pause(4000.0, 4200.0)
-    assert request is not None and request.start_ms == 1000.0 - PREROLL_MS
+    assert isinstance(request, ScoreRequest) and request.start_ms == 1000.0 - PREROLL_MS
     assert rule.scored(request.ticket, 0.9, 4200.0) == Decision(
         True, "complete", 0.9, 4000.0, 200.0
     )
@@ -165,7 +165,7 @@ def test_the_threshold_decides() -> None:
     strict = EndOfTurn(TurnRule(threshold=0.8))
     strict.speech(0.0)
     request = strict.pause(1000.0, 1200.0)
-    assert request is not None
+    assert isinstance(request, ScoreRequest)
     decision = strict.scored(request.ticket, 0.7, 1200.0)
     assert decision is not None and not decision.ended
 
@@ -176,4 +176,89 @@ def test_a_new_turn_after_one_ended() -> None:
     rule.scored(ticket, 0.9, 2700.0)
     assert rule.speech(5000.0) is True
     request = rule.pause(6000.0, 6200.0)
-    assert request is not None and request.start_ms == 5000.0 - PREROLL_MS
+    assert isinstance(request, ScoreRequest) and request.start_ms == 5000.0 - PREROLL_MS
+
+
+EARLY = TurnRule(pause_ms=200, max_wait_ms=2000, threshold=0.5, speculate_ms=100)
+
+
+def test_an_early_score_decides_when_the_pause_reaches_pause_ms_not_before() -> None:
+    """With speculate_ms, the score is asked for after 100 ms of quiet; its answer, back
+    before 200 ms, waits, and the pause's report at 200 ms decides at once with it."""
+    rule = EndOfTurn(EARLY)
+    rule.speech(1000.0)
+    assert not rule.early_due(2500.0, 2580.0)  # 80 ms of quiet: too soon
+    early = rule.quiet(2500.0, 2600.0)
+    assert early == ScoreRequest(1, 1000.0 - PREROLL_MS, 2600.0)
+    assert rule.quiet(2500.0, 2632.0) is None  # once per quiet stretch
+    assert rule.scored(early.ticket, 0.8, 2660.0) is None  # not yet: 160 ms of quiet
+    assert rule.phase is Phase.SPEAKING
+    assert rule.pause(2500.0, 2700.0) == Decision(True, "complete", 0.8, 2500.0, 200.0)
+
+
+def test_an_early_score_still_under_way_is_the_pauses_score() -> None:
+    """At pause_ms the early score, not yet back, is taken up: no second request; its
+    answer then decides as a score asked at the pause would."""
+    rule = EndOfTurn(EARLY)
+    rule.speech(1000.0)
+    early = rule.quiet(2500.0, 2600.0)
+    assert early is not None
+    assert rule.pause(2500.0, 2700.0) is None
+    assert rule.scored(early.ticket, 0.2, 2720.0) == Decision(
+        False, "incomplete", 0.2, 2500.0, 220.0
+    )
+    assert rule.advance(2980.0) is None  # scored again rescore_ms after the pause's report
+    assert rule.advance(3000.0) == ScoreRequest(2, 1000.0 - PREROLL_MS, 3000.0)
+
+
+def test_speech_before_pause_ms_drops_the_early_score() -> None:
+    """The caller speaks again 150 ms into the quiet: the early answer is stale, and the
+    next quiet stretch is scored afresh."""
+    rule = EndOfTurn(EARLY)
+    rule.speech(1000.0)
+    early = rule.quiet(2500.0, 2600.0)
+    assert early is not None
+    assert rule.speech(2650.0) is False  # the same turn goes on
+    assert rule.scored(early.ticket, 0.9, 2660.0) is None
+    again = rule.quiet(3000.0, 3100.0)
+    assert again is not None and again.ticket == 2
+    request = rule.pause(3000.0, 3200.0)
+    assert request is None  # the second early score is the pause's
+    assert rule.scored(early.ticket, 0.9, 3210.0) is None  # the first stays stale
+    assert rule.scored(again.ticket, 0.9, 3220.0) == Decision(True, "complete", 0.9, 3000.0, 220.0)
+
+
+def test_an_early_incomplete_is_not_taken_the_pause_is_scored_again() -> None:
+    """Only an early "complete" decides: an early "incomplete" (the model heard only 100 ms
+    of the pause) leaves the pause to a score asked at pause_ms, as without speculation."""
+    rule = EndOfTurn(EARLY)
+    rule.speech(1000.0)
+    early = rule.quiet(2500.0, 2600.0)
+    assert early is not None
+    assert rule.scored(early.ticket, 0.3, 2660.0) is None
+    request = rule.pause(2500.0, 2700.0)
+    assert request == ScoreRequest(2, 1000.0 - PREROLL_MS, 2700.0)
+    assert rule.scored(2, 0.7, 2760.0) == Decision(True, "complete", 0.7, 2500.0, 260.0)
+
+
+def test_an_early_score_for_another_stretch_is_not_used() -> None:
+    """A voiced blip restarted the quiet without a speech edge: the early answer belongs to
+    the earlier stretch, so the pause asks again."""
+    rule = EndOfTurn(EARLY)
+    rule.speech(1000.0)
+    early = rule.quiet(2500.0, 2600.0)
+    assert early is not None
+    rule.scored(early.ticket, 0.9, 2620.0)
+    request = rule.pause(2700.0, 2900.0)
+    assert isinstance(request, ScoreRequest) and request.ticket == 2
+
+
+def test_a_pause_not_to_be_judged_drops_the_early_score() -> None:
+    """Over the bot's speech a pause is left to silence, early score or not."""
+    rule = EndOfTurn(EARLY)
+    rule.speech(1000.0)
+    early = rule.quiet(2500.0, 2600.0)
+    assert early is not None
+    rule.scored(early.ticket, 0.9, 2620.0)
+    assert rule.pause(2500.0, 2700.0, judge=False) is None
+    assert rule.advance(3000.0) == Decision(True, "silence", None, 2500.0, 500.0)

@@ -64,6 +64,7 @@ class Judge:
                 max_wait_ms=settings.max_wait_ms,
                 threshold=settings.threshold,
                 fallback_ms=max(fallback_ms, settings.pause_ms),
+                speculate_ms=settings.speculate_ms,
             )
         )
         self.held = HeldFinals()
@@ -73,6 +74,8 @@ class Judge:
         self._audio_start = 0
         """Offset (bytes since the call began) of ``_audio``'s first byte."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self.last_score: TurnScore | None = None
+        """The latest score that came back (an early one is decided on later)."""
 
     @property
     def busy(self) -> bool:

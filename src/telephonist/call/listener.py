@@ -201,7 +201,7 @@ class Listener:
             return
         edges = self._detector.feed_probabilities(probabilities)
         idle = self._draining is None or self._draining.done()
-        judging = self._judge is not None and self._judge.busy
+        judging = self._judge is not None and (self._judge.busy or self._early_due(self._judge))
         backlog = len(self._backlog) + len(held)
         quiet = not (
             backlog >= HELD_BATCH_BYTES
@@ -321,15 +321,30 @@ class Listener:
             return
         self.onset_ms = None
         position = self._detector.position_ms
-        request = judge.rule.pause(edge.offset_ms, position, judge=not self._floor.over_bot())
-        if request is not None:
-            judge.ask(request, self._answered)
+        step = judge.rule.pause(edge.offset_ms, position, judge=not self._floor.over_bot())
+        if isinstance(step, ScoreRequest):
+            judge.ask(step, self._answered)
+        elif isinstance(step, Decision):  # the score asked for early in this pause
+            await self._decided(judge, step, judge.last_score)
+
+    def _early_due(self, judge: Judge) -> bool:
+        """The caller has been quiet ``turn.speculate_ms`` within speech: score early."""
+        detector = self._detector
+        quiet = detector.quiet_ms
+        return quiet > 0 and judge.rule.early_due(
+            detector.position_ms - quiet, detector.position_ms
+        )
 
     async def _judging(self, judge: Judge) -> None:
         """Per verdict: the pause so far to the recogniser, words whose answer is overdue,
         and the rule's clock (a new score, or the longest wait reached)."""
         position = self._detector.position_ms
-        await self._recognition.quiet(max(self._detector.quiet_ms, judge.rule.quiet_ms(position)))
+        quiet = self._detector.quiet_ms
+        if self._early_due(judge) and not self._floor.over_bot():
+            early = judge.rule.quiet(position - quiet, position)
+            if early is not None:
+                judge.ask(early, self._answered)
+        await self._recognition.quiet(max(quiet, judge.rule.quiet_ms(position)))
         for said in judge.held.due(position):
             self._floor.caller_said(said.text, said.confidence)
         step = judge.rule.advance(position)
@@ -345,6 +360,7 @@ class Listener:
             if self._closed or judge is None:
                 return
             position = self._detector.position_ms
+            judge.last_score = None if isinstance(score, str) else score
             if isinstance(score, str):
                 answer, decision = None, judge.rule.scored(ticket, None, position, failure=score)
             else:

@@ -4,6 +4,7 @@
 turn:
   model: smart-turn    # or none: the turn ends after vad.min_silence_ms of silence, as before
   pause_ms: 200        # the pause after which the model judges the turn
+  speculate_ms: 100    # the model starts scoring after this much quiet (null: at pause_ms)
   max_wait_ms: 2000    # the longest pause the turn may hold (judged incomplete) before it ends
   threshold: 0.5       # the model's probability of "complete" that ends the turn
   max_cpu: 0.5         # the model's share of one core; pauses beyond it are left to silence
@@ -37,6 +38,9 @@ class TurnSettings:
     max_cpu: float = 0.5
     """Seconds of model inference per second the process may spend (a share of one core);
     pauses the budget cannot cover end by silence, as with ``model: none``."""
+    speculate_ms: int | None = 100
+    """Quiet after which the model starts scoring; its answer waits for ``pause_ms`` (and is
+    dropped if the caller speaks first), so its inference time passes within the pause."""
 
     @property
     def uses_model(self) -> bool:
@@ -57,7 +61,12 @@ def parse_turn(value: Any, *, file: str, key: str) -> TurnSettings:
         return TurnSettings()
     if not isinstance(value, Mapping):
         raise ConfigError("must be a mapping (e.g. {model: none})", file=file, key=key)
-    reject_unknown(value, ("model", "pause_ms", "max_wait_ms", "threshold", "max_cpu"), file, key)
+    reject_unknown(
+        value,
+        ("model", "pause_ms", "speculate_ms", "max_wait_ms", "threshold", "max_cpu"),
+        file,
+        key,
+    )
     model = value.get("model", "smart-turn")
     if model not in MODELS:
         raise ConfigError(
@@ -85,4 +94,23 @@ def parse_turn(value: Any, *, file: str, key: str) -> TurnSettings:
             file=file,
             key=f"{key}.max_cpu",
         )
-    return TurnSettings(str(model), int(pause), int(wait), threshold, max_cpu)
+    speculate = value.get("speculate_ms", 100)
+    if speculate is not None and (
+        isinstance(speculate, bool)
+        or not isinstance(speculate, int)
+        or not 20 <= speculate <= pause
+    ):
+        raise ConfigError(
+            f"must be a whole number of ms from 20 to pause_ms ({int(pause)}), or null, "
+            f"got {speculate!r}",
+            file=file,
+            key=f"{key}.speculate_ms",
+        )
+    return TurnSettings(
+        model=str(model),
+        pause_ms=int(pause),
+        speculate_ms=None if speculate is None or speculate >= pause else speculate,
+        max_wait_ms=int(wait),
+        threshold=threshold,
+        max_cpu=max_cpu,
+    )

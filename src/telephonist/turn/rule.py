@@ -10,7 +10,12 @@ and a long fixed hangover makes every answer late. The rule here:
    ``rescore_ms``; once the pause reaches ``max_wait_ms`` the turn ends whatever the model said.
 4. Speech during the wait continues the same turn (one turn, not two); its next pause is
    judged afresh.
-5. Until the model has said "incomplete", the silence rule still holds: a pause that lasts
+5. With ``speculate_ms`` (less than ``pause_ms``), the score is asked for as soon as the
+   caller has been quiet that long, and its answer waits for the pause to reach ``pause_ms``:
+   the model's tens of milliseconds then pass within the pause instead of after it. Speech
+   before ``pause_ms`` drops it; an early "incomplete" (or no score) is not taken: the pause
+   is scored again at ``pause_ms``, as without speculation.
+6. Until the model has said "incomplete", the silence rule still holds: a pause that lasts
    ``fallback_ms`` (``vad.min_silence_ms``) ends the turn, as without a model. So the model
    can end a turn sooner, and keep it open only when it answered in time; a late score
    (``late``), a refused one (``busy``: the model's CPU budget is spent), a failed one
@@ -48,6 +53,8 @@ class TurnRule:
     fallback_ms: float = 500.0
     """The silence rule's pause (``vad.min_silence_ms``), for a pause the model cannot
     score."""
+    speculate_ms: float | None = None
+    """Score from this much quiet (below ``pause_ms``); None: from ``pause_ms``."""
 
 
 class Phase(enum.Enum):
@@ -67,6 +74,21 @@ class ScoreRequest:
     ticket: int
     start_ms: float
     end_ms: float
+
+
+@dataclass(slots=True)
+class _Early:
+    """A score asked for before the pause reached ``pause_ms``, and its answer once come."""
+
+    ticket: int
+    offset_ms: float
+    """Where the quiet began."""
+    done: bool = False
+    probability: float | None = None
+
+
+_SAME_MS = 1.0
+"""Two quiet stretches starting this close are the same one (positions are whole windows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +122,8 @@ class EndOfTurn:
         decides."""
         self._judged = False
         """The model said "incomplete" for this pause: only ``max_wait_ms`` ends it now."""
+        self._early: _Early | None = None
+        """A score asked for before the pause reached ``pause_ms`` (``speculate_ms``)."""
 
     @property
     def open(self) -> bool:
@@ -120,21 +144,53 @@ class EndOfTurn:
         self._asking = None
         self._unscored = None
         self._judged = False
+        self._early = None
         return fresh
+
+    def early_due(self, offset_ms: float, position_ms: float) -> bool:
+        """Is a speculative score due for quiet since ``offset_ms`` within speech? (Once per
+        quiet stretch, and one at a time.)"""
+        early, speculate = self._early, self.rule.speculate_ms
+        return (
+            self.phase is Phase.SPEAKING
+            and speculate is not None
+            and position_ms - offset_ms >= speculate
+            and (early is None or (early.done and abs(early.offset_ms - offset_ms) >= _SAME_MS))
+        )
+
+    def quiet(self, offset_ms: float, position_ms: float) -> ScoreRequest | None:
+        """The caller has been quiet since ``offset_ms``, not yet ``pause_ms``: with
+        ``speculate_ms``, the score to ask for now, if one is due."""
+        if not self.early_due(offset_ms, position_ms):
+            return None
+        request = self._ask(position_ms)
+        self._asking = None  # only pause() makes it the pause's score
+        self._early = _Early(request.ticket, offset_ms)
+        return request
 
     def pause(
         self, offset_ms: float, position_ms: float, *, judge: bool = True
-    ) -> ScoreRequest | None:
+    ) -> ScoreRequest | Decision | None:
         """The VAD heard ``pause_ms`` of quiet that began at ``offset_ms``: ask for a score
-        (``judge`` False: let silence decide this pause)."""
+        (``judge`` False: let silence decide this pause), or take up the one asked for early
+        in this pause: under way, or answered (then the decision, at once)."""
         if self.phase is not Phase.SPEAKING:
             return None
+        early, self._early = self._early, None
         self.phase = Phase.PAUSED
         self.pause_from_ms = offset_ms
         if not judge:
             self._unscored = "silence"
             return None
-        return self._ask(position_ms)
+        if early is None or abs(early.offset_ms - offset_ms) >= _SAME_MS:
+            return self._ask(position_ms)
+        if not early.done:  # under way: it is this pause's score
+            self._asking, self._asked_at = early.ticket, position_ms
+            return None
+        if early.probability is None or early.probability < self.rule.threshold:
+            return self._ask(position_ms)  # only an early "complete" is taken as it is
+        self._asking = early.ticket
+        return self.scored(early.ticket, early.probability, position_ms)
 
     def advance(self, position_ms: float) -> Decision | ScoreRequest | None:
         """The caller's audio reached ``position_ms``: the turn ends if the pause has lasted
@@ -164,6 +220,10 @@ class EndOfTurn:
         """The score asked for under ``ticket`` (None: there is none, for the reason
         ``failure`` names, ``error`` or ``busy``, and the silence rule decides this pause);
         None when there is no decision (yet)."""
+        early = self._early
+        if early is not None and ticket == early.ticket and self.phase is Phase.SPEAKING:
+            early.done, early.probability = True, probability
+            return None  # kept for the pause, if it reaches pause_ms
         if ticket != self._asking or self.phase is not Phase.PAUSED:
             return None
         self._asking = None
@@ -185,6 +245,7 @@ class EndOfTurn:
         self._asking = None
         self._unscored = None
         self._judged = False
+        self._early = None
 
     def _ask(self, position_ms: float) -> ScoreRequest:
         self._ticket += 1
