@@ -82,6 +82,34 @@ def test_sqlite_claim_has_one_winner_among_processes(tmp_path: Path) -> None:
     assert won.value == 1
 
 
+def _process_opener(folder: str, rounds: int, start: Any, failed: Any) -> None:
+    for n in range(rounds):
+        start.wait(30)
+        try:
+            SQLiteStore(Path(folder) / f"new-{n}.sqlite3").close()
+        except ConfigError:
+            with failed.get_lock():
+                failed.value += 1
+
+
+def test_processes_creating_one_new_file_at_once_all_open_it(tmp_path: Path) -> None:
+    """``run --workers N`` on a fresh project: N processes create the store's file at the
+    same moment; none is refused with "database is locked" (SQLite's deadlock rule makes a
+    plain lock upgrade fail at once, so creation takes its write lock up front)."""
+    ctx = multiprocessing.get_context("spawn")
+    start, failed = ctx.Barrier(4), ctx.Value("i", 0)
+    procs = [
+        ctx.Process(target=_process_opener, args=(str(tmp_path), 12, start, failed))
+        for _ in range(4)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    assert failed.value == 0
+
+
 def test_memory_store_has_no_shared_claims() -> None:
     """A memory store is private to its process: it offers no claims to share."""
     assert MemoryStore().claims is None

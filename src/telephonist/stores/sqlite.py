@@ -50,15 +50,32 @@ class SQLiteStore:
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = self._connection()
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+            self._create(self._connection())
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
                 f"cannot open conversation store {self.path}: {exc}",
                 file="endpoints.yml",
                 key="tracker_store.path",
             ) from exc
+
+    def _create(self, conn: sqlite3.Connection) -> None:
+        """WAL mode and the tables. Several processes may do this at once (``run --workers``
+        on a new file): switching to WAL and upgrading a read lock to a write lock can fail
+        at once with "database is locked" instead of waiting (SQLite's deadlock rule), so the
+        tables are made in one ``BEGIN IMMEDIATE`` and a locked attempt is tried again until
+        ``busy_timeout``."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+                return
+            except sqlite3.OperationalError as exc:
+                if conn.in_transaction:
+                    conn.rollback()
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)  # start-up only: another process is creating the file
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
