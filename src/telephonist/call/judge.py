@@ -19,7 +19,15 @@ from telephonist.call.events import CallEvent, EventKind, omitted_if_none
 from telephonist.call.held_finals import HeldFinals
 from telephonist.config.turn import TurnSettings
 from telephonist.errors import TelephonistError
-from telephonist.turn.rule import PREROLL_MS, WINDOW_MS, EndOfTurn, Phase, ScoreRequest, TurnRule
+from telephonist.turn.rule import (
+    PREROLL_MS,
+    WINDOW_MS,
+    Decision,
+    EndOfTurn,
+    Phase,
+    ScoreRequest,
+    TurnRule,
+)
 from telephonist.turn.scorer import TurnScore, TurnScorer, TurnScorerBusy
 
 __all__ = ["Answered", "Judge", "TurnDecided", "Unscored"]
@@ -77,10 +85,32 @@ class Judge:
         self.last_score: TurnScore | None = None
         """The latest score that came back (an early one is decided on later)."""
 
-    @property
-    def busy(self) -> bool:
-        """Every verdict matters: a pause is being judged, or an ended turn awaits words."""
-        return self.rule.phase is Phase.PAUSED or self.held.awaiting
+    def attentive(self, quiet_ms: float, position_ms: float) -> bool:
+        """Every verdict matters: a pause is being judged, an ended turn awaits words, or an
+        early score is due (``quiet_ms`` of quiet within speech, the VAD's)."""
+        return (
+            self.rule.phase is Phase.PAUSED
+            or self.held.awaiting
+            or (quiet_ms > 0 and self.rule.early_due(position_ms - quiet_ms, position_ms))
+        )
+
+    def score_early(self, quiet_ms: float, position_ms: float, answered: Answered) -> None:
+        """Ask for this quiet stretch's early score (``turn.speculate_ms``), if it is due."""
+        if quiet_ms > 0:
+            request = self.rule.quiet(position_ms - quiet_ms, position_ms)
+            if request is not None:
+                self.ask(request, answered)
+
+    def pause(
+        self, offset_ms: float, position_ms: float, judge: bool, answered: Answered
+    ) -> Decision | None:
+        """The VAD heard ``pause_ms`` of quiet since ``offset_ms``: ask for its score, or
+        the decision at once when an early score already said complete."""
+        step = self.rule.pause(offset_ms, position_ms, judge=judge)
+        if isinstance(step, ScoreRequest):
+            self.ask(step, answered)
+            return None
+        return step
 
     def heard(self, mulaw: bytes) -> None:
         """Keep the caller's audio (about the last 10 s) for scoring."""
@@ -103,8 +133,9 @@ class Judge:
         task.add_done_callback(self._tasks.discard)
 
     async def _score(self, ticket: int, clip: bytes, answered: Answered) -> None:
+        score: TurnScore | Unscored
         try:
-            score: TurnScore | Unscored = await self._scorer.score(clip)
+            score = self.last_score = await self._scorer.score(clip)
         except TurnScorerBusy:  # the model's CPU budget is spent: silence decides (counted)
             score = "busy"
         except TelephonistError as exc:

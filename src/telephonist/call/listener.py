@@ -199,15 +199,15 @@ class Listener:
     def _scored(self, held: bytes, probabilities: list[float]) -> None:
         if self._closed:
             return
-        edges = self._detector.feed_probabilities(probabilities)
+        detector, judge = self._detector, self._judge
+        edges = detector.feed_probabilities(probabilities)
         idle = self._draining is None or self._draining.done()
-        judging = self._judge is not None and (self._judge.busy or self._early_due(self._judge))
         backlog = len(self._backlog) + len(held)
         quiet = not (
             backlog >= HELD_BATCH_BYTES
             or edges
-            or judging
-            or self._recognition.pause_due(self._detector.quiet_ms)
+            or (judge is not None and judge.attentive(detector.quiet_ms, detector.position_ms))
+            or self._recognition.pause_due(detector.quiet_ms)
         )
         if idle and quiet and not self._barge_in_due():
             self._backlog += held  # the common verdict, "nothing changed": no task for it
@@ -321,29 +321,17 @@ class Listener:
             return
         self.onset_ms = None
         position = self._detector.position_ms
-        step = judge.rule.pause(edge.offset_ms, position, judge=not self._floor.over_bot())
-        if isinstance(step, ScoreRequest):
-            judge.ask(step, self._answered)
-        elif isinstance(step, Decision):  # the score asked for early in this pause
-            await self._decided(judge, step, judge.last_score)
-
-    def _early_due(self, judge: Judge) -> bool:
-        """The caller has been quiet ``turn.speculate_ms`` within speech: score early."""
-        detector = self._detector
-        quiet = detector.quiet_ms
-        return quiet > 0 and judge.rule.early_due(
-            detector.position_ms - quiet, detector.position_ms
-        )
+        decided = judge.pause(edge.offset_ms, position, not self._floor.over_bot(), self._answered)
+        if decided is not None:  # an early score (turn.speculate_ms) said complete
+            await self._decided(judge, decided, judge.last_score)
 
     async def _judging(self, judge: Judge) -> None:
         """Per verdict: the pause so far to the recogniser, words whose answer is overdue,
         and the rule's clock (a new score, or the longest wait reached)."""
         position = self._detector.position_ms
         quiet = self._detector.quiet_ms
-        if self._early_due(judge) and not self._floor.over_bot():
-            early = judge.rule.quiet(position - quiet, position)
-            if early is not None:
-                judge.ask(early, self._answered)
+        if not self._floor.over_bot():  # sound over the bot is left to silence
+            judge.score_early(quiet, position, self._answered)
         await self._recognition.quiet(max(quiet, judge.rule.quiet_ms(position)))
         for said in judge.held.due(position):
             self._floor.caller_said(said.text, said.confidence)
@@ -360,7 +348,6 @@ class Listener:
             if self._closed or judge is None:
                 return
             position = self._detector.position_ms
-            judge.last_score = None if isinstance(score, str) else score
             if isinstance(score, str):
                 answer, decision = None, judge.rule.scored(ticket, None, position, failure=score)
             else:
