@@ -50,7 +50,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -61,17 +60,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # tests.fakes, tests.audio_samples
 sys.path.insert(0, str(HERE))
 
+from load import cpu_seconds  # noqa: E402
 from tests.fakes.cartesia_server import FakeCartesia  # noqa: E402
 from tests.fakes.deepgram_server import FakeDeepgram  # noqa: E402
+from turn_taking import parse_rules  # noqa: E402
 from turn_taking_clips import TurnClip, complete_clips  # noqa: E402
-from turn_taking_server import FakeRasa, Server, free_port  # noqa: E402
+from turn_taking_server import FakeRasa, Server, free_port, stop_process  # noqa: E402
 
 from telephonist.simulator.caller import CallFailed, TwilioCaller  # noqa: E402
 from telephonist.simulator.phone import Phone, Ticker  # noqa: E402
@@ -119,19 +119,10 @@ class Line:
     stream: str
 
 
-def parse_rules(options: list[str] | None) -> dict[str, dict[str, Any]]:
-    """``NAME=YAML`` options as {name: mapping}; Telephonist's defaults alone without any."""
-    rules: dict[str, dict[str, Any]] = {"default": {}}
-    for option in options or []:
-        name, sep, text = option.partition("=")
-        try:
-            block = yaml.safe_load(text) if sep else None
-        except yaml.YAMLError as exc:
-            raise SystemExit(f"--rule {option!r}: not YAML: {exc}") from None
-        if not name or not isinstance(block, dict):
-            raise SystemExit(f"--rule {option!r}: expected NAME=YAML (a mapping)")
-        rules[name] = block
-    return rules
+def rules_for(options: list[str] | None) -> dict[str, dict[str, Any]]:
+    """Telephonist's defaults, then each ``--rule NAME=YAML`` (parsed as turn_taking.py
+    parses them)."""
+    return {"default": {}, **(parse_rules(options) if options else {})}
 
 
 def playlist(turns: int, calls: int) -> list[list[TurnClip]]:
@@ -318,18 +309,11 @@ class PipecatBot:
     def cpu_seconds(self) -> float:
         """The bot process's user + system CPU time."""
         assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 10 s."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 10)
 
 
 async def pipecat_side(
@@ -445,7 +429,7 @@ async def measure(args: argparse.Namespace, python: Path | None, folder: Path) -
     """Telephonist under each rule, then Pipecat, each with the same calls."""
     calls = playlist(args.turns, args.calls)
     results = []
-    for name, rule in parse_rules(args.rule).items():
+    for name, rule in rules_for(args.rule).items():
         results.append(await telephonist_side(name, rule, calls, folder))
         print(row(results[-1]), wire_line(results[-1]), sep="\n", flush=True)
     for rates in args.pipecat_rates.split(",") if python else []:
@@ -493,7 +477,7 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    parse_rules(args.rule)  # a bad option stops here, before any work
+    rules_for(args.rule)  # a bad option stops here, before any work
     if not set(args.pipecat_rates.split(",")) <= {"twilio", "default"}:
         parser.error("--pipecat-rates: twilio, default or twilio,default")
     os.environ.update(KEYS)  # the Telephonist server reads its provider keys from here

@@ -26,6 +26,7 @@ from typing import Any, Self
 import httpx
 import yaml
 from aiohttp import web
+from load import cpu_seconds
 
 HERE = Path(__file__).resolve().parent
 SHORT_GREETING = "Hello, how can I help?"
@@ -41,6 +42,17 @@ def merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, within: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited ``within`` seconds."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(within)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def free_port() -> int:
@@ -114,18 +126,11 @@ class Server:
     def cpu_seconds(self) -> float:
         """The server process's user + system CPU time."""
         assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         """Stop it (at once: no drain)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 15)
 
 
 class FakeRasa:
