@@ -328,6 +328,13 @@ def main() -> None:
     )
     parser.add_argument("--calls", type=int, default=1, help="callers at once (default 1)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep each server's project and log (server.log: its turn.latency lines split "
+        "each answer) in DIR instead of a temporary folder",
+    )
     args = parser.parse_args()
     if not set(args.engines.split(",")) <= {"scripted", "embedded"}:
         parser.error("--engines: scripted, embedded or scripted,embedded")
@@ -335,8 +342,12 @@ def main() -> None:
     clips = corpus(args.per_kind)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     print(HEADER, flush=True)
-    with tempfile.TemporaryDirectory(prefix="turn-taking-") as folder:
-        results = asyncio.run(measure(args, clips, Path(folder)))
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        results = asyncio.run(measure(args, clips, args.keep))
+    else:
+        with tempfile.TemporaryDirectory(prefix="turn-taking-") as folder:
+            results = asyncio.run(measure(args, clips, Path(folder)))
     if args.json:
         machine = {"cores": os.cpu_count(), "load_average_end": os.getloadavg()[0]}
         document = {"machine": machine, "results": [asdict(r) for r in results]}

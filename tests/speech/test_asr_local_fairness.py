@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from telephonist.speech.asr.base import Final
-from telephonist.speech.asr.local import MAX_QUEUED_UTTERANCES, LocalASR
+from telephonist.speech.asr.local import MAX_QUEUED_UTTERANCES, LocalASR, LocalASRStream
 
 SPEECH = b"\x10" * 1600  # 200 ms of non-silent mu-law
 
@@ -33,19 +33,19 @@ class GatedASR(LocalASR):
             self.running -= 1
 
 
-async def test_a_fast_talker_holds_one_worker_and_a_bounded_queue(caplog):
-    """Utterances arriving faster than they transcribe: one transcription at a time (no
-    guesses ahead while busy), at most MAX_QUEUED_UTTERANCES waiting, the rest dropped and
-    logged once; the kept ones come out in order."""
+async def test_a_fast_talker_holds_at_most_two_workers_and_a_bounded_queue(caplog):
+    """Utterances arriving faster than they transcribe: one transcription at a time, and one
+    more only on a worker no one else uses; at most MAX_QUEUED_UTTERANCES waiting, the rest
+    dropped and logged once; the kept ones come out in order."""
     asr = GatedASR()
     stream = await asr.open_stream("en")
     for n in range(10):
         await stream.on_vad(True)
         await stream.send(SPEECH * (n + 1))
-        await stream.on_pause(True)  # a pause: a guess only when the stream is idle
+        await stream.on_pause(True)  # a pause: a guess while a worker is free for it
         await stream.on_vad(False)
         await asyncio.sleep(0)  # let the worker take the first utterance
-    assert asr.most_running == 1
+    assert asr.most_running == 2
     assert stream.dropped == 10 - 1 - MAX_QUEUED_UTTERANCES
     assert caplog.text.count("local_asr.utterance_dropped") == 1
     for _ in range(1 + MAX_QUEUED_UTTERANCES):
@@ -56,30 +56,80 @@ async def test_a_fast_talker_holds_one_worker_and_a_bounded_queue(caplog):
         finals.append(int(event.text))
         if len(finals) == 1 + MAX_QUEUED_UTTERANCES:
             break
-    assert finals == sorted(finals) and asr.most_running == 1
+    assert finals == sorted(finals) and asr.most_running == 2
     assert asr.started == 1 + MAX_QUEUED_UTTERANCES
     await stream.close()
 
 
-async def test_a_guess_abandoned_by_resumed_speech_still_counts_as_the_calls_job():
-    """Pauses within speech start a guess only while the call has no job in the pool: a
-    guess dropped because speech resumed keeps its place until it finishes."""
-    asr = GatedASR()
-    stream = await asr.open_stream("en")
+async def abandon_guesses(stream: LocalASRStream, pauses: int) -> None:
+    """Speech with short pauses: each starts a guess if it may, which speech then drops."""
     await stream.on_vad(True)
-    for _ in range(5):
+    for _ in range(pauses):
         await stream.send(SPEECH)
         await stream.on_pause(True)
         await asyncio.sleep(0)
         await stream.on_pause(False)
+
+
+async def test_a_guess_abandoned_by_resumed_speech_does_not_delay_the_end_on_an_idle_pool():
+    """A guess dropped because speech resumed keeps running (inference cannot be stopped);
+    the utterance's end then starts at once on the idle second worker, not behind it."""
+    asr = GatedASR()
+    stream = await asr.open_stream("en")
+    await abandon_guesses(stream, 1)
     assert asr.started == 1
-    await stream.on_vad(False)  # the utterance waits for the abandoned guess
+    await stream.send(SPEECH)
+    await stream.on_pause(True)  # the final pause: a fresh guess on the idle worker
+    await stream.on_vad(False)
     await asyncio.sleep(0)
-    assert asr.started == 1 and asr.most_running == 1
+    assert asr.started == 2 and asr.most_running == 2
     asr.release.release()
     asr.release.release()
     async for event in stream.events():
+        assert event == Final(str(2 * len(SPEECH)))
+        break
+    assert asr.started == 2
+    await stream.close()
+
+
+async def test_a_call_takes_at_most_two_workers_however_often_it_pauses():
+    """Abandoned guesses: the first holds the call's own place, the second the idle worker;
+    later pauses start nothing, and the utterance's end waits for its own place."""
+    asr = GatedASR()
+    stream = await asr.open_stream("en")
+    await abandon_guesses(stream, 5)
+    await stream.on_vad(False)
+    await asyncio.sleep(0)
+    assert asr.started == 2 and asr.most_running == 2
+    for _ in range(3):
+        asr.release.release()
+    async for event in stream.events():
         assert event == Final(str(5 * len(SPEECH)))
         break
-    assert asr.started == 2 and asr.most_running == 1
+    assert asr.started == 3 and asr.most_running == 2
+    await stream.close()
+
+
+async def test_while_other_calls_use_the_pool_a_call_waits_for_its_own_job():
+    """With the other worker busy for another call, the abandoned guess is this call's one job
+    in the pool: its utterance waits for it."""
+    asr = GatedASR()
+    other = await asr.open_stream("en")
+    await other.on_vad(True)
+    await other.send(SPEECH)
+    await other.on_vad(False)  # the other call's utterance takes a worker
+    stream = await asr.open_stream("en")
+    await abandon_guesses(stream, 5)
+    assert asr.started == 2 and asr.running == 2
+    await stream.on_pause(True)  # no idle worker: no guess
+    await stream.on_vad(False)  # the utterance waits for the abandoned guess
+    await asyncio.sleep(0)
+    assert asr.started == 2 and asr.most_running == 2
+    for _ in range(3):
+        asr.release.release()
+    async for event in stream.events():
+        assert event == Final(str(5 * len(SPEECH)))
+        break
+    assert asr.started == 3 and asr.most_running == 2
+    await other.close()
     await stream.close()

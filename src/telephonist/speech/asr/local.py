@@ -45,9 +45,10 @@ _PROMPT_TOKENS = 200
 _MIN_UTTERANCE_MS = 100
 MAX_QUEUED_UTTERANCES = 3
 """Utterances of one call waiting for the shared pool. A call has one job in the pool at a
-time (guesses ahead, ``on_pause``, only when it has none), so the pool serves calls in turn;
-past this many waiting, its newest is dropped (logged once): speech sent faster than real
-time cannot queue work ahead of other calls."""
+time, and a second only on a worker no other call is using (so a guess left running by speech
+that resumed does not delay the next one), so the pool serves calls in turn; past this many
+waiting, its newest is dropped (logged once): speech sent faster than real time cannot queue
+work ahead of other calls."""
 
 
 def prompt_from_phrases(phrases: Sequence[str], max_tokens: int = _PROMPT_TOKENS) -> str | None:
@@ -84,7 +85,7 @@ class LocalASR:
         language: str = "en",
         preroll_ms: int = 300,
         max_utterance_s: float = 30.0,
-        speculate_ms: float | None = 200,
+        speculate_ms: float | None = 100,
     ) -> None:
         if model_path is None:
             bundled = bundled_model_path()
@@ -108,10 +109,15 @@ class LocalASR:
         self.preroll_bytes = preroll_ms * MULAW_BYTES_PER_MS
         self.max_utterance_bytes = int(max_utterance_s * 1000) * MULAW_BYTES_PER_MS
         self.speculate_ms = speculate_ms
-        """Start transcribing after this much quiet within speech, before the VAD is sure
-        the caller stopped (``vad.min_silence_ms``, 500 by default): the Final is then ready
-        about that much sooner. None: only at the end of speech."""
+        """Start transcribing after this much quiet within speech, before the turn is known
+        to have ended (``turn.pause_ms``, 200, and the turn model's verdict): the Final is
+        then ready about that much sooner. 100 ms (with ``turn.speculate_ms``, the turn
+        model's own early start) answers ~90 ms sooner at p50 than 200 for ~9 % more CPU
+        per call, the passes started on pauses that were not the end
+        (``benchmarks/turn_taking.py``). None: only at the end of speech."""
         self._loaded: LoadedModel | None = None
+        self.busy = 0
+        """Jobs of all calls in the pool now (kept by the streams, on the event loop)."""
 
     def load(self) -> LoadedModel:
         """The shared model and pool, loading them on first call (blocking; thread-safe)."""
@@ -194,6 +200,8 @@ class LocalASRStream:
         self._closed = False
         self._in_pool = asyncio.Lock()
         """Held while one of this call's transcriptions (a guess too) is in the shared pool."""
+        self._overlapping = False
+        """A second job of this call is in the pool, on a worker that was idle."""
         self.dropped = 0
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
@@ -251,7 +259,7 @@ class LocalASRStream:
             return
         if not paused:
             self._speculation = None
-        elif self._speculation is None and not self._in_pool.locked() and self._utterances.empty():
+        elif self._speculation is None and self._utterances.empty() and self._may_start():
             guess = asyncio.ensure_future(self._transcribe(bytes(self._utterance)))
             guess.add_done_callback(lambda f: f.cancelled() or f.exception())  # no warning
             self._speculation = guess
@@ -272,9 +280,28 @@ class LocalASRStream:
         self._utterance = None
         self._events.put_nowait(None)
 
+    def _may_start(self) -> bool:
+        """Can a job start now: the call has none in the pool, or a worker is idle and the
+        call has not already taken one so."""
+        idle = self._asr.busy < self._asr.workers
+        return not self._in_pool.locked() or (idle and not self._overlapping)
+
     async def _transcribe(self, audio: bytes) -> Final | None:
+        if self._in_pool.locked() and self._may_start():  # an idle worker: no need to wait
+            self._overlapping = True
+            try:
+                return await self._in_the_pool(audio)
+            finally:
+                self._overlapping = False
         async with self._in_pool:  # behind this call's previous job (a dropped guess too)
+            return await self._in_the_pool(audio)
+
+    async def _in_the_pool(self, audio: bytes) -> Final | None:
+        self._asr.busy += 1
+        try:
             return await self._asr.transcribe_async(audio, self.language)
+        finally:
+            self._asr.busy -= 1
 
     async def _run(self) -> None:
         while True:
@@ -335,7 +362,7 @@ def from_config(config: Mapping[str, Any], context: ProviderContext) -> LocalASR
             "a multilingual model_path",
             key="language",
         )
-    speculate = _int(config, "speculate_ms", 200, 0, context)  # null or 0: off
+    speculate = _int(config, "speculate_ms", 100, 0, context)  # null or 0: off
     try:
         asr = LocalASR(
             model_path,
