@@ -41,6 +41,21 @@ def test_the_answer_belongs_to_the_ended_turn_even_if_a_new_one_opened() -> None
     assert held.final("second", 0.9, turn_open=True) is None
 
 
+def test_a_reopened_turn_holds_the_answer_to_its_first_end_with_what_follows() -> None:
+    """Speech came before the ended turn's answer: reopened, that answer is held and goes
+    with the answer to the turn's real end; with nothing awaited there is nothing to reopen."""
+    held = HeldFinals()
+    held.answers_each_turn = True
+    assert not held.reopen()
+    assert held.turn_ended(1000.0) is None
+    assert held.reopen() and not held.awaiting
+    assert held.final("please enter your", 0.9, turn_open=True) is None
+    assert held.due(1000.0 + ANSWER_WAIT_MS) == []  # open: no answer is awaited for it
+    assert held.turn_ended(3000.0) is None
+    assert held.final("password", 0.8, turn_open=False) == Said("please enter your password", 0.8)
+    assert not held.reopen()
+
+
 def test_words_from_the_final_pause_go_as_soon_as_the_turn_ends() -> None:
     """A cloud engine's final that came during the pause covers the whole turn: no wait."""
     held = HeldFinals()

@@ -294,3 +294,47 @@ async def test_barge_in_over_the_bot_is_unchanged() -> None:
     assert call.of_kind(BargeInResumed)
     assert not call.assistant.of_type(BargedIn) and said(call) == []
     assert scorer.clips == [] and decisions(call) == []
+
+
+async def test_speech_before_the_turns_words_are_known_continues_that_turn() -> None:
+    """The turn ended (complete), but the local engine is still transcribing it when the
+    caller speaks on: the turn is open again, its words wait, and one transcript of both
+    parts goes to the assistant at the real end; nothing is answered in between."""
+    asr = ScriptedASR([], capabilities=ASRCapabilities(cuts_at_vad_edges=True))
+    scorer = ScriptedScorer([0.9, 0.9])
+    call = make_call(asr=asr, turn_scorer=scorer, settings=AT_PAUSE)
+    await listening(call)
+    await frames(call, SPEECH_FRAME, 400)
+    await frames(call, QUIET_FRAME, 300)
+    assert decisions(call) == [("complete", 200.0)]
+    stream = asr.streams[0]
+    assert stream.vad == [True, False]  # the utterance went to be transcribed
+    await frames(call, SPEECH_FRAME, 300)  # the caller goes on before its words are known
+    assert stream.vad == [True, False, True]
+    stream.inject(Final("please enter your", 0.9))  # the first part's words, late
+    await frames(call, SPEECH_FRAME, 100)
+    assert said(call) == []
+    await frames(call, QUIET_FRAME, 300)
+    assert [d for d, _ in decisions(call)] == ["complete", "complete"]
+    stream.inject(Final("password", 0.8))
+    await call.until(lambda: bool(said(call)))
+    assert call.assistant.of_type(UserText) == [
+        UserText("please enter your password", "speech", 0.8)
+    ]
+    (first, second) = scorer.clips  # the second score heard the whole turn
+    assert len(second) > len(first) + 400 * MULAW_BYTES_PER_MS
+
+
+async def test_speech_after_the_turns_words_went_to_the_assistant_is_a_new_turn() -> None:
+    """Once the words reached the assistant, speech is a turn of its own, as before."""
+    asr = ScriptedASR(["first", "second"], capabilities=ASRCapabilities(cuts_at_vad_edges=True))
+    call = make_call(asr=asr, turn_scorer=ScriptedScorer([0.9, 0.9]), settings=AT_PAUSE)
+    await listening(call)
+    await frames(call, SPEECH_FRAME, 400)
+    await frames(call, QUIET_FRAME, 300)
+    await call.until(lambda: said(call) == ["first"])
+    await call.heard_reply()
+    await frames(call, SPEECH_FRAME, 300)
+    await frames(call, QUIET_FRAME, 300)
+    await call.until(lambda: len(said(call)) == 2)
+    assert said(call) == ["first", "second"]

@@ -133,3 +133,34 @@ async def test_while_other_calls_use_the_pool_a_call_waits_for_its_own_job():
     assert asr.started == 3 and asr.most_running == 2
     await other.close()
     await stream.close()
+
+
+async def test_while_every_worker_is_busy_a_pause_waits_for_more_quiet_before_guessing():
+    """Other calls hold both workers: a pause starts no guess until speculate_ms more audio
+    has come (most short pauses are not the end); speech that resumes first starts none."""
+    asr = GatedASR()
+    others = [await asr.open_stream("en") for _ in range(2)]
+    for other in others:  # two other calls' utterances take both workers
+        await other.on_vad(True)
+        await other.send(SPEECH)
+        await other.on_vad(False)
+    await asyncio.sleep(0)
+    assert asr.running == 2
+    stream = await asr.open_stream("en")
+    await stream.on_vad(True)
+    await stream.send(SPEECH)
+    await stream.on_pause(True)
+    await stream.send(b"\xff" * 400)  # 50 ms more
+    await stream.on_pause(False)  # the caller goes on: no guess for this pause
+    await stream.send(SPEECH)
+    await asyncio.sleep(0)
+    assert asr.started == 2
+    await stream.on_pause(True)
+    await stream.send(b"\xff" * 400)
+    await asyncio.sleep(0)
+    assert asr.started == 2
+    await stream.send(b"\xff" * 400)  # 100 ms of quiet: the guess starts (and waits its turn)
+    await asyncio.sleep(0)
+    assert asr.started == 3
+    for each in (*others, stream):
+        await each.close()

@@ -15,6 +15,11 @@ held words then go alone. A cloud engine's words that came during the final paus
 (its endpointer fired after the caller's last speech, before our pause was long enough to
 judge) cover the whole turn: they go as soon as it ends.
 
+Until an ended turn's words reach the assistant, the turn is not over for the caller: if they
+speak again meanwhile (a pause the model judged complete, but the recogniser was still at
+work), the turn is reopened and its words go with what follows, as for a pause judged
+incomplete. The bot then answers once, and never a half sentence it would have to talk over.
+
 Sans-I/O: positions are milliseconds of caller audio.
 """
 
@@ -96,6 +101,16 @@ class HeldFinals:
                 self._open.last_final_ms = at_ms
             return None
         return said if text else None
+
+    def reopen(self) -> bool:
+        """The caller spoke again before the last ended turn's words reached the assistant:
+        that turn is the open one again (True), and the recogniser's answer to its end is
+        held with what follows. False when every ended turn was answered."""
+        if not self._ended or self._open.words:
+            return False
+        self._open = self._ended.pop()
+        self._open.until_ms, self._open.whole = 0.0, False
+        return True
 
     def resumed(self) -> None:
         """The caller spoke again within the open turn."""

@@ -101,6 +101,18 @@ class Judge:
             if request is not None:
                 self.ask(request, answered)
 
+    def speech(self, offset_ms: float) -> bool:
+        """The VAD heard speech begin at ``offset_ms``: True when the recogniser should hear
+        of a new utterance. Speech before the last ended turn's words reached the assistant
+        (the recogniser is still at work on them) continues that turn: it is open again,
+        as if its pause had been judged incomplete, and one transcript goes for both."""
+        started = self.rule.turn_start_ms
+        fresh = self.rule.speech(offset_ms)
+        if fresh and self.held.reopen():
+            self.rule.turn_start_ms = started  # the model hears the whole turn
+            log.info("turn.continued offset_ms=%.0f", offset_ms, extra={"call_id": self._call_id})
+        return fresh
+
     def pause(
         self, offset_ms: float, position_ms: float, judge: bool, answered: Answered
     ) -> Decision | None:

@@ -313,7 +313,7 @@ class Listener:
         if edge.speaking:
             self.onset_ms = self._onset(edge)
             self._floor.caller_active()
-            if judge.rule.speech(edge.offset_ms):
+            if judge.speech(edge.offset_ms):
                 self._emit(SpeechStarted(offset_ms=edge.offset_ms))
                 await self._recognition.on_vad(True)
             else:

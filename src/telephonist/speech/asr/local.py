@@ -114,7 +114,9 @@ class LocalASR:
         then ready about that much sooner. 100 ms (with ``turn.speculate_ms``, the turn
         model's own early start) answers ~90 ms sooner at p50 than 200 for ~9 % more CPU
         per call, the passes started on pauses that were not the end
-        (``benchmarks/turn_taking.py``). None: only at the end of speech."""
+        (``benchmarks/turn_taking.py``). While every worker is busy, a pass waits for twice
+        this much quiet. None: only at the end of speech."""
+        self.speculate_bytes = int((speculate_ms or 0) * MULAW_BYTES_PER_MS)
         self._loaded: LoadedModel | None = None
         self.busy = 0
         """Jobs of all calls in the pool now (kept by the streams, on the event loop)."""
@@ -202,6 +204,9 @@ class LocalASRStream:
         """Held while one of this call's transcriptions (a guess too) is in the shared pool."""
         self._overlapping = False
         """A second job of this call is in the pool, on a worker that was idle."""
+        self._deferred_at: int | None = None
+        """A pause came while no worker was idle: the guess waits until the utterance has
+        grown by another ``speculate_ms`` of audio from this length (quiet, or it resumed)."""
         self.dropped = 0
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
@@ -219,6 +224,9 @@ class LocalASRStream:
             del self._preroll[: max(0, len(self._preroll) - self._asr.preroll_bytes)]
             return
         self._utterance += audio
+        if self._deferred_at is not None and len(self._utterance) >= self._deferred_at:
+            self._deferred_at = None
+            self._guess()
         if len(self._utterance) >= self._asr.max_utterance_bytes:
             cap = self._asr.max_utterance_bytes
             self._queue(bytes(self._utterance[:cap]), None)
@@ -229,6 +237,7 @@ class LocalASRStream:
         """Start an utterance (with pre-roll) or end it and queue it for transcription."""
         if self._closed or speaking == self.speaking:
             return
+        self._deferred_at = None
         if speaking:
             self._utterance, self._preroll = self._preroll, bytearray()
             self._speculation = None
@@ -254,12 +263,23 @@ class LocalASRStream:
         """The caller paused within speech (True) or spoke again (False). A pause starts
         transcribing the utterance so far; if it turns out to be the end of speech, that text
         is the Final, ready ``speculate_ms`` earlier. The quiet tail it leaves out holds no
-        words. A resumed utterance drops the guess."""
+        words. A resumed utterance drops the guess. While every worker is busy, the guess
+        waits for another ``speculate_ms`` of quiet: a loaded pool spends no pass on the
+        shortest pauses, most of which are not the end."""
         if self._closed or self._utterance is None:
             return
+        self._deferred_at = None
         if not paused:
             self._speculation = None
-        elif self._speculation is None and self._utterances.empty() and self._may_start():
+        elif self._asr.busy < self._asr.workers:
+            self._guess()
+        else:
+            self._deferred_at = len(self._utterance) + self._asr.speculate_bytes
+
+    def _guess(self) -> None:
+        """Transcribe the utterance so far, if this call may start a job now."""
+        if self._speculation is None and self._utterances.empty() and self._may_start():
+            assert self._utterance is not None
             guess = asyncio.ensure_future(self._transcribe(bytes(self._utterance)))
             guess.add_done_callback(lambda f: f.cancelled() or f.exception())  # no warning
             self._speculation = guess
