@@ -112,8 +112,8 @@ class LocalASR:
         """Start transcribing after this much quiet within speech, before the turn is known
         to have ended (``turn.pause_ms``, 200, and the turn model's verdict): the Final is
         then ready about that much sooner. 100 ms (with ``turn.speculate_ms``, the turn
-        model's own early start) answers ~90 ms sooner at p50 than 200 for ~9 % more CPU
-        per call, the passes started on pauses that were not the end
+        model's own early start) answered one caller 90-130 ms sooner at p50 than 200, for
+        6-9 % more CPU per call: passes started on pauses that were not the end
         (``benchmarks/turn_taking.py``). While every worker is busy, a pass waits for twice
         this much quiet. None: only at the end of speech."""
         self.speculate_bytes = int((speculate_ms or 0) * MULAW_BYTES_PER_MS)
