@@ -311,11 +311,13 @@ async def test_speech_before_the_turns_words_are_known_continues_that_turn() -> 
     assert stream.vad == [True, False]  # the utterance went to be transcribed
     await frames(call, SPEECH_FRAME, 300)  # the caller goes on before its words are known
     assert stream.vad == [True, False, True]
+    (continued,) = [e for e in call.of_kind(TurnDecided) if e.decision == "continued"]
+    assert continued.ended is False and 300 <= continued.pause_ms <= 320
     stream.inject(Final("please enter your", 0.9))  # the first part's words, late
     await frames(call, SPEECH_FRAME, 100)
     assert said(call) == []
     await frames(call, QUIET_FRAME, 300)
-    assert [d for d, _ in decisions(call)] == ["complete", "complete"]
+    assert [d for d, _ in decisions(call)] == ["complete", "continued", "complete"]
     stream.inject(Final("password", 0.8))
     await call.until(lambda: bool(said(call)))
     assert call.assistant.of_type(UserText) == [
@@ -338,3 +340,4 @@ async def test_speech_after_the_turns_words_went_to_the_assistant_is_a_new_turn(
     await frames(call, QUIET_FRAME, 300)
     await call.until(lambda: len(said(call)) == 2)
     assert said(call) == ["first", "second"]
+    assert [d for d, _ in decisions(call)] == ["complete", "complete"]

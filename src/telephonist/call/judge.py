@@ -43,8 +43,10 @@ Answered = Callable[[int, TurnScore | Unscored], Coroutine[Any, Any, None]]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TurnDecided(CallEvent):
     """The end-of-turn model judged a pause: ``ended`` (complete, max_wait; late, busy or
-    error: silence decided) or not (incomplete); ``decision_ms``: the model's time, batching wait
-    included; ``batch``: how many calls' pauses shared the inference."""
+    error: silence decided) or not (incomplete; continued: the caller spoke on before an
+    ended turn's words were known, ``pause_ms`` after it began, and it is open again);
+    ``decision_ms``: the model's time, batching wait included; ``batch``: how many calls'
+    pauses shared the inference."""
 
     kind: ClassVar[EventKind] = EventKind.TURN_DECIDED
     decision: str
@@ -101,16 +103,20 @@ class Judge:
             if request is not None:
                 self.ask(request, answered)
 
-    def speech(self, offset_ms: float) -> bool:
+    def speech(self, offset_ms: float, emit: Callable[[CallEvent], None]) -> bool:
         """The VAD heard speech begin at ``offset_ms``: True when the recogniser should hear
         of a new utterance. Speech before the last ended turn's words reached the assistant
         (the recogniser is still at work on them) continues that turn: it is open again,
-        as if its pause had been judged incomplete, and one transcript goes for both."""
-        started = self.rule.turn_start_ms
+        as if its pause had been judged incomplete, and one transcript goes for both
+        (``emit``: a ``continued`` decision)."""
+        started, paused_from = self.rule.turn_start_ms, self.rule.pause_from_ms
         fresh = self.rule.speech(offset_ms)
-        if fresh and self.held.reopen():
+        if not fresh:
+            self.held.resumed()
+        elif self.held.reopen():
             self.rule.turn_start_ms = started  # the model hears the whole turn
-            log.info("turn.continued offset_ms=%.0f", offset_ms, extra={"call_id": self._call_id})
+            pause = round(offset_ms - paused_from, 1)
+            emit(TurnDecided(decision="continued", ended=False, probability=None, pause_ms=pause))
         return fresh
 
     def pause(

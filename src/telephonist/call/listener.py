@@ -313,11 +313,9 @@ class Listener:
         if edge.speaking:
             self.onset_ms = self._onset(edge)
             self._floor.caller_active()
-            if judge.speech(edge.offset_ms):
+            if judge.speech(edge.offset_ms, self._emit):  # else it continues the open turn
                 self._emit(SpeechStarted(offset_ms=edge.offset_ms))
                 await self._recognition.on_vad(True)
-            else:
-                judge.held.resumed()
             return
         self.onset_ms = None
         position = self._detector.position_ms
