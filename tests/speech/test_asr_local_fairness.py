@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from telephonist.speech.asr.base import Final
+from telephonist.speech.asr.base import ASREvent, Final
 from telephonist.speech.asr.local import MAX_QUEUED_UTTERANCES, LocalASR, LocalASRStream
 
 SPEECH = b"\x10" * 1600  # 200 ms of non-silent mu-law
@@ -61,6 +61,24 @@ async def test_a_fast_talker_holds_at_most_two_workers_and_a_bounded_queue(caplo
     await stream.close()
 
 
+async def other_calls(asr: GatedASR, count: int) -> list[LocalASRStream]:
+    """``count`` other calls, each with one utterance taken into the pool."""
+    others = [await asr.open_stream("en") for _ in range(count)]
+    for other in others:
+        await other.on_vad(True)
+        await other.send(SPEECH)
+        await other.on_vad(False)
+    await asyncio.sleep(0)
+    return others
+
+
+async def next_final(asr: GatedASR, stream: LocalASRStream, releases: int) -> ASREvent:
+    """Let ``releases`` transcriptions finish; the stream's next event."""
+    for _ in range(releases):
+        asr.release.release()
+    return await anext(aiter(stream.events()))
+
+
 async def abandon_guesses(stream: LocalASRStream, pauses: int) -> None:
     """Speech with short pauses: each starts a guess if it may, which speech then drops."""
     await stream.on_vad(True)
@@ -83,11 +101,7 @@ async def test_a_guess_abandoned_by_resumed_speech_does_not_delay_the_end_on_an_
     await stream.on_vad(False)
     await asyncio.sleep(0)
     assert asr.started == 2 and asr.most_running == 2
-    asr.release.release()
-    asr.release.release()
-    async for event in stream.events():
-        assert event == Final(str(2 * len(SPEECH)))
-        break
+    assert await next_final(asr, stream, 2) == Final(str(2 * len(SPEECH)))
     assert asr.started == 2
     await stream.close()
 
@@ -101,11 +115,7 @@ async def test_a_call_takes_at_most_two_workers_however_often_it_pauses():
     await stream.on_vad(False)
     await asyncio.sleep(0)
     assert asr.started == 2 and asr.most_running == 2
-    for _ in range(3):
-        asr.release.release()
-    async for event in stream.events():
-        assert event == Final(str(5 * len(SPEECH)))
-        break
+    assert await next_final(asr, stream, 3) == Final(str(5 * len(SPEECH)))
     assert asr.started == 3 and asr.most_running == 2
     await stream.close()
 
@@ -114,10 +124,7 @@ async def test_while_other_calls_use_the_pool_a_call_waits_for_its_own_job():
     """With the other worker busy for another call, the abandoned guess is this call's one job
     in the pool: its utterance waits for it."""
     asr = GatedASR()
-    other = await asr.open_stream("en")
-    await other.on_vad(True)
-    await other.send(SPEECH)
-    await other.on_vad(False)  # the other call's utterance takes a worker
+    (other,) = await other_calls(asr, 1)  # the other call's utterance takes a worker
     stream = await asr.open_stream("en")
     await abandon_guesses(stream, 5)
     assert asr.started == 2 and asr.running == 2
@@ -125,11 +132,7 @@ async def test_while_other_calls_use_the_pool_a_call_waits_for_its_own_job():
     await stream.on_vad(False)  # the utterance waits for the abandoned guess
     await asyncio.sleep(0)
     assert asr.started == 2 and asr.most_running == 2
-    for _ in range(3):
-        asr.release.release()
-    async for event in stream.events():
-        assert event == Final(str(5 * len(SPEECH)))
-        break
+    assert await next_final(asr, stream, 3) == Final(str(5 * len(SPEECH)))
     assert asr.started == 3 and asr.most_running == 2
     await other.close()
     await stream.close()
@@ -139,12 +142,7 @@ async def test_while_every_worker_is_busy_a_pause_waits_for_more_quiet_before_gu
     """Other calls hold both workers: a pause starts no guess until speculate_ms more audio
     has come (most short pauses are not the end); speech that resumes first starts none."""
     asr = GatedASR()
-    others = [await asr.open_stream("en") for _ in range(2)]
-    for other in others:  # two other calls' utterances take both workers
-        await other.on_vad(True)
-        await other.send(SPEECH)
-        await other.on_vad(False)
-    await asyncio.sleep(0)
+    others = await other_calls(asr, 2)  # their utterances take both workers
     assert asr.running == 2
     stream = await asr.open_stream("en")
     await stream.on_vad(True)

@@ -206,7 +206,7 @@ class LocalASRStream:
         """A second job of this call is in the pool, on a worker that was idle."""
         self._deferred_at: int | None = None
         """A pause came while no worker was idle: the guess waits until the utterance has
-        grown by another ``speculate_ms`` of audio from this length (quiet, or it resumed)."""
+        grown to this length, another ``speculate_ms`` of quiet (speech clears it)."""
         self.dropped = 0
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
