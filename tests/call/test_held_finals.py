@@ -110,3 +110,60 @@ def test_words_from_before_the_last_speech_wait_for_the_rest() -> None:
     held = HeldFinals()
     held.final("I'd like", 0.9, turn_open=True, at_ms=1000.0)
     assert held.turn_ended(2400.0, speech_end_ms=2000.0) is None and held.awaiting
+
+
+def lingering_finals(wait_ms: float = 1500.0) -> HeldFinals:
+    """Held finals of a local-like engine (answers each turn, punctuates), with the cue on."""
+    held = HeldFinals(unfinished_wait_ms=wait_ms, unfinished_words=("your", "the"))
+    held.answers_each_turn = held.punctuated = True
+    return held
+
+
+def test_words_that_stop_mid_sentence_linger_until_the_wait_since_the_pause() -> None:
+    """The answer "Please enter your" came 500 ms into the pause: it lingers until 1500 ms
+    after the pause began, then goes; a whole sentence goes at once."""
+    held = lingering_finals()
+    assert held.turn_ended(1200.0, speech_end_ms=1000.0) is None
+    assert held.final("Please enter your", 0.9, turn_open=False, at_ms=1500.0) is None
+    assert held.awaiting and held.lingered == 1 and held.lingering_from_ms == 1000.0
+    assert held.due(2499.0) == []
+    assert held.due(2500.0) == [Said("Please enter your", 0.9)]
+    assert not held.awaiting
+    held.turn_ended(4200.0, speech_end_ms=4000.0)
+    assert held.final("Goodbye.", 0.9, turn_open=False, at_ms=4500.0) == Said("Goodbye.", 0.9)
+    assert held.lingered == 1
+
+
+def test_speech_while_words_linger_continues_their_turn() -> None:
+    """The caller goes on: the lingering words are the reopened turn's, joined with the
+    answer to its real end, which sounds whole and goes at once."""
+    held = lingering_finals()
+    held.turn_ended(1200.0, speech_end_ms=1000.0)
+    assert held.final("Please enter your...", 0.9, turn_open=False, at_ms=1500.0) is None
+    assert held.reopen() and not held.awaiting
+    assert held.turn_ended(3200.0, speech_end_ms=3000.0) is None
+    assert held.final("password.", 0.8, turn_open=False, at_ms=3500.0) == Said(
+        "Please enter your... password.", 0.8
+    )
+
+
+def test_an_answer_after_the_wait_or_with_the_cue_off_goes_at_once() -> None:
+    """Words that came after the wait was over, or with unfinished_wait_ms 0, do not wait."""
+    held = lingering_finals()
+    held.turn_ended(1200.0, speech_end_ms=1000.0)
+    said = held.final("Please enter your", 0.9, turn_open=False, at_ms=2600.0)
+    assert said == Said("Please enter your", 0.9)
+    off = lingering_finals(wait_ms=0.0)
+    off.turn_ended(1200.0, speech_end_ms=1000.0)
+    assert off.final("Please enter your", 0.9, turn_open=False, at_ms=1500.0) is not None
+
+
+def test_a_cloud_engines_whole_turn_lingers_too_and_nothing_overtakes_it() -> None:
+    """Words that covered the whole turn at its end linger when they stop mid-sentence; a
+    final of a turn of its own that comes meanwhile goes after them, with them."""
+    held = HeldFinals(unfinished_wait_ms=1500.0, unfinished_words=("the",))
+    assert held.final("book the", 0.9, turn_open=True, paused=True, at_ms=1100.0) is None
+    assert held.turn_ended(1200.0, speech_end_ms=1000.0) is None
+    assert held.lingered == 1
+    assert held.final("table", 0.7, turn_open=False, at_ms=1300.0) == Said("book the table", 0.7)
+    assert not held.awaiting

@@ -88,3 +88,32 @@ def test_bad_values_name_the_key(turn: Any, key: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as caught:
         parse(turn)
     assert caught.value.key == key and caught.value.file == "credentials.yml"
+
+
+def test_unfinished_words_wait_by_default_and_can_be_set_or_turned_off() -> None:
+    """Words that stop mid-sentence wait 1.5 s after the pause began, by the English list;
+    both keys are read, 0 turns the wait off, and the list is lower-cased."""
+    assert parse(None).unfinished_wait_ms == 1500
+    assert {"the", "your", "and"} <= set(parse(None).unfinished_words)
+    turn = parse({"unfinished_wait_ms": 0, "unfinished_words": ["Der", "und"]})
+    assert turn.unfinished_wait_ms == 0 and turn.unfinished_words == ("der", "und")
+    assert parse({"unfinished_words": []}).unfinished_words == ()
+
+
+@pytest.mark.parametrize(
+    ("block", "key", "message"),
+    [
+        ({"unfinished_wait_ms": -1}, "turn.unfinished_wait_ms", "from 0 (off) to 30000"),
+        ({"unfinished_wait_ms": 1.5}, "turn.unfinished_wait_ms", "whole number"),
+        ({"unfinished_wait_ms": "1s"}, "turn.unfinished_wait_ms", "must be a number"),
+        ({"unfinished_words": "the"}, "turn.unfinished_words", "list of single words"),
+        ({"unfinished_words": ["the end"]}, "turn.unfinished_words", "list of single words"),
+        ({"unfinished_words": [3]}, "turn.unfinished_words", "list of single words"),
+    ],
+)
+def test_bad_unfinished_keys_are_named(block: dict[str, Any], key: str, message: str) -> None:
+    """Each bad value is refused with the file and the key."""
+    with pytest.raises(ConfigError) as raised:
+        parse(block)
+    assert raised.value.key == f"twilio_media_streams.{key}" and message in str(raised.value)
+    assert "credentials.yml" in str(raised.value)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
 from telephonist.call.events import CallEvent, EventKind, omitted_if_none
-from telephonist.call.held_finals import HeldFinals
+from telephonist.call.held_finals import HeldFinals, Said
 from telephonist.config.turn import TurnSettings
 from telephonist.errors import TelephonistError
 from telephonist.turn.rule import (
@@ -44,7 +44,9 @@ Answered = Callable[[int, TurnScore | Unscored], Coroutine[Any, Any, None]]
 class TurnDecided(CallEvent):
     """The end-of-turn model judged a pause: ``ended`` (complete, max_wait; late, busy or
     error: silence decided) or not (incomplete; continued: the caller spoke on before an
-    ended turn's words were known, ``pause_ms`` after it began, and it is open again);
+    ended turn's words reached the assistant, ``pause_ms`` after it began, and it is open
+    again; unfinished: an ended turn's words stop mid-sentence, ``pause_ms`` after it
+    began, and wait for the caller to go on, ``turn.unfinished_wait_ms``);
     ``decision_ms``: the model's time, batching wait included; ``batch``: how many calls'
     pauses shared the inference."""
 
@@ -77,7 +79,10 @@ class Judge:
                 speculate_ms=settings.speculate_ms,
             )
         )
-        self.held = HeldFinals()
+        self.held = HeldFinals(
+            unfinished_wait_ms=settings.unfinished_wait_ms,
+            unfinished_words=settings.unfinished_words,
+        )
         self._scorer = scorer
         self._call_id = call_id
         self._audio = bytearray()
@@ -118,6 +123,39 @@ class Judge:
             pause = round(offset_ms - paused_from, 1)
             emit(TurnDecided(decision="continued", ended=False, probability=None, pause_ms=pause))
         return fresh
+
+    def final(
+        self, text: str, confidence: float | None, at_ms: float, emit: Callable[[CallEvent], None]
+    ) -> Said | None:
+        """A final transcript (``at_ms``: caller audio received): the words that go to the
+        assistant now, if any (`HeldFinals.final`)."""
+        lingered = self.held.lingered
+        said = self.held.final(
+            text,
+            confidence,
+            turn_open=self.rule.open,
+            paused=self.rule.phase is Phase.PAUSED,
+            at_ms=at_ms,
+        )
+        self._report_lingering(lingered, at_ms, emit)
+        return said
+
+    def turn_ended(
+        self, position_ms: float, pause_from_ms: float, emit: Callable[[CallEvent], None]
+    ) -> Said | None:
+        """The turn ended: its words, if they are all known already (`HeldFinals.turn_ended`)."""
+        lingered = self.held.lingered
+        said = self.held.turn_ended(position_ms, pause_from_ms)
+        self._report_lingering(lingered, position_ms, emit)
+        return said
+
+    def _report_lingering(
+        self, before: int, at_ms: float, emit: Callable[[CallEvent], None]
+    ) -> None:
+        start = self.held.lingering_from_ms
+        if self.held.lingered != before and start is not None:
+            pause = round(at_ms - start, 1)
+            emit(TurnDecided(decision="unfinished", ended=False, probability=None, pause_ms=pause))
 
     def pause(
         self, offset_ms: float, position_ms: float, judge: bool, answered: Answered

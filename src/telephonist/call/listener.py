@@ -38,7 +38,6 @@ from telephonist.call.events import (
     SpeechEnded,
     SpeechStarted,
 )
-from telephonist.call.held_finals import Said
 from telephonist.call.judge import Judge, TurnDecided, Unscored
 from telephonist.call.recognition import Recognition
 from telephonist.call.settings import CallSettings
@@ -48,7 +47,7 @@ from telephonist.speech.asr.base import SpeechStarted as ASRSpeechStarted
 from telephonist.speech.vad.base import VADModel
 from telephonist.speech.vad.batcher import VADBatcher
 from telephonist.speech.vad.detector import SpeechDetector, VADEdge
-from telephonist.turn.rule import Decision, Phase, ScoreRequest
+from telephonist.turn.rule import Decision, ScoreRequest
 from telephonist.turn.scorer import TurnScore, TurnScorer
 
 __all__ = ["HELD_BATCH_BYTES", "STALE_ONSET_SLACK_MS", "Floor", "Listener"]
@@ -149,6 +148,7 @@ class Listener:
         """Open the recognition stream; its failure is the floor's ``recognition_lost``."""
         if self._judge is not None:  # such an engine answers each end of turn
             self._judge.held.answers_each_turn = provider.capabilities.cuts_at_vad_edges
+            self._judge.held.punctuated = provider.capabilities.punctuates
         try:
             stream = await self._recognition.open(provider, language)
         except ProviderError as exc:
@@ -373,7 +373,7 @@ class Listener:
         self._emit(SpeechEnded(offset_ms=decision.pause_from_ms))
         heard_ms = min(self.received_ms, self._detector.position_ms + 1000)
         await self._floor.caller_stopped((heard_ms - decision.pause_from_ms) / 1000)
-        said = judge.held.turn_ended(self._detector.position_ms, decision.pause_from_ms)
+        said = judge.turn_ended(self._detector.position_ms, decision.pause_from_ms, self._emit)
         await self._recognition.on_vad(False)
         if said is not None:
             self._floor.caller_said(said.text, said.confidence)
@@ -384,14 +384,7 @@ class Listener:
             if self._floor.may_interrupt(len(text.split())):
                 await self._floor.interrupt("final", text)
             self.onset_ms = None
-        paused = judge.rule.phase is Phase.PAUSED
-        said: Said | None = judge.held.final(
-            text,
-            confidence,
-            turn_open=judge.rule.open,
-            paused=paused,
-            at_ms=self.received_ms,
-        )
+        said = judge.final(text, confidence, self.received_ms, self._emit)
         if said is not None:
             self._floor.caller_said(said.text, said.confidence)
         elif not text:

@@ -8,6 +8,8 @@ turn:
   max_wait_ms: 2000    # the longest pause the turn may hold (judged incomplete) before it ends
   threshold: 0.5       # the model's probability of "complete" that ends the turn
   max_cpu: 0.5         # the model's share of one core; pauses beyond it are left to silence
+  unfinished_wait_ms: 1500  # words that stop mid-sentence wait this long after the pause began
+  unfinished_words: [a, the, to, and, ...]  # words a sentence does not end on (English)
 ```
 """
 
@@ -20,9 +22,19 @@ from typing import Any
 from telephonist.config.keys import reject_unknown
 from telephonist.errors import ConfigError
 
-__all__ = ["MODELS", "TurnSettings", "parse_turn"]
+__all__ = ["MODELS", "UNFINISHED_WORDS", "TurnSettings", "parse_turn"]
 
 MODELS = ("smart-turn", "none")
+UNFINISHED_WORDS: tuple[str, ...] = (
+    *("a", "an", "the", "my", "your", "our", "their", "its"),
+    *("to", "for", "with", "from", "into"),
+    *("and", "or", "but", "because", "if"),
+    *("um", "uh", "er", "erm"),
+)
+"""English words a sentence does not end on: articles and possessives, prepositions that need
+their object, conjunctions, fillers. Words that often do end one ("this", "that", "in", "on",
+"of", "you", "I", "can") are left out on purpose: a wrong "unfinished" costs the caller a
+wait, a missed one only what the turn model would have done anyway."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,11 @@ class TurnSettings:
     speculate_ms: int | None = 100
     """Quiet after which the model starts scoring; its answer waits for ``pause_ms`` (and is
     dropped if the caller speaks first), so its inference time passes within the pause."""
+    unfinished_wait_ms: int = 1500
+    """Words that stop mid-sentence (`telephonist.turn.unfinished`) wait until this long after
+    the pause began for the caller to go on (the turn then continues); 0: they go at once."""
+    unfinished_words: tuple[str, ...] = UNFINISHED_WORDS
+    """Lower-case words a sentence does not end on (for the caller's language)."""
 
     @property
     def uses_model(self) -> bool:
@@ -63,7 +80,16 @@ def parse_turn(value: Any, *, file: str, key: str) -> TurnSettings:
         raise ConfigError("must be a mapping (e.g. {model: none})", file=file, key=key)
     reject_unknown(
         value,
-        ("model", "pause_ms", "speculate_ms", "max_wait_ms", "threshold", "max_cpu"),
+        (
+            "model",
+            "pause_ms",
+            "speculate_ms",
+            "max_wait_ms",
+            "threshold",
+            "max_cpu",
+            "unfinished_wait_ms",
+            "unfinished_words",
+        ),
         file,
         key,
     )
@@ -106,6 +132,13 @@ def parse_turn(value: Any, *, file: str, key: str) -> TurnSettings:
             file=file,
             key=f"{key}.speculate_ms",
         )
+    unfinished_wait = _number(value, "unfinished_wait_ms", 1500, file, key)
+    if not 0 <= unfinished_wait <= 30000 or unfinished_wait != int(unfinished_wait):
+        raise ConfigError(
+            "must be a whole number of ms from 0 (off) to 30000",
+            file=file,
+            key=f"{key}.unfinished_wait_ms",
+        )
     return TurnSettings(
         model=str(model),
         pause_ms=int(pause),
@@ -113,4 +146,21 @@ def parse_turn(value: Any, *, file: str, key: str) -> TurnSettings:
         max_wait_ms=int(wait),
         threshold=threshold,
         max_cpu=max_cpu,
+        unfinished_wait_ms=int(unfinished_wait),
+        unfinished_words=_words(value.get("unfinished_words"), file, f"{key}.unfinished_words"),
     )
+
+
+def _words(value: Any, file: str, key: str) -> tuple[str, ...]:
+    """A list of single words, lower-cased (absent: `UNFINISHED_WORDS`; [] : none)."""
+    if value is None:
+        return UNFINISHED_WORDS
+    if not isinstance(value, list) or not all(
+        isinstance(w, str) and w.strip() and len(w.split()) == 1 for w in value
+    ):
+        raise ConfigError(
+            f"must be a list of single words (e.g. [a, the, and]), got {value!r}",
+            file=file,
+            key=key,
+        )
+    return tuple(w.strip().lower() for w in value)

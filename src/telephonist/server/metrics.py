@@ -39,7 +39,9 @@ MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 _DECISION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0)
-_DECISIONS = frozenset({"complete", "incomplete", "continued", "max_wait", "late", "busy", "error"})
+_DECISIONS = frozenset(
+    {"complete", "incomplete", "continued", "unfinished", "max_wait", "late", "busy", "error"}
+)
 _REJECTIONS = frozenset(r.value for r in Rejection)
 """The only values the ``reason`` label of rejected messages takes (never caller input)."""
 
@@ -80,7 +82,8 @@ class CallMetrics:
         )
         self.turn_decisions = Counter(
             "telephonist_turn_decisions_total",
-            "End-of-turn decisions (complete, incomplete, continued, max_wait, late, busy, error)",
+            "End-of-turn decisions (complete, incomplete, continued, unfinished, max_wait, late, "
+            "busy, error)",
             ["decision"],
             registry=r,
         )

@@ -165,6 +165,7 @@ function transcriptItems(call) {
       const p = e.probability != null ? `, p ${Number(e.probability).toFixed(2)}` : "";
       const what = e.decision === "incomplete" ? "sounds incomplete: waiting"
         : e.decision === "continued" ? "ended, but the caller went on before its words were known: same turn"
+        : e.decision === "unfinished" ? "ended, but its words stop mid-sentence: waiting for more"
         : e.decision === "max_wait" ? "longest wait reached: turn ended"
         : "could not be judged: silence decides";
       items.push({ cls: "note", text: `Pause of ${e.pause_ms} ms ${what}${p}` });

@@ -93,6 +93,9 @@ class ASRCapabilities:
     pause_ms: float | None = None
     """Tell the stream (``on_pause``) once a pause within speech lasts this long (the local
     engine starts transcribing then, before the end of speech is certain); None: never."""
+    punctuates: bool = False
+    """Every whole sentence in a `Final` ends with ``.``, ``?`` or ``!``: one without was cut
+    off (a cue the end-of-turn judge uses, `telephonist.turn.unfinished`)."""
 
 
 class ASRProvider(Protocol):

@@ -128,8 +128,8 @@ class LocalASR:
 
     @property
     def capabilities(self) -> ASRCapabilities:
-        """Utterances are cut at our VAD's edges, and transcription starts on a pause."""
-        return ASRCapabilities(cuts_at_vad_edges=True, pause_ms=self.speculate_ms or None)
+        """Cut at our VAD's edges; transcribing from a pause; whole sentences end in a stop."""
+        return ASRCapabilities(True, self.speculate_ms or None, punctuates=True)
 
     async def warm_up(self) -> None:
         """Load the model off the event loop (e.g. at start-up, before the first call), then

@@ -1,0 +1,43 @@
+"""Does a transcript stop mid-sentence? A text cue beside the turn model's acoustic one.
+
+The turn model hears a pause; it cannot hear that "Please enter your" has no object yet. The
+recogniser's words can: a transcript that trails off (an ellipsis, a cut word's hyphen, a
+comma), or whose last word cannot end an English sentence (an article, a possessive, a
+preposition that needs its object, a conjunction, a filler), was cut by a pause the caller
+means to go on from. On the recorded prompts the tests use, Whisper writes such an ending for
+a fifth of first halves cut at a word gap and for none of the whole sentences (a recogniser
+that ends every whole sentence with ``.``, ``?`` or ``!`` — ``punctuated`` — also marks a cut
+one by leaving the ending off: a third of first halves).
+
+The words are configured (``turn.unfinished_words``; English by default,
+`telephonist.config.turn.UNFINISHED_WORDS`). Pure: no I/O, no state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+__all__ = ["sounds_unfinished"]
+
+_TRAILING = ("...", "\u2026", "-", "\u2014", "\u2013", ",")
+"""An ellipsis, a hyphen or dash (a word or sentence cut off), a comma."""
+_SENTENCE_END = (".", "?", "!")
+_WORD = re.compile(r"[\w']+")
+
+
+def sounds_unfinished(text: str, words: Collection[str], *, punctuated: bool = False) -> bool:
+    """Does ``text`` stop mid-sentence? ``words``: lower-case words a sentence does not end
+    on; ``punctuated``: the recogniser ends each whole sentence with ``.``, ``?`` or ``!``,
+    so a transcript without one was cut off. An empty transcript is not unfinished."""
+    stripped = text.rstrip(" \"')]")
+    if not stripped:
+        return False
+    if stripped.endswith(_TRAILING):
+        return True
+    if stripped.endswith("?") or stripped.endswith("!"):
+        return False  # a question or an exclamation is whole, whatever its last word
+    found = _WORD.findall(stripped.lower())
+    if found and found[-1].strip("'") in words:
+        return True
+    return punctuated and not stripped.endswith(_SENTENCE_END)

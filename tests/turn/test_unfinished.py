@@ -1,0 +1,61 @@
+"""The text cue: does a transcript stop mid-sentence?"""
+
+from __future__ import annotations
+
+import pytest
+
+from telephonist.config.turn import UNFINISHED_WORDS
+from telephonist.turn.unfinished import sounds_unfinished
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please enter your",
+        "Please enter your...",
+        "Something is\u2026",
+        "Press 8 to f-",
+        "I'd like to book a",
+        "to decrease the audio volume from",
+        "I want a table for two and",
+        "Well, um",
+        "Please enter your phone number,",
+        'He said "and"',
+    ],
+)
+def test_transcripts_that_stop_mid_sentence(text: str) -> None:
+    """An ellipsis, a hyphen, a comma, or a last word a sentence does not end on."""
+    assert sounds_unfinished(text, UNFINISHED_WORDS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Please enter your password.",
+        "A table for two",
+        "Yes, I can",
+        "Press star to cancel this",
+        "What are you waiting for?",
+        "Log in",
+        "Thank you",
+    ],
+)
+def test_whole_sentences_and_words_that_often_end_one(text: str) -> None:
+    """Whole sentences, questions, and last words that often end a sentence are not cues."""
+    assert not sounds_unfinished(text, UNFINISHED_WORDS)
+
+
+def test_a_punctuating_recogniser_marks_a_cut_by_leaving_the_stop_off() -> None:
+    """From a recogniser that ends each whole sentence with a stop, none means cut off;
+    from one that does not, it means nothing."""
+    assert sounds_unfinished("The conference cannot be", UNFINISHED_WORDS, punctuated=True)
+    assert not sounds_unfinished("The conference cannot be.", UNFINISHED_WORDS, punctuated=True)
+    assert not sounds_unfinished("The conference cannot be", UNFINISHED_WORDS)
+
+
+def test_the_words_are_the_callers_language() -> None:
+    """Another list for another language; an empty one leaves only the punctuation cues."""
+    assert sounds_unfinished("Ich möchte einen Tisch für", ("für", "und"))
+    assert not sounds_unfinished("Please enter your", ())
+    assert sounds_unfinished("Please enter your...", ())
