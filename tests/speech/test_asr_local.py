@@ -143,7 +143,7 @@ async def test_a_pause_starts_transcribing_and_its_text_is_the_final() -> None:
     """on_pause(True) transcribes the utterance so far; when the end of speech follows, that
     text is the Final and nothing is transcribed again."""
     asr = RecordingASR()
-    expected = ASRCapabilities(cuts_at_vad_edges=True, pause_ms=100, punctuates=True)
+    expected = ASRCapabilities(cuts_at_vad_edges=True, pause_ms=60, punctuates=True)
     assert asr.capabilities == expected
     stream = await asr.open_stream("en")
     await stream.on_vad(True)

@@ -85,7 +85,7 @@ class LocalASR:
         language: str = "en",
         preroll_ms: int = 300,
         max_utterance_s: float = 30.0,
-        speculate_ms: float | None = 100,
+        speculate_ms: float | None = 60,
     ) -> None:
         if model_path is None:
             bundled = bundled_model_path()
@@ -111,9 +111,9 @@ class LocalASR:
         self.speculate_ms = speculate_ms
         """Start transcribing after this much quiet within speech, before the turn is known
         to have ended (``turn.pause_ms``, 200, and the turn model's verdict): the Final is
-        then ready about that much sooner. 100 ms (with ``turn.speculate_ms``, the turn
-        model's own early start) answered one caller 90-130 ms sooner at p50 than 200, for
-        6-9 % more CPU per call: passes started on pauses that were not the end
+        then ready about that much sooner. 100 ms answered one caller 90-130 ms sooner at
+        p50 than 200, and 60 ms another 30-90 ms sooner than 100, each for about 1 point
+        more of a core per call: passes started on pauses that were not the end
         (``benchmarks/turn_taking.py``). While every worker is busy, a pass waits for twice
         this much quiet. None: only at the end of speech."""
         self.speculate_bytes = int((speculate_ms or 0) * MULAW_BYTES_PER_MS)
@@ -382,7 +382,7 @@ def from_config(config: Mapping[str, Any], context: ProviderContext) -> LocalASR
             "a multilingual model_path",
             key="language",
         )
-    speculate = _int(config, "speculate_ms", 100, 0, context)  # null or 0: off
+    speculate = _int(config, "speculate_ms", 60, 0, context)  # null or 0: off
     try:
         asr = LocalASR(
             model_path,
