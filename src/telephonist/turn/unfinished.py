@@ -4,10 +4,10 @@ The turn model hears a pause; it cannot hear that "Please enter your" has no obj
 recogniser's words can: a transcript that trails off (an ellipsis, a cut word's hyphen, a
 comma), or whose last word cannot end an English sentence (an article, a possessive, a
 preposition that needs its object, a conjunction, a filler), was cut by a pause the caller
-means to go on from. On the recorded prompts the tests use, Whisper writes such an ending for
-a fifth of first halves cut at a word gap and for none of the whole sentences (a recogniser
-that ends every whole sentence with ``.``, ``?`` or ``!`` — ``punctuated`` — also marks a cut
-one by leaving the ending off: a third of first halves).
+means to go on from. On 120 recorded prompts of the kind the tests use, the local Whisper
+wrote such an ending for a tenth of the parts before a word gap; a recogniser that ends every
+whole sentence with ``.``, ``?`` or ``!`` (``punctuated``) also marks a cut one by leaving the
+stop off, which makes it a fifth (21 of 95), against one whole sentence in 117.
 
 The words are configured (``turn.unfinished_words``; English by default,
 `telephonist.config.turn.UNFINISHED_WORDS`). Pure: no I/O, no state.
