@@ -10,12 +10,8 @@ from tests.audio_samples import dtmf, load_prompt, silence, word_error_rate
 
 from telephonist.errors import ConfigError
 from telephonist.speech.asr.base import ASRCapabilities, ASRError, ASREvent, Final
-from telephonist.speech.asr.local import (
-    LocalASR,
-    LocalASRStream,
-    from_config,
-    prompt_from_phrases,
-)
+from telephonist.speech.asr.local import LocalASR, LocalASRStream, prompt_from_phrases
+from telephonist.speech.asr.local_config import from_config
 from telephonist.speech.asr.whisper_model import (
     BUNDLED_SHA256,
     LoadedModel,

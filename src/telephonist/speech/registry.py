@@ -25,7 +25,7 @@ from telephonist.speech.user_providers import UserASR, UserTTS
 __all__ = ["ASR_PROVIDERS", "TTS_PROVIDERS", "ProviderContext", "build_asr", "build_tts"]
 
 ASR_PROVIDERS: dict[str, str] = {
-    "local": "telephonist.speech.asr.local",
+    "local": "telephonist.speech.asr.local_config",
     "deepgram": "telephonist.speech.asr.deepgram",
     "azure": "telephonist.speech.asr.azure",
 }

@@ -17,9 +17,8 @@ import asyncio
 import logging
 import math
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -33,11 +32,9 @@ from telephonist.speech.asr.whisper_model import (
     LoadedModel,
     bundled_model_path,
     load_model,
-    verify_model,
 )
-from telephonist.speech.registry import ProviderContext
 
-__all__ = ["LocalASR", "LocalASRStream", "from_config", "prompt_from_phrases"]
+__all__ = ["LocalASR", "LocalASRStream", "prompt_from_phrases"]
 
 logger = logging.getLogger(__name__)
 
@@ -333,67 +330,3 @@ class LocalASRStream:
                 self._events.put_nowait(ASRError(str(exc), retryable=False))
                 continue
             self._events.put_nowait(final or Final("", 0.0))
-
-
-def _int(
-    config: Mapping[str, Any], key: str, default: int | None, low: int, context: ProviderContext
-) -> int | None:
-    value = config.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise context.error(f"must be an integer >= {low}", key=key)
-    return value
-
-
-_KEYS = (
-    "model_path",
-    "beam_size",
-    "threads",
-    "workers",
-    "initial_prompt",
-    "language",
-    "speculate_ms",
-)
-
-
-def from_config(config: Mapping[str, Any], context: ProviderContext) -> LocalASR:
-    """Build from ``asr: {name: local, model_path, beam_size, threads, workers, initial_prompt,
-    language, speculate_ms}``; checks the model files (and the bundled model's sha256) now."""
-    for key in config:
-        if key not in _KEYS:
-            raise context.error(f"unknown key {key!r}; local takes {', '.join(_KEYS)}", key=key)
-    model_path = config.get("model_path")
-    if model_path is not None and not isinstance(model_path, str):
-        raise context.error("must be a directory path", key="model_path")
-    language = config.get("language", context.language)
-    if not isinstance(language, str) or not language:
-        raise context.error("must be a language code like 'en'", key="language")
-    prompt = (
-        config["initial_prompt"]
-        if "initial_prompt" in config
-        else prompt_from_phrases(context.phrases)
-    )
-    if prompt is not None and not isinstance(prompt, str):
-        raise context.error("must be text (or null for none)", key="initial_prompt")
-    if model_path is None and not language.lower().startswith("en"):
-        raise context.error(
-            f"the bundled model is English-only; language {language!r} needs "
-            "a multilingual model_path",
-            key="language",
-        )
-    speculate = _int(config, "speculate_ms", 60, 0, context)  # null or 0: off
-    try:
-        asr = LocalASR(
-            model_path,
-            beam_size=_int(config, "beam_size", 1, 1, context) or 1,
-            threads=_int(config, "threads", None, 1, context),
-            workers=_int(config, "workers", 2, 1, context) or 2,
-            initial_prompt=prompt or None,
-            language=language.split("-")[0].lower(),
-            speculate_ms=speculate or None,
-        )
-        verify_model(asr.model_path, asr.sha256)
-    except ConfigError as exc:
-        raise context.error(str(exc), key="model_path") from exc
-    return asr
