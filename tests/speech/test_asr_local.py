@@ -9,7 +9,13 @@ import pytest
 from tests.audio_samples import dtmf, load_prompt, silence, word_error_rate
 
 from telephonist.errors import ConfigError
-from telephonist.speech.asr.base import ASRCapabilities, ASRError, ASREvent, Final
+from telephonist.speech.asr.base import (
+    ASRCapabilities,
+    ASRError,
+    ASREvent,
+    Final,
+    ReadsBackchannels,
+)
 from telephonist.speech.asr.local import LocalASR, LocalASRStream, prompt_from_phrases
 from telephonist.speech.asr.local_config import from_config
 from telephonist.speech.asr.whisper_model import (
@@ -29,15 +35,22 @@ class RecordingASR(LocalASR):
     def __init__(self, **kwargs: float) -> None:
         super().__init__(Path("/nonexistent"), **kwargs)  # type: ignore[arg-type]
         self.seen: list[bytes] = []
+        self.prompts: list[str | None] = []
 
-    async def transcribe_async(self, audio: bytes, language: str) -> Final | None:
-        """Record the utterance; silence-only utterances give no result."""
+    async def transcribe_async(
+        self, audio: bytes, language: str, prompt: str | None = None
+    ) -> Final | None:
+        """Record the utterance and prompt; silence-only utterances give no result; audio
+        starting with 0x21 reads as four words."""
         self.seen.append(audio)
+        self.prompts.append(prompt)
         if audio.count(0xFF) == len(audio):
             return None
         if audio.startswith(b"\x00"):
             raise ConfigError("model broke")
-        return Final(f"{language}:{len(audio)}")
+        if audio.startswith(b"\x21") and prompt is None:
+            return Final("one two three four")
+        return Final(f"{prompt or language}:{len(audio)}")
 
 
 async def collect(stream: LocalASRStream, count: int, wait_s: float = 5.0) -> list[ASREvent]:
@@ -193,7 +206,9 @@ async def test_warm_up_runs_one_inference_per_worker() -> None:
             self._loaded = LoadedModel(None, ThreadPoolExecutor(2))
             return self._loaded
 
-        def transcribe(self, audio: bytes, language: str) -> Final | None:
+        def transcribe(
+            self, audio: bytes, language: str, prompt: str | None = None
+        ) -> Final | None:
             self.calls.append(len(audio))
             return None
 
@@ -260,3 +275,27 @@ async def test_non_speech_utterances_yield_empty_finals(local_asr: LocalASR) -> 
     assert events[:2] == [Final("", 0.0), Final("", 0.0)]
     assert isinstance(events[2], Final)
     assert word_error_rate("thank you", events[2].text) == 0.0
+
+
+async def test_sound_over_the_bot_with_few_words_is_read_again_expecting_backchannels() -> None:
+    """An utterance the call said is over the bot, heard as at most three words, is
+    transcribed once more with a prompt of the backchannels: that text is the Final's
+    ``backchannel_reading``. Other utterances, longer ones, and ones already heard as
+    backchannels are read once."""
+    asr = RecordingASR()
+    stream = await asr.open_stream("en")
+    assert isinstance(stream, ReadsBackchannels)
+    runs = [
+        (("mm-hm", "uh-huh"), b"\x20", Final("en:1600", backchannel_reading="Mm-hm. Uh-huh.:1600")),
+        (None, b"\x20", Final("en:1600")),
+        (("mm",), b"\x21", Final("one two three four")),
+        (("en:1600",), b"\x20", Final("en:1600")),  # all backchannels already: read once
+    ]
+    for expected, audio, final in runs:
+        stream.expect_backchannels(expected)
+        await stream.on_vad(True)
+        await stream.send(audio * 1600)
+        await stream.on_vad(False)
+        assert await collect(stream, 1) == [final]
+    assert asr.prompts == [None, "Mm-hm. Uh-huh.", None, None, None]
+    await stream.close()

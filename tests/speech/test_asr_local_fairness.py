@@ -21,7 +21,9 @@ class GatedASR(LocalASR):
         self.started = 0
         self.release = asyncio.Semaphore(0)
 
-    async def transcribe_async(self, audio: bytes, language: str) -> Final | None:
+    async def transcribe_async(
+        self, audio: bytes, language: str, prompt: str | None = None
+    ) -> Final | None:
         """Count concurrent work; finish when released."""
         self.started += 1
         self.running += 1

@@ -9,11 +9,10 @@ stop the bot for good, at once.
 
 from __future__ import annotations
 
-import re
-
 from telephonist.config.channel import InterruptionSettings
+from telephonist.speech.backchannels import only_backchannels, spoken_words
 
-__all__ = ["holds", "is_backchannel", "may_interrupt", "spoken_words"]
+__all__ = ["believed", "holds", "is_backchannel", "may_interrupt", "spoken_words"]
 
 
 def may_interrupt(
@@ -46,32 +45,21 @@ def holds(settings: InterruptionSettings, *, trigger: str, text: str | None) -> 
     return settings.resume_after_ms > 0 and trigger != "dtmf" and text is None
 
 
-_ANNOTATION = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*")
-"""Non-speech tags some recognisers write for noise: ``[cough]``, ``(laughs)``, ``*sigh*``."""
-_NOT_WORD = re.compile(r"[^\w\s']+")
-_DRAWN_OUT = re.compile(r"(\w)\1{2,}")
-
-
-def spoken_words(text: str) -> list[str]:
-    """The words of a transcript, lower-cased, without punctuation, hyphens or noise tags,
-    letters held longer than twice shortened ("Mm-hmm." → ``["mmhmm"]``, "Mmmm" → ``["mm"]``)."""
-    text = _DRAWN_OUT.sub(r"\1\1", _ANNOTATION.sub(" ", text.lower()).replace("-", ""))
-    return [w.strip("'") for w in _NOT_WORD.sub("", text).split() if w.strip("'")]
-
-
 def is_backchannel(settings: InterruptionSettings, text: str) -> bool:
-    """Is ``text`` only backchannels ("mm-hm", "yeah yeah", "okay, right"), or no words at all?
+    """Is ``text`` only the configured backchannels, or no words at all
+    (`telephonist.speech.backchannels`)?"""
+    return only_backchannels(settings.backchannels, text)
 
-    Each configured entry may have several words ("all right"); the text must be a run of
-    whole entries."""
-    words = spoken_words(text)
-    entries = {tuple(spoken_words(entry)) for entry in settings.backchannels}
-    entries.discard(())
-    longest = max((len(e) for e in entries), default=0)
-    reachable = [True] + [False] * len(words)  # reachable[i]: words[:i] is a run of entries
-    for end in range(1, len(words) + 1):
-        reachable[end] = any(
-            reachable[end - n] and tuple(words[end - n : end]) in entries
-            for n in range(1, min(longest, end) + 1)
-        )
-    return reachable[-1]
+
+def believed(settings: InterruptionSettings, text: str, backchannel_reading: str | None) -> str:
+    """Which reading of sound over the bot to believe: the recogniser's second reading,
+    made expecting backchannels, when it is all backchannels and the first is not (a hum
+    first written as "Bim, bim."); else the first. On recorded words and sentences the
+    second reading never turned words into a backchannel."""
+    if (
+        backchannel_reading
+        and is_backchannel(settings, backchannel_reading)
+        and not is_backchannel(settings, text)
+    ):
+        return backchannel_reading.strip()
+    return text

@@ -38,6 +38,7 @@ from telephonist.call.events import (
     SpeechEnded,
     SpeechStarted,
 )
+from telephonist.call.interruptions import believed
 from telephonist.call.judge import Judge, TurnDecided, Unscored
 from telephonist.call.recognition import Recognition
 from telephonist.call.settings import CallSettings
@@ -129,6 +130,7 @@ class Listener:
         )
         self._order = asyncio.Lock()
         self._min_speech_ms = settings.interruptions.min_speech_ms
+        self._interruptions = settings.interruptions
         self._recognition = Recognition()
         self._verdicts: deque[tuple[bytes, list[VADEdge]]] = deque()
         self._backlog = bytearray()
@@ -256,6 +258,7 @@ class Listener:
             self.onset_ms = self._onset(edge)
             self._floor.caller_active()
             self._emit(SpeechStarted(offset_ms=edge.offset_ms))
+            self._recognition.expect_backchannels(self._interruptions, self._floor.over_bot())
         else:
             self.onset_ms = None
             self._emit(SpeechEnded(offset_ms=edge.offset_ms))
@@ -277,6 +280,8 @@ class Listener:
             if isinstance(event, Final):
                 text = event.text.strip()
                 self._emit(AsrFinal(text=text, confidence=event.confidence))
+                if self._floor.over_bot():  # a hum misheard as words may read as "Mm-hmm."
+                    text = believed(self._interruptions, text, event.backchannel_reading)
                 if text:
                     self._recognised_until_ms = self.received_ms
                 if self._judge is not None:
@@ -315,6 +320,7 @@ class Listener:
             self._floor.caller_active()
             if judge.speech(edge.offset_ms, self._emit):  # else it continues the open turn
                 self._emit(SpeechStarted(offset_ms=edge.offset_ms))
+                self._recognition.expect_backchannels(self._interruptions, self._floor.over_bot())
                 await self._recognition.on_vad(True)
             return
         self.onset_ms = None

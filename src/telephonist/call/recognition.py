@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 
 from telephonist.audio.formats import MULAW_BYTES_PER_MS
-from telephonist.speech.asr.base import ASRProvider, ASRStream
+from telephonist.config.channel import InterruptionSettings
+from telephonist.speech.asr.base import ASRProvider, ASRStream, ReadsBackchannels
 
 __all__ = ["MAX_EARLY_AUDIO", "Recognition"]
 
@@ -68,6 +69,13 @@ class Recognition:
         self._paused = False
         if self.stream is not None:
             await self.stream.on_vad(speaking)
+
+    def expect_backchannels(self, settings: InterruptionSettings, over_bot: bool) -> None:
+        """Whether the utterance about to start is sound over the bot, for a stream that can
+        read it again as backchannels (`ReadsBackchannels`): only if a barge-in may resume."""
+        if isinstance(self.stream, ReadsBackchannels):
+            over = over_bot and settings.enabled and settings.resume_after_ms > 0
+            self.stream.expect_backchannels(settings.backchannels if over else None)
 
     def pause_due(self, quiet_ms: float) -> bool:
         """``quiet(quiet_ms)`` would tell the stream something (a pause began or ended)."""

@@ -7,9 +7,9 @@ dataclasses below. A stream never raises out of ``events()`` for a provider fail
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 __all__ = [
     "ASRCapabilities",
@@ -19,6 +19,7 @@ __all__ = [
     "ASRStream",
     "Final",
     "Partial",
+    "ReadsBackchannels",
     "SpeechStarted",
 ]
 
@@ -41,6 +42,10 @@ class Final:
 
     text: str
     confidence: float | None = None
+    backchannel_reading: str | None = None
+    """The same audio read again expecting backchannels, when the stream was told to
+    (`ReadsBackchannels`) and the words were few: a hum first written as words ("Bim,
+    bim.") may read as "Mm-hmm." here. The call decides which reading it believes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,17 @@ class ASRStream(Protocol):
 
     async def close(self) -> None:
         """Release the connection; ``events()`` then ends."""
+
+
+@runtime_checkable
+class ReadsBackchannels(Protocol):
+    """A stream that can read sound over the bot once more, expecting backchannels (the
+    local engine: Whisper, biased by a prompt of them, writes a hum as "Mm-hmm." rather than
+    as words). Optional: the call asks only streams that have it."""
+
+    def expect_backchannels(self, phrases: Sequence[str] | None) -> None:
+        """The utterance that starts next is sound over the bot (None: it is not): if its
+        words are few, read it again expecting ``phrases``, in `Final.backchannel_reading`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from telephonist.speech.registry import ProviderContext
 
 __all__ = ["from_config"]
 
+
 def _int(
     config: Mapping[str, Any], key: str, default: int | None, low: int, context: ProviderContext
 ) -> int | None:
