@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tests.call.harness import Call, make_call
+from tests.call.harness import make_call
 from tests.call.test_barge_in import STATEMENT, cough, greeted, greeting
 from tests.fakes.scripted import ScriptedASR, ScriptedASRStream
 
@@ -55,7 +55,8 @@ class ReadingASR(ScriptedASR):
         return stream
 
 
-def stream(call: Call, asr: ReadingASR) -> ReadingStream:
+def stream(asr: ReadingASR) -> ReadingStream:
+    """The call's one stream, which the call saw as able to read backchannels."""
     (only,) = asr.streams
     assert isinstance(only, ReadingStream) and isinstance(only, ReadsBackchannels)
     return only
@@ -72,7 +73,7 @@ async def test_a_hum_misheard_as_words_resumes_the_bot_by_its_second_reading() -
     await call.clock.advance(0)
     (resumed,) = call.of_kind(BargeInResumed)
     assert resumed.reason == "backchannel" and resumed.text == "Mm-hmm."
-    assert stream(call, asr).expected == [InterruptionSettings().backchannels]
+    assert stream(asr).expected == [InterruptionSettings().backchannels]
     assert [e.text for e in call.of_kind(AsrFinal)] == ["Bim, bim."]  # as first heard
     assert not call.assistant.of_type(UserText)
 
@@ -99,7 +100,7 @@ async def test_a_turn_not_over_the_bot_is_read_once_and_believed() -> None:
     await call.speak(300)
     await call.pause(500)
     await call.until(lambda: bool(call.assistant.of_type(UserText)))
-    assert stream(call, asr).expected == [None]
+    assert stream(asr).expected == [None]
     assert [e.text for e in call.assistant.of_type(UserText)] == ["okay"]
 
 
@@ -111,4 +112,4 @@ async def test_without_resuming_nothing_is_read_again() -> None:
     await greeted(call)
     await call.hear(marks=2)
     await cough(call)
-    assert stream(call, asr).expected == [None]
+    assert stream(asr).expected == [None]

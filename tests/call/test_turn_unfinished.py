@@ -4,7 +4,7 @@ a caller who does gets one turn, one who does not is answered when the wait is o
 
 from __future__ import annotations
 
-from tests.call.harness import QUIET_FRAME, SPEECH_FRAME, make_call
+from tests.call.harness import QUIET_FRAME, SPEECH_FRAME, Call, make_call
 from tests.call.test_turn_model import AT_PAUSE, decisions, frames, listening, said
 from tests.fakes.scripted import ScriptedASR
 from tests.fakes.turn import ScriptedScorer
@@ -40,14 +40,21 @@ async def test_a_caller_who_goes_on_after_unfinished_words_gets_one_turn() -> No
     ]
 
 
-async def test_unfinished_words_go_when_the_wait_is_over() -> None:
-    """The caller stays quiet: the words reach the assistant unfinished_wait_ms after the
-    pause began, not before; a whole sentence would have gone at once."""
-    settings = CallSettings(turn=TurnSettings(speculate_ms=None, unfinished_wait_ms=1000))
-    asr = ScriptedASR(["I'd like to book a"], capabilities=LOCAL_LIKE)
+async def said_after_speech(transcript: str, wait_ms: int) -> Call:
+    """A call whose caller speaks 400 ms and is heard as ``transcript``, the model judging
+    the pause complete, with ``unfinished_wait_ms`` of ``wait_ms``; ready to pause."""
+    settings = CallSettings(turn=TurnSettings(speculate_ms=None, unfinished_wait_ms=wait_ms))
+    asr = ScriptedASR([transcript], capabilities=LOCAL_LIKE)
     call = make_call(asr=asr, turn_scorer=ScriptedScorer([0.9]), settings=settings)
     await listening(call)
     await frames(call, SPEECH_FRAME, 400)
+    return call
+
+
+async def test_unfinished_words_go_when_the_wait_is_over() -> None:
+    """The caller stays quiet: the words reach the assistant unfinished_wait_ms after the
+    pause began, not before; a whole sentence would have gone at once."""
+    call = await said_after_speech("I'd like to book a", 1000)
     await frames(call, QUIET_FRAME, 960)
     assert said(call) == []
     await frames(call, QUIET_FRAME, 60)
@@ -57,11 +64,7 @@ async def test_unfinished_words_go_when_the_wait_is_over() -> None:
 
 async def test_with_the_cue_off_the_models_complete_decides() -> None:
     """``unfinished_wait_ms: 0``: the same words go as soon as the model said complete."""
-    settings = CallSettings(turn=TurnSettings(speculate_ms=None, unfinished_wait_ms=0))
-    asr = ScriptedASR(["Please enter your"], capabilities=LOCAL_LIKE)
-    call = make_call(asr=asr, turn_scorer=ScriptedScorer([0.9]), settings=settings)
-    await listening(call)
-    await frames(call, SPEECH_FRAME, 400)
+    call = await said_after_speech("Please enter your", 0)
     await frames(call, QUIET_FRAME, 300)
     await call.until(lambda: bool(said(call)))
     assert said(call) == ["Please enter your"]

@@ -30,6 +30,7 @@ class Recognition:
         self._early = bytearray()
         self._follows_vad = False
         self._pausing: ASRStream | None = None
+        self._reading: ReadsBackchannels | None = None
         self._pause_ms = 0.0
         self._paused = False
 
@@ -44,6 +45,8 @@ class Recognition:
         self._follows_vad = capabilities.cuts_at_vad_edges
         if capabilities.pause_ms is not None:
             self._pausing, self._pause_ms = stream, capabilities.pause_ms
+        if isinstance(stream, ReadsBackchannels):
+            self._reading = stream
         self.stream = stream
         return stream
 
@@ -73,9 +76,9 @@ class Recognition:
     def expect_backchannels(self, settings: InterruptionSettings, over_bot: bool) -> None:
         """Whether the utterance about to start is sound over the bot, for a stream that can
         read it again as backchannels (`ReadsBackchannels`): only if a barge-in may resume."""
-        if isinstance(self.stream, ReadsBackchannels):
+        if self._reading is not None:
             over = over_bot and settings.enabled and settings.resume_after_ms > 0
-            self.stream.expect_backchannels(settings.backchannels if over else None)
+            self._reading.expect_backchannels(settings.backchannels if over else None)
 
     def pause_due(self, quiet_ms: float) -> bool:
         """``quiet(quiet_ms)`` would tell the stream something (a pause began or ended)."""
