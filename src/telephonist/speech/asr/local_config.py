@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from telephonist.errors import ConfigError
-from telephonist.speech.asr.local import LocalASR, prompt_from_phrases
+from telephonist.speech.asr.local import DEFAULT_WINDOW_S, LocalASR, prompt_from_phrases
 from telephonist.speech.asr.whisper_model import verify_model
+from telephonist.speech.asr.whisper_window import FULL_WINDOW_S
 from telephonist.speech.registry import ProviderContext
 
 __all__ = ["from_config"]
@@ -33,12 +34,14 @@ _KEYS = (
     "initial_prompt",
     "language",
     "speculate_ms",
+    "window_s",
 )
 
 
 def from_config(config: Mapping[str, Any], context: ProviderContext) -> LocalASR:
     """Build from ``asr: {name: local, model_path, beam_size, threads, workers, initial_prompt,
-    language, speculate_ms}``; checks the model files (and the bundled model's sha256) now."""
+    language, speculate_ms, window_s}``; checks the model files (and the bundled model's
+    sha256) now."""
     for key in config:
         if key not in _KEYS:
             raise context.error(f"unknown key {key!r}; local takes {', '.join(_KEYS)}", key=key)
@@ -62,6 +65,11 @@ def from_config(config: Mapping[str, Any], context: ProviderContext) -> LocalASR
             key="language",
         )
     speculate = _int(config, "speculate_ms", 60, 0, context)  # null or 0: off
+    window = _int(config, "window_s", DEFAULT_WINDOW_S, 1, context) or DEFAULT_WINDOW_S
+    if window > FULL_WINDOW_S:
+        raise context.error(
+            f"must be at most {FULL_WINDOW_S} (Whisper's own window)", key="window_s"
+        )
     try:
         asr = LocalASR(
             model_path,
@@ -71,6 +79,7 @@ def from_config(config: Mapping[str, Any], context: ProviderContext) -> LocalASR
             initial_prompt=prompt or None,
             language=language.split("-")[0].lower(),
             speculate_ms=speculate or None,
+            window_s=window,
         )
         verify_model(asr.model_path, asr.sha256)
     except ConfigError as exc:
