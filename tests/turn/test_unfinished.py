@@ -54,6 +54,16 @@ def test_a_punctuating_recogniser_marks_a_cut_by_leaving_the_stop_off() -> None:
     assert not sounds_unfinished("The conference cannot be", UNFINISHED_WORDS)
 
 
+def test_a_short_answer_without_a_stop_is_whole() -> None:
+    """Whisper leaves the stop off many one- and two-word answers: from three words on, a
+    missing stop means a cut; below, only the words and punctuation cues count."""
+    for text in ("password", "Telephone number", "yes please"):
+        assert not sounds_unfinished(text, UNFINISHED_WORDS, punctuated=True), text
+    assert sounds_unfinished("Enter the number", UNFINISHED_WORDS, punctuated=True)
+    assert sounds_unfinished("the", UNFINISHED_WORDS, punctuated=True)
+    assert sounds_unfinished("password,", UNFINISHED_WORDS, punctuated=True)
+
+
 def test_the_words_are_the_callers_language() -> None:
     """Another list for another language; an empty one leaves only the punctuation cues."""
     assert sounds_unfinished("Ich möchte einen Tisch für", ("für", "und"))
