@@ -120,7 +120,8 @@ async def test_starter_assistant_answers_a_call_offline(live: Live):
     # for its longest wait (turn.max_wait_ms) ends the turn either way.
     await caller.send_audio(goodbye.mulaw + silence(2.5))
     await live.until(lambda: bool(live.kinds(EventKind.FINAL)))
-    assert normalise(live.kinds(AsrFinal)[0].text) == normalise(goodbye.text)
+    heard_goodbye = live.kinds(AsrFinal)[0].text  # Whisper writes "Goodbye" or "Good bye"
+    assert "".join(normalise(heard_goodbye)) == "".join(normalise(goodbye.text))
     await live.until(lambda: len(live.kinds(EventKind.TURN)) >= 2)
     reply = live.kinds(TurnTaken)[1]
     assert reply.hang_up and reply.state["latest_intent"]["name"] == "goodbye"

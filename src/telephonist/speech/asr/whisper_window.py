@@ -2,15 +2,15 @@
 
 faster-whisper pads every utterance to the 30 s window Whisper was trained on, and the encoder's
 cost follows the window, not the speech: on Whisper tiny.en (int8, 2 threads) a 1-8 s phone
-prompt takes a median 362 ms, of which the encoder is about 300. CTranslate2's encoder takes a
-shorter window, so a 10 s window answers in a median 106 ms; on 238 recorded prompts the word
-error rate is 5.8 % against 5.6 % with 30 s (``benchmarks/asr_window.py``).
+prompt takes a median 332 ms, of which the encoder is about 250. CTranslate2's encoder takes a
+shorter window, so a 10 s window answers in a median 98 ms; on 238 recorded prompts the word
+error rate is 5.9 % against 5.6 % with 30 s (``benchmarks/asr_window.py``).
 
 Shorter windows than that, or windows fitted to the utterance itself, make Whisper loop: it
 writes the sentence again and again until its token limit. So the window is fixed, a pass
 may write at most a speaker's worth of tokens for the audio's length, and a pass that hits
 that limit or repeats a run of tokens is not trusted: the caller then falls back to the full
-30 s pass (2 of 238 prompts did). Everything else (the prompt, the temperature fallback,
+30 s pass (3 of 238 prompts did). Everything else (the prompt, the temperature fallback,
 the no-speech check) is faster-whisper's own, with the defaults its ``transcribe`` uses.
 """
 
