@@ -124,7 +124,7 @@ async def test_without_a_model_the_same_pause_is_not_the_end() -> None:
 async def test_an_incomplete_turn_waits_and_is_scored_again() -> None:
     """Incomplete: no words go anywhere while the pause lasts; it is scored again as it
     grows, and a later complete ends the turn there."""
-    scorer = ScriptedScorer([0.2, 0.3, 0.8])
+    scorer = ScriptedScorer([0.2, 0.3, 0.9])
     call = make_call(asr=ScriptedASR(["I'd like to book"]), turn_scorer=scorer, settings=AT_PAUSE)
     await listening(call)
     await frames(call, SPEECH_FRAME, 400)

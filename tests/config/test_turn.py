@@ -22,8 +22,8 @@ def parse(turn: Any) -> TurnSettings:
 
 
 def test_the_default_is_the_smart_turn_model() -> None:
-    """No block: Smart Turn after a 200 ms pause, waiting at most 2 s, threshold 0.5."""
-    assert parse(None) == TurnSettings("smart-turn", 200, 2000, 0.5, 0.5)
+    """No block: Smart Turn after a 200 ms pause, waiting at most 2 s, threshold 0.85."""
+    assert parse(None) == TurnSettings("smart-turn", 200, 2000, 0.85, 0.5)
     assert parse(None).uses_model
 
 
