@@ -67,7 +67,7 @@ def measure(window_s: int, items: list[tuple[str, bytes, str]]) -> dict[str, Any
         untrusted += parts is None
         return parts
 
-    ShortWindow.transcribe = counting  # type: ignore[method-assign]
+    ShortWindow.transcribe = counting  # type: ignore[method-assign,assignment]
     errors = words = 0.0
     times: list[float] = []
     worst: list[tuple[float, str, str]] = []

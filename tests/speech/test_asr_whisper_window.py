@@ -85,7 +85,9 @@ def test_what_does_not_fit_or_loops_is_read_in_the_full_window(local_asr: LocalA
         def __getattr__(self, name: str) -> Any:
             return getattr(model, name)
 
-        def generate_with_fallback(self, encoded: Any, prompt: Any, tokenizer: Any, options: Any):  # type: ignore[no-untyped-def]
+        def generate_with_fallback(
+            self, encoded: Any, prompt: Any, tokenizer: Any, options: Any
+        ) -> tuple[Any, ...]:
             result, *rest = model.generate_with_fallback(encoded, prompt, tokenizer, options)
             tokens = result.sequences_ids[0][:6]
             looped = type("Result", (), {"sequences_ids": [tokens * 2], "no_speech_prob": 0.0})
@@ -98,4 +100,4 @@ def test_what_does_not_fit_or_loops_is_read_in_the_full_window(local_asr: LocalA
     assert asr._windows["en"].transcribe(samples(prompt.mulaw), 1, None) is None
     final = asr.transcribe(prompt.mulaw, "en")
     assert final is not None and word_error_rate(prompt.text, final.text) <= 0.15
-    assert np.isfinite(final.confidence)
+    assert final.confidence is not None and np.isfinite(final.confidence)
