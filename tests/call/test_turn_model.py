@@ -137,6 +137,20 @@ async def test_an_incomplete_turn_waits_and_is_scored_again() -> None:
     assert said(call) == ["I'd like to book"]
 
 
+async def test_the_pause_is_scored_again_after_rescore_ms() -> None:
+    """``turn.rescore_ms`` sets when an incomplete pause is scored again."""
+    scorer = ScriptedScorer([0.2, 0.9])
+    settings = CallSettings(turn=TurnSettings(speculate_ms=None, rescore_ms=600))
+    call = make_call(asr=ScriptedASR(["I'd like to book"]), turn_scorer=scorer, settings=settings)
+    await listening(call)
+    await frames(call, SPEECH_FRAME, 400)
+    await frames(call, QUIET_FRAME, 700)
+    assert said(call) == [] and decisions(call) == [("incomplete", 200.0)]
+    await frames(call, QUIET_FRAME, 200)
+    await call.until(lambda: bool(said(call)))
+    assert decisions(call)[-1] == ("complete", 800.0)
+
+
 async def test_speech_during_the_wait_continues_the_same_turn() -> None:
     """The caller resumes after an incomplete pause: one turn, one transcript, one start
     and one end of speech; the next pause is judged on the whole turn's audio."""

@@ -22,8 +22,8 @@ def parse(turn: Any) -> TurnSettings:
 
 
 def test_the_default_is_the_smart_turn_model() -> None:
-    """No block: Smart Turn after a 200 ms pause, waiting at most 2 s, threshold 0.85."""
-    assert parse(None) == TurnSettings("smart-turn", 200, 2000, 0.85, 0.5)
+    """No block: Smart Turn after a 200 ms pause, waiting at most 2 s, threshold 0.5."""
+    assert parse(None) == TurnSettings("smart-turn", 200, 2000, 0.5, 0.5)
     assert parse(None).uses_model
 
 
@@ -36,9 +36,10 @@ def test_values_are_taken_and_reach_the_call_settings() -> None:
             "max_wait_ms": 1500,
             "threshold": 0.7,
             "max_cpu": 1.5,
+            "rescore_ms": 600,
         }
     )
-    assert turn == TurnSettings("smart-turn", 300, 1500, 0.7, 1.5)
+    assert turn == TurnSettings("smart-turn", 300, 1500, 0.7, 1.5, rescore_ms=600)
     channel = parse_channel(
         {"server_url": "e.org", "asr": {"name": "x"}, "tts": {"name": "x"}, "turn": {}},
         file="credentials.yml",
@@ -77,6 +78,8 @@ def test_model_none_turns_the_model_off() -> None:
         ({"threshold": 1.0}, "twilio_media_streams.turn.threshold", "between 0 and 1"),
         ({"threshold": 0}, "twilio_media_streams.turn.threshold", "between 0 and 1"),
         ({"max_cpu": 0}, "twilio_media_streams.turn.max_cpu", "above 0"),
+        ({"rescore_ms": 10}, "twilio_media_streams.turn.rescore_ms", "from 20 to 30000"),
+        ({"rescore_ms": 300.5}, "twilio_media_streams.turn.rescore_ms", "whole number"),
         ({"max_cpu": "half"}, "twilio_media_streams.turn.max_cpu", "must be a number"),
         ({"speculate_ms": 300}, "twilio_media_streams.turn.speculate_ms", "to pause_ms \\(200\\)"),
         ({"speculate_ms": 10}, "twilio_media_streams.turn.speculate_ms", "from 20"),

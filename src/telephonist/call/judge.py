@@ -75,6 +75,7 @@ class Judge:
                 pause_ms=settings.pause_ms,
                 max_wait_ms=settings.max_wait_ms,
                 threshold=settings.threshold,
+                rescore_ms=settings.rescore_ms,
                 fallback_ms=max(fallback_ms, settings.pause_ms),
                 speculate_ms=settings.speculate_ms,
             )

@@ -6,7 +6,8 @@ turn:
   pause_ms: 200        # the pause after which the model judges the turn
   speculate_ms: 100    # the model starts scoring after this much quiet (null: at pause_ms)
   max_wait_ms: 2000    # the longest pause the turn may hold (judged incomplete) before it ends
-  threshold: 0.85      # the model's probability of "complete" that ends the turn
+  rescore_ms: 300      # while judged incomplete, the pause is scored again this much later
+  threshold: 0.5       # the model's probability of "complete" that ends the turn
   max_cpu: 0.5         # the model's share of one core; pauses beyond it are left to silence
   unfinished_wait_ms: 1500  # words that stop mid-sentence wait this long after the pause began
   unfinished_words: [a, the, to, and, ...]  # words a sentence does not end on (English)
@@ -25,12 +26,12 @@ from telephonist.errors import ConfigError
 __all__ = ["DEFAULT_THRESHOLD", "MODELS", "UNFINISHED_WORDS", "TurnSettings", "parse_turn"]
 
 MODELS = ("smart-turn", "none")
-DEFAULT_THRESHOLD = 0.85
-"""The model's probability of "complete" that ends a turn at once. Higher than the model's
-own 0.5: on read prompts with a pause spliced mid-sentence, the local engines cut in on 5-6 of
-12 at 0.5 and 2-3 of 12 at 0.85, at the same median answer time; the cost is that about one
-whole sentence in eight waits for the next score (300 ms later), so p95 is about 250 ms later
-(``benchmarks/turn_taking.py``)."""
+DEFAULT_THRESHOLD = 0.5
+"""The model's probability of "complete" that ends a turn at once: the model's own. 0.85 was
+measured with the local engines on read prompts with a pause spliced mid-sentence: it cut into
+24 of 60 such sentences over five runs against 11 of 24 at 0.5, within the runs' spread, while
+some whole sentences waited for the next score or to ``max_wait_ms`` (p95 0.7-2.1 s against
+0.5 s; ``benchmarks/turn_taking.py``)."""
 UNFINISHED_WORDS: tuple[str, ...] = (
     *("a", "an", "the", "my", "your", "our", "their", "its"),
     *("to", "for", "with", "from", "into"),
@@ -64,6 +65,8 @@ class TurnSettings:
     the pause began for the caller to go on (the turn then continues); 0: they go at once."""
     unfinished_words: tuple[str, ...] = UNFINISHED_WORDS
     """Lower-case words a sentence does not end on (for the caller's language)."""
+    rescore_ms: int = 300
+    """While the pause is judged incomplete, it is scored again after this much more pause."""
 
     @property
     def uses_model(self) -> bool:
@@ -91,6 +94,7 @@ def parse_turn(value: Any, *, file: str, key: str) -> TurnSettings:
             "pause_ms",
             "speculate_ms",
             "max_wait_ms",
+            "rescore_ms",
             "threshold",
             "max_cpu",
             "unfinished_wait_ms",
@@ -116,6 +120,11 @@ def parse_turn(value: Any, *, file: str, key: str) -> TurnSettings:
             "must be a whole number of ms from pause_ms to 30000",
             file=file,
             key=f"{key}.max_wait_ms",
+        )
+    rescore = _number(value, "rescore_ms", 300, file, key)
+    if not 20 <= rescore <= 30000 or rescore != int(rescore):
+        raise ConfigError(
+            "must be a whole number of ms from 20 to 30000", file=file, key=f"{key}.rescore_ms"
         )
     if not 0.0 < threshold < 1.0:
         raise ConfigError("must be between 0 and 1", file=file, key=f"{key}.threshold")
@@ -154,6 +163,7 @@ def parse_turn(value: Any, *, file: str, key: str) -> TurnSettings:
         max_cpu=max_cpu,
         unfinished_wait_ms=int(unfinished_wait),
         unfinished_words=_words(value.get("unfinished_words"), file, f"{key}.unfinished_words"),
+        rescore_ms=int(rescore),
     )
 
 
