@@ -17,25 +17,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gzip
 import json
 import os
 import platform
-import re
 import statistics
 import sys
 import time
-import wave
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.audio_samples
 
-from tests.audio_samples import word_error_rate
+from tests.audio_samples import plain_prompts, word_error_rate
 
-SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
-TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
 SHORT = "Sure, one moment please."
 LONG = (
     "Thank you for calling the dental clinic. I can book, move or cancel an appointment. "
@@ -53,26 +48,7 @@ def rss_mb() -> float:
 
 def prompts(count: int) -> list[tuple[str, bytes, str]]:
     """Up to ``count`` prompts of 2-3.5 s with plain-word transcripts, as mu-law."""
-    import numpy as np
-
-    from telephonist.audio import mulaw
-
-    lines = gzip.decompress(TRANSCRIPTS.read_bytes()).decode().splitlines()
-    texts = dict(line.split(":", 1) for line in lines if ":" in line and not line.startswith(";"))
-    out: list[tuple[str, bytes, str]] = []
-    for name in sorted(texts):
-        path = SOUNDS / f"{name}.wav"
-        text = texts[name].strip()
-        if "/" in name or not path.is_file() or re.search(r"[\d\[\]*#]", text):
-            continue
-        with wave.open(str(path), "rb") as w:
-            if not 2.0 <= w.getnframes() / 8000 <= 3.5:
-                continue
-            pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-        out.append((name, mulaw.encode(pcm), text))
-        if len(out) == count:
-            break
-    return out
+    return [(p.name, p.mulaw, p.text) for p in plain_prompts(2.0, 3.5)[:count]]
 
 
 def load_all(workers: int | None = None) -> tuple[dict[str, Any], Any, Any]:

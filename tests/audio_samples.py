@@ -67,6 +67,21 @@ def load_prompt(name: str) -> Prompt:
     return Prompt(name, mulaw.encode(pcm), _transcripts()[name])
 
 
+def plain_prompts(shortest_s: float, longest_s: float) -> list[Prompt]:
+    """Every top-level prompt from ``shortest_s`` to ``longest_s`` long whose transcript is
+    plain words (no digits or markup, so word error rates compare like with like), by name."""
+    found: list[Prompt] = []
+    for name, text in sorted(_transcripts().items()):
+        path = SOUNDS / f"{name}.wav"
+        if "/" in name or not path.is_file() or re.search(r"[\d\[\]*#]", text):
+            continue
+        with wave.open(str(path), "rb") as wav:
+            if not shortest_s <= wav.getnframes() / RATE <= longest_s:
+                continue
+        found.append(load_prompt(name))
+    return found
+
+
 def normalise(text: str) -> list[str]:
     """Lower-case words without punctuation, for word-error comparisons."""
     return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
