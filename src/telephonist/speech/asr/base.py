@@ -46,6 +46,10 @@ class Final:
     """The same audio read again expecting backchannels, when the stream was told to
     (`ReadsBackchannels`) and the words were few: a hum first written as words ("Bim,
     bim.") may read as "Mm-hmm." here. The call decides which reading it believes."""
+    sentence_end: float | None = None
+    """How likely the recogniser thought it that a sentence ends where ``text`` ends (0-1;
+    None: it does not say). Low for words cut off by a pause the caller means to go on
+    from, whatever punctuation it wrote (`telephonist.turn.unfinished`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from telephonist.speech.asr.whisper_model import (
     bundled_model_path,
     load_model,
 )
-from telephonist.speech.asr.whisper_window import FULL_WINDOW_S, ShortWindow
+from telephonist.speech.asr.whisper_window import FULL_WINDOW_S, Reading, ShortWindow
 from telephonist.speech.backchannels import only_backchannels
 
 __all__ = ["LocalASR", "LocalASRStream", "prompt_from_phrases"]
@@ -206,14 +206,14 @@ class LocalASR:
                     condition_on_previous_text=False,
                     initial_prompt=initial_prompt,
                 )
-                parts = [(s.text.strip(), s.avg_logprob) for s in segments]
+                parts = [Reading(s.text.strip(), s.avg_logprob) for s in segments]
         except (RuntimeError, ValueError, OSError) as exc:
             raise ProviderError("local", f"transcription failed: {exc}", retryable=False) from exc
-        text = " ".join(t for t, _ in parts if t).strip()
+        text = " ".join(p.text for p in parts if p.text).strip()
         if not text or not any(c.isalnum() for c in text):
             return None
-        confidence = math.exp(sum(lp for _, lp in parts) / len(parts))
-        return Final(text, round(min(confidence, 1.0), 3))
+        confidence = math.exp(sum(p.avg_logprob for p in parts) / len(parts))
+        return Final(text, round(min(confidence, 1.0), 3), sentence_end=parts[-1].sentence_end)
 
     def _window(self, model: Any, language: str) -> ShortWindow:
         window = self._windows.get(language)

@@ -12,12 +12,20 @@ may write at most a speaker's worth of tokens for the audio's length, and a pass
 that limit or repeats a run of tokens is not trusted: the caller then falls back to the full
 30 s pass (3 of 238 prompts did). Everything else (the prompt, the temperature fallback,
 the no-speech check) is faster-whisper's own, with the defaults its ``transcribe`` uses.
+
+The pass also says how sure Whisper was that its words end a sentence: the probability it gave,
+at the point where they end, to a full stop, question or exclamation mark. A caller cut off by
+their own pause ("Please enter your password." of "...password, followed by the pound key")
+is often written with a stop all the same, but a less certain one: on the recorded prompts of
+``benchmarks/sentence_end.py`` half of such cut sentences of three words or more score below
+0.7, against one whole sentence in twenty (`telephonist.turn.unfinished` uses it). The
+greedy pass returns each step's logits for it at no measurable cost.
 """
 
 from __future__ import annotations
 
 import inspect
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +34,7 @@ from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import TranscriptionOptions, WhisperModel, get_suppressed_tokens
 
-__all__ = ["FULL_WINDOW_S", "ShortWindow"]
+__all__ = ["FULL_WINDOW_S", "Reading", "ShortWindow"]
 
 FULL_WINDOW_S = 30
 """Whisper's own window: no short pass."""
@@ -38,6 +46,48 @@ _SPARE_TOKENS = 10
 _DEFAULTS = inspect.signature(WhisperModel.transcribe).parameters
 _REPEATED_RUN = 6
 """A run of this many tokens written twice in one short utterance is Whisper looping."""
+
+
+_STOP_CHARACTERS = frozenset(".?!\"')")
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What one pass wrote."""
+
+    text: str
+    avg_logprob: float
+    sentence_end: float | None = None
+    """Whisper's probability that a sentence ends where ``text`` ends (None: not known)."""
+
+
+def _stop_tokens(tokenizer: Tokenizer) -> npt.NDArray[np.int64]:
+    """The tokens that end a sentence: a stop, question or exclamation mark, alone or with
+    closing quotes or brackets (not an ellipsis, which trails off)."""
+    stops = []
+    for token in range(tokenizer.eot):
+        text = tokenizer.decode([token]).strip()
+        ends = text[:1] in (".", "?", "!") and not text.startswith("..")
+        if ends and set(text) <= _STOP_CHARACTERS:
+            stops.append(token)
+    return np.array(stops, dtype=np.int64)
+
+
+class _GreedyLogits:
+    """A WhisperModel as `WhisperModel.generate_with_fallback` uses it, whose greedy passes
+    (temperature 0; the sampled fall-backs are left alone) also return each step's logits."""
+
+    def __init__(self, whisper: Any) -> None:
+        self.model = self
+        self._generate = whisper.model.generate
+        self.max_length = whisper.max_length
+        self.time_precision = whisper.time_precision
+        self.logger = whisper.logger
+
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        if "sampling_temperature" not in kwargs:
+            kwargs["return_logits_vocab"] = True
+        return self._generate(*args, **kwargs)
 
 
 def _repeats(tokens: list[int], run: int = _REPEATED_RUN) -> bool:
@@ -61,6 +111,9 @@ class ShortWindow:
         self.tokenizer = Tokenizer(
             model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
         )
+        self._stops = _stop_tokens(self.tokenizer)
+        self._stop_set = frozenset(self._stops.tolist())
+        self._greedy_logits = _GreedyLogits(model)
         # WhisperModel.transcribe's defaults (faster-whisper 1.2.1), as the local ASR calls it.
         self.options = TranscriptionOptions(
             beam_size=1,
@@ -93,10 +146,10 @@ class ShortWindow:
 
     def transcribe(
         self, samples: npt.NDArray[np.float32], beam_size: int, prompt: str | None
-    ) -> list[tuple[str, float]] | None:
-        """``(text, avg_logprob)`` of 16 kHz ``samples`` (one part, or none when Whisper hears
-        no speech); None when they do not fit the window or the pass is not trusted (then
-        use the full pass)."""
+    ) -> list[Reading] | None:
+        """What Whisper reads in 16 kHz ``samples`` (one part, or none when it hears no
+        speech); None when they do not fit the window or the pass is not trusted (then use
+        the full pass)."""
         features = self.model.feature_extractor(samples)[:, :-1]  # its last frame is padding
         if features.shape[-1] > self.frames:
             return None
@@ -110,8 +163,8 @@ class ShortWindow:
             self.model.max_length - len(tokens),
         )
         options = replace(self.options, beam_size=beam_size, max_new_tokens=limit)
-        result, avg_logprob, _temperature, _ratio = self.model.generate_with_fallback(
-            encoded, tokens, self.tokenizer, options
+        result, avg_logprob, _temperature, _ratio = WhisperModel.generate_with_fallback(
+            self._greedy_logits, encoded, tokens, self.tokenizer, options
         )
         quiet = self.options.no_speech_threshold, self.options.log_prob_threshold
         if result.no_speech_prob > quiet[0] and avg_logprob < quiet[1]:  # as the library skips
@@ -122,4 +175,15 @@ class ShortWindow:
             return []  # hiss often comes out as a row of full stops: no words either way
         if len(written) >= limit or _repeats(written):
             return None
-        return [(text, avg_logprob)]
+        return [Reading(text, avg_logprob, self._sentence_end(result.logits, written))]
+
+    def _sentence_end(self, logits: list[list[Any]], written: list[int]) -> float | None:
+        """The probability of a sentence-ending token where ``written`` ends: at its own stop
+        if it has one, else at its end of text. None for a sampled pass (no logits)."""
+        steps = logits[0] if logits else []
+        if not written or len(steps) <= len(written):
+            return None
+        at = len(written) - 1 if written[-1] in self._stop_set else len(written)
+        row = np.asarray(steps[at], dtype=np.float64)
+        odds = np.exp(row - row.max())
+        return round(float(odds[self._stops].sum() / odds.sum()), 3)
