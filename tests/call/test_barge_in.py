@@ -335,7 +335,7 @@ async def test_backchannels_are_configurable() -> None:
 def answering(transcripts: list[str]) -> ScriptedASR:
     """A recogniser that answers each utterance cut at our VAD's edges (as the local one does:
     an empty Final when it heard no words)."""
-    return ScriptedASR(transcripts, capabilities=ASRCapabilities(cuts_at_vad_edges=True))
+    return ScriptedASR(list(transcripts), capabilities=ASRCapabilities(cuts_at_vad_edges=True))
 
 
 async def test_a_recogniser_that_found_no_words_resumes_the_bot_at_once() -> None:

@@ -38,6 +38,7 @@ class ReadingStream(ScriptedASRStream):
             self._current = self._next
         elif self.provider.transcripts:
             text = self.provider.transcripts.pop(0)
+            assert isinstance(text, str)
             reading = self.reading if self._current else None
             self.inject(Final(text, 0.5, backchannel_reading=reading))
 

@@ -158,6 +158,30 @@ def test_an_answer_after_the_wait_or_with_the_cue_off_goes_at_once() -> None:
     assert off.final("Please enter your", 0.9, turn_open=False, at_ms=1500.0) is not None
 
 
+def test_words_whose_sentence_end_is_doubted_linger_but_not_once_joined() -> None:
+    """With ``unfinished_below``, a stop the recogniser was unsure of lingers like a missing
+    one. The part after the caller went on was read alone ("PIN number." is an unsure
+    sentence by itself): the joined words are not judged by its probability and go."""
+    held = HeldFinals(unfinished_wait_ms=1500.0, unfinished_below=0.7)
+    held.answers_each_turn = True
+    held.turn_ended(1200.0, speech_end_ms=1000.0)
+    doubted = held.final(
+        "Please enter your path.", 0.8, turn_open=False, at_ms=1300.0, sentence_end=0.5
+    )
+    assert doubted is None and held.lingered == 1
+    assert held.reopen()
+    held.turn_ended(3200.0, speech_end_ms=3000.0)
+    rest = held.final("PIN number now.", 0.9, turn_open=False, at_ms=3300.0, sentence_end=0.3)
+    assert rest == Said("Please enter your path. PIN number now.", 0.8, None)
+    off = HeldFinals(unfinished_wait_ms=1500.0)
+    off.answers_each_turn = True
+    off.turn_ended(1200.0, speech_end_ms=1000.0)
+    said = off.final(
+        "Please enter your path.", 0.8, turn_open=False, at_ms=1300.0, sentence_end=0.5
+    )
+    assert said == Said("Please enter your path.", 0.8, 0.5)
+
+
 def test_a_cloud_engines_whole_turn_lingers_too_and_nothing_overtakes_it() -> None:
     """Words that covered the whole turn at its end linger when they stop mid-sentence; a
     final of a turn of its own that comes meanwhile goes after them, with them."""

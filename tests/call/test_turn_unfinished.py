@@ -13,7 +13,7 @@ from telephonist.call.judge import TurnDecided
 from telephonist.call.settings import CallSettings
 from telephonist.config.turn import TurnSettings
 from telephonist.dialogue.turns import UserText
-from telephonist.speech.asr.base import ASRCapabilities
+from telephonist.speech.asr.base import ASRCapabilities, Final
 
 LOCAL_LIKE = ASRCapabilities(cuts_at_vad_edges=True, punctuates=True)
 """An engine that answers each end of turn and ends every whole sentence with a stop."""
@@ -38,6 +38,24 @@ async def test_a_caller_who_goes_on_after_unfinished_words_gets_one_turn() -> No
     assert call.assistant.of_type(UserText) == [
         UserText("Please enter your password.", "speech", 0.9)
     ]
+
+
+async def test_a_stop_the_recogniser_doubted_waits_for_the_caller_too() -> None:
+    """ "Please enter your path." with a stop, but one the recogniser gave 0.5: the words wait
+    (``unfinished_below``); the caller goes on and the assistant hears one sentence."""
+    first = Final("Please enter your path.", 0.8, sentence_end=0.5)
+    rest = Final("word, followed by pound.", 0.9, sentence_end=0.4)  # read alone
+    asr = ScriptedASR([first, rest], capabilities=LOCAL_LIKE)
+    call = make_call(asr=asr, turn_scorer=ScriptedScorer([0.9, 0.9]), settings=AT_PAUSE)
+    await listening(call)
+    await frames(call, SPEECH_FRAME, 400)
+    await frames(call, QUIET_FRAME, 700)
+    assert [d for d, _ in decisions(call)] == ["complete", "unfinished"]
+    assert said(call) == []
+    await frames(call, SPEECH_FRAME, 300)
+    await frames(call, QUIET_FRAME, 300)
+    await call.until(lambda: bool(said(call)))
+    assert said(call) == ["Please enter your path. word, followed by pound."]
 
 
 async def said_after_speech(transcript: str, wait_ms: int) -> Call:

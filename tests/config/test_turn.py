@@ -101,6 +101,9 @@ def test_unfinished_words_wait_by_default_and_can_be_set_or_turned_off() -> None
     turn = parse({"unfinished_wait_ms": 0, "unfinished_words": ["Der", "und"]})
     assert turn.unfinished_wait_ms == 0 and turn.unfinished_words == ("der", "und")
     assert parse({"unfinished_words": []}).unfinished_words == ()
+    assert parse(None).unfinished_below == 0.7
+    assert parse({"unfinished_below": 0}).unfinished_below == 0.0
+    assert parse({"unfinished_below": 0.6}).unfinished_below == 0.6
 
 
 @pytest.mark.parametrize(
@@ -112,6 +115,8 @@ def test_unfinished_words_wait_by_default_and_can_be_set_or_turned_off() -> None
         ({"unfinished_words": "the"}, "turn.unfinished_words", "list of single words"),
         ({"unfinished_words": ["the end"]}, "turn.unfinished_words", "list of single words"),
         ({"unfinished_words": [3]}, "turn.unfinished_words", "list of single words"),
+        ({"unfinished_below": 1.5}, "turn.unfinished_below", "from 0 (off) to 1"),
+        ({"unfinished_below": "high"}, "turn.unfinished_below", "must be a number"),
     ],
 )
 def test_bad_unfinished_keys_are_named(block: dict[str, Any], key: str, message: str) -> None:

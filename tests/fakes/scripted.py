@@ -56,7 +56,8 @@ class ScriptedASRStream:
         self.vad.append(speaking)
         self.marks.append(("speech" if speaking else "end", self.received))
         if not speaking and self.provider.transcripts:
-            self._events.put_nowait(Final(self.provider.transcripts.pop(0), 0.9))
+            said = self.provider.transcripts.pop(0)
+            self._events.put_nowait(Final(said, 0.9) if isinstance(said, str) else said)
 
     async def on_pause(self, paused: bool) -> None:
         """Recorded (called only when the provider's capabilities declare ``pause_ms``)."""
@@ -81,9 +82,10 @@ class ScriptedASRStream:
 
 @dataclass
 class ScriptedASR:
-    """Provider of scripted streams; ``transcripts`` are consumed in order across calls."""
+    """Provider of scripted streams; ``transcripts`` are consumed in order across calls (a
+    text is a `Final` of confidence 0.9)."""
 
-    transcripts: list[str] = field(default_factory=list)
+    transcripts: list[str | Final] = field(default_factory=list)
     streams: list[ScriptedASRStream] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     capabilities: ASRCapabilities = field(default_factory=ASRCapabilities)

@@ -64,6 +64,19 @@ def test_a_short_answer_without_a_stop_is_whole() -> None:
     assert sounds_unfinished("password,", UNFINISHED_WORDS, punctuated=True)
 
 
+def test_a_sentence_end_the_recogniser_doubts_marks_a_cut() -> None:
+    """Words of three or more with a stop whose probability is below the bound sound cut
+    off; at or above it, without a bound (0), with no probability, or under three words
+    they do not; a question stays whole."""
+    cut = "Please enter your path."
+    assert sounds_unfinished(cut, (), sentence_end=0.5, sentence_end_below=0.7)
+    assert not sounds_unfinished(cut, (), sentence_end=0.7, sentence_end_below=0.7)
+    assert not sounds_unfinished(cut, (), sentence_end=0.5)
+    assert not sounds_unfinished(cut, (), sentence_end=None, sentence_end_below=0.7)
+    assert not sounds_unfinished("Password.", (), sentence_end=0.2, sentence_end_below=0.7)
+    assert not sounds_unfinished("to leave a mess?", (), sentence_end=0.2, sentence_end_below=0.7)
+
+
 def test_the_words_are_the_callers_language() -> None:
     """Another list for another language; an empty one leaves only the punctuation cues."""
     assert sounds_unfinished("Ich möchte einen Tisch für", ("für", "und"))

@@ -179,6 +179,8 @@ class AsrFinal(CallEvent):
     kind: ClassVar[EventKind] = EventKind.FINAL
     text: str
     confidence: float | None
+    sentence_end: float | None = omitted_if_none()
+    """The recogniser's probability that a sentence ends there (`Final.sentence_end`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -53,6 +53,9 @@ class Said:
 
     text: str
     confidence: float | None
+    sentence_end: float | None = None
+    """The recogniser's probability that a sentence ends where ``text`` ends (`Final`);
+    None for words joined from several finals."""
 
 
 @dataclass
@@ -72,17 +75,24 @@ class _Turn:
         if not words:
             return None
         known = [w.confidence for w in words if w.confidence is not None]
-        return Said(" ".join(w.text for w in words), min(known) if known else None)
+        # A part after a pause was read alone: how surely it ends a sentence says little.
+        end = words[0].sentence_end if len(words) == 1 else None
+        return Said(" ".join(w.text for w in words), min(known) if known else None, end)
 
 
 class HeldFinals:
     """One call's held words, and the ended turns whose answer is awaited (in order)."""
 
     def __init__(
-        self, *, unfinished_wait_ms: float = 0.0, unfinished_words: Collection[str] = ()
+        self,
+        *,
+        unfinished_wait_ms: float = 0.0,
+        unfinished_words: Collection[str] = (),
+        unfinished_below: float = 0.0,
     ) -> None:
         """``unfinished_wait_ms``: how long after its pause began an ended turn whose words
-        stop mid-sentence (a last word in ``unfinished_words``) lingers; 0: never."""
+        stop mid-sentence (a last word in ``unfinished_words``, a sentence end less likely
+        than ``unfinished_below``) lingers; 0: never."""
         self.answers_each_turn = False
         """The recogniser answers every end of turn (the local engine)."""
         self.punctuated = False
@@ -91,6 +101,7 @@ class HeldFinals:
         """How many times words began to linger (the judge reports each)."""
         self._unfinished_wait_ms = unfinished_wait_ms
         self._unfinished_words = frozenset(unfinished_words)
+        self._unfinished_below = unfinished_below
         self._open = _Turn()
         self._ended: deque[_Turn] = deque()
         self._lingering: _Turn | None = None
@@ -113,11 +124,13 @@ class HeldFinals:
         turn_open: bool,
         paused: bool = False,
         at_ms: float | None = None,
+        sentence_end: float | None = None,
     ) -> Said | None:
-        """A final transcript (``text`` may be empty): what goes to the assistant now, if
-        anything. It answers the oldest ended turn that awaits one; else, while a turn is
-        open (``paused``: in a pause being judged), it is held; else it is a turn of its own."""
-        said = Said(text, confidence)
+        """A final transcript (``text`` may be empty; ``sentence_end``: `Final`'s): what goes
+        to the assistant now, if anything. It answers the oldest ended turn that awaits one;
+        else, while a turn is open (``paused``: in a pause being judged), it is held; else it
+        is a turn of its own."""
+        said = Said(text, confidence, sentence_end)
         if self._ended:
             turn = self._ended.popleft()
             return self._settle(turn, turn.said(said), at_ms)
@@ -201,7 +214,11 @@ class HeldFinals:
             return said
         until = start + self._unfinished_wait_ms
         unfinished = sounds_unfinished(
-            said.text, self._unfinished_words, punctuated=self.punctuated
+            said.text,
+            self._unfinished_words,
+            punctuated=self.punctuated,
+            sentence_end=said.sentence_end,
+            sentence_end_below=self._unfinished_below,
         )
         if at_ms >= until or not unfinished:
             return said

@@ -83,6 +83,7 @@ class Judge:
         self.held = HeldFinals(
             unfinished_wait_ms=settings.unfinished_wait_ms,
             unfinished_words=settings.unfinished_words,
+            unfinished_below=settings.unfinished_below,
         )
         self._scorer = scorer
         self._call_id = call_id
@@ -126,7 +127,12 @@ class Judge:
         return fresh
 
     def final(
-        self, text: str, confidence: float | None, at_ms: float, emit: Callable[[CallEvent], None]
+        self,
+        text: str,
+        confidence: float | None,
+        at_ms: float,
+        emit: Callable[[CallEvent], None],
+        sentence_end: float | None = None,
     ) -> Said | None:
         """A final transcript (``at_ms``: caller audio received): the words that go to the
         assistant now, if any (`HeldFinals.final`)."""
@@ -137,6 +143,7 @@ class Judge:
             turn_open=self.rule.open,
             paused=self.rule.phase is Phase.PAUSED,
             at_ms=at_ms,
+            sentence_end=sentence_end,
         )
         self._report_lingering(lingered, at_ms, emit)
         return said

@@ -279,14 +279,18 @@ class Listener:
         async for event in stream.events():
             if isinstance(event, Final):
                 text = event.text.strip()
-                self._emit(AsrFinal(text=text, confidence=event.confidence))
+                self._emit(
+                    AsrFinal(
+                        text=text, confidence=event.confidence, sentence_end=event.sentence_end
+                    )
+                )
                 if self._floor.over_bot():  # a hum misheard as words may read as "Mm-hmm."
                     text = believed(self._interruptions, text, event.backchannel_reading)
                 if text:
                     self._recognised_until_ms = self.received_ms
                 if self._judge is not None:
                     async with self._order:
-                        await self._judged_final(self._judge, text, event.confidence)
+                        await self._judged_final(self._judge, text, event)
                     continue
                 if not text:
                     self._floor.heard_no_words()
@@ -384,13 +388,15 @@ class Listener:
         if said is not None:
             self._floor.caller_said(said.text, said.confidence)
 
-    async def _judged_final(self, judge: Judge, text: str, confidence: float | None) -> None:
-        """A final transcript: a barge-in as ever, but the turn's words wait for its end."""
+    async def _judged_final(self, judge: Judge, text: str, final: Final) -> None:
+        """A final transcript (``text``: the reading believed of ``final``): a barge-in as
+        ever, but the turn's words wait for its end."""
         if text:
             if self._floor.may_interrupt(len(text.split())):
                 await self._floor.interrupt("final", text)
             self.onset_ms = None
-        said = judge.final(text, confidence, self.received_ms, self._emit)
+        sentence_end = final.sentence_end if text == final.text.strip() else None
+        said = judge.final(text, final.confidence, self.received_ms, self._emit, sentence_end)
         if said is not None:
             self._floor.caller_said(said.text, said.confidence)
         elif not text:
