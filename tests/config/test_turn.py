@@ -101,7 +101,7 @@ def test_unfinished_words_wait_by_default_and_can_be_set_or_turned_off() -> None
     turn = parse({"unfinished_wait_ms": 0, "unfinished_words": ["Der", "und"]})
     assert turn.unfinished_wait_ms == 0 and turn.unfinished_words == ("der", "und")
     assert parse({"unfinished_words": []}).unfinished_words == ()
-    assert parse(None).unfinished_below == 0.7
+    assert parse(None).unfinished_below == 0.6
     assert parse({"unfinished_below": 0}).unfinished_below == 0.0
     assert parse({"unfinished_below": 0.6}).unfinished_below == 0.6
 
