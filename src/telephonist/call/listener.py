@@ -278,12 +278,8 @@ class Listener:
         """The ASR's events, until the stream ends or fails for good."""
         async for event in stream.events():
             if isinstance(event, Final):
-                text = event.text.strip()
-                self._emit(
-                    AsrFinal(
-                        text=text, confidence=event.confidence, sentence_end=event.sentence_end
-                    )
-                )
+                text, end = event.text.strip(), event.sentence_end
+                self._emit(AsrFinal(text=text, confidence=event.confidence, sentence_end=end))
                 if self._floor.over_bot():  # a hum misheard as words may read as "Mm-hmm."
                     text = believed(self._interruptions, text, event.backchannel_reading)
                 if text:
@@ -389,8 +385,7 @@ class Listener:
             self._floor.caller_said(said.text, said.confidence)
 
     async def _judged_final(self, judge: Judge, text: str, final: Final) -> None:
-        """A final transcript (``text``: the reading believed of ``final``): a barge-in as
-        ever, but the turn's words wait for its end."""
+        """A final (``text``: its believed reading): a barge-in as ever; its words wait."""
         if text:
             if self._floor.may_interrupt(len(text.split())):
                 await self._floor.interrupt("final", text)

@@ -75,7 +75,8 @@ def _stop_tokens(tokenizer: Tokenizer) -> npt.NDArray[np.int64]:
 
 class _GreedyLogits:
     """A WhisperModel as `WhisperModel.generate_with_fallback` uses it, whose greedy passes
-    (temperature 0; the sampled fall-backs are left alone) also return each step's logits."""
+    also return each step's logits: temperature 0 with beam 1 (CTranslate2 4.8 returns no
+    usable logits from a beam search; the sampled fall-backs are left alone)."""
 
     def __init__(self, whisper: Any) -> None:
         self.model = self
@@ -85,7 +86,7 @@ class _GreedyLogits:
         self.logger = whisper.logger
 
     def generate(self, *args: Any, **kwargs: Any) -> Any:
-        if "sampling_temperature" not in kwargs:
+        if "sampling_temperature" not in kwargs and kwargs.get("beam_size") == 1:
             kwargs["return_logits_vocab"] = True
         return self._generate(*args, **kwargs)
 
@@ -179,7 +180,8 @@ class ShortWindow:
 
     def _sentence_end(self, logits: list[list[Any]], written: list[int]) -> float | None:
         """The probability of a sentence-ending token where ``written`` ends: at its own stop
-        if it has one, else at its end of text. None for a sampled pass (no logits)."""
+        if it has one, else at its end of text. None without logits (a beam search, a sampled
+        pass)."""
         steps = logits[0] if logits else []
         if not written or len(steps) <= len(written):
             return None
