@@ -41,8 +41,8 @@ async def test_a_caller_who_goes_on_after_unfinished_words_gets_one_turn() -> No
 
 
 async def test_a_stop_the_recogniser_doubted_waits_for_the_caller_too() -> None:
-    """ "Please enter your path." with a stop, but one the recogniser gave 0.5: the words wait
-    (``unfinished_below``); the caller goes on and the assistant hears one sentence."""
+    """The recogniser wrote a stop after "Please enter your path" but gave it only 0.5: the
+    words wait (``unfinished_below``); the caller goes on, the assistant hears one sentence."""
     first = Final("Please enter your path.", 0.8, sentence_end=0.5)
     rest = Final("word, followed by pound.", 0.9, sentence_end=0.4)  # read alone
     asr = ScriptedASR([first, rest], capabilities=LOCAL_LIKE)
