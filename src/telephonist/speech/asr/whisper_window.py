@@ -62,7 +62,7 @@ class Reading:
     """Whisper's probability that a sentence ends where ``text`` ends (None: not known)."""
 
 
-def _stop_tokens(tokenizer: Tokenizer) -> npt.NDArray[np.int64]:
+def _stop_tokens(tokenizer: Tokenizer) -> list[int]:
     """The tokens that end a sentence: a stop, question or exclamation mark, alone or with
     closing quotes or brackets (not an ellipsis, which trails off)."""
     stops = []
@@ -71,7 +71,7 @@ def _stop_tokens(tokenizer: Tokenizer) -> npt.NDArray[np.int64]:
         ends = text[:1] in (".", "?", "!") and not text.startswith("..")
         if ends and set(text) <= _STOP_CHARACTERS:
             stops.append(token)
-    return np.array(stops, dtype=np.int64)
+    return stops
 
 
 class _GreedyLogits:
@@ -114,7 +114,6 @@ class ShortWindow:
             model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
         )
         self._stops = _stop_tokens(self.tokenizer)
-        self._stop_set = frozenset(self._stops.tolist())
         self._greedy_logits = _GreedyLogits(model)
         # WhisperModel.transcribe's defaults (faster-whisper 1.2.1), as the local ASR calls it.
         self.options = TranscriptionOptions(
@@ -186,7 +185,7 @@ class ShortWindow:
         steps = logits[0] if logits else []
         if not written or len(steps) <= len(written):
             return None
-        at = len(written) - 1 if written[-1] in self._stop_set else len(written)
+        at = len(written) - 1 if written[-1] in self._stops else len(written)
         row = np.asarray(steps[at], dtype=np.float64)
         odds = np.exp(row - row.max())
         return round(float(odds[self._stops].sum() / odds.sum()), 3)
