@@ -120,8 +120,11 @@ async def test_starter_assistant_answers_a_call_offline(live: Live):
     # for its longest wait (turn.max_wait_ms) ends the turn either way.
     await caller.send_audio(goodbye.mulaw + silence(2.5))
     await live.until(lambda: bool(live.kinds(EventKind.FINAL)))
-    heard_goodbye = live.kinds(AsrFinal)[0].text  # Whisper writes "Goodbye" or "Good bye"
-    assert "".join(normalise(heard_goodbye)) == "".join(normalise(goodbye.text))
+    # Whisper writes "Goodbye" or "Good bye"; biased by the starter project's phrases ("bye
+    # bye"), it writes it twice for some cuts of the same recording (seen on a loaded machine).
+    heard_goodbye = "".join(normalise(live.kinds(AsrFinal)[0].text))
+    said_once = "".join(normalise(goodbye.text))
+    assert heard_goodbye in (said_once, said_once * 2), heard_goodbye
     await live.until(lambda: len(live.kinds(EventKind.TURN)) >= 2)
     reply = live.kinds(TurnTaken)[1]
     assert reply.hang_up and reply.state["latest_intent"]["name"] == "goodbye"
