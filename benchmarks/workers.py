@@ -31,13 +31,17 @@ sys.path.insert(0, str(HERE))
 from load import BUDGET_MS, HEADER, Level, knee, line, run_level  # noqa: E402
 
 
-def sweep(workers: int, counts: list[int], seconds: float, budget_ms: float) -> list[Level]:
+def sweep(
+    workers: int, counts: list[int], seconds: float, budget_ms: float, generators: int = 0
+) -> list[Level]:
     """``load.py``'s levels against ``workers`` server processes, stopping one level past
     the knee (further levels only cost time)."""
     levels: list[Level] = []
     print(f"-- {workers} worker(s)\n{HEADER}", flush=True)
     for calls in counts:
-        levels.append(run_level(calls, seconds, 2 if calls >= 200 else 1, workers=workers))
+        levels.append(
+            run_level(calls, seconds, generators or (2 if calls >= 200 else 1), workers=workers)
+        )
         print(line(levels[-1]), flush=True)
         if knee(levels, budget_ms) is not None:
             break
@@ -54,13 +58,19 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=20.0, help="hold time per level")
     parser.add_argument("--budget-ms", type=float, default=BUDGET_MS, help="as in load.py")
+    parser.add_argument(
+        "--generators",
+        type=int,
+        default=0,
+        help="load generator processes (default: 1, or 2 from 200 calls)",
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     counts = [int(c) for c in args.calls.split(",")]
     report: dict[str, Any] = {"budget_ms": args.budget_ms, "cpus": os.cpu_count(), "runs": []}
     knees: dict[int, int | None] = {}
     for workers in (int(w) for w in args.workers.split(",")):
-        levels = sweep(workers, counts, args.seconds, args.budget_ms)
+        levels = sweep(workers, counts, args.seconds, args.budget_ms, args.generators)
         found = knee(levels, args.budget_ms)
         knees[workers] = found.calls if found else None
         print(

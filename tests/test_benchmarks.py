@@ -116,3 +116,22 @@ def test_turn_taking_runs_its_smallest_size_and_skips_a_refused_rule(tmp_path: P
         long["latency_from_speech_end_ms"]["p50"]
         >= short["latency_from_speech_end_ms"]["p50"] + 200
     )
+
+
+def test_load_level_answers_every_turn_of_the_lean_generator(tmp_path: Path) -> None:
+    """One load level over real sockets: the generator's own frame writer (masked frames
+    written straight to the socket, marks echoed without awaiting) is understood by the
+    server, which answers every turn and rejects no message."""
+    from tests.audio_samples import load_prompt
+
+    load_prompt("agent-pass")  # skips without the recorded prompts
+    out = tmp_path / "load.json"
+    result = run_without_dev(
+        "benchmarks/load.py", "--calls", "3", "--seconds", "8", "--json", str(out), timeout=200
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (level,) = json.loads(out.read_text())["levels"]
+    assert level["turns"] >= 3
+    assert level["lost_turns"] == level["failed_calls"] == level["dropped_calls"] == 0
+    assert level["rejected_messages"] == 0
+    assert level["latency_from_speech_end_ms"]["p50"] < 1000

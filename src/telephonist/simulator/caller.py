@@ -234,22 +234,20 @@ class TwilioCaller:
         """Send caller audio as 20 ms ``media`` frames; ``pace`` is awaited between frames
         (e.g. ``lambda: asyncio.sleep(0.02)`` for real time)."""
         for offset in range(0, len(mulaw), FRAME_BYTES):
-            frame = mulaw[offset : offset + FRAME_BYTES]
-            self._sequence += 1
-            self._chunk += 1
-            payload = (
-                _SILENT_PAYLOAD
-                if frame == _SILENT_FRAME
-                else base64.b64encode(frame).decode("ascii")
-            )
-            await self.send_text(  # json.dumps of the message, preformatted: the hot path
-                f'{{"event": "media", "sequenceNumber": "{self._sequence}", "streamSid": '
-                f'"{self.stream_sid}", "media": {{"track": "inbound", "chunk": "{self._chunk}", '
-                f'"timestamp": "{self._sent_ms}", "payload": "{payload}"}}}}'
-            )
-            self._sent_ms += FRAME_MS
+            await self.send_text(self._media_text(mulaw[offset : offset + FRAME_BYTES]))
             if pace is not None:
                 await pace()
+
+    def _media_text(self, frame: bytes) -> str:
+        """The next ``media`` message carrying ``frame`` (counts it sent)."""
+        self._sequence, self._chunk = self._sequence + 1, self._chunk + 1
+        sent_ms, self._sent_ms = self._sent_ms, self._sent_ms + FRAME_MS
+        payload = _SILENT_PAYLOAD if frame == _SILENT_FRAME else base64.b64encode(frame).decode()
+        return (  # json.dumps of the message, preformatted: the hot path
+            f'{{"event": "media", "sequenceNumber": "{self._sequence}", "streamSid": '
+            f'"{self.stream_sid}", "media": {{"track": "inbound", "chunk": "{self._chunk}", '
+            f'"timestamp": "{sent_ms}", "payload": "{payload}"}}}}'
+        )
 
     async def send_dtmf(self, digits: str) -> None:
         """One ``dtmf`` frame per key."""
@@ -389,12 +387,14 @@ class TwilioCaller:
 
     async def _echo(self, marks: list[str]) -> None:
         for name in marks:
-            self._sequence += 1
-            await self.send_json(
-                {
-                    "event": "mark",
-                    "sequenceNumber": str(self._sequence),
-                    "streamSid": self.stream_sid,
-                    "mark": {"name": name},
-                }
-            )
+            await self.send_json(self._mark_message(name))
+
+    def _mark_message(self, name: str) -> dict[str, Any]:
+        """The ``mark`` echo for ``name`` (counts it sent)."""
+        self._sequence += 1
+        return {
+            "event": "mark",
+            "sequenceNumber": str(self._sequence),
+            "streamSid": self.stream_sid,
+            "mark": {"name": name},
+        }

@@ -227,25 +227,39 @@ class Phone:
 
     async def tick(self) -> None:
         """One 20 ms frame each way."""
-        frame = SILENT_FRAME
-        if self._outgoing:
-            frame = self._outgoing.popleft()
-            turn = self._speaking
-            if turn is not None:
-                if turn.started_at is None:
-                    turn.started_at = self.now()
-                    turn.over_bot = self.bot_playing
-                if self._voiced_left:
-                    self._voiced_left -= 1
-                    if not self._voiced_left:
-                        turn.speech_ended_at = self.now()
-                if not self._outgoing:
-                    turn.ended_at = self.now()
-                    if turn.speech_ended_at is None:  # nothing voiced: its end stands in
-                        turn.speech_ended_at = turn.ended_at
-                    self._speaking = None
+        frame = self._next_frame()
         await self.caller.send_audio(frame)
-        heard = await self.caller.play_heard(FRAME_MS)
+        self._played(frame, await self.caller.play_heard(FRAME_MS))
+
+    def tick_now(self) -> bool:
+        """`tick` without awaiting, for a line that can write at once (a load generator's
+        subclass); False when it cannot, and nothing was done: ``await tick()`` instead."""
+        return False
+
+    def _next_frame(self) -> bytes:
+        """The caller's next frame (speech when some is queued, else silence), timing the
+        turn it belongs to."""
+        if not self._outgoing:
+            return SILENT_FRAME
+        frame = self._outgoing.popleft()
+        turn = self._speaking
+        if turn is not None:
+            if turn.started_at is None:
+                turn.started_at = self.now()
+                turn.over_bot = self.bot_playing
+            if self._voiced_left:
+                self._voiced_left -= 1
+                if not self._voiced_left:
+                    turn.speech_ended_at = self.now()
+            if not self._outgoing:
+                turn.ended_at = self.now()
+                if turn.speech_ended_at is None:  # nothing voiced: its end stands in
+                    turn.speech_ended_at = turn.ended_at
+                self._speaking = None
+        return frame
+
+    def _played(self, frame: bytes, heard: bytes) -> None:
+        """After a tick's frame went out and ``heard`` (bot audio) played."""
         self._track(heard)
         if self.recording is not None:
             self.recording.add(frame, heard)
@@ -354,7 +368,8 @@ class Ticker:
                     self.phones.remove(phone)
                     phone.finish()
                     continue
-                await phone.tick()
+                if not phone.tick_now():
+                    await phone.tick()
             self.ticks += 1
             next_at += self.interval
             lag = self.clock() - next_at
