@@ -47,6 +47,7 @@ from telephonist.config.channel import parse_channel
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, UserEvent, UserText
 from telephonist.server.app import create_app
 from telephonist.server.event_log import EventLogger
+from telephonist.server.heap import settle_heap
 from telephonist.server.runtime import Runtime
 from telephonist.server.serve import Loop, bound_socket, run_on_loop, uvicorn_server
 from telephonist.server.workers import Supervisor, reuseport_sockets
@@ -230,6 +231,8 @@ async def main(port: int) -> None:
     app = create_app(runtime)
     app.add_route("/bench/barge-ins", barge_ins)
     server = uvicorn_server(app, runtime=runtime)
+    if os.environ.get("BENCH_GC") != "plain":  # as `telephonist run` does
+        settle_heap()
     if os.environ.get("BENCH_GUARD") == "off":
         server.config.http = "httptools"
     if worker:
