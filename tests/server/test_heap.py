@@ -24,7 +24,8 @@ def restored_gc() -> Iterator[None]:
 @pytest.mark.usefixtures("restored_gc")
 def test_start_up_objects_are_frozen_and_young_collections_rarer() -> None:
     gc.unfreeze()
-    kept = [object.__new__(type("StartUp", (), {})) for _ in range(100)]
+    kind = type("StartUp", (), {})
+    kept: list[object] = [kind() for _ in range(100)]
     _, middle, old = gc.get_threshold()
     settle_heap()
     assert gc.get_freeze_count() >= len(kept)
