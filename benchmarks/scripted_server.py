@@ -16,7 +16,8 @@ connection cap); ``BENCH_WARNINGS=1`` logs as ``telephonist run`` does
 (``benchmarks/abuse.py``). ``BENCH_WORKERS=N`` serves the port from N worker processes the
 way ``telephonist run --workers N`` does: one supervisor, ``SO_REUSEPORT`` sockets, a shared
 stream-token secret, stream claims in one SQLite file and summed ``/metrics``
-(``benchmarks/workers.py``).
+(``benchmarks/workers.py``). Like ``telephonist run``, it settles its heap once warmed up
+(``telephonist.server.heap``); ``BENCH_GC=plain`` keeps Python's default collector.
 """
 
 from __future__ import annotations
