@@ -95,22 +95,22 @@ def masked_text_frame(data: bytes) -> bytes:
 
 
 class LeanPhone(Phone):
-    """A `Phone` that advances without awaiting while its `LeanCaller` can write at once:
-    the same frames, marks and timing as `Phone.tick`, without its coroutines."""
+    """A `Phone` whose tick writes its frame and mark echoes at once while its `LeanCaller`
+    can: the same frames, marks and timing as `Phone.tick`, without a coroutine per write."""
 
     caller: LeanCaller
 
-    def tick_now(self) -> bool:
+    async def tick(self) -> None:
         caller = self.caller
         if not caller.writable():
-            return False
+            await super().tick()
+            return
         frame = self._next_frame()
         caller.write_now(caller._media_text(frame))
         heard, reached = caller.playout.take(FRAME_MS)
         for name in reached:
             caller.write_now(json.dumps(caller._mark_message(name)))
         self._played(frame, heard)
-        return True
 
 
 @dataclass

@@ -231,11 +231,6 @@ class Phone:
         await self.caller.send_audio(frame)
         self._played(frame, await self.caller.play_heard(FRAME_MS))
 
-    def tick_now(self) -> bool:
-        """`tick` without awaiting, for a line that can write at once (a load generator's
-        subclass); False when it cannot, and nothing was done: ``await tick()`` instead."""
-        return False
-
     def _next_frame(self) -> bytes:
         """The caller's next frame (speech when some is queued, else silence), timing the
         turn it belongs to."""
@@ -368,8 +363,7 @@ class Ticker:
                     self.phones.remove(phone)
                     phone.finish()
                     continue
-                if not phone.tick_now():
-                    await phone.tick()
+                await phone.tick()
             self.ticks += 1
             next_at += self.interval
             lag = self.clock() - next_at
