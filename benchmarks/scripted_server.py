@@ -16,7 +16,7 @@ connection cap); ``BENCH_WARNINGS=1`` logs as ``telephonist run`` does
 (``benchmarks/abuse.py``). ``BENCH_WORKERS=N`` serves the port from N worker processes the
 way ``telephonist run --workers N`` does: one supervisor, ``SO_REUSEPORT`` sockets, a shared
 stream-token secret, stream claims in one SQLite file and summed ``/metrics``
-(``benchmarks/workers.py``). Like ``telephonist run``, it settles its heap once warmed up
+(``benchmarks/workers.py``). Like ``telephonist run``, it serves with a settled heap
 (``telephonist.server.heap``); ``BENCH_GC=plain`` keeps Python's default collector.
 """
 
@@ -48,7 +48,7 @@ from telephonist.config.channel import parse_channel
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionStart, UserEvent, UserText
 from telephonist.server.app import create_app
 from telephonist.server.event_log import EventLogger
-from telephonist.server.heap import settle_heap
+from telephonist.server.heap import settled_heap
 from telephonist.server.runtime import Runtime
 from telephonist.server.serve import Loop, bound_socket, run_on_loop, uvicorn_server
 from telephonist.server.workers import Supervisor, reuseport_sockets
@@ -232,15 +232,17 @@ async def main(port: int) -> None:
     app = create_app(runtime)
     app.add_route("/bench/barge-ins", barge_ins)
     server = uvicorn_server(app, runtime=runtime)
-    if os.environ.get("BENCH_GC") != "plain":  # as `telephonist run` does
-        settle_heap()
     if os.environ.get("BENCH_GUARD") == "off":
         server.config.http = "httptools"
     if worker:
         worker.ready("ready", server)
     else:
         print(f"ready {sock.getsockname()[1]}", flush=True)
-    await server.serve(sockets=[sock])
+    if os.environ.get("BENCH_GC") == "plain":
+        await server.serve(sockets=[sock])
+    else:
+        async with settled_heap():  # as `telephonist run` serves
+            await server.serve(sockets=[sock])
 
 
 def supervise(port: int, count: int) -> None:

@@ -144,7 +144,7 @@ def serve_one(args: argparse.Namespace, paths: Paths, worker: Worker | None) -> 
     from telephonist.server.assembly import build_runtime, warm_up
     from telephonist.server.event_log import EventLogger
     from telephonist.server.gateway_setup import answering, watch_gateway_state
-    from telephonist.server.heap import settle_heap
+    from telephonist.server.heap import settled_heap
     from telephonist.server.serve import bound_socket, run_on_loop, uvicorn_server
 
     try:
@@ -185,7 +185,6 @@ def serve_one(args: argparse.Namespace, paths: Paths, worker: Worker | None) -> 
             listening.close()
             await runtime.close()
             raise
-        settle_heap()
         source = answering(runtime.assistant) or paths.project.resolve()
         text = banner(args, runtime.channel.server_url, str(source))
         if worker is None:
@@ -193,7 +192,8 @@ def serve_one(args: argparse.Namespace, paths: Paths, worker: Worker | None) -> 
         else:  # the supervisor prints it once, when every worker is ready
             worker.ready(text, server)
         try:
-            await server.serve(sockets=[listening])
+            async with settled_heap():
+                await server.serve(sockets=[listening])
         finally:
             listening.close()
             await runtime.close()
