@@ -23,6 +23,7 @@ stream-token secret, stream claims in one SQLite file and summed ``/metrics``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import json
 import logging
@@ -238,11 +239,9 @@ async def main(port: int) -> None:
         worker.ready("ready", server)
     else:
         print(f"ready {sock.getsockname()[1]}", flush=True)
-    if os.environ.get("BENCH_GC") == "plain":
+    plain = os.environ.get("BENCH_GC") == "plain"
+    async with contextlib.nullcontext() if plain else settled_heap():  # as `run` serves
         await server.serve(sockets=[sock])
-    else:
-        async with settled_heap():  # as `telephonist run` serves
-            await server.serve(sockets=[sock])
 
 
 def supervise(port: int, count: int) -> None:

@@ -30,6 +30,14 @@ class Node:
     other: object
 
 
+def drop_a_cycle(freed: asyncio.Event) -> None:
+    """Make two objects that refer to each other and drop them: only the collector frees
+    them, and ``freed`` is set when it does."""
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    weakref.finalize(a, freed.set)
+
+
 async def test_start_up_objects_are_frozen_and_young_collections_rarer() -> None:
     gc.unfreeze()
     kind = type("StartUp", (), {})
@@ -47,10 +55,7 @@ async def test_start_up_objects_are_frozen_and_young_collections_rarer() -> None
 async def test_cycles_made_while_serving_are_freed_by_the_periodic_collection() -> None:
     freed = asyncio.Event()
     async with settled_heap(every_s=0.01):
-        a, b = Node(), Node()
-        a.other, b.other = b, a
-        weakref.finalize(a, freed.set)
-        del a, b
+        drop_a_cycle(freed)
         await asyncio.wait_for(freed.wait(), timeout=5)
 
 
@@ -59,10 +64,7 @@ async def test_without_the_periodic_collection_such_a_cycle_stays() -> None:
     """The control: the same cycle, while the loop runs but no sweep is due, stays."""
     freed = asyncio.Event()
     async with settled_heap(every_s=3600):
-        a, b = Node(), Node()
-        a.other, b.other = b, a
-        weakref.finalize(a, freed.set)
-        del a, b
+        drop_a_cycle(freed)
         for _ in range(20):
             await asyncio.sleep(0)
         assert not freed.is_set()
