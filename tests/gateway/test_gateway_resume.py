@@ -13,6 +13,7 @@ from telephonist.dialogue.turns import (
     SessionEnd,
     SessionResumed,
     SessionStart,
+    Silence,
     UserText,
 )
 from telephonist.gateway import GatewaySettings, RasaAssistant
@@ -50,6 +51,56 @@ async def test_the_menu_and_the_question_survive_a_resume_elsewhere(tmp_path: Pa
     assert fake.messages() == ["/session_start", "/check_order"]
     assert fake.received[-1]["metadata"]["stream_id"] == "MZ0002"
     assert fake.received[-1]["metadata"]["button"]["title"] == "Order status"
+
+
+async def test_a_secret_question_is_asked_again_as_secret_and_a_goodbye_still_ends(
+    tmp_path: Path,
+):
+    """A sensitive PIN question lost with its stream comes back sensitive on the other
+    instance (recordings pause, logs mask the answer); a lost goodbye still hangs up."""
+    secret: Answer = [
+        {"text": "Your card PIN?"},
+        {"custom": {"collect_dtmf": {"length": 4}, "sensitive": True}},
+    ]
+    goodbye: Answer = [{"text": "Goodbye!"}, {"custom": {"hangup": True}}]
+    fake = FakeRasa(answers={"/session_start": secret, "1234": goodbye})
+    db = tmp_path / "state.sqlite3"
+    async with fake.running() as url:
+        first = RasaAssistant(GatewaySettings(url=url), store=SQLiteStore(db))
+        asked = await first.handle(CALL, SessionStart(METADATA))
+        assert asked.sensitive
+        await first.close()
+        second = RasaAssistant(GatewaySettings(url=url), store=SQLiteStore(db))
+        again = await second.handle(CALL, SessionResumed(RESUMED_METADATA, stream=1))
+        assert again.sensitive and again.collect_dtmf == CollectDtmf(length=4)
+        bye = await second.handle(CALL, UserText("1234", source="dtmf"))
+        assert bye.hang_up
+        await second.close()
+        third = RasaAssistant(GatewaySettings(url=url), store=SQLiteStore(db))
+        last = await third.handle(CALL, SessionResumed(RESUMED_METADATA, stream=2))
+        assert [m.text for m in last.messages][-1] == "Goodbye!" and last.hang_up
+        await third.close()
+
+
+async def test_a_lost_stream_ending_after_its_successor_leaves_the_call_as_it_was(
+    tmp_path: Path,
+):
+    """Resumed on the same instance, the lost stream's end may come after the new stream
+    began: the menu, the question and the call's metadata stay for the new stream."""
+    fake = FakeRasa(answers={"/session_start": MENU, "/check_order": PIN})
+    async with fake.running() as url:
+        gateway = RasaAssistant(GatewaySettings(url=url), store=SQLiteStore(tmp_path / "s.db"))
+        asked = await gateway.handle(CALL, SessionStart(METADATA))
+        await gateway.handle(CALL, SessionResumed(RESUMED_METADATA, stream=1))
+        await gateway.handle(CALL, SessionEnd("stream closed", resumable=True, stream=0))
+        repeat = await gateway.handle(CALL, Silence(consecutive=1))
+        assert [m.text for m in repeat.messages] == [m.text for m in asked.messages]
+        await gateway.handle(CALL, UserText("1", source="dtmf"))
+        await gateway.handle(CALL, SessionEnd("caller hung up", stream=1))
+        await gateway.close()
+    assert fake.messages() == ["/session_start", "/check_order", "/session_end"]
+    assert fake.received[1]["metadata"]["button"]["title"] == "Order status"
+    assert fake.received[-1]["metadata"]["stream_id"] == "MZ0002"
 
 
 async def test_a_resume_message_lets_rasa_answer_the_resume(tmp_path: Path):

@@ -146,6 +146,8 @@ class CallEnded(CallEvent):
     kind: ClassVar[EventKind] = EventKind.CALL_ENDED
     reason: str
     duration_s: float
+    stream: int | None = omitted_if_none()
+    """Which of the call's streams ended (as `CallStarted`'s; None for the first)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -205,12 +205,18 @@ class CallSession:
                 task.cancel()
         await self._listener.close()
         try:
-            await self._assistant.handle(self.call_id, SessionEnd(reason, resumable=resumable))
+            await self._assistant.handle(
+                self.call_id, SessionEnd(reason, resumable=resumable, stream=self.stream_number)
+            )
         except Exception:
             log.exception("call.session_end_failed", extra={"call_id": self.call_id})
         self._bot.abandon(self._clock.now())
         self._emit(
-            CallEnded(reason=reason, duration_s=round(self._clock.now() - self._started_at, 3))
+            CallEnded(
+                reason=reason,
+                duration_s=round(self._clock.now() - self._started_at, 3),
+                stream=self.stream_number or None,
+            )
         )
         self.closed.set()
 

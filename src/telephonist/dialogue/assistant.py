@@ -25,7 +25,13 @@ from telephonist.dialogue.model import Endpoints
 from telephonist.dialogue.patterns import DEFAULT_RESPONSES
 from telephonist.dialogue.project import Project
 from telephonist.dialogue.tracker import Tracker
-from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionEnd, UserEvent
+from telephonist.dialogue.turns import (
+    AssistantTurn,
+    BotMessage,
+    SessionEnd,
+    SessionResumed,
+    UserEvent,
+)
 from telephonist.errors import ProviderError
 
 __all__ = ["ProjectAssistant", "TrackerStore", "action_runner"]
@@ -98,11 +104,15 @@ class ProjectAssistant:
         )
         self._hot: OrderedDict[str, Tracker] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._streams: dict[str, int] = {}
+        """Conversations resumed here: their newest stream (an older one's end comes late)."""
         self._max_hot = max_hot_conversations
 
     async def handle(self, conversation_id: str, event: UserEvent) -> AssistantTurn:
         """Apply one event of a conversation and return what the call should do next."""
         lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        if isinstance(event, SessionResumed):
+            self._streams[conversation_id] = event.stream
         async with lock:
             try:
                 return await self._handle(conversation_id, event)
@@ -114,9 +124,14 @@ class ProjectAssistant:
                 )
                 return await self._error_turn(conversation_id)
             finally:
-                if isinstance(event, SessionEnd):
+                if isinstance(event, SessionEnd) and self._is_newest(conversation_id, event):
                     self._hot.pop(conversation_id, None)
                     self._locks.pop(conversation_id, None)
+                    self._streams.pop(conversation_id, None)
+
+    def _is_newest(self, conversation_id: str, end: SessionEnd) -> bool:
+        """Is ``end`` the end of the conversation's newest stream on this process?"""
+        return end.stream >= self._streams.get(conversation_id, 0)
 
     async def _tracker(self, conversation_id: str) -> Tracker:
         tracker = self._hot.get(conversation_id)

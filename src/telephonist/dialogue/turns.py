@@ -67,10 +67,13 @@ class SessionEnd:
 
     ``resumable``: only the stream was lost, and the call may come back with
     `SessionResumed` (here or on another process): release what is held for it, but keep
-    its stored state as it is and do not end the conversation."""
+    its stored state as it is and do not end the conversation. ``stream``: which of the
+    call's streams ended (0 the first; as `SessionResumed`'s), since a lost stream's end may
+    reach the assistant after its successor resumed on the same process."""
 
     reason: str
     resumable: bool = False
+    stream: int = 0
 
 
 @dataclass(frozen=True, slots=True)

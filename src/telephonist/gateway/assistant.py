@@ -98,7 +98,7 @@ class RasaAssistant:
             log.exception("gateway.internal_error conversation=%s", conversation_id)
             return self._apology(conversation, event)
         finally:
-            if isinstance(event, SessionEnd):
+            if isinstance(event, SessionEnd) and event.stream >= conversation.stream:
                 self._conversations.pop(conversation_id, None)
                 if self._watch is not None:
                     self._watch.forget(conversation_id)
@@ -116,6 +116,8 @@ class RasaAssistant:
         if isinstance(event, SessionResumed):
             return await self._resumed(conversation, event)
         if isinstance(event, SessionEnd):
+            if event.stream < conversation.stream:  # a lost stream ending after its successor
+                return AssistantTurn()
             if settings.end_message is not None and not event.resumable:
                 metadata = conversation.metadata_for("call", reason=event.reason)
                 await self._ask(conversation, settings.end_message, metadata)
@@ -137,6 +139,7 @@ class RasaAssistant:
         if stored is None and conversation.last_turn is None:
             return await self._handle(conversation, SessionStart(event.metadata))
         conversation.start(event.metadata)
+        conversation.stream = event.stream
         if stored is not None:
             conversation.restore(stored)
         if self.settings.resume_message is not None:
@@ -148,10 +151,12 @@ class RasaAssistant:
         apology = BotMessage(self.settings.phrases.resumed)
         if last is None:
             return AssistantTurn(messages=(apology,))
-        return AssistantTurn(
+        return AssistantTurn(  # the question again, as secret as it was; a goodbye ends it
             messages=(apology, *last.messages),
             collect_dtmf=last.collect_dtmf,
             silence_timeout=last.silence_timeout,
+            sensitive=last.sensitive,
+            hang_up=last.hang_up,
         )
 
     async def _save(self, conversation: Conversation) -> None:

@@ -40,6 +40,8 @@ class Conversation:
     """Held while a request to Rasa runs, past the caller's timeout too: one at a time."""
     saved: dict[str, Any] | None = None
     """What the store holds for this call (so an unchanged state is not written again)."""
+    stream: int = 0
+    """The call's newest stream here: an earlier one's end must not forget the call."""
 
     def to_dict(self) -> dict[str, Any]:
         """The state to store (JSON-able)."""
@@ -101,6 +103,8 @@ def _turn_dict(turn: AssistantTurn) -> dict[str, Any]:
         "messages": [[m.text, m.ssml, m.voice, m.allow_interruptions] for m in turn.messages],
         "collect_dtmf": None if dtmf is None else [dtmf.length, dtmf.finish_on_key],
         "silence_timeout": turn.silence_timeout,
+        "sensitive": turn.sensitive,
+        "hang_up": turn.hang_up,
     }
 
 
@@ -110,4 +114,6 @@ def _turn_of(data: Mapping[str, Any]) -> AssistantTurn:
         messages=tuple(BotMessage(t, s, v, bool(i)) for t, s, v, i in data.get("messages") or ()),
         collect_dtmf=None if dtmf is None else CollectDtmf(dtmf[0], dtmf[1]),
         silence_timeout=data.get("silence_timeout"),
+        sensitive=data.get("sensitive") is True,
+        hang_up=data.get("hang_up") is True,
     )

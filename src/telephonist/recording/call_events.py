@@ -28,6 +28,7 @@ __all__ = ["EventReader", "SensitiveAnswer", "SensitiveCalls", "end_reason"]
 
 _TURN_KINDS = {
     "SessionStart": "call_start",
+    "SessionResumed": "resumed",
     "UserText": "caller",
     "Silence": "silence",
     "BargedIn": "barge_in",
@@ -46,9 +47,10 @@ def _turn_kind(event: TurnTaken) -> str:
 
 
 class SensitiveAnswer:
-    """Follows one call's sensitive questions: from the turn that asks one until the turn
-    that takes the caller's answer and moves on (a barge-in or the session's own turn does
-    neither; a repeat on silence asks it again)."""
+    """Follows one call's sensitive questions: from the turn that asks one (whatever its
+    event: a resumed call asks its question again) until the turn that takes the caller's
+    answer and moves on (a barge-in or an internal turn closes none; a repeat on silence asks
+    it again)."""
 
     _INPUT = (AsrFinal, AsrPartial, KeyPressed)
 
@@ -64,25 +66,39 @@ class SensitiveAnswer:
         carries = self.waiting and kind == "caller"
         if kind not in ("barge_in", "internal"):
             self.waiting = event.sensitive
+        elif event.sensitive:  # whatever led to it, a sensitive question is open now
+            self.waiting = True
         return carries
 
 
 class SensitiveCalls:
     """`SensitiveAnswer` for every call of a process, for readers that see all calls' events
-    (the log, the inspector); state is kept only while a call has a sensitive question open."""
+    (the log, the inspector); state is kept only while a call has a sensitive question open.
+
+    A call resumed on this process has two streams for a moment: the lost one's end may come
+    after the new one asked its question again, and must not close that question."""
 
     _FIELDS = ("text", "digit")
 
     def __init__(self) -> None:
         self._open: dict[str, SensitiveAnswer] = {}
+        self._newest: dict[str, int] = {}
+        """Calls resumed here whose newest stream has not ended: that stream's number."""
 
     def secret(self, event: CallEvent) -> bool:
         """Does ``event`` carry a caller's answer to a sensitive question? (Every event, in
         order.)"""
-        answer = self._open.pop(event.call_id, None) or SensitiveAnswer()
+        call_id = event.call_id
+        if isinstance(event, CallStarted) and event.stream:
+            self._newest[call_id] = event.stream
+        elif isinstance(event, CallEnded):
+            if (event.stream or 0) < self._newest.get(call_id, 0):
+                return False  # an earlier stream's end: the call goes on
+            self._newest.pop(call_id, None)
+        answer = self._open.pop(call_id, None) or SensitiveAnswer()
         secret = answer.secret(event)
         if answer.waiting and end_reason(event) is None:
-            self._open[event.call_id] = answer
+            self._open[call_id] = answer
         return secret
 
     def masked(self, fields: dict[str, object]) -> dict[str, object]:

@@ -89,8 +89,8 @@ class Transcript:
         assistant_ms: float | None,
         hang_up: bool,
     ) -> None:
-        """The assistant answered an event (``kind``: call_start, caller, silence, barge_in,
-        internal); ``secret``: the caller's input answered a sensitive question."""
+        """The assistant answered an event (``kind``: call_start, resumed, caller, silence,
+        barge_in, internal); ``secret``: the caller's input answered a sensitive question."""
         caller: dict[str, Any] | None = None
         if kind == "caller":
             shown, masked = text or "", False
