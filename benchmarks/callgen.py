@@ -142,14 +142,16 @@ def cpu_s() -> float:
 class Generator:
     """The calls of one process."""
 
-    def __init__(self, base: str, speech: bytes, seconds: float, call_seconds: float) -> None:
+    def __init__(
+        self, base: str, speech: bytes, seconds: float, call_seconds: float, phases: int = 1
+    ) -> None:
         self.webhook = f"{base}/webhooks/twilio_media_streams/webhook"
         self.ws = base.replace("http", "ws", 1) + "/webhooks/twilio_media_streams/websocket"
         self.speech = speech
         self.seconds = seconds
         self.until = time.monotonic() + 1e9  # set once the first wave is connected
         self.call_seconds = call_seconds
-        self.ticker = Ticker()
+        self.ticker = Ticker(phases=phases)
         self.results = Results()
         self.dials = asyncio.Semaphore(20)
 
@@ -245,8 +247,17 @@ def main() -> None:
         default=1e9,
         help="hang up and redial after this long (default: never)",
     )
+    parser.add_argument(
+        "--phases",
+        type=int,
+        default=1,
+        help="spread the calls' frames over each 20 ms tick in this many steps (default 1: "
+        "every call's frame in the same instant)",
+    )
     args = parser.parse_args()
-    generator = Generator(args.base, speech_turn(), args.seconds, args.call_seconds)
+    generator = Generator(
+        args.base, speech_turn(), args.seconds, args.call_seconds, max(1, args.phases)
+    )
     results = run_on_loop(generator.run(args.calls), "auto")
     print(json.dumps(asdict(results)), flush=True)
 

@@ -40,6 +40,9 @@ from typing import Any
 import httpx
 
 HERE = Path(__file__).resolve().parent
+PHASES = 10
+"""The generators spread their calls' frames over each 20 ms tick in this many steps (2 ms
+apart), as calls that began at different moments arrive; 1 sends them all in one instant."""
 sys.path.insert(0, str(HERE))
 
 from callgen import Results  # noqa: E402
@@ -54,6 +57,8 @@ class Level:
     calls: int
     seconds: float
     generators: int
+    phases: int = 1
+    """Steps over which the generators spread their calls' frames in each 20 ms tick."""
     latency_from_speech_end_ms: dict[str, float] = field(default_factory=dict)
     turns: int = 0
     lost_turns: int = 0
@@ -155,9 +160,15 @@ class Server:
 
 
 def start_generators(
-    base: str, calls: int, seconds: float, generators: int, call_seconds: float | None = None
+    base: str,
+    calls: int,
+    seconds: float,
+    generators: int,
+    call_seconds: float | None = None,
+    phases: int = PHASES,
 ) -> list[subprocess.Popen[str]]:
-    """``generators`` callgen processes sharing ``calls`` between them."""
+    """``generators`` callgen processes sharing ``calls`` between them, each spreading its
+    calls' frames over the 20 ms tick in ``phases`` steps."""
     shares = [calls // generators + (1 if i < calls % generators else 0) for i in range(generators)]
     extra = ["--call-seconds", str(call_seconds)] if call_seconds else []
     return [
@@ -171,6 +182,8 @@ def start_generators(
                 str(n),
                 "--seconds",
                 str(seconds),
+                "--phases",
+                str(phases),
                 *extra,
             ],
             stdout=subprocess.PIPE,
@@ -229,16 +242,17 @@ def run_level(
     kind: str = "scripted",
     workers: int = 1,
     turn: str = "none",
+    phases: int = 0,
 ) -> Level:
     """Fresh server (``workers`` processes, end-of-turn ``turn`` model), ``calls``
     concurrent calls held for ``seconds``."""
     server = Server(kind, {"BENCH_WORKERS": str(workers), "BENCH_TURN": turn})
     try:
-        level = Level(calls, seconds, generators)
+        level = Level(calls, seconds, generators, phases or PHASES)
         time.sleep(1.0)
         idle = sum(rss_kb(pid) for pid in server.pids)
         level.rss_idle_mb = round(idle / 1024, 1)
-        processes = start_generators(server.base, calls, seconds, generators)
+        processes = start_generators(server.base, calls, seconds, generators, None, level.phases)
         wait_connected(processes)
         rss_connected = sum(rss_kb(pid) for pid in server.pids)
         cpu0, wall0, busy0 = cpu_seconds(*server.pids), time.monotonic(), machine_busy_seconds()
@@ -369,6 +383,13 @@ def main() -> None:
         help="p95 latency the server may add before the knee (default 150)",
     )
     parser.add_argument(
+        "--phases",
+        type=int,
+        default=PHASES,
+        help=f"spread the calls' frames over each 20 ms tick in this many steps (default "
+        f"{PHASES}; 1: every call's frame in the same instant, as before)",
+    )
+    parser.add_argument(
         "--server",
         choices=["scripted", "null"],
         default="scripted",
@@ -401,7 +422,9 @@ def main() -> None:
         print("\n".join(line(level) for level in levels))
     for calls in () if args.replot else (int(c) for c in args.calls.split(",")):
         generators = args.generators or (2 if calls >= 200 else 1)
-        level = run_level(calls, args.seconds, generators, args.server, turn=args.turn)
+        level = run_level(
+            calls, args.seconds, generators, args.server, turn=args.turn, phases=args.phases
+        )
         levels.append(level)
         print(line(level), flush=True)
     found = knee(levels, args.budget_ms)

@@ -27,6 +27,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load import (
+    PHASES,
     Level,
     Server,
     collect,
@@ -111,7 +112,7 @@ def run(
                 f"{sample['cpu_percent']:6.1f}",
                 flush=True,
             )
-        level = Level(calls, minutes * 60, len(processes))
+        level = Level(calls, minutes * 60, len(processes), PHASES)
         merge(level, collect(processes))
         soak.level = asdict(level)
         time.sleep(2.0)

@@ -28,11 +28,16 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from load import BUDGET_MS, HEADER, Level, knee, line, run_level  # noqa: E402
+from load import BUDGET_MS, HEADER, PHASES, Level, knee, line, run_level  # noqa: E402
 
 
 def sweep(
-    workers: int, counts: list[int], seconds: float, budget_ms: float, generators: int = 0
+    workers: int,
+    counts: list[int],
+    seconds: float,
+    budget_ms: float,
+    generators: int = 0,
+    phases: int = PHASES,
 ) -> list[Level]:
     """``load.py``'s levels against ``workers`` server processes, stopping one level past
     the knee (further levels only cost time)."""
@@ -40,7 +45,13 @@ def sweep(
     print(f"-- {workers} worker(s)\n{HEADER}", flush=True)
     for calls in counts:
         levels.append(
-            run_level(calls, seconds, generators or (2 if calls >= 200 else 1), workers=workers)
+            run_level(
+                calls,
+                seconds,
+                generators or (2 if calls >= 200 else 1),
+                workers=workers,
+                phases=phases,
+            )
         )
         print(line(levels[-1]), flush=True)
         if knee(levels, budget_ms) is not None:
@@ -64,13 +75,16 @@ def main() -> None:
         default=0,
         help="load generator processes (default: 1, or 2 from 200 calls)",
     )
+    parser.add_argument(
+        "--phases", type=int, default=PHASES, help=f"as in load.py (default {PHASES})"
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     counts = [int(c) for c in args.calls.split(",")]
     report: dict[str, Any] = {"budget_ms": args.budget_ms, "cpus": os.cpu_count(), "runs": []}
     knees: dict[int, int | None] = {}
     for workers in (int(w) for w in args.workers.split(",")):
-        levels = sweep(workers, counts, args.seconds, args.budget_ms, args.generators)
+        levels = sweep(workers, counts, args.seconds, args.budget_ms, args.generators, args.phases)
         found = knee(levels, args.budget_ms)
         knees[workers] = found.calls if found else None
         print(

@@ -333,45 +333,65 @@ class Phone:
 
 
 class Ticker:
-    """Drives phones in real time (or ``speed`` times faster), one frame per tick for all."""
+    """Drives phones in real time (or ``speed`` times faster), one frame per tick for each.
+
+    ``phases`` spreads the phones over the tick, as calls that began at different moments
+    are: the k-th phone added sends its frames ``k mod phases`` steps of ``1/phases`` tick
+    after the first. With 1, every phone's frame goes out in the same instant.
+    """
 
     def __init__(
         self,
         *,
         speed: float = 1.0,
         clock: Callable[[], float] = time.perf_counter,
+        phases: int = 1,
     ) -> None:
         self.interval = FRAME_MS / 1000 / speed
         self.clock = clock
-        self.phones: list[Phone] = []
+        self._slots: list[list[Phone]] = [[] for _ in range(max(1, phases))]
+        self._added = 0
         self.ticks = 0
         self.late_ticks = 0
         """Ticks that started more than one frame late (the generator could not keep up)."""
         self.max_lag_ms = 0.0
 
+    @property
+    def phones(self) -> list[Phone]:
+        """The phones on the line."""
+        return [phone for slot in self._slots for phone in slot]
+
     def add(self, phone: Phone) -> None:
         """Put a phone on the line."""
         phone.speed = FRAME_MS / 1000 / self.interval
-        self.phones.append(phone)
+        self._slots[self._added % len(self._slots)].append(phone)
+        self._added += 1
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until ``stop`` is set; phones whose call ended are dropped."""
+        step = self.interval / len(self._slots)
         next_at = self.clock()
+        phase, late = 0, False
         while not stop.is_set():
-            for phone in list(self.phones):
+            slot = self._slots[phase]
+            for phone in list(slot):
                 if phone.closed:
-                    self.phones.remove(phone)
+                    slot.remove(phone)
                     phone.finish()
                     continue
                 await phone.tick()
-            self.ticks += 1
-            next_at += self.interval
+            next_at += step
             lag = self.clock() - next_at
             if lag > self.interval:
-                self.late_ticks += 1
+                late = True
                 self.max_lag_ms = max(self.max_lag_ms, lag * 1000)
                 if lag > 0.2:  # far behind: resynchronise rather than burst
                     next_at = self.clock()
+            phase = (phase + 1) % len(self._slots)
+            if phase == 0:
+                self.ticks += 1
+                self.late_ticks += late
+                late = False
             await asyncio.sleep(max(0.0, next_at - self.clock()))
         for phone in self.phones:
             phone.finish()
