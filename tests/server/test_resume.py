@@ -63,7 +63,7 @@ async def test_a_lost_stream_resumes_on_another_instance(serve):
 
         await caller.hang_up()
         await second.assistant.wait_for(lambda: bool(second.assistant.of_type(SessionEnd)))
-        assert second.assistant.of_type(SessionEnd) == [SessionEnd("caller hung up")]
+        assert second.assistant.of_type(SessionEnd) == [SessionEnd("caller hung up", stream=1)]
 
 
 async def test_a_draining_or_full_instance_still_takes_a_resume(serve):
@@ -157,7 +157,7 @@ async def test_resumes_are_capped_per_call(serve):
         await served.assistant.wait_for(lambda: len(served.assistant.of_type(SessionEnd)) == 2)
         assert served.assistant.of_type(SessionEnd) == [
             SessionEnd("stream closed", True),
-            SessionEnd("stream closed", False),
+            SessionEnd("stream closed", False, stream=1),
         ]
 
 

@@ -111,14 +111,8 @@ class CallSession:
         keep = rules.resume_after_ms > 0  # barge-ins on hold replay the audio sent
         self._timing = TurnTiming()
         self._narrator = Narrator(self._bot, self._timing, clock, settings.language, self._emit)
-        self._speaker = Speaker(
-            stream,
-            transport,
-            tts,
-            self._bot.playback,
-            on_audio=self._narrator.sent,
-            keep_audio=keep,
-        )
+        playback, sent = self._bot.playback, self._narrator.sent
+        self._speaker = Speaker(stream, transport, tts, playback, on_audio=sent, keep_audio=keep)
         self._narrator.speaker = self._speaker
         self._barge_ins = BargeIns(
             rules, clock, self._bot, self._speaker, self._emit, self._resume, answers
@@ -211,13 +205,8 @@ class CallSession:
         except Exception:
             log.exception("call.session_end_failed", extra={"call_id": self.call_id})
         self._bot.abandon(self._clock.now())
-        self._emit(
-            CallEnded(
-                reason=reason,
-                duration_s=round(self._clock.now() - self._started_at, 3),
-                stream=self.stream_number or None,
-            )
-        )
+        duration = round(self._clock.now() - self._started_at, 3)
+        self._emit(CallEnded(reason=reason, duration_s=duration, stream=self.stream_number or None))
         self.closed.set()
 
     # -- the floor: what the listener reports -----------------------------------------------
@@ -338,6 +327,8 @@ class CallSession:
 
     async def _apply(self, turn: AssistantTurn, *, responds_to_caller: bool) -> bool:
         """Speak the turn and carry out its call actions; True when the call is to end."""
+        if turn.hang_up:  # known at once, so a stream lost during the goodbye is not resumed
+            self._line.decided()
         if responds_to_caller:
             self._dtmf.expect(turn.collect_dtmf)
             self._silence.follow(turn.silence_timeout)

@@ -164,9 +164,33 @@ class Engine:
         if not tracker.events:
             self.session_start(run, dict(event.metadata))
             return
+        ending = self.ending(tracker)
         tracker.record({"event": "session_resumed", "stream": event.stream}, now)
         tracker.set_slot("consecutive_silence_timeouts", 0.0, now)
         self.executor.push(run, "pattern_session_resumed")
+        if ending is not None:  # the goodbye (or hand-over) is said again, then carried out
+            self.executor.advance(run)
+            if ending.get("event") == "transfer" and ending.get("to"):
+                run.transfer_to = str(ending["to"])
+            else:
+                run.hang_up = True
+
+    @staticmethod
+    def ending(tracker: Tracker) -> dict[str, Any] | None:
+        """The bot's hang-up this call had decided (the session keeps it, whatever follows),
+        or the transfer its last turn decided, when the stream was lost before either was
+        carried out: the resumed call must still end, or be handed over."""
+        caller_since = False  # a transfer followed by the caller's words did not move the call
+        for record in reversed(tracker.events):
+            kind = record.get("event")
+            if kind == "session_start":
+                return None
+            caller_since = caller_since or kind in ("user", "silence")
+            metadata = record.get("metadata") or {}
+            hung_up = kind == "session_ended" and metadata.get("_reason") == "bot disconnected"
+            if hung_up or (kind == "transfer" and not caller_since):
+                return dict(record)
+        return None
 
     def user_text(
         self,

@@ -26,6 +26,7 @@ from telephonist.server.media_budget import MediaBudget
 from telephonist.server.rejections import Rejections
 from telephonist.server.replay import record_start
 from telephonist.server.runtime import Runtime
+from telephonist.server.stream_end import StreamEnd
 from telephonist.twilio.messages import Dtmf, InboundMessage, Mark, Media, Start, Stop
 from telephonist.twilio.rejection import FrameRejected, Rejection
 from telephonist.twilio.stream import MediaStream
@@ -83,28 +84,40 @@ async def media_socket(
     stream = MediaStream()
     reject = Rejections(runtime.events, runtime.clock)
     session: CallSession | None = None
+    end: StreamEnd | None = None
     tap: CallTap | None = None
     reason = "stream closed"
     try:
         start = await _await_start(websocket, stream, reject, runtime)
-        if start is not None:
-            session = await _start(start, stream, transport, runtime)
-        if session is not None:
+        call = None if start is None else await _start(start, stream, transport, runtime)
+        if call is not None:
+            session, end = call
             reject.call_id = session.call_id
+            await session.open()  # in the boundary: a failure is this call's internal error
             tap = runtime.recordings.tap(session.call_id) if runtime.recordings else None
-            reason = await _serve_call(websocket, stream, session, reject, runtime, tap)
+            reason = await _serve_call(websocket, stream, session, end, reject, runtime, tap)
     except WebSocketDisconnect:
         pass
     except Exception:  # the per-call boundary: log, end this call, keep the server
         log.exception("stream.failed", extra={"call_id": session.call_id if session else ""})
         reason = "internal error"
     finally:
-        if session is not None:
-            await session.end(reason, resumable=await _stream_lost(runtime, session, reason))
-            if runtime.sessions.get(session.call_id) is session:  # not a resumed successor
-                del runtime.sessions[session.call_id]
-        if websocket.client_state is WebSocketState.CONNECTED:
-            await transport.close(1000 if session is not None else 1008)
+        try:
+            if session is not None and end is not None:
+                await _release(runtime, session, end, reason)
+        finally:
+            if websocket.client_state is WebSocketState.CONNECTED:
+                await transport.close(1000 if session is not None else 1008)
+
+
+async def _release(runtime: Runtime, session: CallSession, end: StreamEnd, reason: str) -> None:
+    """End the session (its end recorded first when on purpose) and forget it, even if
+    ending it fails: a session left in ``runtime.sessions`` would count as a call forever."""
+    try:
+        await session.end(reason, resumable=await _stream_lost(runtime, session, end, reason))
+    finally:
+        if runtime.sessions.get(session.call_id) is session:  # not a resumed successor
+            del runtime.sessions[session.call_id]
 
 
 def _parse(message: Message, stream: MediaStream, reject: Rejections) -> InboundMessage | None:
@@ -159,19 +172,21 @@ async def _serve_call(
     websocket: WebSocket,
     stream: MediaStream,
     session: CallSession,
+    end: StreamEnd,
     reject: Rejections,
     runtime: Runtime,
     tap: CallTap | None,
 ) -> str:
     """Feed the call its frames (and the recording its audio and echoes) until it ends;
-    returns why it ended."""
+    returns why it ended (a close is the server's own stop only if the server said so
+    first: a proxy may send the same close code)."""
     limits = runtime.channel.limits
     budget = MediaBudget(limits.media_rate, limits.media_burst, time.monotonic)
     try:
         while True:
             message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":  # 1012: our own server stops
-                return "server stopped" if message.get("code") == 1012 else "stream closed"
+            if message["type"] == "websocket.disconnect":
+                return "server stopped" if end.stopped else "stream closed"
             frame = _parse(message, stream, reject)
             if type(frame) is Media:  # the hot path: one budget check per frame
                 if budget.admit(len(frame.payload) / MULAW_BYTES_PER_MS):
@@ -222,23 +237,27 @@ async def _claim(runtime: Runtime, call_sid: str, stream: int) -> str | None:
     return None if first else f"{started} on another instance"
 
 
-async def _stream_lost(runtime: Runtime, session: CallSession, reason: str) -> bool:
+async def _stream_lost(runtime: Runtime, session: CallSession, end: StreamEnd, reason: str) -> bool:
     """Whether the call may resume on a new stream: it was lost without the server deciding
-    it, and its TwiML has a redirect. Any other end is recorded in the shared ledger before
-    the socket is closed, so the redirect that follows is hung up on every instance."""
+    it (nor the bot its hang-up), and its TwiML has a redirect. Any other end is recorded in
+    the shared ledger before the socket is closed, so the redirect that follows is hung up
+    on every instance."""
     resumes = runtime.resumes
     if resumes is None or session.end_reason is not None:
         return False  # no resume; or the session ended itself (and said so to the ledger)
+    if await end.decided() is not None:
+        return False  # the bot was hanging up, or the server stopping: recorded already
     if reason == "stream closed":
         return session.stream_number < resumes.settings.max_per_call
-    await resumes.ended(session.call_id, session.stream_number, reason)
+    await end.on_purpose(reason)
     return False
 
 
 async def _start(
     frame: Start, stream: MediaStream, transport: WebSocketTransport, runtime: Runtime
-) -> CallSession | None:
-    """Check the stream token, then open the call; None (and a log line) if refused."""
+) -> tuple[CallSession, StreamEnd] | None:
+    """Check the stream token, then make the call's session (registered, not opened yet)
+    and what records its end; None (and a log line) if refused."""
     params = frame.custom_parameters
     call_sid = frame.call_sid
     assert runtime.tokens is not None
@@ -270,6 +289,7 @@ async def _start(
         "direction": params.get("direction", ""),
         "custom_parameters": {k: v for k, v in params.items() if k != "stream_token"},
     }
+    end = StreamEnd(None if resumes is None else partial(resumes.ended, call_sid, number))
     session = CallSession(
         stream=stream,
         transport=runtime.recordings.wrap(call_sid, transport) if runtime.recordings else transport,
@@ -285,8 +305,8 @@ async def _start(
         vad_batcher=runtime.vad_batcher,
         turn_scorer=runtime.turn_scorer,
         stream_number=number,
-        on_purpose=None if resumes is None else partial(resumes.ended, call_sid, number),
+        on_purpose=end.on_purpose,
     )
+    end.watch(session)
     runtime.sessions[call_sid] = session
-    await session.open()
-    return session
+    return session, end

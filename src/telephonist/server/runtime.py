@@ -123,13 +123,6 @@ class Runtime:
             if elsewhere:
                 self.tokens.forget(call_sid)
 
-    async def ending_on_purpose(self, reason: str) -> None:
-        """The server is about to close every call's stream (``reason``): record it first,
-        so their redirects are hung up rather than resumed."""
-        if self.resumes is not None:
-            ending = [(s.call_id, s.stream_number) for s in self.sessions.values()]
-            await asyncio.gather(*(self.resumes.ended(c, n, reason) for c, n in ending))
-
     async def close(self) -> None:
         """Release what the shared parts hold (HTTP clients, databases, worker threads). Every
         part is closed even if another fails; a failure is raised once all are done."""

@@ -17,10 +17,12 @@ from telephonist.config.limits import Limits
 from telephonist.server.http_guard import guarded_http
 from telephonist.server.idle import IdleConnections
 from telephonist.server.runtime import Runtime
+from telephonist.server.stream_end import stop_streams
 
 __all__ = [
     "MAX_WS_MESSAGE_BYTES",
     "DrainingServer",
+    "StoppingServer",
     "bound_socket",
     "run_on_loop",
     "uvicorn_server",
@@ -35,15 +37,32 @@ MAX_WS_MESSAGE_BYTES = 64 * 1024
 """Inbound frames are ~300 bytes; a larger cap only invites memory abuse."""
 
 
-class DrainingServer(uvicorn.Server):
+class StoppingServer(uvicorn.Server):
+    """uvicorn, stopping calls on purpose: once it is to stop (a signal, a drain's end), every
+    call still going is marked and recorded as ended by the server *before* uvicorn closes
+    the sockets, so Twilio's redirects that follow are hung up rather than resumed."""
+
+    def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
+        super().__init__(config)
+        self.runtime = runtime
+
+    async def on_tick(self, counter: int) -> bool:
+        """uvicorn's 100 ms housekeeping tick; its last (``True``) comes before the sockets
+        close."""
+        stopping = await super().on_tick(counter)
+        if stopping and self.runtime.sessions:
+            await stop_streams(self.runtime, "server stopped")
+        return stopping
+
+
+class DrainingServer(StoppingServer):
     """Graceful shutdown for calls: the first SIGINT/SIGTERM stops new calls (webhook and
     ``/health`` answer 503, so Twilio tries the number's fallback URL and load balancers move
     on) while the calls in progress go on, for up to ``drain_timeout`` seconds; then the
     server stops. A second signal stops it at once. Without calls it stops at once."""
 
     def __init__(self, config: uvicorn.Config, runtime: Runtime, drain_timeout: float) -> None:
-        super().__init__(config)
-        self.runtime = runtime
+        super().__init__(config, runtime)
         self.drain_timeout = drain_timeout
         self._deadline: float | None = None
 
@@ -83,7 +102,7 @@ class DrainingServer(uvicorn.Server):
         ):
             if self.runtime.sessions:
                 log.warning("server.drain_timeout: ending %d call(s)", len(self.runtime.sessions))
-                await self.runtime.ending_on_purpose("drain timeout")
+                await stop_streams(self.runtime, "drain timeout")
             self.should_exit = True
         return await super().on_tick(counter)
 
@@ -98,8 +117,8 @@ def uvicorn_server(
     drain_timeout: float = 0.0,
 ) -> uvicorn.Server:
     """A uvicorn server for ``app`` (call ``serve()``, or ``serve(sockets=[...])``) holding
-    the runtime's connection limits (the defaults without one); with a ``runtime`` and a
-    ``drain_timeout``, a `DrainingServer`."""
+    the runtime's connection limits (the defaults without one); with a ``runtime``, a
+    `StoppingServer`, or with a ``drain_timeout`` too, a `DrainingServer`."""
     limits = runtime.channel.limits if runtime is not None else Limits()
     idle = runtime.idle if runtime is not None else IdleConnections()
     config = uvicorn.Config(
@@ -116,9 +135,11 @@ def uvicorn_server(
         log_config=None,
         access_log=False,
     )
-    if runtime is not None and drain_timeout > 0:
+    if runtime is None:
+        return uvicorn.Server(config)
+    if drain_timeout > 0:
         return DrainingServer(config, runtime, drain_timeout)
-    return uvicorn.Server(config)
+    return StoppingServer(config, runtime)
 
 
 def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
