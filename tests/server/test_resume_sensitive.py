@@ -64,10 +64,10 @@ async def test_the_answer_after_a_resume_is_masked_and_not_recorded(serve, tmp_p
         await served.runtime.recordings.aclose()
     logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("asr.final")]
     assert len(logged) == 2 and "pay" in logged[0]
-    assert "4242" not in logged[1] and "[sensitive]" in logged[1]
+    assert CARD not in logged[1] and "[sensitive]" in logged[1]
     documents = [json.loads(path.read_text()) for path in segment_files(folder)[1]]
     assert len(documents) == 2
-    assert not any("4242" in json.dumps(document) for document in documents)
+    assert not any(CARD in json.dumps(document) for document in documents)
     resumed = next(d for d in documents if d["end_reason"] == "caller hung up")
     assert [t["event"] for t in resumed["turns"]][:2] == ["resumed", "caller"]
     assert resumed["turns"][1]["caller"]["masked"]
