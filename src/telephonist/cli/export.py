@@ -119,15 +119,15 @@ def export_recording(args: argparse.Namespace) -> int:
         where = ", ".join(str(f) for f in folders)
         print(f"error: no recording of {args.call_sid!r} in {where}", file=sys.stderr)
         return 1
+    if args.transcript is not None:  # first: a call without audio still has its transcript
+        args.transcript.write_text(
+            json.dumps(call.transcript, indent=1, ensure_ascii=False), encoding="utf-8"
+        )
     if args.recording is not None:
         if not call.pcm:
             print(f"error: {args.call_sid!r} has a transcript but no audio", file=sys.stderr)
             return 1
         call.write_wav(args.recording)
-    if args.transcript is not None:
-        args.transcript.write_text(
-            json.dumps(call.transcript, indent=1, ensure_ascii=False), encoding="utf-8"
-        )
     segments = len(call.transcript["segments"])
     print(
         f"{args.call_sid}: {segments} segment(s), {call.seconds:.1f} s of audio",

@@ -6,6 +6,7 @@ Relative folders are read from the credentials file's own directory, so ``run`` 
 
 from __future__ import annotations
 
+import math
 import re
 import socket
 from collections.abc import Mapping
@@ -78,7 +79,8 @@ def _number(block: Mapping[str, Any], key: str, default: float | None, file: str
     value = block.get(key, default)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value < 0:  # .inf / .nan: YAML numbers too
         where = f"{_PREFIX}.{key}"
         raise ConfigError(
             f"must be a number >= 0 (0 or null: off), got {shown(value, where)}",

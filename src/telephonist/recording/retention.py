@@ -3,17 +3,21 @@ period are deleted, and when the folder outgrows its cap the oldest finished cal
 
 A segment still being written by this server is never deleted. One that another server is
 writing (``.partial``, changed within the last hour) is left alone too; a ``.partial`` left
-untouched longer is a dead server's, and is treated as finished.
+untouched longer is a dead server's, and is treated as finished. A finished segment whose
+files still await upload to the bucket is never deleted either: the folder may then stay over
+its cap until the bucket is back. Only files named as recordings, in day folders, are looked
+at: whatever else shares the folder is not ours to delete.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telephonist.recording.segments import PARTIAL
+from telephonist.recording.segments import PARTIAL, recording_files
+from telephonist.recording.upload import marker
 
 __all__ = ["Sweep", "sweep"]
 
@@ -39,13 +43,15 @@ class Sweep:
 
     total_bytes: int
     deleted: tuple[Path, ...]
+    waiting: tuple[Path, ...] = ()
+    """Finished files kept because they are not uploaded yet."""
+    held_bytes: int = 0
+    """What those files take up."""
 
 
 def _groups(root: Path) -> dict[str, _Group]:
     groups: dict[str, _Group] = {}
-    for path in root.glob("*/*"):
-        if path.suffix not in (".wav", ".json") or not path.is_file():
-            continue
+    for path in recording_files(root):
         try:
             stat = path.stat()
         except OSError:
@@ -68,20 +74,29 @@ def sweep(
     low_water: float = 1.0,
     need: int = 0,
     active: Collection[Path] = (),
+    waiting: Callable[[Path], bool] | None = None,
 ) -> Sweep:
     """Delete what the limits say must go: expired segments, and when the folder (plus
     ``need`` bytes about to be written) is over ``max_bytes``, the oldest until it is within
     ``low_water`` of it (so the next sweep is not due at once). ``active`` are the files this
-    server is writing."""
+    server is writing; a segment with a file for which ``waiting`` says True (not uploaded
+    yet) is kept."""
     if not root.is_dir():
         return Sweep(0, ())
     keep = {str(p) for p in active}
     groups = _groups(root)
     deletable = []
+    held: list[Path] = []
+    held_bytes = 0
     for key, group in groups.items():
         if any(str(p) in keep for p in group.paths):
             continue
         if group.partial and now - group.newest < LIVE_ELSEWHERE_S:
+            continue
+        unsent = [p for p in group.paths if waiting is not None and waiting(p)]
+        if unsent:
+            held += unsent
+            held_bytes += group.size
             continue
         deletable.append((group.newest, key))
     deletable.sort()
@@ -95,10 +110,11 @@ def sweep(
             continue
         group = groups[key]
         for path in group.paths:
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
+            for gone in (path, marker(path)):  # a marker left from when a bucket was set
+                try:
+                    gone.unlink()
+                except FileNotFoundError:
+                    pass
             deleted.append(path)
         total -= group.size
     for day in {p.parent for p in deleted}:
@@ -108,4 +124,4 @@ def sweep(
             pass
     if deleted:
         log.info("recording.swept: %d file(s) deleted, %d bytes kept", len(deleted), total)
-    return Sweep(total, tuple(deleted))
+    return Sweep(total, tuple(deleted), tuple(sorted(held)), held_bytes)

@@ -19,11 +19,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PARTIAL", "Segment", "find_segments", "safe_sid", "segment_paths", "stamp_of"]
+__all__ = [
+    "PARTIAL",
+    "Segment",
+    "find_segments",
+    "is_recording",
+    "recording_files",
+    "safe_sid",
+    "segment_paths",
+    "stamp_of",
+]
 
 PARTIAL = ".partial"
 _UNSAFE = re.compile(r"[^A-Za-z0-9]")
 _STAMP = "%Y%m%dT%H%M%S"
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NAME = re.compile(
+    r"^[A-Za-z0-9]{1,64}(?:-[0-9a-f]{12})?"  # safe_sid
+    r"_\d{8}T\d{6}(?:\d{3})?Z"  # stamp_of (older names lack the milliseconds)
+    r"_[A-Za-z0-9._-]{1,64}\.(?:wav|json)$"  # instance, then .partial or not
+)
 
 
 def safe_sid(call_sid: str) -> str:
@@ -50,6 +65,23 @@ def segment_paths(
     stem = f"{safe_sid(call_sid)}_{stamp_of(started)}_{instance}"
     suffix = PARTIAL if partial else ""
     return day / f"{stem}{suffix}.wav", day / f"{stem}{suffix}.json"
+
+
+def is_recording(path: Path) -> bool:
+    """Whether ``path`` is named as `segment_paths` names files, in a day folder: the sweep
+    and the uploader, which delete files, must never touch anything else in the folder."""
+    return bool(_NAME.match(path.name)) and bool(_DAY.match(path.parent.name))
+
+
+def recording_files(root: Path) -> list[Path]:
+    """Every recording file (partial or not) under ``root``, sorted."""
+    return sorted(
+        path
+        for day in root.glob("*")
+        if _DAY.match(day.name) and day.is_dir()
+        for path in day.glob("*")
+        if _NAME.match(path.name) and path.is_file()
+    )
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@ arrive, what the server sends, mark echoes) and by the call's events; hands fini
 stretches of audio and transcript snapshots to the writer.
 
 Per caller frame it appends 160 bytes and compares two integers; every half second of audio
-it replays the bot's side (`Timeline.take`) and queues the stretch. The transcript so far is
-queued at most every ``SAVE_EVERY_BYTES`` of call time, and whole at the end.
+it replays the bot's side (`Timeline.take`) and queues the stretch, and the transcript so far
+if it changed and the last was queued ``SAVE_EVERY_BYTES`` of call time ago (so the file on
+disk is never further behind, whenever the events come); whole at the end. A closed tap
+ignores whatever still arrives (an old socket after "stream replaced").
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class CallTap:
         )
         self._reader = EventReader(self.transcript, self.timeline)
         self._next_save = 0
+        self._changed = False
+        """The transcript has news not queued yet."""
         self.closed = False
         writer.open(
             self.key,
@@ -76,11 +80,13 @@ class CallTap:
 
     def caller(self, mulaw: bytes) -> None:
         """A caller frame arrived (the hot path)."""
-        if self.timeline.caller(mulaw):
+        if not self.closed and self.timeline.caller(mulaw):
             self._flush(final=False)
 
     def sent(self, text: str) -> None:
         """The server sent one message to Twilio."""
+        if self.closed:
+            return
         if text.startswith(_MEDIA):  # our own media frames: no JSON parse for the payload
             start = text.find(_PAYLOAD) + len(_PAYLOAD)
             end = text.find('"', start)
@@ -101,7 +107,8 @@ class CallTap:
 
     def echoed(self, name: str) -> None:
         """Twilio echoed a mark."""
-        self.timeline.echoed(name)
+        if not self.closed:
+            self.timeline.echoed(name)
 
     def _audio(self, payload: str) -> None:
         try:
@@ -119,11 +126,8 @@ class CallTap:
         if reason is not None:
             self.close(reason)
             return True
-        changed = self._reader.read(event)
-        position = self.timeline.position
-        if changed and self.transcript is not None and position >= self._next_save:
-            self._next_save = position + SAVE_EVERY_BYTES
-            self._writer.transcript(self.key, self.transcript.dumps(compact=True))
+        if self._reader.read(event):
+            self._changed = True
         return False
 
     def close(self, reason: str | None = None) -> None:
@@ -143,3 +147,9 @@ class CallTap:
         caller, bot = self.timeline.take(final=final)
         if caller and self._keeps_audio:
             self._writer.audio(self.key, caller, bot)
+        position = self.timeline.position
+        if not final and self._changed and self.transcript is not None:
+            if position >= self._next_save:
+                self._changed = False
+                self._next_save = position + SAVE_EVERY_BYTES
+                self._writer.transcript(self.key, self.transcript.dumps(compact=True))

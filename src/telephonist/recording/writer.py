@@ -1,19 +1,24 @@
 """Writing every recorded call's files on one thread, so no disk write runs on the event loop.
 
-The loop only queues work (`audio`, `transcript`, `finish`). Audio waiting in the queue is
-capped at ``MAX_BACKLOG_BYTES``: past that (a disk that cannot keep up) audio is dropped and
-counted, never the loop held up. The thread also enforces retention and the size cap: it keeps
-a running total of the folder, sweeps when the total passes the cap (down to 90 % of it) and
-every ``SWEEP_EVERY_S``, and drops audio while the folder is full of calls still in progress.
-A call's final transcript says how much of its audio was lost and why.
+The loop only queues work (`audio`, `transcript`, `finish`). Audio waiting in the queue
+(both tracks) is capped at ``MAX_BACKLOG_BYTES``: past that (a disk that cannot keep up) audio
+is dropped and counted, never the loop held up; of a call's transcript only the newest
+snapshot waits, so a stalled disk cannot fill memory. The thread also enforces retention and
+the size cap: it keeps a running total of the folder, sweeps when the total passes the cap
+(down to 90 % of it) and every ``SWEEP_EVERY_S``, and drops audio while the folder is full of
+calls still in progress or of files still to upload (which it then hands to the uploader
+again). A call's final transcript says how much of its audio was lost and why. A job that
+fails costs that job's data, never the thread: every later call is still recorded.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import queue
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -24,13 +29,14 @@ from telephonist.config.recording import RecordingSettings
 from telephonist.errors import ConfigError
 from telephonist.recording import wav
 from telephonist.recording.retention import sweep
+from telephonist.recording.upload import awaiting_upload
 
 __all__ = ["MAX_BACKLOG_BYTES", "SegmentWriter"]
 
 log = logging.getLogger(__name__)
 
 MAX_BACKLOG_BYTES = 16 * 1024 * 1024
-"""Mu-law audio queued and not yet written (about half an hour of call audio)."""
+"""Mu-law audio queued and not yet written, both tracks (about 17 minutes of call audio)."""
 SWEEP_EVERY_S = 600.0
 FULL_RETRY_S = 30.0
 """While the folder is full of calls in progress, audio is dropped; a sweep retries after this."""
@@ -75,13 +81,23 @@ class SegmentWriter:
         self._wall = wall
         self._on_final = on_final
         """Told of each file once it has its final name (the bucket upload)."""
+        bucket = settings.s3 if on_final is not None else None
+        self._waiting = (
+            None if bucket is None else functools.partial(awaiting_upload, settings=bucket)
+        )
+        """Which finished files the sweep must keep (not in the bucket yet)."""
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._snapshots: dict[str, str] = {}
+        """Each call's newest transcript not written yet (only the newest matters)."""
+        self._snapshots_lock = threading.Lock()
         self._submitted = 0  # written by the loop only
         self._written = 0  # written by the thread only
         self._dropped: dict[str, int] = {}  # loop side: audio dropped for the backlog
         self._segments: dict[str, _Segment] = {}  # thread side from here on
         self._total = 0
         self._full_until = 0.0
+        self._blocked = False
+        """The last sweep could not meet the cap for files still to upload (warned once)."""
         cap = settings.max_size_mb
         self._cap = None if cap is None else int(cap * 1024 * 1024)
         _check_writable(settings.folder)
@@ -97,15 +113,20 @@ class SegmentWriter:
 
     def audio(self, key: str, caller: bytes, bot: bytes) -> None:
         """Both tracks' next stretch (mu-law, equal lengths)."""
-        if self._submitted - self._written + len(caller) > MAX_BACKLOG_BYTES:
+        size = len(caller) + len(bot)  # the queue holds both
+        if self._submitted - self._written + size > MAX_BACKLOG_BYTES:
             self._dropped[key] = self._dropped.get(key, 0) + len(caller)
             return
-        self._submitted += len(caller)
+        self._submitted += size
         self._jobs.put(_Job(key, "audio", caller, bot))
 
     def transcript(self, key: str, text: str) -> None:
-        """The transcript so far (replaces the previous one)."""
-        self._jobs.put(_Job(key, "transcript", text=text))
+        """The transcript so far (replaces the previous one, written or still waiting)."""
+        with self._snapshots_lock:
+            waiting = key in self._snapshots
+            self._snapshots[key] = text
+        if not waiting:
+            self._jobs.put(_Job(key, "transcript"))
 
     def finish(self, key: str, text: str | None) -> None:
         """The segment is over: its final transcript, then its files take their final names."""
@@ -125,7 +146,7 @@ class SegmentWriter:
     # -- the thread ---------------------------------------------------------------------------
 
     def _run(self) -> None:
-        self._sweep()
+        self._sweep(requeue=True)
         next_sweep = self._wall() + SWEEP_EVERY_S
         while True:
             try:
@@ -136,15 +157,26 @@ class SegmentWriter:
                 return
             try:
                 self._do(job)
-            except OSError as exc:
-                segment = self._segments.get(job.key)
-                if segment is None or not segment.lost.get("disk_error"):  # once per segment
-                    log.error("recording.write_failed: %s", exc, extra={"call_id": job.key})
-                if segment is not None and job.kind == "audio":
-                    segment.lost["disk_error"] = segment.lost.get("disk_error", 0) + len(job.caller)
+            except Exception as exc:  # anything: the thread must live on for later calls
+                self._failed(job, exc)
             if self._wall() >= next_sweep:
-                self._sweep()
+                self._sweep(requeue=True)
                 next_sweep = self._wall() + SWEEP_EVERY_S
+
+    def _failed(self, job: _Job, exc: Exception) -> None:
+        """Log once per segment and reason (no call content: a message may quote it), count
+        the audio lost, and forget a segment whose end failed."""
+        reason = "disk_error" if isinstance(exc, OSError) else "write_error"
+        segment = self._segments.get(job.key)
+        if segment is None or not segment.lost.get(reason):
+            detail = exc if isinstance(exc, OSError) else type(exc).__name__
+            log.error(
+                "recording.write_failed: %s (%s)", detail, job.kind, extra={"call_id": job.key}
+            )
+        if segment is not None and job.kind == "audio":
+            segment.lost[reason] = segment.lost.get(reason, 0) + len(job.caller)
+        if job.kind == "finish":
+            self._segments.pop(job.key, None)
 
     def _do(self, job: _Job) -> None:
         if job.done is not None:
@@ -153,19 +185,26 @@ class SegmentWriter:
         if job.kind == "open":
             self._segments[job.key] = _Segment(*job.paths)
             return
+        text = job.text
+        if job.kind == "audio":  # off the backlog whatever becomes of it
+            self._written += len(job.caller) + len(job.bot)
+        elif job.kind == "transcript":
+            with self._snapshots_lock:
+                text = self._snapshots.pop(job.key, None)
         segment = self._segments.get(job.key)
         if segment is None:
             return
         if job.kind == "audio":
-            self._written += len(job.caller)
             self._audio(segment, job.caller, job.bot)
-        elif job.kind == "transcript" and job.text is not None:
-            self._write_transcript(segment, job.text)
+        elif job.kind == "transcript" and text is not None:
+            self._write_transcript(segment, text)
         elif job.kind == "finish":
             if job.dropped:
                 segment.lost["backlog"] = segment.lost.get("backlog", 0) + job.dropped
-            self._finish(segment, job.text)
-            del self._segments[job.key]
+            try:
+                self._finish(segment, text)
+            finally:
+                del self._segments[job.key]
 
     def _audio(self, segment: _Segment, caller: bytes, bot: bytes) -> None:
         if segment.wav is None:
@@ -193,9 +232,12 @@ class SegmentWriter:
         if path is not None or not segment.transcript_bytes:
             target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(target.name + ".tmp")
-        temporary.write_text(text, encoding="utf-8")
+        # A lone surrogate (half an emoji from a bot's text) can only sit in a JSON string,
+        # where backslashreplace writes it as the \uXXXX escape JSON reads back.
+        data = text.encode("utf-8", "backslashreplace")
+        temporary.write_bytes(data)
         os.replace(temporary, target)
-        size = len(text.encode("utf-8"))
+        size = len(data)
         self._total += size - segment.transcript_bytes
         segment.transcript_bytes = size
 
@@ -221,7 +263,9 @@ class SegmentWriter:
         if self._on_final is not None:
             self._on_final(path)
 
-    def _sweep(self, need: int = 0) -> None:
+    def _sweep(self, need: int = 0, *, requeue: bool = False) -> None:
+        """Apply retention and the cap; with ``requeue``, hand the files still to upload to
+        the uploader again (its retries end; an outage may not)."""
         settings = self._settings
         retention = settings.retention_days
         active = [p for s in self._segments.values() for p in (s.wav, s.transcript) if p]
@@ -234,20 +278,36 @@ class SegmentWriter:
                 low_water=LOW_WATER,
                 need=need,
                 active=active,
+                waiting=self._waiting,
             )
-        except OSError as exc:
-            log.error("recording.sweep_failed: %s", exc)
+        except Exception as exc:
+            detail = exc if isinstance(exc, OSError) else type(exc).__name__
+            log.error("recording.sweep_failed: %s", detail)
             return
         self._total = result.total_bytes
+        over = self._cap is not None and result.total_bytes + need > self._cap
+        blocked = over and bool(result.held_bytes)
+        if blocked and not self._blocked:
+            log.warning(
+                "recording.cap_blocked: %d file(s) (%d bytes) not uploaded yet keep the folder "
+                "over max_size_mb; audio is dropped until the bucket takes them",
+                len(result.waiting),
+                result.held_bytes,
+            )
+        self._blocked = blocked
+        if requeue:
+            for path in result.waiting:
+                self._final(path)
 
 
 def _check_writable(folder: Path) -> None:
     """Refuse to start with a folder that cannot take files (rather than lose every call)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # A name of its own: instances in containers sharing the folder may share a PID.
+        handle, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)
+        os.close(handle)
+        Path(probe).unlink(missing_ok=True)
     except OSError as exc:
         raise ConfigError(
             f"cannot write recordings to {folder}: {exc.strerror or exc}",
