@@ -311,11 +311,12 @@ class TwilioCaller:
     async def close(self) -> None:
         """Close the socket and stop background tasks (the caller is gone: no TwiML follows)."""
         self._closing = True
-        for task in (self._playout_task, self._reader):
-            if task is not None:
-                task.cancel()
-        if self._ws is not None:
-            await self._ws.close()
+        if self._playout_task is not None:
+            self._playout_task.cancel()
+        if self._ws is not None:  # the reader reads on: the server's close frame may wait
+            await self._ws.close()  # behind audio not read yet (reading pauses when it piles up)
+        if self._reader is not None:
+            self._reader.cancel()
 
     async def wait_until(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
         """Wait until ``predicate()`` holds, re-checked after each message from the server."""
