@@ -6,7 +6,9 @@ answers into speech and call actions. Per call it sends one request at a time, i
 never overtakes it). It never raises into the call: a Rasa server that is down, slow or
 failing gives the caller a short apology and an ``on_error`` report, and the call goes on.
 With a ``store``, each call's own state (menu, last question) is kept there, so a call whose
-stream is lost resumes with it on any instance.
+stream is lost resumes with it on any instance. A message Rasa was answering when the stream
+was lost has been taken by Rasa all the same: its answer is kept as the call's question, and a
+resume here or elsewhere waits for it (within ``timeout``) rather than ask what Rasa is past.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from telephonist.dialogue.assistant import TrackerStore
 from telephonist.dialogue.turns import (
     AssistantTurn,
     BargedIn,
-    BotMessage,
     SessionEnd,
     SessionResumed,
     SessionStart,
@@ -33,6 +34,7 @@ from telephonist.dialogue.turns import (
 from telephonist.errors import ProviderError
 from telephonist.gateway.client import PROVIDER, RasaClient
 from telephonist.gateway.conversation import Conversation
+from telephonist.gateway.own_turns import apology_turn, resumed_turn, silence_turn
 from telephonist.gateway.replies import Reply, read_reply
 from telephonist.gateway.settings import GatewaySettings
 from telephonist.gateway.tracker_state import StatePublisher, TrackerWatch
@@ -43,6 +45,9 @@ log = logging.getLogger(__name__)
 
 ErrorReporter = Callable[[str, ProviderError], None]
 """Called with the conversation id and the failure, e.g. to publish a call event."""
+
+RESUME_POLL_S = 0.05
+"""How often a resume reads the store again while another instance awaits Rasa's answer."""
 
 
 class RasaAssistant:
@@ -57,6 +62,7 @@ class RasaAssistant:
         can_transfer: bool = True,
         on_error: ErrorReporter | None = None,
         now: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
         store: TrackerStore | None = None,
     ) -> None:
         self.settings = settings
@@ -67,9 +73,13 @@ class RasaAssistant:
         """Transfers are possible (Twilio REST credentials are configured)."""
         self._on_error = on_error
         self._now = now
+        self._wall = wall
+        """Wall-clock time: an answer's due time is read by other instances."""
         self.store = store
         """Where each call's gateway state is kept between turns (None: in memory only)."""
         self._conversations: dict[str, Conversation] = {}
+        self._settling: dict[str, asyncio.Task[None]] = {}
+        """Answers to messages of lost streams, still awaited, by conversation."""
         self._watch: TrackerWatch | None = None
         self._warned_ssml = False
 
@@ -86,6 +96,7 @@ class RasaAssistant:
         conversation = self._conversations.get(conversation_id)
         if conversation is None:
             conversation = self._conversations[conversation_id] = Conversation(conversation_id)
+        quiet = isinstance(event, SessionEnd | BargedIn)  # nobody to apologise to
         try:
             turn = await self._handle(conversation, event)
             if not isinstance(event, SessionEnd):
@@ -93,10 +104,10 @@ class RasaAssistant:
             return turn
         except ProviderError as exc:
             self._failed(conversation_id, exc)
-            return self._apology(conversation, event)
+            return self._apology(conversation, quiet)
         except Exception:  # never a crashed call
             log.exception("gateway.internal_error conversation=%s", conversation_id)
-            return self._apology(conversation, event)
+            return self._apology(conversation, quiet)
         finally:
             if isinstance(event, SessionEnd) and event.stream >= conversation.stream:
                 self._conversations.pop(conversation_id, None)
@@ -124,7 +135,7 @@ class RasaAssistant:
             return AssistantTurn()
         if isinstance(event, Silence):
             if settings.silence_message is None:
-                return self._silence_turn(conversation, event.consecutive)
+                return silence_turn(settings.phrases, conversation.last_turn, event.consecutive)
             silence = {"consecutive": event.consecutive}
             return await self._say(conversation, settings.silence_message, "call", silence=silence)
         return await self._user_text(conversation, event)
@@ -133,9 +144,10 @@ class RasaAssistant:
         """The call is back on a new stream: the stored menu and question, an apology and the
         question again (or Rasa's answer to ``resume_message``); a call never started here
         before starts now."""
-        stored = None
-        if self.store is not None:
-            stored = await asyncio.to_thread(self.store.load, conversation.sender)
+        settling = self._settling.get(conversation.sender)
+        if settling is not None:  # the lost stream's message: its answer is what to ask
+            await asyncio.wait({settling})
+        stored = None if self.store is None else await self._stored(conversation.sender)
         if stored is None and conversation.last_turn is None:
             return await self._handle(conversation, SessionStart(event.metadata))
         conversation.start(event.metadata)
@@ -147,17 +159,19 @@ class RasaAssistant:
             return await self._say(
                 conversation, self.settings.resume_message, "call", resumed=resumed
             )
-        last = conversation.last_turn
-        apology = BotMessage(self.settings.phrases.resumed)
-        if last is None:
-            return AssistantTurn(messages=(apology,))
-        return AssistantTurn(  # the question again, as secret as it was; a goodbye ends it
-            messages=(apology, *last.messages),
-            collect_dtmf=last.collect_dtmf,
-            silence_timeout=last.silence_timeout,
-            sensitive=last.sensitive,
-            hang_up=last.hang_up,
-        )
+        return resumed_turn(self.settings.phrases, conversation.last_turn)
+
+    async def _stored(self, sender: str) -> dict[str, Any] | None:
+        """The call's stored state, once no answer from Rasa is due to another instance (it
+        lost the stream while Rasa answered; a dead one's answer is waited for until due)."""
+        assert self.store is not None
+        while True:
+            stored = await asyncio.to_thread(self.store.load, sender)
+            due = None if stored is None else stored.get("answer_due")
+            wait = due - self._wall() if isinstance(due, int | float) else 0.0
+            if wait <= 0:
+                return stored
+            await asyncio.sleep(min(RESUME_POLL_S, wait))
 
     async def _save(self, conversation: Conversation) -> None:
         """Keep the call's state in the store when it changed (a worker thread writes it)."""
@@ -189,6 +203,10 @@ class RasaAssistant:
         self, conversation: Conversation, message: str, source: str, **extra: Any
     ) -> AssistantTurn:
         answer = await self._ask(conversation, message, conversation.metadata_for(source, **extra))
+        return self._answered(conversation, answer)
+
+    def _answered(self, conversation: Conversation, answer: list[Any]) -> AssistantTurn:
+        """Rasa's answer as a turn; its menu and question become the call's."""
         phrases = self.settings.phrases
         reply = read_reply(
             answer,
@@ -249,12 +267,57 @@ class RasaAssistant:
         request = asyncio.create_task(self._post(conversation, message, metadata))
         try:
             done, _ = await asyncio.wait({request}, timeout=timeout - (self._now() - began))
-        finally:
-            if not request.done():
-                request.add_done_callback(partial(self._late, conversation.sender, began))
+        except asyncio.CancelledError:  # the stream was lost; Rasa has the message all the same
+            self._keep_answer(conversation, request, began)
+            raise
         if not done:
+            request.add_done_callback(partial(self._late, conversation.sender, began))
             raise ProviderError(PROVIDER, f"no answer within {timeout:g} s", retryable=True)
         return request.result()
+
+    def _keep_answer(
+        self, conversation: Conversation, request: asyncio.Task[list[Any]], began: float
+    ) -> None:
+        """Keep Rasa's answer to a lost stream's message as the call's question (what a
+        resume asks), in the background; without a store no resume can use it."""
+        if self.store is None:
+            request.add_done_callback(partial(self._late, conversation.sender, began))
+            return
+        within = max(0.0, self.settings.timeout - (self._now() - began))
+        conversation.answer_due = self._wall() + within
+        sender = conversation.sender
+        task = asyncio.create_task(self._settle(conversation, request, within, began))
+        self._settling[sender] = task
+        task.add_done_callback(
+            lambda done: (
+                self._settling.pop(sender, None) if self._settling.get(sender) is done else None
+            )
+        )
+
+    async def _settle(
+        self,
+        conversation: Conversation,
+        request: asyncio.Task[list[Any]],
+        within: float,
+        began: float,
+    ) -> None:
+        await self._save(conversation)  # other instances now wait for the answer
+        try:
+            async with asyncio.timeout(within):
+                answer = await asyncio.shield(request)
+        except Exception as exc:  # no answer in time, or a failure: the question stays
+            if not request.done():
+                request.add_done_callback(partial(self._late, conversation.sender, began))
+            log.warning(
+                "gateway.lost_stream_answer_missing conversation=%s: %s",
+                conversation.sender,
+                type(exc).__name__,
+            )
+        else:
+            self._answered(conversation, answer)
+            log.info("gateway.lost_stream_answer_kept conversation=%s", conversation.sender)
+        conversation.answer_due = None
+        await self._save(conversation)
 
     async def _post(
         self, conversation: Conversation, message: str, metadata: dict[str, Any]
@@ -282,36 +345,10 @@ class RasaAssistant:
                 len(request.result()),
             )
 
-    def _silence_turn(self, conversation: Conversation, consecutive: int) -> AssistantTurn:
-        """What the built-in engine's ``pattern_user_silence`` does: repeat the last bot
-        message, then ask whether the caller is still there, then say goodbye and hang up."""
-        phrases = self.settings.phrases
-        last = conversation.last_turn
-        if consecutive >= 3:
-            return AssistantTurn(messages=(BotMessage(phrases.goodbye),), hang_up=True)
-        collect = last.collect_dtmf if last is not None else None
-        sensitive = last is not None and last.sensitive  # the question is still open
-        if consecutive <= 1 and last is not None:
-            return AssistantTurn(
-                messages=last.messages,
-                collect_dtmf=collect,
-                silence_timeout=last.silence_timeout,
-                sensitive=sensitive,
-            )
-        return AssistantTurn(
-            messages=(BotMessage(phrases.still_there),), collect_dtmf=collect, sensitive=sensitive
-        )
-
-    def _apology(self, conversation: Conversation, event: UserEvent) -> AssistantTurn:
-        """A short apology; the caller may answer the last question again (keys included)."""
-        if isinstance(event, SessionEnd | BargedIn):
+    def _apology(self, conversation: Conversation, quiet: bool) -> AssistantTurn:
+        if quiet:  # a stream's end or a barge-in: nobody waits for an answer
             return AssistantTurn()
-        last = conversation.last_turn
-        return AssistantTurn(
-            messages=(BotMessage(self.settings.phrases.apology),),
-            collect_dtmf=last.collect_dtmf if last is not None else None,
-            sensitive=last is not None and last.sensitive,
-        )
+        return apology_turn(self.settings.phrases, conversation.last_turn)
 
     def _failed(self, conversation_id: str, exc: ProviderError) -> None:
         log.warning(
@@ -327,7 +364,10 @@ class RasaAssistant:
                 log.exception("gateway.error_report_failed conversation=%s", conversation_id)
 
     async def close(self) -> None:
-        """Stop background work and close the connection pool."""
+        """Stop background work (answers of lost streams still due are awaited, within the
+        timeout) and close the connection pool."""
+        if self._settling:
+            await asyncio.wait(set(self._settling.values()))
         if self._watch is not None:
             await self._watch.aclose()
         await self.client.aclose()

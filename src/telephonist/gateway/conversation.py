@@ -3,7 +3,8 @@ caller may answer with keys or titles, the last thing the bot said (for silence)
 caller heard before barging in, and the request to Rasa still in flight.
 
 All of it but the request in flight is saved in the store after each turn that changes it, so
-a call whose stream is lost goes on with the same menu and question on any instance."""
+a call whose stream is lost goes on with the same menu and question on any instance; a request
+in flight when the stream is lost is saved as an answer due, then as its answer."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ class Conversation:
     """What the store holds for this call (so an unchanged state is not written again)."""
     stream: int = 0
     """The call's newest stream here: an earlier one's end must not forget the call."""
+    answer_due: float | None = None
+    """Wall-clock time by which Rasa's answer to a message sent on a lost stream is due: until
+    then a resume on another instance waits for this one to store it."""
 
     def to_dict(self) -> dict[str, Any]:
         """The state to store (JSON-able)."""
@@ -52,6 +56,7 @@ class Conversation:
             "choices": [[c.key, c.title, c.payload] for c in self.choices],
             "last_turn": None if last is None else _turn_dict(last),
             "interrupted": self.interrupted,
+            "answer_due": self.answer_due,
         }
 
     def restore(self, state: Mapping[str, Any]) -> None:
