@@ -101,3 +101,25 @@ async def test_the_cap_holds_across_real_calls(serve, tmp_path: Path):
     assert len(transcripts) < 3
     last = transcripts[-1].read_text()
     assert '"text": "three"' in last and "audio_lost_s" not in last
+
+
+def test_a_dead_servers_segment_takes_its_final_names(tmp_path: Path):
+    """Untouched for an hour, a partial segment is renamed as finished and reported (to be
+    uploaded); a fresh one is left alone, and a finished file of the same name wins."""
+    stale = segment(tmp_path, "CA1_20261101T000000000Z_b", 100, 2 * 3600, partial=True)
+    fresh = segment(tmp_path, "CA2_20261101T000000000Z_b", 100, 600, partial=True)
+    half = segment(tmp_path, "CA3_20261101T000000000Z_b", 100, 2 * 3600, partial=True)
+    done = half.with_name("CA3_20261101T000000000Z_b.json")
+    done.write_text('{"complete": true}')
+    os.utime(done, (NOW - 2 * 3600, NOW - 2 * 3600))
+    result = sweep(tmp_path, now=NOW, retention_s=None, max_bytes=None)
+    day = stale.parent
+    assert set(result.settled) == {
+        day / "CA1_20261101T000000000Z_b.wav",
+        day / "CA1_20261101T000000000Z_b.json",
+        day / "CA3_20261101T000000000Z_b.wav",
+    }
+    assert all(p.exists() for p in result.settled) and not stale.exists()
+    assert fresh.exists() and fresh.with_suffix(".json").exists()
+    assert not half.with_suffix(".json").exists() and done.read_text() == '{"complete": true}'
+    assert sweep(tmp_path, now=NOW, retention_s=None, max_bytes=None).settled == ()

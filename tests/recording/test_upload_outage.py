@@ -201,3 +201,33 @@ def test_the_cap_waits_for_the_bucket_and_says_so(tmp_path: Path, caplog: pytest
     assert json.loads(second.read_text())["audio_lost_s"]["size_cap"] > 0
     warnings = [r.getMessage() for r in caplog.records if "recording.cap_blocked" in r.getMessage()]
     assert len(warnings) == 1 and "not uploaded yet" in warnings[0]
+
+
+@pytest.mark.parametrize("keep_local", [False, True], ids=["keep_local false", "keep_local"])
+def test_a_dead_servers_segment_reaches_the_bucket(tmp_path: Path, keep_local: bool):
+    """Another server died mid-call: an hour later this one's sweep settles its files, keeps
+    them through the cap, and uploads them."""
+    day = tmp_path / "2026-11-01"
+    day.mkdir()
+    wav = day / "CA9_20261101T000000000Z_web-2.partial.wav"
+    transcript = day / "CA9_20261101T000000000Z_web-2.partial.json"
+    wav.write_bytes(b"\0" * 2_000_000)
+    transcript.write_text('{"complete": false}')
+    clock = Clock()
+    for path in (wav, transcript):
+        os.utime(path, (clock.now - 2 * 3600, clock.now - 2 * 3600))
+    settings = settings_for(tmp_path, keep_local=keep_local, cap_mb=1)
+    bucket = Bucket()
+    bucket.down = False
+    uploader = BucketUploader(settings.s3, tmp_path, make_client=lambda _: bucket, delays=())
+    writer = SegmentWriter(settings, wall=clock, on_final=uploader.put)
+    writer.barrier().wait(10)
+    uploader.barrier().wait(10)
+    assert sorted(bucket.objects) == [
+        "2026-11-01/CA9_20261101T000000000Z_web-2.json",
+        "2026-11-01/CA9_20261101T000000000Z_web-2.wav",
+    ]
+    assert bucket.objects["2026-11-01/CA9_20261101T000000000Z_web-2.json"] == b'{"complete": false}'
+    assert len(finished(tmp_path)) == (2 if keep_local else 0)
+    writer.close()
+    uploader.close()

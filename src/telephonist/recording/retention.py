@@ -3,7 +3,9 @@ period are deleted, and when the folder outgrows its cap the oldest finished cal
 
 A segment still being written by this server is never deleted. One that another server is
 writing (``.partial``, changed within the last hour) is left alone too; a ``.partial`` left
-untouched longer is a dead server's, and is treated as finished. A finished segment whose
+untouched longer is a dead server's: the sweep gives it its final names (a finished file of the
+same name wins) and reports it, so it is uploaded and kept as the finished segment it is (its
+transcript says ``complete: false``). A finished segment whose
 files still await upload to the bucket is never deleted either: the folder may then stay over
 its cap until the bucket is back. Only files named as recordings, in day folders, are looked
 at: whatever else shares the folder is not ours to delete.
@@ -12,6 +14,7 @@ at: whatever else shares the folder is not ours to delete.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +50,8 @@ class Sweep:
     """Finished files kept because they are not uploaded yet."""
     held_bytes: int = 0
     """What those files take up."""
+    settled: tuple[Path, ...] = ()
+    """A dead server's files, given their final names by this sweep."""
 
 
 def _groups(root: Path) -> dict[str, _Group]:
@@ -65,6 +70,28 @@ def _groups(root: Path) -> dict[str, _Group]:
     return groups
 
 
+def _settle(group: _Group) -> list[Path]:
+    """Give a dead server's segment its final names; returns the files renamed."""
+    renamed: list[Path] = []
+    paths: list[Path] = []
+    for path in group.paths:
+        final = path.with_name(path.name.replace(PARTIAL + ".", ".", 1))
+        if final == path:
+            paths.append(path)
+            continue
+        try:
+            if final.exists():  # finished before the server died: the finished file wins
+                path.unlink()
+            else:
+                os.replace(path, final)
+                renamed.append(final)
+                paths.append(final)
+        except FileNotFoundError:  # another server's sweep took it first
+            continue
+    group.paths, group.partial = paths, False
+    return renamed
+
+
 def sweep(
     root: Path,
     *,
@@ -80,11 +107,19 @@ def sweep(
     ``need`` bytes about to be written) is over ``max_bytes``, the oldest until it is within
     ``low_water`` of it (so the next sweep is not due at once). ``active`` are the files this
     server is writing; a segment with a file for which ``waiting`` says True (not uploaded
-    yet) is kept."""
+    yet) is kept. A dead server's segment is settled first (`_settle`)."""
     if not root.is_dir():
         return Sweep(0, ())
     keep = {str(p) for p in active}
     groups = _groups(root)
+    settled: list[Path] = []
+    for group in groups.values():
+        stale = group.partial and now - group.newest >= LIVE_ELSEWHERE_S
+        if stale and not any(str(p) in keep for p in group.paths):
+            settled += _settle(group)
+    fresh = set(settled)  # for the bucket too, once its uploader has them
+    if settled:
+        log.info("recording.settled: %d file(s) of a server gone for an hour", len(settled))
     deletable = []
     held: list[Path] = []
     held_bytes = 0
@@ -93,7 +128,7 @@ def sweep(
             continue
         if group.partial and now - group.newest < LIVE_ELSEWHERE_S:
             continue
-        unsent = [p for p in group.paths if waiting is not None and waiting(p)]
+        unsent = [p for p in group.paths if waiting is not None and (p in fresh or waiting(p))]
         if unsent:
             held += unsent
             held_bytes += group.size
@@ -124,4 +159,4 @@ def sweep(
             pass
     if deleted:
         log.info("recording.swept: %d file(s) deleted, %d bytes kept", len(deleted), total)
-    return Sweep(total, tuple(deleted), tuple(sorted(held)), held_bytes)
+    return Sweep(total, tuple(deleted), tuple(sorted(held)), held_bytes, tuple(settled))

@@ -295,9 +295,8 @@ class SegmentWriter:
                 result.held_bytes,
             )
         self._blocked = blocked
-        if requeue:
-            for path in result.waiting:
-                self._final(path)
+        for path in result.settled if not requeue else (*result.settled, *result.waiting):
+            self._final(path)  # a dead server's files, and with requeue all not uploaded yet
 
 
 def _check_writable(folder: Path) -> None:
