@@ -4,13 +4,15 @@ progress stay; across real calls the folder never holds more than its cap."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from tests.recording.recorded import segment_files, simulated
 
 from telephonist.config.recording import parse_recording
 from telephonist.recording.retention import sweep
-from telephonist.recording.writer import SegmentWriter
+from telephonist.recording.tap import CallTap
+from telephonist.recording.writer import RESCAN_SHARE, SegmentWriter
 from telephonist.simulator.script import Say
 
 DAY = 86400.0
@@ -123,3 +125,29 @@ def test_a_dead_servers_segment_takes_its_final_names(tmp_path: Path):
     assert fresh.exists() and fresh.with_suffix(".json").exists()
     assert not half.with_suffix(".json").exists() and done.read_text() == '{"complete": true}'
     assert sweep(tmp_path, now=NOW, retention_s=None, max_bytes=None).settled == ()
+
+
+def test_instances_sharing_a_folder_keep_it_near_its_cap(tmp_path: Path):
+    """Two instances record into one capped folder, their calls' audio interleaved: each
+    measures the folder again as it writes, so together they stay near the cap (each one's
+    own count alone let the folder grow to twice it)."""
+    cap_mb = 1.0
+    writers, settings = [], []
+    for name in ("web-1", "web-2"):
+        block = {"folder": str(tmp_path), "max_size_mb": cap_mb, "instance": name}
+        settings.append(parse_recording(block, file=str(tmp_path / "credentials.yml")))
+        writers.append(SegmentWriter(settings[-1]))
+    peak = 0
+    pairs = list(zip(settings, writers, strict=True))
+    for call in range(6):  # 6 rounds of 2 calls of 6 s: 2.3 MB of audio in all
+        taps = [CallTap(f"CA{call}x{i}", s, w, time.time) for i, (s, w) in enumerate(pairs)]
+        for _ in range(6 * 50):
+            for tap in taps:
+                tap.caller(b"\x10" * 160)
+        for tap, writer in zip(taps, writers, strict=True):
+            tap.close("caller hung up")
+            writer.barrier().wait(10)
+        peak = max(peak, sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file()))
+    for writer in writers:
+        writer.close()
+    assert peak <= cap_mb * 1024 * 1024 * (1 + 2 * RESCAN_SHARE) + 2 * 48_000

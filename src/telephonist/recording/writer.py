@@ -4,11 +4,12 @@ The loop only queues work (`audio`, `transcript`, `finish`). Audio waiting in th
 (both tracks) is capped at ``MAX_BACKLOG_BYTES``: past that (a disk that cannot keep up) audio
 is dropped and counted, never the loop held up; of a call's transcript only the newest
 snapshot waits, so a stalled disk cannot fill memory. The thread also enforces retention and
-the size cap: it keeps a running total of the folder, sweeps when the total passes the cap
-(down to 90 % of it) and every ``SWEEP_EVERY_S``, and drops audio while the folder is full of
-calls still in progress or of files still to upload (which it then hands to the uploader
-again). A call's final transcript says how much of its audio was lost and why. A job that
-fails costs that job's data, never the thread: every later call is still recorded.
+the size cap: it keeps a running total of the folder, measured again after every
+``RESCAN_SHARE`` of the cap it writes (other instances may share the folder), sweeps when the
+total passes the cap (down to 90 % of it) and every ``SWEEP_EVERY_S``, and drops audio while
+the folder is full of calls still in progress or of files still to upload (which it then hands
+to the uploader again). A call's final transcript says how much of its audio was lost and
+why. A job that fails costs that job's data, never the thread: later calls are still recorded.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ SWEEP_EVERY_S = 600.0
 FULL_RETRY_S = 30.0
 """While the folder is full of calls in progress, audio is dropped; a sweep retries after this."""
 LOW_WATER = 0.9
+RESCAN_SHARE = 0.05
+"""After writing this share of the cap the folder is measured again: instances sharing it
+write too, so each one's own count alone would let the folder grow to a multiple of the cap."""
 
 
 @dataclass
@@ -95,6 +99,8 @@ class SegmentWriter:
         self._dropped: dict[str, int] = {}  # loop side: audio dropped for the backlog
         self._segments: dict[str, _Segment] = {}  # thread side from here on
         self._total = 0
+        self._unmeasured = 0
+        """Bytes written since the folder was last measured."""
         self._full_until = 0.0
         self._blocked = False
         """The last sweep could not meet the cap for files still to upload (warned once)."""
@@ -210,6 +216,8 @@ class SegmentWriter:
         if segment.wav is None:
             return
         pcm = wav.stereo_pcm(caller, bot)
+        if self._cap is not None and self._unmeasured >= self._cap * RESCAN_SHARE:
+            self._sweep()
         if self._cap is not None and self._total + len(pcm) > self._cap:
             if self._wall() >= self._full_until:
                 self._sweep(need=len(pcm))
@@ -224,6 +232,7 @@ class SegmentWriter:
             self._total += wav.HEADER_BYTES
         wav.append(segment.wav, pcm)
         self._total += len(pcm)
+        self._unmeasured += len(pcm)
 
     def _write_transcript(self, segment: _Segment, text: str, path: Path | None = None) -> None:
         target = path or segment.transcript
@@ -268,6 +277,7 @@ class SegmentWriter:
         the uploader again (its retries end; an outage may not)."""
         settings = self._settings
         retention = settings.retention_days
+        self._unmeasured = 0
         active = [p for s in self._segments.values() for p in (s.wav, s.transcript) if p]
         try:
             result = sweep(
