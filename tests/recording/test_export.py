@@ -18,11 +18,10 @@ from telephonist.simulator.script import Say
 CALL_SID = "CA" + "5" * 32
 
 
-async def record_on(serve, folder: Path, instance: str, said: str) -> None:
+async def record_on(serve, folder: Path, instance: str, said: str, **recording) -> None:
     """One stream of the call, on a server of its own that writes to the shared folder."""
-    async with serve(
-        transcripts=[said], recording={"folder": str(folder), "instance": instance}
-    ) as served:
+    block = {"folder": str(folder), "instance": instance, **recording}
+    async with serve(transcripts=[said], recording=block) as served:
         caller = served.caller(call_sid=CALL_SID)
         report = await simulated(served, caller=caller).run([Say(said)])
         assert report.ok, report.outcome
@@ -96,3 +95,26 @@ async def test_a_resumed_stream_on_one_server_is_a_segment_of_its_own(serve, tmp
     assert [t["end_reason"] for t in transcripts] == ["stream closed", "caller hung up"]
     assert all(t["complete"] for t in transcripts)
     assert transcripts[1]["duration_s"] >= 1.0
+
+
+async def test_a_segment_without_audio_is_silence_of_its_length(
+    serve, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """The first instance keeps transcripts only: in the joined WAV its stretch is silence,
+    so the second segment's audio starts where its turns say."""
+    folder = tmp_path / "shared"
+    await record_on(serve, folder, "web-1", "first part", wav=False)
+    await record_on(serve, folder, "web-2", "second part")
+    [second_wav] = segment_files(folder)[0]
+    second = stereo(second_wav)
+    out, transcript_file = tmp_path / "call.wav", tmp_path / "call.json"
+    files = ["--recording", str(out), "--transcript", str(transcript_file)]
+    code = main(["export", CALL_SID, f"--recordings={folder}", *files])
+    assert code == 0, capsys.readouterr().err
+    one, two = json.loads(transcript_file.read_text())["segments"]
+    assert one["duration_s"] > 3  # the greeting and a turn
+    whole = stereo(out)
+    start = round(two["offset_s"] * 8000)
+    assert start >= round(one["duration_s"] * 8000)
+    assert not np.any(whole[:start])
+    assert np.array_equal(whole[start:], second)

@@ -1,6 +1,8 @@
 """One call's recording and transcript from its segments: a call that went on on another
 instance (or a second stream) has one segment per stream; they are joined in order of their
-start, with the silence the caller heard between them (capped at ``MAX_GAP_S``).
+start, with the silence the caller heard between them (capped at ``MAX_GAP_S``). A segment
+without audio (an instance that keeps transcripts only) is silence of its length in the WAV,
+so every turn's ``at_s`` is where it is heard.
 
 A segment a dead server left ``.partial`` is joined too: its WAV up to its last write, its
 transcript up to its last turn.
@@ -86,15 +88,15 @@ def stitch(roots: Sequence[Path], call_sid: str) -> StitchedCall | None:
     first = segments[0].transcript or {}
     previous_end: float | None = None
     clock = 0.0  # seconds into the joined call
+    audible = any(s.wav is not None for s in segments)
     for segment in segments:
         audio = wav.read_pcm(segment.wav) if segment.wav is not None else b""
         start = segment.started_at.timestamp()
         if previous_end is not None:
-            gap = min(max(start - previous_end, 0.0), MAX_GAP_S)
-            clock += gap
-            if pcm or audio:
-                pcm += bytes(int(gap * 8000) * 4)
+            clock += min(max(start - previous_end, 0.0), MAX_GAP_S)
         offset = clock
+        if audible:  # silence for the gap and any segment without audio: turns stay in step
+            pcm += bytes(max(0, round(offset * 8000) * 4 - len(pcm)))
         pcm += audio
         clock += _duration(segment, audio)
         previous_end = start + _duration(segment, audio)
