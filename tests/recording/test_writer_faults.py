@@ -4,6 +4,7 @@ collide; a closed tap or a finished segment leaves no backlog behind."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import pathlib
@@ -200,3 +201,19 @@ def test_audio_after_the_end_leaves_no_backlog(tmp_path: Path, monkeypatch: pyte
     tap.close("caller hung up")
     writer.close()
     assert "audio_lost_s" not in transcripts(tmp_path)["CA2"]
+
+
+def test_bot_audio_sent_too_far_ahead_is_counted_as_lost(tmp_path: Path):
+    """Bot audio beyond two minutes ahead of playback cannot be placed: the final transcript
+    says how much, rather than the bot track going quiet unexplained."""
+    settings = settings_for(tmp_path)
+    writer = SegmentWriter(settings)
+    tap = CallTap("CA1", settings, writer, time.time)
+    second = base64.b64encode(b"\x20" * SECOND).decode()
+    for _ in range(125):  # 125 s sent at once, before any of it is played
+        tap.sent('{"event":"media","streamSid":"MZ1","media":{"payload":"' + second + '"}}')
+    tap.caller(b"\xff" * 160)
+    tap.close("caller hung up")
+    assert writer.barrier().wait(10)
+    writer.close()
+    assert transcripts(tmp_path)["CA1"]["audio_lost_s"] == {"bot_ahead": 5.0}

@@ -141,7 +141,7 @@ class CallTap:
             ended = datetime.fromtimestamp(self._wall(), UTC).isoformat(timespec="milliseconds")
             self.transcript.ended(self.timeline.position, ended, reason)
             text = self.transcript.dumps(compact=True)  # indented by the writer thread
-        self._writer.finish(self.key, text)
+        self._writer.finish(self.key, text, bot_dropped=self.timeline.dropped_bytes)
 
     def _flush(self, *, final: bool) -> None:
         caller, bot = self.timeline.take(final=final)

@@ -67,6 +67,7 @@ class _Job:
     bot: bytes = b""
     text: str | None = None
     dropped: int = 0
+    bot_dropped: int = 0
     paths: tuple[Path | None, Path | None] = (None, None)
     done: threading.Event | None = None
 
@@ -134,9 +135,11 @@ class SegmentWriter:
         if not waiting:
             self._jobs.put(_Job(key, "transcript"))
 
-    def finish(self, key: str, text: str | None) -> None:
-        """The segment is over: its final transcript, then its files take their final names."""
-        self._jobs.put(_Job(key, "finish", text=text, dropped=self._dropped.pop(key, 0)))
+    def finish(self, key: str, text: str | None, bot_dropped: int = 0) -> None:
+        """The segment is over: its final transcript, then its files take their final names.
+        ``bot_dropped``: bot audio the tap could not place (sent too far ahead)."""
+        dropped = self._dropped.pop(key, 0)
+        self._jobs.put(_Job(key, "finish", text=text, dropped=dropped, bot_dropped=bot_dropped))
 
     def barrier(self) -> threading.Event:
         """An event set once everything queued before it is written."""
@@ -207,6 +210,8 @@ class SegmentWriter:
         elif job.kind == "finish":
             if job.dropped:
                 segment.lost["backlog"] = segment.lost.get("backlog", 0) + job.dropped
+            if job.bot_dropped:
+                segment.lost["bot_ahead"] = job.bot_dropped
             try:
                 self._finish(segment, text)
             finally:
