@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from telephonist.call.events import CallStarted
 from telephonist.dialogue.turns import SessionEnd, SessionResumed, SessionStart
+from telephonist.simulator.caller import TwilioCaller
 from telephonist.stores.memory import MemoryLedger
 from telephonist.twilio.token import claim_key
 
@@ -25,6 +26,15 @@ WEBHOOK_PATH = "/webhooks/twilio_media_streams/webhook"
 def shared(**channel: Any) -> dict[str, Any]:
     """Channel keys of instances behind one public host, sharing secret and ledger."""
     return {"stream_token_secret": SECRET, "server_url": PUBLIC, **channel}
+
+
+async def greeted_on(served, *, redirect_to) -> TwilioCaller:
+    """A call answered by ``served`` whose redirect goes to ``redirect_to``, greeted."""
+    caller = served.caller(redirect_url=redirect_to.base_url)
+    await caller.dial()
+    await caller.connect()
+    await served.wait_for_speech(caller, served.assistant.greeting)
+    return caller
 
 
 async def resumed_on(served, caller) -> None:
@@ -205,10 +215,7 @@ async def test_a_drain_timeout_is_not_resumed_elsewhere(serve, caplog):
         serve(ledger=ledger, drain_timeout=0.3, **shared()) as first,
         serve(ledger=ledger, **shared()) as second,
     ):
-        caller = first.caller(redirect_url=second.base_url)
-        await caller.dial()
-        await caller.connect()
-        await first.wait_for_speech(caller, first.assistant.greeting)
+        caller = await greeted_on(first, redirect_to=second)
         first.server.handle_exit(signal.SIGTERM, None)
         await caller.wait_until(lambda: caller.closed_by_server)
         assert caller.ended_by == "<Hangup/>"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.audio_samples import load_prompt, silence
-from tests.server.test_resume import resumed_on, shared
+from tests.server.test_resume import greeted_on, resumed_on, shared
 
 from telephonist.dialogue.assistant import ProjectAssistant
 from telephonist.dialogue.project import load_project
@@ -119,10 +119,7 @@ async def test_during_a_store_outage_a_lost_stream_still_resumes_elsewhere(serve
         serve(ledger=ledger, **shared()) as first,
         serve(ledger=ledger, **shared()) as second,
     ):
-        caller = first.caller(redirect_url=second.base_url)
-        await caller.dial()
-        await caller.connect()
-        await first.wait_for_speech(caller, first.assistant.greeting)
+        caller = await greeted_on(first, redirect_to=second)
         caller.drop_stream()
         await resumed_on(second, caller)
         assert caller.streaming and len(caller.legs) == 2
@@ -158,10 +155,7 @@ async def test_a_stop_without_drain_records_the_end_before_the_sockets_close(ser
         serve(ledger=ledger, **shared()) as first,
         serve(ledger=ledger, **shared()) as second,
     ):
-        caller = first.caller(redirect_url=second.base_url)
-        await caller.dial()
-        await caller.connect()
-        await first.wait_for_speech(caller, first.assistant.greeting)
+        caller = await greeted_on(first, redirect_to=second)
         key = f"end:{caller.call_sid}:0"
         at_close: list[str | None] = []
         shutdown = first.server.shutdown

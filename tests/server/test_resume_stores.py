@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tests.audio_samples import load_prompt, silence
 from tests.server.test_replay import replay_webhook
-from tests.server.test_resume import resumed_on, shared
+from tests.server.test_resume import greeted_on, resumed_on, shared
 from tests.stores import test_postgres_store as postgres
 from tests.stores import test_redis_store as redis
 from tests.stores.test_postgres_store import admin, database
@@ -50,10 +50,7 @@ async def test_a_call_moves_once_through_the_shared_store(serve, open_shared):
         serve(ledger=first_store.ledger, **shared()) as first,
         serve(ledger=second_store.ledger, transcripts=["goodbye"], **shared()) as second,
     ):
-        caller = first.caller(redirect_url=second.base_url)
-        await caller.dial()
-        await caller.connect()
-        await first.wait_for_speech(caller, first.assistant.greeting)
+        caller = await greeted_on(first, redirect_to=second)
         caller.drop_stream()
         await resumed_on(second, caller)
 
