@@ -34,11 +34,7 @@ from twilio.request_validator import RequestValidator
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from telephonist.audio.formats import FRAME_BYTES, FRAME_MS
-from telephonist.simulator.twiml import (
-    CallFailed,
-    TwiML,
-    parse_twiml,
-)
+from telephonist.simulator.twiml import CallFailed, TwiML, parse_twiml
 from telephonist.simulator.webhook import TwimlRequests
 from telephonist.twilio.playout import Playout
 
