@@ -7,12 +7,14 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from telephonist.config.recording import parse_recording
 from telephonist.errors import ConfigError
 from telephonist.recording.export import stitch
 from telephonist.recording.tap import CallTap
+from telephonist.recording.wav import read_pcm
 from telephonist.recording.writer import MAX_BACKLOG_BYTES, SegmentWriter
 
 SECOND = 8000
@@ -47,20 +49,27 @@ def test_a_dead_servers_segment_is_readable_and_exported(tmp_path: Path):
 
 def test_a_disk_that_cannot_keep_up_loses_audio_not_time(tmp_path: Path):
     """Queuing never waits: past the backlog cap audio is dropped, and the call's final
-    transcript says how much."""
+    transcript says how much; what was dropped is silence in the WAV, so what follows is
+    where it was said."""
     writer = SegmentWriter(settings_for(tmp_path))
     tap = CallTap("CA2", settings_for(tmp_path), writer, time.time)
     chunk = b"\x10" * SECOND
-    for _ in range(3 * MAX_BACKLOG_BYTES // SECOND):  # 48 MB at once: far faster than a disk
+    seconds = 3 * MAX_BACKLOG_BYTES // (2 * SECOND)  # 48 MB at once: far faster than a disk
+    for _ in range(seconds):
         writer.audio(tap.key, chunk, chunk)
+    writer.barrier().wait(30)
+    writer.audio(tap.key, b"\x90" * SECOND, chunk)  # a second said after the disk caught up
     tap.close("caller hung up")
     writer.close()
     [transcript] = [json.loads(p.read_text()) for p in tmp_path.glob("*/*.json")]
     lost = transcript["audio_lost_s"]["backlog"]  # had audio() waited, nothing would be lost
-    assert lost > MAX_BACKLOG_BYTES / SECOND
+    assert lost > MAX_BACKLOG_BYTES / (2 * SECOND)
     [wav] = tmp_path.glob("*/*.wav")
-    written = (wav.stat().st_size - 44) / 4 / SECOND
-    assert written + lost == 3 * MAX_BACKLOG_BYTES // SECOND
+    caller = np.frombuffer(read_pcm(wav), dtype="<i2")[::2]
+    assert len(caller) == (seconds + 1) * SECOND
+    kept = seconds - round(lost)
+    assert np.all(caller[: kept * SECOND] != 0) and not np.any(caller[kept * SECOND : -SECOND])
+    assert np.all(caller[-SECOND:] != 0) and caller[-1] != caller[0]
 
 
 def test_a_folder_that_cannot_take_files_stops_start_up(tmp_path: Path):

@@ -57,6 +57,9 @@ class _Segment:
     transcript_bytes: int = 0
     lost: dict[str, int] = field(default_factory=dict)
     """Mu-law bytes of audio not written, by reason."""
+    behind: int = 0
+    """Of those, the ones since the last write: silence before the next one keeps the WAV in
+    step with the call (and the transcript's times)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class _Job:
     text: str | None = None
     dropped: int = 0
     bot_dropped: int = 0
+    gap: int = 0
+    """Caller bytes dropped from the backlog just before this stretch."""
     paths: tuple[Path | None, Path | None] = (None, None)
     done: threading.Event | None = None
 
@@ -98,6 +103,7 @@ class SegmentWriter:
         self._submitted = 0  # written by the loop only
         self._written = 0  # written by the thread only
         self._dropped: dict[str, int] = {}  # loop side: audio dropped for the backlog
+        self._gaps: dict[str, int] = {}  # loop side: of that, since the last stretch queued
         self._segments: dict[str, _Segment] = {}  # thread side from here on
         self._total = 0
         self._unmeasured = 0
@@ -123,9 +129,11 @@ class SegmentWriter:
         size = len(caller) + len(bot)  # the queue holds both
         if self._submitted - self._written + size > MAX_BACKLOG_BYTES:
             self._dropped[key] = self._dropped.get(key, 0) + len(caller)
+            self._gaps[key] = self._gaps.get(key, 0) + len(caller)
             return
         self._submitted += size
-        self._jobs.put(_Job(key, "audio", caller, bot))
+        gap = self._gaps.pop(key, 0) if self._gaps else 0
+        self._jobs.put(_Job(key, "audio", caller, bot, gap=gap))
 
     def transcript(self, key: str, text: str) -> None:
         """The transcript so far (replaces the previous one, written or still waiting)."""
@@ -139,6 +147,7 @@ class SegmentWriter:
         """The segment is over: its final transcript, then its files take their final names.
         ``bot_dropped``: bot audio the tap could not place (sent too far ahead)."""
         dropped = self._dropped.pop(key, 0)
+        self._gaps.pop(key, None)
         self._jobs.put(_Job(key, "finish", text=text, dropped=dropped, bot_dropped=bot_dropped))
 
     def barrier(self) -> threading.Event:
@@ -184,6 +193,7 @@ class SegmentWriter:
             )
         if segment is not None and job.kind == "audio":
             segment.lost[reason] = segment.lost.get(reason, 0) + len(job.caller)
+            segment.behind += job.gap + len(job.caller)
         if job.kind == "finish":
             self._segments.pop(job.key, None)
 
@@ -204,7 +214,7 @@ class SegmentWriter:
         if segment is None:
             return
         if job.kind == "audio":
-            self._audio(segment, job.caller, job.bot)
+            self._audio(segment, job.caller, job.bot, job.gap)
         elif job.kind == "transcript" and text is not None:
             self._write_transcript(segment, text)
         elif job.kind == "finish":
@@ -217,10 +227,11 @@ class SegmentWriter:
             finally:
                 del self._segments[job.key]
 
-    def _audio(self, segment: _Segment, caller: bytes, bot: bytes) -> None:
+    def _audio(self, segment: _Segment, caller: bytes, bot: bytes, gap: int) -> None:
         if segment.wav is None:
             return
-        pcm = wav.stereo_pcm(caller, bot)
+        behind = segment.behind + gap  # lost just before: silence, so the WAV keeps time
+        pcm = bytes(behind * wav.CHANNELS * wav.SAMPLE_BYTES) + wav.stereo_pcm(caller, bot)
         if self._cap is not None and self._unmeasured >= self._cap * RESCAN_SHARE:
             self._sweep()
         if self._cap is not None and self._total + len(pcm) > self._cap:
@@ -229,6 +240,7 @@ class SegmentWriter:
             if self._total + len(pcm) > self._cap:
                 self._full_until = self._wall() + FULL_RETRY_S
                 segment.lost["size_cap"] = segment.lost.get("size_cap", 0) + len(caller)
+                segment.behind = behind + len(caller)
                 return
         if not segment.wav_started:
             segment.wav.parent.mkdir(parents=True, exist_ok=True)
@@ -236,6 +248,7 @@ class SegmentWriter:
             segment.wav_started = True
             self._total += wav.HEADER_BYTES
         wav.append(segment.wav, pcm)
+        segment.behind = 0
         self._total += len(pcm)
         self._unmeasured += len(pcm)
 
