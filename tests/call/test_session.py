@@ -6,7 +6,7 @@ import pytest
 from tests.call.harness import RecordingControl, make_session, play_until, wait_for
 from tests.fakes.scripted import ScriptedASR, ScriptedAssistant, ScriptedTTS
 
-from telephonist.call.events import ErrorReported
+from telephonist.call.events import ErrorReported, Transferred
 from telephonist.call.settings import CallSettings
 from telephonist.dialogue.turns import AssistantTurn, BotMessage, SessionEnd, SessionStart
 from telephonist.errors import ProviderError
@@ -92,6 +92,35 @@ async def test_transfer_uses_call_control_or_hangs_up(with_control):
     else:
         await wait_for(lambda: session.end_reason is not None)
         assert transport.closed
+    await session.end("done")
+
+
+class FailingControl(RecordingControl):
+    """Twilio refuses the call update."""
+
+    async def transfer(self, call_sid: str, number: str) -> None:
+        await super().transfer(call_sid, number)
+        raise ProviderError("twilio", "call update failed: HTTP 400 (code 21213)", retryable=False)
+
+
+@pytest.mark.parametrize("control", [RecordingControl(), FailingControl()], ids=["ok", "refused"])
+async def test_a_transfer_is_reported_only_once_twilio_took_it(control):
+    """`Transferred` (the transcript's ``transferred_to``) only when Twilio took the update;
+    a refused one is an error and the call stays with the bot."""
+    assistant = ScriptedAssistant(
+        respond=lambda e: (
+            AssistantTurn(transfer_to="+15550001111") if isinstance(e, SessionStart) else None
+        )
+    )
+    session, _, events = make_session(assistant, control=control)
+    await session.open()
+    await wait_for(lambda: bool(control.calls))
+    await wait_for(lambda: any(isinstance(e, Transferred | ErrorReported) for e in events))
+    transferred = [e.to for e in events if isinstance(e, Transferred)]
+    errors = [e.source for e in events if isinstance(e, ErrorReported)]
+    refused = isinstance(control, FailingControl)
+    assert (transferred, errors) == (([], ["twilio"]) if refused else (["+15550001111"], []))
+    assert session.end_reason is None
     await session.end("done")
 
 

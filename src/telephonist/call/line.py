@@ -74,11 +74,12 @@ class Line:
                 )
             )
             return False
-        self._emit(Transferred(to=number))
         if self._on_purpose is not None:
             await self._on_purpose("transferred")
         try:
             await self._control.transfer(self._call_id, number)
-        except ProviderError as exc:
+        except ProviderError as exc:  # the call stays with the bot; it was not transferred
             self._emit(ErrorReported(source="twilio", message=str(exc), retryable=exc.retryable))
+        else:
+            self._emit(Transferred(to=number))
         return True
