@@ -307,6 +307,6 @@ async def _start(
         stream_number=number,
         on_purpose=end.on_purpose,
     )
-    end.watch(session)
+    runtime.stream_ends[session] = end  # for stop_streams
     runtime.sessions[call_sid] = session
     return session, end

@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 from telephonist.call.clock import Clock, SystemClock
 from telephonist.call.events import EventBus
@@ -21,6 +22,7 @@ from telephonist.recording import Recorder
 from telephonist.server.idle import IdleConnections
 from telephonist.server.prewarm import Prewarmer
 from telephonist.server.resume import Resumes
+from telephonist.server.stream_end import StreamEnd
 from telephonist.speech.asr.base import ASRProvider
 from telephonist.speech.tts.base import TTSEngine
 from telephonist.speech.vad.base import VADModel
@@ -50,6 +52,10 @@ class Runtime:
     tokens: StreamTokens | None = None
     signatures: SignatureChecker | None = None
     sessions: dict[str, CallSession] = field(default_factory=dict)
+    stream_ends: WeakKeyDictionary[CallSession, StreamEnd] = field(
+        default_factory=WeakKeyDictionary
+    )
+    """Each live call's end on purpose, for the server to mark when it stops."""
     batch_vad: bool = True
     """Score all calls' audio in shared VAD inferences (when the model supports it)."""
     vad_batcher: VADBatcher | None = None

@@ -16,16 +16,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 if TYPE_CHECKING:
-    from telephonist.call.session import CallSession
     from telephonist.server.runtime import Runtime
 
 __all__ = ["StreamEnd", "stop_streams"]
-
-_ENDS: WeakKeyDictionary[CallSession, StreamEnd] = WeakKeyDictionary()
-"""Each live session's `StreamEnd`, for the server to mark when it stops."""
 
 
 class StreamEnd:
@@ -39,10 +34,6 @@ class StreamEnd:
         """Why the server ends the stream, once it has decided to."""
         self.stopped = False
         """The server itself is closing the socket (shutdown or drain timeout)."""
-
-    def watch(self, session: CallSession) -> None:
-        """Let `stop_streams` find this stream by its session."""
-        _ENDS[session] = self
 
     async def on_purpose(self, reason: str) -> None:
         """Record the end (the first reason wins) and wait until the ledger has it."""
@@ -67,7 +58,8 @@ class StreamEnd:
 async def stop_streams(runtime: Runtime, reason: str) -> None:
     """The server is about to close every call's socket (``reason``): mark each stream as
     stopped by it and record the end first, so no redirect that follows resumes it."""
-    ends = [e for s in list(runtime.sessions.values()) if (e := _ENDS.get(s)) is not None]
+    known = runtime.stream_ends
+    ends = [e for s in list(runtime.sessions.values()) if (e := known.get(s)) is not None]
     for end in ends:
         end.stopped = True
     await asyncio.gather(*(end.on_purpose(reason) for end in ends))
