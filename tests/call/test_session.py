@@ -106,13 +106,14 @@ class FailingControl(RecordingControl):
 @pytest.mark.parametrize("control", [RecordingControl(), FailingControl()], ids=["ok", "refused"])
 async def test_a_transfer_is_reported_only_once_twilio_took_it(control):
     """`Transferred` (the transcript's ``transferred_to``) only when Twilio took the update;
-    a refused one is an error and the call stays with the bot."""
+    a refused one is an error, and the bot tells the caller, who stays with it."""
     assistant = ScriptedAssistant(
         respond=lambda e: (
             AssistantTurn(transfer_to="+15550001111") if isinstance(e, SessionStart) else None
         )
     )
-    session, _, events = make_session(assistant, control=control)
+    tts = ScriptedTTS()
+    session, _, events = make_session(assistant, tts=tts, control=control)
     await session.open()
     await wait_for(lambda: bool(control.calls))
     await wait_for(lambda: any(isinstance(e, Transferred | ErrorReported) for e in events))
@@ -120,6 +121,10 @@ async def test_a_transfer_is_reported_only_once_twilio_took_it(control):
     errors = [e.source for e in events if isinstance(e, ErrorReported)]
     refused = isinstance(control, FailingControl)
     assert (transferred, errors) == (([], ["twilio"]) if refused else (["+15550001111"], []))
+    if refused:
+        await wait_for(lambda: CallSettings().transfer_failure_message in tts.requests)
+    else:
+        assert CallSettings().transfer_failure_message not in tts.requests
     assert session.end_reason is None
     await session.end("done")
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from telephonist.call.events import BotHungUp, CallEvent, ErrorReported, Transferred
 from telephonist.call.transport import CallControl, Transport
 from telephonist.errors import ProviderError
 
-__all__ = ["Line"]
+__all__ = ["Line", "TransferOutcome"]
+
+TransferOutcome = Literal["done", "refused", "impossible"]
 
 
 class Line:
@@ -61,9 +64,10 @@ class Line:
         with contextlib.suppress(Exception):
             await self._transport.close()
 
-    async def transfer(self, number: str) -> bool:
-        """Transfer to ``number``; False when transfers are not possible (no credentials): the
-        call is then hung up, which is decided here."""
+    async def transfer(self, number: str) -> TransferOutcome:
+        """Transfer to ``number``: ``done`` once Twilio took the new TwiML, ``refused`` when it
+        did not (the call stays with the bot), ``impossible`` without credentials (the call is
+        then hung up, which is decided here)."""
         if self._control is None:
             await self._said()
             self._emit(
@@ -73,13 +77,13 @@ class Line:
                     "hanging up instead",
                 )
             )
-            return False
+            return "impossible"
         if self._on_purpose is not None:
             await self._on_purpose("transferred")
         try:
             await self._control.transfer(self._call_id, number)
         except ProviderError as exc:  # the call stays with the bot; it was not transferred
             self._emit(ErrorReported(source="twilio", message=str(exc), retryable=exc.retryable))
-        else:
-            self._emit(Transferred(to=number))
-        return True
+            return "refused"
+        self._emit(Transferred(to=number))
+        return "done"

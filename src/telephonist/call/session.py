@@ -341,10 +341,13 @@ class CallSession:
             await self._barge_ins.settled()
             self._speaking = None
             self._watch_playout()
-        transfer_failed = bool(turn.transfer_to) and not await self._line.transfer(
-            str(turn.transfer_to)
-        )
-        return turn.hang_up or transfer_failed
+        if not turn.transfer_to:
+            return turn.hang_up
+        outcome = await self._line.transfer(str(turn.transfer_to))
+        if outcome == "refused":  # the caller is still here: say so rather than leave silence
+            sorry = BotMessage(self._settings.transfer_failure_message)
+            self._put(AssistantTurn(messages=(sorry,)))
+        return turn.hang_up or outcome == "impossible"
 
     # -- what follows: the state, silence, hang-up ------------------------------------------
 

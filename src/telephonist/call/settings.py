@@ -28,6 +28,8 @@ class CallSettings:
     asr_failure_message: str = (
         "Sorry, I'm having trouble hearing you right now. Please call again later. Goodbye."
     )
+    transfer_failure_message: str = "Sorry, I couldn't transfer your call. How else can I help?"
+    """Said when Twilio refuses a transfer: the call stays with the bot."""
 
     @classmethod
     def from_channel(
