@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.fakes.rasa_server import FakeRasa
 from tests.gateway.test_gateway_assistant import CALL, MENU, METADATA
 from tests.gateway.test_gateway_call import gateway_for
@@ -124,6 +125,31 @@ async def test_an_answer_due_from_a_dead_instance_is_waited_for_only_until_due(t
         second = RasaAssistant(GatewaySettings(url=url), store=SQLiteStore(db))
         turn = await second.handle(CALL, SessionResumed(RESUMED_METADATA, stream=1))
         assert time.time() >= due
+        assert turn.messages[-1].text.startswith(MENU_TEXT)
+        await second.close()
+
+
+@pytest.mark.parametrize("due", [3600.0, float("inf"), float("nan")], ids=["hour", "inf", "nan"])
+async def test_a_resume_waits_no_longer_than_the_timeout_whatever_is_stored(
+    tmp_path: Path, due: float
+):
+    """An instance whose clock runs an hour ahead (or a damaged value) cannot make a resume
+    wait past the gateway's own timeout."""
+    db = tmp_path / "state.sqlite3"
+    fake = FakeRasa(answers={"/session_start": MENU})
+    async with fake.running() as url:
+        first = RasaAssistant(GatewaySettings(url=url), store=SQLiteStore(db))
+        await first.handle(CALL, SessionStart(METADATA))
+        await first.close()
+        store = SQLiteStore(db)
+        state = store.load(CALL)
+        assert state is not None
+        store.save(CALL, {**state, "answer_due": time.time() + due})
+        store.close()
+        second = RasaAssistant(GatewaySettings(url=url, timeout=0.3), store=SQLiteStore(db))
+        began = time.monotonic()
+        turn = await second.handle(CALL, SessionResumed(RESUMED_METADATA, stream=1))
+        assert time.monotonic() - began < 2.0
         assert turn.messages[-1].text.startswith(MENU_TEXT)
         await second.close()
 

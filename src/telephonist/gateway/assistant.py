@@ -163,13 +163,16 @@ class RasaAssistant:
 
     async def _stored(self, sender: str) -> dict[str, Any] | None:
         """The call's stored state, once no answer from Rasa is due to another instance (it
-        lost the stream while Rasa answered; a dead one's answer is waited for until due)."""
+        lost the stream while Rasa answered; a dead one's answer is waited for until due, and
+        never longer than ``timeout``, whatever another instance's clock says)."""
         assert self.store is not None
+        latest = self._wall() + self.settings.timeout
         while True:
             stored = await asyncio.to_thread(self.store.load, sender)
             due = None if stored is None else stored.get("answer_due")
-            wait = due - self._wall() if isinstance(due, int | float) else 0.0
-            if wait <= 0:
+            until = min(due, latest) if isinstance(due, int | float) else 0.0
+            wait = until - self._wall()
+            if not wait > 0:  # NaN too
                 return stored
             await asyncio.sleep(min(RESUME_POLL_S, wait))
 
