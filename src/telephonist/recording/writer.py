@@ -58,8 +58,9 @@ class _Segment:
     lost: dict[str, int] = field(default_factory=dict)
     """Mu-law bytes of audio not written, by reason."""
     behind: int = 0
-    """Of those, the ones since the last write: silence before the next one keeps the WAV in
-    step with the call (and the transcript's times)."""
+    """Of those lost to a slow disk or a failed write, the ones since the last write: silence
+    before the next one keeps the WAV in step with the call (and the transcript's times).
+    Audio lost to the size cap is not made up: silence would take the room it lacked."""
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ class SegmentWriter:
             if self._total + len(pcm) > self._cap:
                 self._full_until = self._wall() + FULL_RETRY_S
                 segment.lost["size_cap"] = segment.lost.get("size_cap", 0) + len(caller)
-                segment.behind = behind + len(caller)
+                segment.behind = behind  # not this stretch: silence would take the room
                 return
         if not segment.wav_started:
             segment.wav.parent.mkdir(parents=True, exist_ok=True)
