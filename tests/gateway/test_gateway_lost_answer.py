@@ -106,22 +106,26 @@ async def test_a_resume_elsewhere_waits_for_the_answer_the_lost_instance_stores(
     assert fake.messages() == ["/session_start", "/check_order", "1234"]
 
 
+async def started_with_answer_due(url: str, db: Path, due: float) -> None:
+    """A call started on an instance that then died with an answer due at ``due``."""
+    first = RasaAssistant(GatewaySettings(url=url), store=SQLiteStore(db))
+    await first.handle(CALL, SessionStart(METADATA))
+    await first.close()
+    store = SQLiteStore(db)
+    state = store.load(CALL)
+    assert state is not None
+    store.save(CALL, {**state, "answer_due": due})
+    store.close()
+
+
 async def test_an_answer_due_from_a_dead_instance_is_waited_for_only_until_due(tmp_path: Path):
     """The instance that lost the stream died before Rasa answered: the resume waits no longer
     than the answer was due, then asks the question it has."""
     db = tmp_path / "state.sqlite3"
     fake = FakeRasa(answers={"/session_start": MENU})
     async with fake.running() as url:
-        first = RasaAssistant(GatewaySettings(url=url), store=SQLiteStore(db))
-        await first.handle(CALL, SessionStart(METADATA))
-        await first.close()
-        store = SQLiteStore(db)
-        state = store.load(CALL)
-        assert state is not None
         due = time.time() + 0.3
-        store.save(CALL, {**state, "answer_due": due})
-        store.close()
-
+        await started_with_answer_due(url, db, due)
         second = RasaAssistant(GatewaySettings(url=url), store=SQLiteStore(db))
         turn = await second.handle(CALL, SessionResumed(RESUMED_METADATA, stream=1))
         assert time.time() >= due
@@ -138,14 +142,7 @@ async def test_a_resume_waits_no_longer_than_the_timeout_whatever_is_stored(
     db = tmp_path / "state.sqlite3"
     fake = FakeRasa(answers={"/session_start": MENU})
     async with fake.running() as url:
-        first = RasaAssistant(GatewaySettings(url=url), store=SQLiteStore(db))
-        await first.handle(CALL, SessionStart(METADATA))
-        await first.close()
-        store = SQLiteStore(db)
-        state = store.load(CALL)
-        assert state is not None
-        store.save(CALL, {**state, "answer_due": time.time() + due})
-        store.close()
+        await started_with_answer_due(url, db, time.time() + due)
         second = RasaAssistant(GatewaySettings(url=url, timeout=0.3), store=SQLiteStore(db))
         began = time.monotonic()
         turn = await second.handle(CALL, SessionResumed(RESUMED_METADATA, stream=1))
