@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from telephonist.config.channel import DEFAULT_SILENCE_TIMEOUT, ChannelConfig, InterruptionSettings
+from telephonist.config.phrases import CallPhrases
 from telephonist.config.turn import TurnSettings
 
 __all__ = ["CallSettings"]
@@ -25,10 +26,9 @@ class CallSettings:
     """The end-of-turn rule; its model applies only to a session given a turn scorer."""
     playout_grace: float = 2.0
     """Seconds past the estimated end of play-out before missing mark echoes are given up on."""
-    asr_failure_message: str = (
-        "Sorry, I'm having trouble hearing you right now. Please call again later. Goodbye."
-    )
-    transfer_failure_message: str = "Sorry, I couldn't transfer your call. How else can I help?"
+    asr_failure_message: str = CallPhrases.asr_failure
+    """Said before hanging up when speech recognition is lost for good."""
+    transfer_failure_message: str = CallPhrases.transfer_failed
     """Said when Twilio refuses a transfer: the call stays with the bot."""
 
     @classmethod
@@ -46,4 +46,6 @@ class CallSettings:
             vad_threshold=channel.vad.threshold or model_threshold,
             min_silence_ms=channel.vad.min_silence_ms,
             turn=channel.turn,
+            asr_failure_message=channel.phrases.asr_failure,
+            transfer_failure_message=channel.phrases.transfer_failed,
         )

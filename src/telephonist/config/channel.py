@@ -14,6 +14,7 @@ from typing import Any
 
 from telephonist.config.keys import reject_unknown as _unknown
 from telephonist.config.limits import Limits, parse_limits
+from telephonist.config.phrases import CallPhrases, parse_phrases
 from telephonist.config.recording import RecordingSettings, parse_recording
 from telephonist.config.redaction import shown
 from telephonist.config.resume import ResumeSettings, parse_resume
@@ -130,6 +131,8 @@ class ChannelConfig:
     """A call whose stream is lost comes back on a new one (needs the shared secret)."""
     workers: int | None = None
     """Processes ``telephonist run`` serves the port from (``--workers`` wins); None: one."""
+    phrases: CallPhrases = field(default_factory=CallPhrases)
+    """What the call says on its own (``phrases:``; `telephonist.config.phrases`)."""
 
     @property
     def checks_signatures(self) -> bool:
@@ -268,6 +271,7 @@ _KEYS = {
     "recording",
     "resume",
     "workers",
+    "phrases",
 }
 
 
@@ -340,4 +344,5 @@ def parse_channel(block: Any, *, file: str, environ: Mapping[str, str]) -> Chann
             key=f"{CHANNEL}.resume",
         ),
         workers=parse_workers(block.get("workers"), file=file, key=f"{CHANNEL}.workers"),
+        phrases=parse_phrases(block.get("phrases"), file=file, key=f"{CHANNEL}.phrases"),
     )
