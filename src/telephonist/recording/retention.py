@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from telephonist.recording.segments import PARTIAL, recording_files
+from telephonist.recording.segments import PARTIAL, finished_path, recording_files
 from telephonist.recording.upload import marker
 
 __all__ = ["Sweep", "sweep"]
@@ -75,7 +75,7 @@ def _settle(group: _Group) -> list[Path]:
     renamed: list[Path] = []
     paths: list[Path] = []
     for path in group.paths:
-        final = path.with_name(path.name.replace(PARTIAL + ".", ".", 1))
+        final = finished_path(path)
         if final == path:
             paths.append(path)
             continue

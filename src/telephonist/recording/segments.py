@@ -23,6 +23,7 @@ __all__ = [
     "PARTIAL",
     "Segment",
     "find_segments",
+    "finished_path",
     "is_recording",
     "recording_files",
     "safe_sid",
@@ -67,6 +68,11 @@ def segment_paths(
     return day / f"{stem}{suffix}.wav", day / f"{stem}{suffix}.json"
 
 
+def finished_path(path: Path) -> Path:
+    """The name a segment's file takes once finished: ``x.partial.wav`` → ``x.wav``."""
+    return path.with_name(path.name.replace(PARTIAL + ".", ".", 1))
+
+
 def is_recording(path: Path) -> bool:
     """Whether ``path`` is named as `segment_paths` names files, in a day folder: the sweep
     and the uploader, which delete files, must never touch anything else in the folder."""
@@ -75,13 +81,7 @@ def is_recording(path: Path) -> bool:
 
 def recording_files(root: Path) -> list[Path]:
     """Every recording file (partial or not) under ``root``, sorted."""
-    return sorted(
-        path
-        for day in root.glob("*")
-        if _DAY.match(day.name) and day.is_dir()
-        for path in day.glob("*")
-        if _NAME.match(path.name) and path.is_file()
-    )
+    return sorted(path for path in root.glob("*/*") if is_recording(path) and path.is_file())
 
 
 @dataclass(frozen=True)

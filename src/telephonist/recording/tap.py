@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from telephonist.call.events import CallEvent
 from telephonist.config.recording import RecordingSettings
 from telephonist.recording.call_events import EventReader, end_reason
-from telephonist.recording.segments import segment_paths
+from telephonist.recording.segments import finished_path, segment_paths
 from telephonist.recording.timeline import Timeline
 from telephonist.recording.transcript import Transcript
 from telephonist.recording.writer import SegmentWriter
@@ -53,7 +53,7 @@ class CallTap:
         wav_path, json_path = segment_paths(
             settings.folder, call_sid, started, settings.instance, partial=True
         )
-        final_wav = wav_path.name.replace(".partial.", ".")
+        final_wav = finished_path(wav_path).name
         self.transcript = (
             Transcript(
                 call_sid,
@@ -148,8 +148,8 @@ class CallTap:
         if caller and self._keeps_audio:
             self._writer.audio(self.key, caller, bot)
         position = self.timeline.position
-        if not final and self._changed and self.transcript is not None:
-            if position >= self._next_save:
-                self._changed = False
-                self._next_save = position + SAVE_EVERY_BYTES
-                self._writer.transcript(self.key, self.transcript.dumps(compact=True))
+        if final or not self._changed or self.transcript is None or position < self._next_save:
+            return
+        self._changed = False
+        self._next_save = position + SAVE_EVERY_BYTES
+        self._writer.transcript(self.key, self.transcript.dumps(compact=True))

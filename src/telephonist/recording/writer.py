@@ -30,6 +30,7 @@ from telephonist.config.recording import RecordingSettings
 from telephonist.errors import ConfigError
 from telephonist.recording import wav
 from telephonist.recording.retention import sweep
+from telephonist.recording.segments import finished_path
 from telephonist.recording.upload import awaiting_upload
 
 __all__ = ["MAX_BACKLOG_BYTES", "SegmentWriter"]
@@ -103,8 +104,7 @@ class SegmentWriter:
         self._snapshots_lock = threading.Lock()
         self._submitted = 0  # written by the loop only
         self._written = 0  # written by the thread only
-        self._dropped: dict[str, int] = {}  # loop side: audio dropped for the backlog
-        self._gaps: dict[str, int] = {}  # loop side: of that, since the last stretch queued
+        self._gaps: dict[str, int] = {}  # loop side: audio dropped since the last stretch queued
         self._segments: dict[str, _Segment] = {}  # thread side from here on
         self._total = 0
         self._unmeasured = 0
@@ -122,14 +122,12 @@ class SegmentWriter:
 
     def open(self, key: str, wav_path: Path | None, transcript_path: Path | None) -> None:
         """A segment begins."""
-        self._dropped[key] = 0
         self._jobs.put(_Job(key, "open", paths=(wav_path, transcript_path)))
 
     def audio(self, key: str, caller: bytes, bot: bytes) -> None:
         """Both tracks' next stretch (mu-law, equal lengths)."""
         size = len(caller) + len(bot)  # the queue holds both
         if self._submitted - self._written + size > MAX_BACKLOG_BYTES:
-            self._dropped[key] = self._dropped.get(key, 0) + len(caller)
             self._gaps[key] = self._gaps.get(key, 0) + len(caller)
             return
         self._submitted += size
@@ -147,8 +145,7 @@ class SegmentWriter:
     def finish(self, key: str, text: str | None, bot_dropped: int = 0) -> None:
         """The segment is over: its final transcript, then its files take their final names.
         ``bot_dropped``: bot audio the tap could not place (sent too far ahead)."""
-        dropped = self._dropped.pop(key, 0)
-        self._gaps.pop(key, None)
+        dropped = self._gaps.pop(key, 0)  # at the end: nothing follows to keep in step
         self._jobs.put(_Job(key, "finish", text=text, dropped=dropped, bot_dropped=bot_dropped))
 
     def barrier(self) -> threading.Event:
@@ -215,6 +212,8 @@ class SegmentWriter:
         if segment is None:
             return
         if job.kind == "audio":
+            if job.gap:
+                segment.lost["backlog"] = segment.lost.get("backlog", 0) + job.gap
             self._audio(segment, job.caller, job.bot, job.gap)
         elif job.kind == "transcript" and text is not None:
             self._write_transcript(segment, text)
@@ -270,7 +269,7 @@ class SegmentWriter:
         segment.transcript_bytes = size
 
     def _finish(self, segment: _Segment, text: str | None) -> None:
-        final_wav = _final(segment.wav) if segment.wav is not None else None
+        final_wav = finished_path(segment.wav) if segment.wav is not None else None
         if segment.wav is not None and segment.wav_started and final_wav is not None:
             os.replace(segment.wav, final_wav)
             self._final(final_wav)
@@ -280,7 +279,7 @@ class SegmentWriter:
                 document["wav"] = None
             if segment.lost:
                 document["audio_lost_s"] = {k: round(v / 8000, 3) for k, v in segment.lost.items()}
-            final_transcript = _final(segment.transcript)
+            final_transcript = finished_path(segment.transcript)
             self._write_transcript(
                 segment, json.dumps(document, indent=1, ensure_ascii=False), final_transcript
             )
@@ -324,7 +323,7 @@ class SegmentWriter:
                 result.held_bytes,
             )
         self._blocked = blocked
-        for path in result.settled if not requeue else (*result.settled, *result.waiting):
+        for path in result.settled + (result.waiting if requeue else ()):
             self._final(path)  # a dead server's files, and with requeue all not uploaded yet
 
 
@@ -341,8 +340,3 @@ def _check_writable(folder: Path) -> None:
             f"cannot write recordings to {folder}: {exc.strerror or exc}",
             key="twilio_media_streams.recording.folder",
         ) from None
-
-
-def _final(path: Path) -> Path:
-    """``x.partial.wav`` → ``x.wav``."""
-    return path.with_name(path.name.replace(".partial.", "."))
