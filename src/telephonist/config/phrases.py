@@ -43,12 +43,11 @@ def parse_phrases(value: Any, *, file: str, key: str) -> CallPhrases:
         return CallPhrases()
     if not isinstance(value, Mapping):
         raise ConfigError("must be a mapping of phrases", file=file, key=key)
-    for name in value:
+    for name, phrase in value.items():
         if name not in _KEYS:
             raise ConfigError(
                 f"unknown key (allowed: {', '.join(_KEYS)})", file=file, key=f"{key}.{name}"
             )
-    for name, phrase in value.items():
         if not isinstance(phrase, str) or not phrase.strip() or len(phrase) > MAX_PHRASE_CHARS:
             raise ConfigError(
                 f"must be a non-empty string of at most {MAX_PHRASE_CHARS} characters",

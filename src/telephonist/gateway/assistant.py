@@ -96,7 +96,6 @@ class RasaAssistant:
         conversation = self._conversations.get(conversation_id)
         if conversation is None:
             conversation = self._conversations[conversation_id] = Conversation(conversation_id)
-        quiet = isinstance(event, SessionEnd | BargedIn)  # nobody to apologise to
         try:
             turn = await self._handle(conversation, event)
             if not isinstance(event, SessionEnd):
@@ -104,10 +103,10 @@ class RasaAssistant:
             return turn
         except ProviderError as exc:
             self._failed(conversation_id, exc)
-            return self._apology(conversation, quiet)
+            return self._apology(conversation, event)
         except Exception:  # never a crashed call
             log.exception("gateway.internal_error conversation=%s", conversation_id)
-            return self._apology(conversation, quiet)
+            return self._apology(conversation, event)
         finally:
             if isinstance(event, SessionEnd) and event.stream >= conversation.stream:
                 self._conversations.pop(conversation_id, None)
@@ -348,8 +347,8 @@ class RasaAssistant:
                 len(request.result()),
             )
 
-    def _apology(self, conversation: Conversation, quiet: bool) -> AssistantTurn:
-        if quiet:  # a stream's end or a barge-in: nobody waits for an answer
+    def _apology(self, conversation: Conversation, event: UserEvent) -> AssistantTurn:
+        if isinstance(event, SessionEnd | BargedIn):  # nobody waits for an answer
             return AssistantTurn()
         return apology_turn(self.settings.phrases, conversation.last_turn)
 
