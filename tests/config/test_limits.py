@@ -5,22 +5,15 @@ from __future__ import annotations
 import math
 
 import pytest
+from tests.config.channels import channel_with
 
-from telephonist.config.channel import parse_channel
 from telephonist.config.limits import Limits
 from telephonist.errors import ConfigError
 
 
 def channel(limits: object) -> Limits:
     """Parse a minimal block with ``limits``."""
-    block: dict[str, object] = {
-        "server_url": "h.example",
-        "asr": {"name": "local"},
-        "tts": {"name": "local"},
-    }
-    if limits is not ...:
-        block["limits"] = limits
-    return parse_channel(block, file="credentials.yml", environ={}).limits
+    return channel_with("limits", limits).limits
 
 
 def test_defaults_and_overrides():

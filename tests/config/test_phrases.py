@@ -6,23 +6,17 @@ from __future__ import annotations
 import pytest
 from tests.call.harness import RecordingControl, make_call, play_until
 from tests.call.test_session import FailingASR
+from tests.config.channels import channel_with
 
 from telephonist.call.settings import CallSettings
-from telephonist.config.channel import ChannelConfig, parse_channel
+from telephonist.config.channel import ChannelConfig
 from telephonist.config.phrases import CallPhrases
 from telephonist.errors import ConfigError
 
 
 def channel(phrases: object) -> ChannelConfig:
     """Parse a minimal block with ``phrases``."""
-    block: dict[str, object] = {
-        "server_url": "h.example",
-        "asr": {"name": "local"},
-        "tts": {"name": "local"},
-    }
-    if phrases is not ...:
-        block["phrases"] = phrases
-    return parse_channel(block, file="credentials.yml", environ={})
+    return channel_with("phrases", phrases)
 
 
 def test_defaults_and_overrides_reach_the_call_settings():

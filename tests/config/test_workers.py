@@ -5,22 +5,15 @@ from __future__ import annotations
 import os
 
 import pytest
+from tests.config.channels import channel_with
 
-from telephonist.config.channel import parse_channel
 from telephonist.config.workers import available_cores, parse_workers
 from telephonist.errors import ConfigError
 
 
 def workers(value: object) -> int | None:
     """Parse a minimal block with ``workers`` (... for none)."""
-    block: dict[str, object] = {
-        "server_url": "h.example",
-        "asr": {"name": "local"},
-        "tts": {"name": "local"},
-    }
-    if value is not ...:
-        block["workers"] = value
-    return parse_channel(block, file="credentials.yml", environ={}).workers
+    return channel_with("workers", value).workers
 
 
 def test_absent_number_and_auto() -> None:
